@@ -1,0 +1,103 @@
+"""The application factory. It wires configuration, the database, blueprints and commands,
+and does nothing else: no scheduler, no migration, no platform call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from flask import Flask, g
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from config import PROJECT_ROOT, Settings, load_settings
+from database import make_engine, make_session_factory
+
+csrf = CSRFProtect()
+
+
+def create_app(overrides: Mapping[str, object] | None = None, *, settings: Settings | None = None) -> Flask:
+    settings = (settings or load_settings()).with_overrides(overrides)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        # Attachments are capped per file by the service; the request cap leaves room for a few files.
+        MAX_CONTENT_LENGTH=settings.upload_max_bytes * 3 + 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production and settings.base_url.startswith("https"),
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+
+    engine = make_engine(settings.database_url)
+    app.extensions["settings"] = settings
+    app.extensions["db_engine"] = engine
+    app.extensions["db_sessionmaker"] = make_session_factory(engine)
+
+    csrf.init_app(app)
+    _register_request_boundary(app)
+
+    from handlers.errors import register_error_handlers
+
+    register_error_handlers(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_request_boundary(app: Flask) -> None:
+    """One commit per request: a successful response commits, anything else rolls back."""
+
+    @app.after_request
+    def _commit(response):
+        db_session = g.pop("db_session", None)
+        if db_session is None:
+            return response
+        try:
+            if response.status_code < 400:
+                db_session.commit()
+            else:
+                db_session.rollback()
+        except (StaleDataError, OperationalError):
+            db_session.rollback()
+            from handlers.errors import render_error
+
+            response = app.make_response(render_error(409, "conflict", "数据刚被他人修改或数据库繁忙，请刷新后重试"))
+        finally:
+            db_session.close()
+        return response
+
+    @app.teardown_appcontext
+    def _close(_exc):
+        db_session = g.pop("db_session", None)
+        if db_session is not None:
+            db_session.rollback()
+            db_session.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from handlers import blueprints
+
+    for blueprint in blueprints.all_blueprints():
+        app.register_blueprint(blueprint)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from handlers import template_helpers
+
+    template_helpers.register(app)

@@ -1,0 +1,208 @@
+"""Settings: the only module that reads ``os.environ``.
+
+Every value is parsed and checked once at start-up; a bad value stops the process with a
+message naming the variable, so a misconfigured deployment never half-starts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot produce a valid configuration."""
+
+
+@dataclass(frozen=True)
+class WeComSettings:
+    corp_id: str = ""
+    agent_id: str = ""
+    secret: str = ""
+    token: str = ""
+    aes_key: str = ""
+    api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.corp_id and self.secret)
+
+
+@dataclass(frozen=True)
+class DingTalkSettings:
+    app_key: str = ""
+    app_secret: str = ""
+    agent_id: str = ""
+    robot_code: str = ""
+    api_base: str = "https://oapi.dingtalk.com/"
+    openapi_base: str = "https://api.dingtalk.com/"
+    mode: str = "http"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_key and self.app_secret)
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str = "development"
+    database_url: str = ""
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:5000"
+    redis_url: str = ""
+    sandbox_enabled: bool = True
+    # Scheduler inside the web process: only for the single-process development server.
+    run_jobs_in_web: bool = False
+    upload_max_bytes: int = 20 * 1024 * 1024
+    survey_delay_hours: float = 24.0
+    survey_reminder_hours: float = 24.0
+    outbox_batch_size: int = 50
+    outbox_max_attempts: int = 8
+    log_level: str = "INFO"
+    testing: bool = False
+    wecom: WeComSettings = field(default_factory=WeComSettings)
+    dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_overrides(self, overrides: Mapping[str, object] | None) -> Settings:
+        if not overrides:
+            return self
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ConfigError(f"未知的配置项: {', '.join(sorted(unknown))}")
+        return replace(self, **overrides)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} 必须是 true/false，当前为 {raw!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default, kind=int, minimum=0):
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} 必须是数字，当前为 {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} 不能小于 {minimum}，当前为 {raw!r}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).strip()
+    if not raw:
+        return ""
+    parsed = urlparse(raw)
+    if parsed.scheme.split("+")[0] not in schemes:
+        raise ConfigError(f"{name} 的协议必须是 {'/'.join(schemes)} 之一，当前为 {raw!r}")
+    return raw
+
+
+def _secret_key(env: Mapping[str, str], app_env: str, instance_dir: Path) -> str:
+    key = (env.get("SECRET_KEY") or "").strip()
+    if key:
+        if app_env == "production" and len(key) < 32:
+            raise ConfigError("生产环境的 SECRET_KEY 至少 32 个字符")
+        return key
+    if app_env == "production":
+        raise ConfigError("生产环境必须设置 SECRET_KEY（至少 32 个字符）")
+    # Development: one generated key kept in instance/ so sessions survive restarts.
+    key_file = instance_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = True) -> Settings:
+    """Build the settings from the environment (and ``.env`` when present)."""
+    if env is None:
+        if read_dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(PROJECT_ROOT / ".env", override=False)
+        env = os.environ
+
+    app_env = (env.get("APP_ENV") or "development").strip()
+    if app_env not in {"development", "production"}:
+        raise ConfigError(f"APP_ENV 只能是 development 或 production，当前为 {app_env!r}")
+    instance_dir = Path(env.get("INSTANCE_DIR") or INSTANCE_DIR)
+
+    default_db = f"sqlite:///{instance_dir / 'youxubiying.db'}"
+    database_url = _url(env, "DATABASE_URL", default_db, ("sqlite", "postgresql", "postgres"))
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
+        Path(database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+    dingtalk_mode = (env.get("DINGTALK_MODE") or "http").strip()
+    if dingtalk_mode not in {"http", "stream"}:
+        raise ConfigError(f"DINGTALK_MODE 只能是 http 或 stream，当前为 {dingtalk_mode!r}")
+
+    is_dev = app_env == "development"
+    return Settings(
+        app_env=app_env,
+        database_url=database_url,
+        secret_key=_secret_key(env, app_env, instance_dir),
+        base_url=_url(env, "BASE_URL", "http://127.0.0.1:5000", ("http", "https")).rstrip("/"),
+        redis_url=_url(env, "REDIS_URL", "", ("redis", "rediss", "unix")),
+        sandbox_enabled=_bool(env, "SANDBOX_ENABLED", is_dev),
+        run_jobs_in_web=_bool(env, "RUN_JOBS_IN_WEB", False),
+        upload_max_bytes=_number(env, "UPLOAD_MAX_MB", 20, minimum=1) * 1024 * 1024,
+        survey_delay_hours=_number(env, "SURVEY_DELAY_HOURS", 24.0, float),
+        survey_reminder_hours=_number(env, "SURVEY_REMINDER_HOURS", 24.0, float),
+        outbox_batch_size=_number(env, "OUTBOX_BATCH_SIZE", 50, minimum=1),
+        outbox_max_attempts=_number(env, "OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
+        log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+        wecom=WeComSettings(
+            corp_id=env.get("WECOM_CORP_ID", ""),
+            agent_id=env.get("WECOM_AGENT_ID", ""),
+            secret=env.get("WECOM_SECRET", ""),
+            token=env.get("WECOM_TOKEN", ""),
+            aes_key=env.get("WECOM_AES_KEY", ""),
+            api_base=_url(env, "WECOM_API_BASE", WeComSettings.api_base, ("http", "https")),
+        ),
+        dingtalk=DingTalkSettings(
+            app_key=env.get("DINGTALK_APP_KEY", ""),
+            app_secret=env.get("DINGTALK_APP_SECRET", ""),
+            agent_id=env.get("DINGTALK_AGENT_ID", ""),
+            robot_code=env.get("DINGTALK_ROBOT_CODE", ""),
+            api_base=_url(env, "DINGTALK_API_BASE", DingTalkSettings.api_base, ("http", "https")),
+            openapi_base=_url(env, "DINGTALK_OPENAPI_BASE", DingTalkSettings.openapi_base, ("http", "https")),
+            mode=dingtalk_mode,
+        ),
+    )

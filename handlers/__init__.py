@@ -1,0 +1,1 @@
+"""HTTP surfaces. Thin: parse → load and authorise → call one service operation → render."""

@@ -1,0 +1,19 @@
+"""Every blueprint the app serves, in one list."""
+
+from __future__ import annotations
+
+
+def all_blueprints():
+    from handlers.health import bp as health
+
+    blueprints = [health]
+    for module_name in ("handlers.console", "handlers.admin", "handlers.api", "handlers.public", "handlers.mobile"):
+        try:
+            module = __import__(module_name, fromlist=["bp"])
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue
+        if hasattr(module, "bp"):
+            blueprints.append(module.bp)
+    return blueprints

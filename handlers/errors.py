@@ -1,0 +1,65 @@
+"""Two error channels: domain errors show their own Chinese message; anything else a reference."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from services.errors import DomainError
+
+log = logging.getLogger("youxubiying.errors")
+
+HTTP_MESSAGES = {
+    400: "请求格式有误",
+    401: "请先登录",
+    403: "您无权执行此操作",
+    404: "页面或数据不存在",
+    405: "不支持的请求方式",
+    413: "上传内容过大",
+    429: "请求过于频繁，请稍后再试",
+}
+
+
+def wants_json() -> bool:
+    if request.path.startswith(("/api/", "/wecom/", "/dingtalk/", "/healthz")):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def render_error(status: int, code: str, message: str, fields: dict | None = None):
+    if wants_json():
+        body = {"ok": False, "error": {"code": code, "message": message, "fields": fields or {}}}
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=message, fields=fields or {}), status
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):
+        return render_error(error.http_status, error.code, error.message, error.fields)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        log.warning("csrf rejected path=%s reason=%s", request.path, error.description)
+        return render_error(400, "csrf_failed", "页面已过期或来源不可信（CSRF 校验失败），请刷新页面后重试")
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_error):
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        return render_error(413, "too_large", f"上传内容过大，单次不能超过 {limit // (1024 * 1024)} MB")
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        status = error.code or 500
+        return render_error(status, f"http_{status}", HTTP_MESSAGES.get(status, error.name))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        reference = secrets.token_hex(4).upper()
+        log.exception("unexpected error ref=%s path=%s", reference, request.path)
+        return render_error(500, "internal_error", f"系统出现异常，请稍后重试。如持续出现，请联系管理员并提供编号 {reference}")

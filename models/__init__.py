@@ -1,0 +1,47 @@
+"""All models, imported here so the metadata is complete wherever ``models`` is imported."""
+
+from models.base import Base, utcnow
+from models.chat import ChatGroup
+from models.enterprise import Enterprise, EntityType, RegistrationStatus
+from models.org import (
+    ApiToken,
+    ConsoleLogin,
+    Department,
+    DepartmentKind,
+    IndustryTag,
+    Person,
+    RequestDomain,
+    Role,
+    ServiceStage,
+    Zone,
+)
+from models.outbox import (
+    ChannelPause,
+    InboundReceipt,
+    OutboundMessage,
+    OutboxStatus,
+    RateWindow,
+    SandboxMessage,
+)
+from models.settings import AuditLog, HolidayOverride, ScreeningRule, SlaPolicy, SystemSetting
+from models.workorder import (
+    Attachment,
+    CityEscalation,
+    DailySequence,
+    ExtensionRequest,
+    JointMeeting,
+    ReturnVisit,
+    Satisfaction,
+    WorkOrder,
+    WorkOrderAlert,
+    WorkOrderEvent,
+)
+
+__all__ = [
+    "ApiToken", "Attachment", "AuditLog", "Base", "ChannelPause", "ChatGroup", "CityEscalation", "ConsoleLogin",
+    "DailySequence", "Department", "DepartmentKind", "Enterprise", "EntityType", "ExtensionRequest",
+    "HolidayOverride", "InboundReceipt", "IndustryTag", "JointMeeting", "OutboundMessage", "OutboxStatus",
+    "Person", "RateWindow", "RegistrationStatus", "RequestDomain", "ReturnVisit", "Role", "Satisfaction",
+    "SandboxMessage", "ScreeningRule", "ServiceStage", "SlaPolicy", "SystemSetting", "WorkOrder",
+    "WorkOrderAlert", "WorkOrderEvent", "Zone", "utcnow",
+]

@@ -1,0 +1,93 @@
+"""Transactional outbox, sandbox chat transcript, delivery throttling state, inbound de-duplication."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+
+class OutboxStatus:
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+    LABELS = {PENDING: "待发送", SENDING: "发送中", SENT: "已送达", DEAD: "发送失败"}
+
+
+class OutboundMessage(Base):
+    """A message to deliver after the business transaction that wrote it has committed."""
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (Index("ix_outbound_message_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # sandbox | wecom | dingtalk
+    kind: Mapped[str] = mapped_column(String(24))  # whistle | notice | card | card_update | reminder | ...
+    target_type: Mapped[str] = mapped_column(String(16))  # group | person
+    target_ref: Mapped[str] = mapped_column(String(64))
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SandboxMessage(Base):
+    """The sandbox backend's chat transcript: department groups and personal inboxes."""
+
+    __tablename__ = "sandbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation: Mapped[str] = mapped_column(String(64), index=True)  # group:<dept id> | person:<id>
+    direction: Mapped[str] = mapped_column(String(8))  # out (bot → people) | in (person → bot)
+    sender_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    mentions: Mapped[list[Any]] = mapped_column(default=list)  # person ids @-mentioned
+    card: Mapped[dict[str, Any] | None] = mapped_column()
+    card_task_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    card_closed_label: Mapped[str] = mapped_column(String(64), default="")
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_message.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChannelPause(Base):
+    """A delivery channel (robot, app) told us to back off; nothing is sent on it until then."""
+
+    __tablename__ = "channel_pause"
+
+    channel_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    paused_until: Mapped[datetime] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class RateWindow(Base):
+    """Fixed-window send counters when no Redis is configured (shared through the database)."""
+
+    __tablename__ = "rate_window"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    window_start: Mapped[int] = mapped_column(primary_key=True)  # epoch seconds of the window
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class InboundReceipt(Base):
+    """Seen inbound messages/events, so a platform's retry never acts twice."""
+
+    __tablename__ = "inbound_receipt"
+    __table_args__ = (UniqueConstraint("platform", "dedupe_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

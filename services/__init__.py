@@ -1,0 +1,1 @@
+"""Domain operations and pure rules. Nothing in this package imports Flask."""
