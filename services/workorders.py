@@ -119,12 +119,11 @@ def get_order(session: Session, number_or_id: str | int, *, lock: bool = False) 
     else:
         query = query.where(WorkOrder.number == str(number_or_id).strip().upper())
     if lock:
-        query = query.with_for_update()
+        # populate_existing: what we read under the lock must replace any stale copy in the session.
+        query = query.with_for_update().execution_options(populate_existing=True)
     order = session.scalar(query)
     if order is None:
         raise NotFound(f"未找到工单 {number_or_id}")
-    if lock:
-        session.refresh(order)
     return order
 
 
@@ -293,7 +292,9 @@ def create_order(ctx: OpContext, data: NewOrder) -> WorkOrder:
     session.add(order)
     session.flush()
     for item in data.attachments:
-        session.add(Attachment(work_order_id=order.id, uploaded_by_id=order.submitter_id, created_at=ctx.now, **item))
+        order.attachments.append(
+            Attachment(work_order_id=order.id, uploaded_by_id=order.submitter_id, created_at=ctx.now, **item)
+        )
     _record(ctx, order, Action.CREATE, None, content[:200], level=data.level, department_id=data.department_id)
 
     suggestion = screening.screen(f"{title}\n{content}", screening_rules(session))
@@ -365,10 +366,11 @@ def reject(
 ) -> WorkOrder:
     order = _lock(ctx, order)
     from_state = order.state
-    order.state = _transition(ctx, order, Action.REJECT)
+    new_state = _transition(ctx, order, Action.REJECT)
     if category not in screening.CATEGORIES:
         raise ValidationFailed("请选择不予受理的类别", fields={"category": "必选"})
     reason = _require_text(reason, "reason", "不予受理的理由")
+    order.state = new_state
     rule = next((r for r in screening_rules(ctx.session) if r.category == category), None)
     channel_text = (proper_channel or (rule.proper_channel if rule else "")).strip()
     order.screening_category = category
@@ -527,8 +529,9 @@ def suspend(ctx: OpContext, order: WorkOrder, *, reason: str) -> WorkOrder:
     """挂起: waiting on the enterprise; the clock stops until resumed."""
     order = _lock(ctx, order)
     from_state = order.state
-    order.state = _transition(ctx, order, Action.SUSPEND)
+    new_state = _transition(ctx, order, Action.SUSPEND)
     order.suspend_reason = _require_text(reason, "reason", "挂起原因", 4)
+    order.state = new_state
     order.suspended_at = ctx.now
     event = _record(ctx, order, Action.SUSPEND, from_state, order.suspend_reason)
     ctx.notifier().notice_many(
@@ -606,8 +609,9 @@ def resolve(ctx: OpContext, order: WorkOrder, *, result: str) -> WorkOrder:
     """办结: the handler records the result; the service staff member then tells the enterprise."""
     order = _lock(ctx, order)
     from_state = order.state
-    order.state = _transition(ctx, order, Action.RESOLVE)
+    new_state = _transition(ctx, order, Action.RESOLVE)
     order.result = _require_text(result, "result", "办理结果", 4)
+    order.state = new_state
     order.resolved_at = ctx.now
     overdue = order.due_at is not None and ctx.now > order.due_at
     event = _record(ctx, order, Action.RESOLVE, from_state, order.result, overdue=overdue or None)
@@ -642,15 +646,16 @@ def visit(
     """回访: record the enterprise's rating; a rating below 基本满意 reopens the order once."""
     order = _lock(ctx, order)
     from_state = order.state
-    order.state = _transition(ctx, order, Action.VISIT)
+    new_state = _transition(ctx, order, Action.VISIT)
     if satisfaction not in Satisfaction.ALL:
         raise ValidationFailed("请选择满意度", fields={"satisfaction": "必选"})
     positive = satisfaction in Satisfaction.POSITIVE
     comment = comment.strip()
     if not positive and len(comment) < 2:
         raise ValidationFailed("评价为不满意时必须填写意见", fields={"comment": "必填"})
+    order.state = new_state
     round_no = len(order.visits) + 1
-    ctx.session.add(
+    order.visits.append(
         ReturnVisit(
             work_order_id=order.id, round=round_no, satisfaction=satisfaction, resolved=resolved and positive,
             comment=comment, method=method, recorded_by_id=ctx.actor.id if ctx.actor else None, created_at=ctx.now,
@@ -735,15 +740,19 @@ def escalate(
     _transition(ctx, order, Action.ESCALATE, State.PENDING_DISPATCH)
     reason = _require_text(reason, "reason", "升级理由", 4)
     target = ladder.escalation_target(order.level, level)
-    previous = order.assigned_department
-    order.level = target
-    order.assigned_person_id = None
-    order.assigned_person = None
     if target == 4:
         if city is None or city.route not in ladder.CITY_ROUTES:
             raise ValidationFailed("市级提级须选择渠道：市12345企业服务专席或市级部门", fields={"route": "必选"})
         if city.route == "city_department" and not city.city_department.strip():
             raise ValidationFailed("请填写市级部门名称", fields={"city_department": "必填"})
+    target_department = (
+        _department(ctx.session, department_id) if target == 2 and department_id is not None else None
+    )
+    previous = order.assigned_department
+    order.level = target
+    order.assigned_person_id = None
+    order.assigned_person = None
+    if target == 4:
         order.city_escalations.append(
             CityEscalation(
                 work_order_id=order.id, route=city.route, city_department=city.city_department.strip(),
@@ -770,10 +779,10 @@ def escalate(
     if previous is not None:
         order.assigned_department_id = None
         order.assigned_department = None
-    if target == 2 and department_id is not None:
+    if target_department is not None:
         order.state = check_transition(Action.ESCALATE, from_state, State.DISPATCHED)
         event = _record(ctx, order, Action.ESCALATE, from_state, reason, level=2, department_id=department_id)
-        _dispatch_to(ctx, order, _department(ctx.session, department_id), f"e{event.id}")
+        _dispatch_to(ctx, order, target_department, f"e{event.id}")
         return order
     order.state = check_transition(Action.ESCALATE, from_state, State.PENDING_DISPATCH)
     order.sign_due_at = None
