@@ -1,0 +1,60 @@
+"""Configuration is read once, checked, and refuses to start on bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import ConfigError, load_settings
+
+
+def settings(tmp_path, **env):
+    base = {"INSTANCE_DIR": str(tmp_path)}
+    base.update(env)
+    return load_settings(base, read_dotenv=False)
+
+
+def test_development_defaults_generate_a_persistent_secret(tmp_path):
+    first = settings(tmp_path)
+    assert first.database_url == f"sqlite:///{tmp_path / 'youxubiying.db'}"
+    assert len(first.secret_key) == 64
+    assert settings(tmp_path).secret_key == first.secret_key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert first.sandbox_enabled is True and first.is_production is False
+
+
+def test_production_refuses_to_start_without_a_strong_secret(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        settings(tmp_path, APP_ENV="production")
+    with pytest.raises(ConfigError, match="32"):
+        settings(tmp_path, APP_ENV="production", SECRET_KEY="short")
+    prod = settings(tmp_path, APP_ENV="production", SECRET_KEY="s" * 40)
+    assert prod.sandbox_enabled is False
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"APP_ENV": "staging"}, "APP_ENV"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"BASE_URL": "ftp://x"}, "BASE_URL"),
+        ({"REDIS_URL": "http://x"}, "REDIS_URL"),
+        ({"UPLOAD_MAX_MB": "twenty"}, "UPLOAD_MAX_MB"),
+        ({"UPLOAD_MAX_MB": "0"}, "UPLOAD_MAX_MB"),
+        ({"SANDBOX_ENABLED": "maybe"}, "SANDBOX_ENABLED"),
+        ({"DINGTALK_MODE": "socket"}, "DINGTALK_MODE"),
+    ],
+)
+def test_invalid_values_name_the_variable(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message):
+        settings(tmp_path, **env)
+
+
+def test_postgres_urls_use_psycopg3(tmp_path):
+    s = settings(tmp_path, DATABASE_URL="postgresql://postgres@127.0.0.1:5432/test")
+    assert s.database_url == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def test_platforms_enable_themselves_when_configured(tmp_path):
+    s = settings(tmp_path, WECOM_CORP_ID="ww1", WECOM_SECRET="sec", DINGTALK_APP_KEY="k", DINGTALK_APP_SECRET="s")
+    assert s.wecom.enabled and s.dingtalk.enabled
+    assert not settings(tmp_path).wecom.enabled
