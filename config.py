@@ -65,6 +65,8 @@ class Settings:
     survey_reminder_hours: float = 24.0
     outbox_batch_size: int = 50
     outbox_max_attempts: int = 8
+    # How long a claimed outbox row belongs to its worker before another may take it over.
+    outbox_claim_lease_seconds: int = 300
     log_level: str = "INFO"
     testing: bool = False
     wecom: WeComSettings = field(default_factory=WeComSettings)
@@ -187,6 +189,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
         survey_reminder_hours=_number(env, "SURVEY_REMINDER_HOURS", 24.0, float),
         outbox_batch_size=_number(env, "OUTBOX_BATCH_SIZE", 50, minimum=1),
         outbox_max_attempts=_number(env, "OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
+        outbox_claim_lease_seconds=_number(env, "OUTBOX_CLAIM_LEASE_SECONDS", 300, minimum=1),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         wecom=WeComSettings(
             corp_id=env.get("WECOM_CORP_ID", ""),

@@ -68,12 +68,14 @@ def enqueue(session: Session, envelope: Envelope, *, now: datetime) -> OutboundM
 
 
 def claim_due(
-    session: Session, *, worker: str, now: datetime, limit: int, channels: Sequence[str] | None = None
+    session: Session, *, worker: str, now: datetime, limit: int, channels: Sequence[str] | None = None,
+    lease: timedelta | None = None,
 ) -> list[OutboundMessage]:
     """Claim up to ``limit`` due messages for ``worker``; the caller commits to publish the claim."""
+    lease = CLAIM_LEASE if lease is None else lease
     due = or_(
         and_(OutboundMessage.status == OutboxStatus.PENDING, OutboundMessage.next_attempt_at <= now),
-        and_(OutboundMessage.status == OutboxStatus.SENDING, OutboundMessage.claimed_at < now - CLAIM_LEASE),
+        and_(OutboundMessage.status == OutboxStatus.SENDING, OutboundMessage.claimed_at < now - lease),
     )
     query = select(OutboundMessage.id).where(due)
     if channels:

@@ -3,12 +3,11 @@
 Rules:
 - Rows are matched by ``code`` (SLA policies by (domain, priority, level), settings by key,
   screening rules by (category, sort_order)). Nothing is ever deleted.
-- Descriptive fields that come from the district's document are kept in sync with the data:
-  zone name/kind; department name/kind/parent/duty/keywords; stage name; domain name/keywords;
-  industry tag name/gbt_sections.
-- Values an administrator tunes at run time are only set on insert, so edits survive a reseed:
-  sort_order, active, is_key_industry, a stage's lead department (filled only while empty),
-  SLA policies, system settings and screening rules.
+- Structural fields that come from the district's document are kept in sync with the data:
+  zone kind; department name/kind/parent; stage name; domain name; industry tag name/gbt_sections.
+- Values an administrator edits at run time are only set on insert, so edits survive a reseed:
+  zone name, department duty/keywords, domain keywords, sort_order, active, is_key_industry,
+  a stage's lead department (filled only while empty), SLA policies, system settings, screening rules.
 - The session is flushed, never committed: the caller owns the transaction.
 """
 
@@ -94,8 +93,8 @@ def _by_code(session: Session, model: type) -> dict[str, Any]:
 def _seed_zones(session: Session, bump: Bump) -> None:
     existing = _by_code(session, Zone)
     for z in ref.ZONES:
-        _upsert(session, Zone, existing, z.code, {"name": z.name, "kind": z.kind},
-                {"sort_order": z.sort_order}, "zone", bump)
+        _upsert(session, Zone, existing, z.code, {"kind": z.kind},
+                {"name": z.name, "sort_order": z.sort_order}, "zone", bump)
 
 
 def _seed_departments(session: Session, bump: Bump) -> dict[str, Department]:
@@ -104,8 +103,9 @@ def _seed_departments(session: Session, bump: Bump) -> dict[str, Department]:
     ordered = sorted(ref.DEPARTMENTS, key=lambda d: d.parent_code is not None)
     for d in ordered:
         parent = existing[d.parent_code] if d.parent_code else None
-        synced = {"name": d.name, "kind": d.kind, "duty": d.duty, "keywords": d.keywords_csv, "parent": parent}
-        _upsert(session, Department, existing, d.code, synced, {"sort_order": d.sort_order}, "department", bump)
+        synced = {"name": d.name, "kind": d.kind, "parent": parent}
+        insert_only = {"duty": d.duty, "keywords": d.keywords_csv, "sort_order": d.sort_order}
+        _upsert(session, Department, existing, d.code, synced, insert_only, "department", bump)
     return existing
 
 
@@ -129,8 +129,8 @@ def _seed_stages(session: Session, departments: dict[str, Department], bump: Bum
 def _seed_domains(session: Session, bump: Bump) -> None:
     existing = _by_code(session, RequestDomain)
     for d in ref.REQUEST_DOMAINS:
-        _upsert(session, RequestDomain, existing, d.code, {"name": d.name, "keywords": d.keywords_csv},
-                {"sort_order": d.sort_order}, "request_domain", bump)
+        _upsert(session, RequestDomain, existing, d.code, {"name": d.name},
+                {"keywords": d.keywords_csv, "sort_order": d.sort_order}, "request_domain", bump)
 
 
 def _seed_industry_tags(session: Session, bump: Bump) -> None:

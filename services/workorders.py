@@ -548,6 +548,9 @@ def resume(ctx: OpContext, order: WorkOrder, *, note: str = "") -> WorkOrder:
     paused = order.suspended_at
     if order.due_at is not None and paused is not None:
         order.due_at = sla.resume_deadline(calendar, order.due_at, paused, ctx.now)
+        if order.clock_started_at is not None:
+            # Shift the start as well: the 50 %/80 % reminders count handling time, not the pause.
+            order.clock_started_at = sla.resume_deadline(calendar, order.clock_started_at, paused, ctx.now)
     order.suspended_at = None
     order.suspend_reason = ""
     _record(ctx, order, Action.RESUME, from_state, note.strip(), paused_since=paused.isoformat() if paused else None)

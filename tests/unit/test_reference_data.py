@@ -230,21 +230,22 @@ def test_missing_setting_is_restored(session: Session) -> None:
     assert session.get(SystemSetting, "attachment_max_mb").value == 20
 
 
-def test_changed_department_keywords_update_the_row(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_admin_edited_department_keywords_survive_a_reseed(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     seed_reference(session)
     session.commit()
+    _dept(session, "rsj").keywords = "招聘,灵活用工"
+    _dept(session, "rsj").duty = "区人社局：就业、社保、人才"
+    session.commit()
     changed = tuple(
-        dataclasses.replace(d, keywords=tuple("灵活用工" if k == "用工" else k for k in d.keywords))
-        if d.code == "rsj" else d
-        for d in ref.DEPARTMENTS
+        dataclasses.replace(d, keywords=(*d.keywords, "新关键词")) if d.code == "rsj" else d for d in ref.DEPARTMENTS
     )
     monkeypatch.setattr(ref, "DEPARTMENTS", changed)
 
     counts = seed_reference(session)
-    assert counts["department.updated"] == 1
+    assert counts["department.updated"] == 0
     assert _inserted(counts) == 0
-    keywords = _dept(session, "rsj").keywords.split(",")
-    assert "灵活用工" in keywords and "用工" not in keywords
+    assert _dept(session, "rsj").keywords == "招聘,灵活用工"
+    assert _dept(session, "rsj").duty == "区人社局：就业、社保、人才"
 
 
 def test_new_data_rows_and_parent_moves_are_applied(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,118 @@
+"""Every scheduled job, in one table. Each job runs in the app context with its own session,
+commits its own work and selects work by state, so a re-run or an overlap is harmless."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from database import session_scope
+from jobs import worker_id
+from services.notify import Channels
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+# One delivery run keeps taking full batches for at most this long (the next run follows anyway).
+DELIVERY_BUDGET_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class JobDefinition:
+    name: str
+    description: str
+    func: Callable[[Flask], str]
+    interval_seconds: int | None = None
+    cron: dict[str, str | int] = field(default_factory=dict)  # CronTrigger fields, Beijing time
+
+    def trigger(self):
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        if self.interval_seconds is not None:
+            return IntervalTrigger(seconds=self.interval_seconds, timezone=LOCAL_TZ)
+        return CronTrigger(timezone=LOCAL_TZ, **self.cron)
+
+    @property
+    def schedule_label(self) -> str:
+        if self.interval_seconds is not None:
+            seconds = self.interval_seconds
+            return f"每 {seconds // 60} 分钟" if seconds % 60 == 0 and seconds >= 60 else f"每 {seconds} 秒"
+        return "定时：" + " ".join(f"{k}={v}" for k, v in self.cron.items())
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def channels_for(app: Flask) -> Channels:
+    settings = app.extensions["settings"]
+    return Channels(sandbox=settings.sandbox_enabled, wecom=settings.wecom.enabled, dingtalk=settings.dingtalk.enabled)
+
+
+def _adapters(app: Flask):
+    from integrations.registry import adapters_for
+
+    if "chat_adapters" not in app.extensions:
+        app.extensions["chat_adapters"] = adapters_for(app.extensions["settings"])
+    return app.extensions["chat_adapters"]
+
+
+def _limiter(app: Flask):
+    from services.ratelimit import make_limiter
+
+    if "rate_limiter" not in app.extensions:
+        app.extensions["rate_limiter"] = make_limiter(app.extensions["settings"], app.extensions["db_sessionmaker"])
+    return app.extensions["rate_limiter"]
+
+
+# --- The jobs -------------------------------------------------------------------------------------
+
+
+def deliver_outbox(app: Flask) -> str:
+    from services.delivery import DeliveryStats, deliver_due
+
+    settings = app.extensions["settings"]
+    total = DeliveryStats()
+    started = time.monotonic()
+    while True:
+        stats = deliver_due(
+            app.extensions["db_sessionmaker"], _adapters(app), _limiter(app),
+            worker_id=worker_id(), now_fn=utc_now, batch_size=settings.outbox_batch_size,
+            max_attempts=settings.outbox_max_attempts,
+            lease=timedelta(seconds=settings.outbox_claim_lease_seconds),
+        )
+        total.add(stats)
+        if stats.claimed < settings.outbox_batch_size or time.monotonic() - started > DELIVERY_BUDGET_SECONDS:
+            break
+    return total.describe()
+
+
+def sla_watchdog(app: Flask) -> str:
+    from services.alerts import run_sla_watchdog
+
+    with session_scope(app.extensions["db_sessionmaker"]) as session:
+        fired = run_sla_watchdog(session, utc_now(), channels_for(app))
+    return f"发出时限提醒/督办 {fired} 条"
+
+
+def send_surveys(app: Flask) -> str:
+    from services.surveys import send_due_surveys
+
+    settings = app.extensions["settings"]
+    with session_scope(app.extensions["db_sessionmaker"]) as session:
+        sent = send_due_surveys(
+            session, utc_now(), channels_for(app), settings.survey_delay_hours, settings.survey_reminder_hours
+        )
+    return f"发送满意度回访邀请/提醒 {sent} 件"
+
+
+JOBS: tuple[JobDefinition, ...] = (
+    JobDefinition("deliver_outbox", "投递待发消息（沙箱、企业微信、钉钉）", deliver_outbox, interval_seconds=2),
+    JobDefinition("sla_watchdog", "时限监控：到期提醒、超期督办、逐级通报", sla_watchdog, interval_seconds=60),
+    JobDefinition("send_surveys", "发送满意度回访邀请与提醒", send_surveys, interval_seconds=300),
+)
+JOBS_BY_NAME: dict[str, JobDefinition] = {job.name: job for job in JOBS}

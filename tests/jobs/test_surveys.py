@@ -1,0 +1,77 @@
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from models import OutboundMessage, Role, Satisfaction, WorkOrderEvent
+from services import workorders as wo
+from services.lifecycle import Action
+from services.notify import Channels
+from services.surveys import send_due_surveys
+
+CHANNELS = Channels(sandbox=True)
+
+
+def surveys(session, order):
+    return list(session.scalars(
+        select(OutboundMessage).where(OutboundMessage.work_order_id == order.id, OutboundMessage.kind == "survey")
+        .order_by(OutboundMessage.id)
+    ))
+
+
+def fed_back_order(factory, now, staff=None):
+    staff = staff or factory.person(Role.SERVICE_STAFF, name="张服务")
+    order = factory.order(staff, now, level=1)  # handled in the zone by its service staff member
+    wo.resolve(factory.ctx(staff, now + timedelta(hours=1)), order, result="已协调道路养护单位完成修复")
+    wo.feedback(factory.ctx(staff, now + timedelta(hours=2)), order, note="电话告知企业负责人")
+    return staff, order
+
+
+def test_survey_after_the_delay_then_one_reminder(session, factory, now):
+    staff, order = fed_back_order(factory, now)
+    fed = order.feedback_at
+
+    def run(hours):
+        return send_due_surveys(session, fed + timedelta(hours=hours), CHANNELS, 24, 24)
+
+    assert run(23.9) == 0
+    assert run(24) == 1
+    assert order.survey_sent_at == fed + timedelta(hours=24)
+    assert run(25) == 0
+    [invite] = surveys(session, order)
+    assert (invite.target_type, invite.target_ref) == ("person", str(staff.id))
+    assert invite.payload["url"] == f"/s/{order.survey_token}"
+    assert invite.payload["options"] == list(Satisfaction.ALL)
+    assert f"/s/{order.survey_token}" in invite.payload["text"] and "基本满意" in invite.payload["text"]
+
+    assert run(47.9) == 0
+    assert run(48) == 1
+    assert order.survey_reminded_at == fed + timedelta(hours=48)
+    assert run(72) == 0 and run(500) == 0
+    invite, reminder = surveys(session, order)
+    assert reminder.payload["title"] == "满意度回访提醒"
+
+    notes = [e.note for e in session.scalars(
+        select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order.id, WorkOrderEvent.action == Action.COMMENT)
+        .order_by(WorkOrderEvent.id)
+    )]
+    assert notes[-2:] == ["已发送满意度回访邀请", "再次提醒企业填写满意度回访"]
+
+
+def test_survey_goes_to_the_service_staff_and_the_submitter(session, factory, now):
+    dispatcher = factory.person(Role.DISPATCHER, name="赵调度")
+    staff = factory.person(Role.SERVICE_STAFF, name="张服务")
+    enterprise = factory.enterprise(staff=staff)
+    order = factory.order(dispatcher, now, level=1, enterprise=enterprise)
+    wo.resolve(factory.ctx(dispatcher, now), order, result="已办结并电话答复")
+    wo.feedback(factory.ctx(staff, now), order)
+    assert send_due_surveys(session, now + timedelta(hours=24), CHANNELS, 24, 24) == 1
+    assert sorted(m.target_ref for m in surveys(session, order)) == sorted([str(staff.id), str(dispatcher.id)])
+
+
+def test_rated_orders_get_no_reminder(session, factory, now):
+    staff, order = fed_back_order(factory, now)
+    fed = order.feedback_at
+    assert send_due_surveys(session, fed + timedelta(hours=24), CHANNELS, 24, 24) == 1
+    wo.visit(factory.ctx(staff, fed + timedelta(hours=30)), order, satisfaction="满意")
+    assert send_due_surveys(session, fed + timedelta(hours=60), CHANNELS, 24, 24) == 0
+    assert len(surveys(session, order)) == 1
