@@ -72,6 +72,20 @@ def register_commands(app: Flask) -> None:
                 summary = seed_demo(session, channels=_channels(current_app))
             click.echo(summary.describe())
 
+    @app.cli.command("api-token", help="为人员签发 /api/v1 访问令牌（只显示一次）")
+    @click.argument("person_id", type=int)
+    @click.argument("name")
+    def api_token(person_id, name):
+        from database import session_scope
+        from models import Person, utcnow
+        from services.api_tokens import issue_token
+
+        with session_scope(current_app.extensions["db_sessionmaker"]) as session:
+            person = session.get(Person, person_id)
+            if person is None:
+                raise click.ClickException(f"未找到人员 {person_id}")
+            click.echo(issue_token(session, person, name, utcnow()))
+
     @app.cli.group("jobs", help="定时任务进程")
     def jobs_group():
         pass

@@ -1,0 +1,217 @@
+"""The transition actions the API offers: each names its body fields and the operation it calls.
+
+The same table builds the OpenAPI request schemas, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.api.base import BOOLEAN, DATE, INTEGER, INTEGER_LIST, STRING, Field
+from models import Person, Satisfaction, WorkOrder
+from services import ladder, screening
+from services import workorders as wo
+from services.lifecycle import Action, allowed_actions
+from services.permissions import can
+from services.serializers import VISIT_METHODS
+
+Run = Callable[[wo.OpContext, WorkOrder, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    summary: str
+    fields: tuple[Field, ...]
+    run: Run
+    # The lifecycle action whose rights and source states govern this API action.
+    lifecycle_action: str
+    # Further conditions for offering the action in an order's allowed actions.
+    applies: Callable[[WorkOrder], bool] = lambda order: True
+
+
+def _text(name: str, label: str, *, required: bool = False, description: str = "") -> Field:
+    return Field(name, STRING, label, required=required, max_length=5000, description=description,
+                 default=None if required else "")
+
+
+def _escalate(ctx: wo.OpContext, order: WorkOrder, a: dict) -> WorkOrder:
+    city = None
+    if a["route"]:
+        city = wo.CityInfo(route=a["route"], city_department=a["city_department"],
+                           city_reference=a["city_reference"], city_deadline=a["city_deadline"])
+    return wo.escalate(ctx, order, reason=a["reason"], level=a["level"], department_id=a["department_id"], city=city)
+
+
+def _reject(ctx: wo.OpContext, order: WorkOrder, a: dict) -> WorkOrder:
+    category = a["category"] or order.screening_category
+    return wo.reject(ctx, order, category=category, reason=a["reason"], proper_channel=a["proper_channel"])
+
+
+def _spec(
+    name: str, summary: str, fields: tuple[Field, ...], run: Run, lifecycle_action: str | None = None,
+    applies: Callable[[WorkOrder], bool] | None = None,
+) -> ActionSpec:
+    return ActionSpec(name, summary, fields, run, lifecycle_action or name, applies or (lambda order: True))
+
+
+def _has_pending_extension(order: WorkOrder) -> bool:
+    return any(r.status == "pending" for r in order.extension_requests)
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    s.name: s
+    for s in (
+        _spec(
+            "accept", "推翻甄别建议，继续受理（须说明理由）",
+            (_text("reason", "继续受理的理由", required=True),),
+            lambda ctx, o, a: wo.confirm_screening(ctx, o, decision="override", reason=a["reason"]),
+        ),
+        _spec(
+            "reject", "不予受理（说明理由并告知正确渠道）",
+            (
+                Field("category", STRING, "不予受理类别", enum=tuple(screening.CATEGORIES),
+                      description="缺省时采用系统甄别建议的类别"),
+                _text("reason", "不予受理的理由", required=True),
+                _text("proper_channel", "建议企业通过的正确渠道"),
+            ),
+            _reject,
+        ),
+        _spec(
+            "dispatch", "派单到承办部门（吹哨）",
+            (
+                Field("department_id", INTEGER, "承办部门 ID", required=True),
+                _text("note", "派单说明"),
+                Field("designate", BOOLEAN, "指定承办（不可退单）", default=False),
+            ),
+            lambda ctx, o, a: wo.dispatch(ctx, o, department_id=a["department_id"], note=a["note"],
+                                          designate=a["designate"]),
+        ),
+        _spec("sign", "首席帮办签收报到", (), lambda ctx, o, a: wo.sign(ctx, o)),
+        _spec(
+            "return", "退单（派错部门时，须说明理由）",
+            (_text("reason", "退回理由", required=True),),
+            lambda ctx, o, a: wo.return_order(ctx, o, reason=a["reason"]),
+        ),
+        _spec(
+            "transfer", "转办到其他部门",
+            (Field("department_id", INTEGER, "转办部门 ID", required=True), _text("reason", "转办理由", required=True)),
+            lambda ctx, o, a: wo.transfer(ctx, o, department_id=a["department_id"], reason=a["reason"]),
+        ),
+        _spec(
+            "request_extension", "申请延期（到期前提出，由区网格中心审批）",
+            (
+                Field("days", INTEGER, "延期工作日数", required=True, minimum=1, maximum=30),
+                _text("reason", "延期理由", required=True),
+            ),
+            lambda ctx, o, a: wo.request_extension(ctx, o, days=a["days"], reason=a["reason"]),
+            applies=lambda o: not _has_pending_extension(o),
+        ),
+        _spec(
+            "decide_extension", "审批延期申请",
+            (Field("approve", BOOLEAN, "是否同意", required=True), _text("note", "审批意见", description="不同意时必填")),
+            lambda ctx, o, a: wo.decide_extension(ctx, o, approve=a["approve"], note=a["note"]),
+            applies=_has_pending_extension,
+        ),
+        _spec(
+            "suspend", "挂起（等待企业补充材料，暂停计时）",
+            (_text("reason", "挂起原因", required=True),),
+            lambda ctx, o, a: wo.suspend(ctx, o, reason=a["reason"]),
+        ),
+        _spec("resume", "恢复办理", (_text("note", "说明"),), lambda ctx, o, a: wo.resume(ctx, o, note=a["note"])),
+        _spec(
+            "reply", "答复办理进展",
+            (_text("text", "答复内容", required=True),),
+            lambda ctx, o, a: wo.reply(ctx, o, text=a["text"]),
+        ),
+        _spec(
+            "resolve", "办结并登记办理结果",
+            (_text("result", "办理结果", required=True),),
+            lambda ctx, o, a: wo.resolve(ctx, o, result=a["result"]),
+        ),
+        _spec(
+            "feedback", "已将办理结果反馈企业",
+            (_text("note", "反馈说明"),),
+            lambda ctx, o, a: wo.feedback(ctx, o, note=a["note"]),
+        ),
+        _spec(
+            "visit", "回访评价（基本满意及以上归档；不满意须填写意见并重办一次）",
+            (
+                Field("satisfaction", STRING, "满意度", required=True, enum=Satisfaction.ALL),
+                Field("resolved", BOOLEAN, "问题是否解决", default=True),
+                _text("comment", "企业意见", description="不满意、非常不满意时必填"),
+                Field("method", STRING, "回访方式", enum=tuple(VISIT_METHODS), default="phone"),
+            ),
+            lambda ctx, o, a: wo.visit(ctx, o, satisfaction=a["satisfaction"], resolved=a["resolved"],
+                                       comment=a["comment"], method=a["method"]),
+        ),
+        _spec(
+            "reopen", "重办（回访后由区网格中心决定）",
+            (_text("reason", "重办理由", required=True),),
+            lambda ctx, o, a: wo.reopen(ctx, o, reason=a["reason"]),
+        ),
+        _spec(
+            "escalate", "升级到更高响应层级（市级须选择渠道）",
+            (
+                _text("reason", "升级理由", required=True),
+                Field("level", INTEGER, "目标层级", minimum=2, maximum=4, description="缺省为上一级"),
+                Field("department_id", INTEGER, "部门 ID", description="升级到部门协调办理时可直接派单"),
+                Field("route", STRING, "市级提级渠道", enum=tuple(ladder.CITY_ROUTES), description="升级到市级时必填"),
+                _text("city_department", "市级部门名称", description="渠道为 city_department 时必填"),
+                _text("city_reference", "市级工单编号"),
+                Field("city_deadline", DATE, "市级办理时限"),
+            ),
+            _escalate,
+        ),
+        _spec(
+            "joint_meeting", "登记联席会商（区营商环境办），交牵头部门办理",
+            (
+                Field("held_on", DATE, "会商日期", required=True),
+                Field("department_ids", INTEGER_LIST, "参会部门 ID（至少两个）", required=True),
+                _text("decisions", "会商意见", required=True),
+                Field("lead_department_id", INTEGER, "牵头部门 ID", required=True),
+            ),
+            lambda ctx, o, a: wo.joint_meeting(ctx, o, held_on=a["held_on"], department_ids=a["department_ids"],
+                                               decisions=a["decisions"], lead_department_id=a["lead_department_id"]),
+            applies=lambda o: o.level == 3,
+        ),
+        _spec(
+            "supervise", "督办",
+            (_text("note", "督办意见", required=True),),
+            lambda ctx, o, a: wo.supervise(ctx, o, note=a["note"]),
+        ),
+        _spec(
+            "archive", "归档",
+            (_text("note", "归档说明", description="未回访即归档时必填"),),
+            lambda ctx, o, a: wo.archive(ctx, o, note=a["note"]),
+        ),
+        _spec(
+            "comment", "备注",
+            (_text("text", "备注内容", required=True),),
+            lambda ctx, o, a: wo.comment(ctx, o, text=a["text"]),
+        ),
+        _spec(
+            "city_reference", "登记市级工单编号和时限（市级提级办理后）",
+            (
+                _text("city_reference", "市级工单编号", required=True),
+                Field("city_deadline", DATE, "市级办理时限"),
+                _text("note", "说明"),
+            ),
+            lambda ctx, o, a: wo.record_city_reference(ctx, o, city_reference=a["city_reference"],
+                                                       city_deadline=a["city_deadline"], note=a["note"]),
+            Action.COMMENT,
+            applies=lambda o: o.level == 4 and bool(o.city_escalations),
+        ),
+    )
+}
+
+
+def allowed_for(person: Person, order: WorkOrder) -> list[str]:
+    """API actions the lifecycle allows in the order's state and the person may perform."""
+    lifecycle = set(allowed_actions(order.state))
+    return [
+        name for name, spec in ACTIONS.items()
+        if spec.lifecycle_action in lifecycle and can(person, spec.lifecycle_action, order) and spec.applies(order)
+    ]
