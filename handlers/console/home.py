@@ -1,0 +1,59 @@
+"""The home dashboard, the navigation bar and the mobile-link redirect."""
+
+from __future__ import annotations
+
+from flask import current_app, redirect, render_template, request, url_for
+
+from handlers.console import bp
+from handlers.console.auth import login_required
+from handlers.console.common import request_now
+from handlers.context import current_person, db, settings
+from models import Role
+from services import order_queries
+from services.permissions import can_create_order
+
+BOARD_ROLES = (Role.DISPATCHER, Role.BIZENV_OFFICE, Role.SYSADMIN)
+# Who may open ``admin.index`` (the admin pages check for themselves; this only hides the link).
+ADMIN_ROLES = (Role.SYSADMIN, Role.DISPATCHER)
+
+
+def nav_items(person) -> list[dict]:
+    """The top navigation: only the links this person can use."""
+    if person is None:
+        return []
+    items = [{"endpoint": "console.orders", "label": "工单", "prefix": "/orders"}]
+    if can_create_order(person):
+        items.append({"endpoint": "console.new_order", "label": "新建诉求", "prefix": "/orders/new"})
+    if person.role in BOARD_ROLES:
+        items.append({"endpoint": "console.board", "label": "调度台", "prefix": "/board"})
+    if person.role == Role.SYSADMIN and settings().sandbox_enabled:
+        items.append({"endpoint": "console.sandbox", "label": "沙箱消息", "prefix": "/sandbox"})
+    if person.role in ADMIN_ROLES and "admin.index" in current_app.view_functions:
+        items.append({"endpoint": "admin.index", "label": "管理", "prefix": "/admin"})
+    for item in items:
+        item["url"] = url_for(item["endpoint"])
+    # The longest matching prefix is the current page ("新建诉求" rather than "工单" on /orders/new).
+    matches = [i for i in items if request.path.startswith(i["prefix"])]
+    if matches:
+        max(matches, key=lambda i: len(i["prefix"]))["current"] = True
+    return items
+
+
+@bp.app_context_processor
+def _navigation():
+    return {"nav_items": lambda: nav_items(current_person()), "product_name": "有需必应 · 北辰区政企同行服务平台"}
+
+
+@bp.route("/")
+@login_required
+def home():
+    person = current_person()
+    counts = order_queries.dashboard_counts(db(), person, request_now())
+    return render_template("console/home.html", counts=counts, board=person.role in BOARD_ROLES,
+                           can_create=can_create_order(person))
+
+
+@bp.route("/m/orders/<number>")
+def mobile_order(number: str):
+    # The mobile H5 pages come later; links in chat messages already point here.
+    return redirect(url_for("console.order_detail", number=number))

@@ -1,0 +1,103 @@
+"""End to end in Chromium: a zone files a request, the grid center dispatches it, the whistle
+appears in the department's (sandbox) group with the chief helper @-mentioned."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from models import Role
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def seeded(factory, session):
+    staff = factory.person(Role.SERVICE_STAFF, name="王服务", login="staff")
+    factory.person(Role.DISPATCHER, department=factory.department("grid_center"), name="赵调度", login="dispatcher")
+    rsj = factory.department("rsj")
+    helper = factory.person(Role.CHIEF_HELPER, department=rsj, name="孙帮办")
+    factory.person(Role.SYSADMIN, name="周管理", login="admin")
+    factory.enterprise(staff=staff, name="天津天穆精密机械有限公司")
+    factory.enterprise(staff=staff, name="天津天穆食品有限公司")
+    session.commit()
+    # Plain values only: the browser's requests run in other threads while this test waits.
+    return {"rsj_id": rsj.id, "helper": helper.name}
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "demo-pass-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def sign_out(page) -> None:
+    page.click("text=退出")
+    page.wait_for_selector("text=您已安全退出")
+
+
+def test_staff_files_dispatcher_dispatches_whistle_reaches_the_group(live_server, browser, seeded, artifacts):
+    base = live_server
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page.set_default_timeout(15_000)
+
+    # 1. The service staff member files a level-2 request without naming a department.
+    page.goto(f"{base}/login")
+    page.screenshot(path=str(artifacts / "console-login.png"))
+    sign_in(page, base, "staff")
+    page.screenshot(path=str(artifacts / "console-home.png"))
+    page.click("nav >> text=新建诉求")
+    page.fill("#enterprise-query", "精密")
+    option = page.locator(".ent-option", has_text="天津天穆精密机械有限公司")
+    option.wait_for()
+    page.wait_for_function("document.querySelectorAll('#enterprise-results .ent-option').length === 1")
+    option.locator("input[type=radio]").check()
+    page.fill("textarea[name=content]", "企业扩大生产，急需招聘 30 名数控技术工人，希望对接招聘会并了解用工补贴政策。")
+    page.check("input[name=level][value='2']")
+    assert page.locator("select[name=department_id]").is_visible()
+    page.screenshot(path=str(artifacts / "console-new-order.png"), full_page=True)
+    page.click("button[data-action=create]")
+    page.wait_for_url(re.compile(r".*/orders/BC-\d{8}-\d{4}$"))
+    number = page.url.rsplit("/", 1)[-1]
+    assert "诉求已提交" in page.content()
+    assert page.locator(".badge.state-pending_dispatch").inner_text() == "待派单"
+    sign_out(page)
+
+    # 2. The grid-center dispatcher dispatches it to 人社局 from the detail page.
+    sign_in(page, base, "dispatcher")
+    page.goto(f"{base}/orders/{number}")
+    page.click("#act-dispatch > summary")
+    page.select_option("#act-dispatch select[name=department_id]", label="人社局")
+    page.click("#act-dispatch button[data-action=dispatch]")
+    page.wait_for_selector("text=已派单至 人社局")
+    assert page.locator(".badge.state-dispatched").inner_text() == "待签收"
+    page.screenshot(path=str(artifacts / "console-order-detail.png"), full_page=True)
+    page.goto(f"{base}/board")
+    page.screenshot(path=str(artifacts / "console-board.png"), full_page=True)
+    sign_out(page)
+
+    # 3. The administrator delivers the outbox and opens the 人社局 group in the sandbox.
+    sign_in(page, base, "admin")
+    page.click("nav >> text=沙箱消息")
+    page.click("button[data-action=deliver]")
+    page.wait_for_selector("text=投递完成")
+    page.click(f"a[data-conversation='group:{seeded['rsj_id']}']")
+    mention = page.locator("#sb-messages .mention", has_text=f"@{seeded['helper']}")
+    mention.first.wait_for()
+    bubble = page.locator("#sb-messages .bubble", has_text="吹哨报到").first
+    assert number in bubble.inner_text()
+    page.screenshot(path=str(artifacts / "console-sandbox.png"), full_page=True)
+
+    # 4. The same pages on a phone-sized screen.
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN", device_scale_factor=2)
+    sign_in(phone, base, "admin")
+    phone.goto(f"{base}/orders")
+    assert phone.locator("table.cards-on-phone thead").is_hidden()
+    phone.screenshot(path=str(artifacts / "console-orders-phone.png"), full_page=True)
+    phone.goto(f"{base}/orders/{number}")
+    phone.screenshot(path=str(artifacts / "console-detail-phone.png"), full_page=True)
+    phone.close()
+    page.close()
