@@ -1,0 +1,12 @@
+"""Pages for people outside the government side: no sign-in, no navigation (the survey link)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+# Route modules register themselves on ``bp``; imported last so they can import it.
+from handlers.public import survey  # noqa: E402
+
+__all__ = ["bp", "survey"]
