@@ -66,6 +66,8 @@ def register_commands(app: Flask) -> None:
             counts = seed_reference(session)
         click.echo(f"基础数据：{counts}")
         if demo:
+            if current_app.extensions["settings"].is_production:
+                raise click.ClickException("生产环境不能载入演示数据（--demo 仅用于开发与演示）")
             from services.seed_demo import seed_demo
 
             with session_scope(current_app.extensions["db_sessionmaker"]) as session:
@@ -110,10 +112,13 @@ def register_commands(app: Flask) -> None:
         flask_app = current_app._get_current_object()
         if flask_app.extensions["settings"].is_production:
             raise click.ClickException("生产环境请使用 gunicorn 与独立的 jobs 进程")
+        from werkzeug.serving import run_simple
+
         from jobs.scheduler import start_in_background
 
         start_in_background(flask_app)
-        flask_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+        # Not flask_app.run(): Flask ignores it inside a `flask` CLI command (FLASK_RUN_FROM_CLI).
+        run_simple(host, port, flask_app, use_reloader=False, use_debugger=False, threaded=True)
 
 
 def _channels(app: Flask):

@@ -18,6 +18,7 @@ from models.org import (
 from models.outbox import (
     ChannelPause,
     InboundReceipt,
+    KvEntry,
     OutboundMessage,
     OutboxStatus,
     RateWindow,
@@ -40,7 +41,7 @@ from models.workorder import (
 __all__ = [
     "ApiToken", "Attachment", "AuditLog", "Base", "ChannelPause", "ChatGroup", "CityEscalation", "ConsoleLogin",
     "DailySequence", "Department", "DepartmentKind", "Enterprise", "EntityType", "ExtensionRequest",
-    "HolidayOverride", "InboundReceipt", "IndustryTag", "JointMeeting", "OutboundMessage", "OutboxStatus",
+    "HolidayOverride", "InboundReceipt", "IndustryTag", "KvEntry", "JointMeeting", "OutboundMessage", "OutboxStatus",
     "Person", "RateWindow", "RegistrationStatus", "RequestDomain", "ReturnVisit", "Role", "Satisfaction",
     "SandboxMessage", "ScreeningRule", "ServiceStage", "SlaPolicy", "SystemSetting", "WorkOrder",
     "WorkOrderAlert", "WorkOrderEvent", "Zone", "utcnow",

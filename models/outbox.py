@@ -30,7 +30,7 @@ class OutboundMessage(Base):
     channel: Mapped[str] = mapped_column(String(16))  # sandbox | wecom | dingtalk
     kind: Mapped[str] = mapped_column(String(24))  # whistle | notice | card | card_update | reminder | ...
     target_type: Mapped[str] = mapped_column(String(16))  # group | person
-    target_ref: Mapped[str] = mapped_column(String(64))
+    target_ref: Mapped[str] = mapped_column(String(512))  # id, or comma-joined ids for "people"
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
@@ -91,3 +91,13 @@ class InboundReceipt(Base):
     platform: Mapped[str] = mapped_column(String(16))
     dedupe_key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class KvEntry(Base):
+    """A small shared key-value store (platform access tokens) when no Redis is configured."""
+
+    __tablename__ = "kv_entry"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column()

@@ -21,6 +21,7 @@ from services.lifecycle import State
 from services.outbox import Envelope, enqueue
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+SHARED_CARD_KINDS = ("card", "card_update")
 
 
 @dataclass(frozen=True)
@@ -140,11 +141,25 @@ class Notifier:
             )
 
     def to_people(self, people: Iterable[Person], *, kind: str, payload: dict, key: str, order=None) -> None:
-        seen = set()
-        for person in people:
-            if person is not None and person.id not in seen:
-                seen.add(person.id)
+        unique = list({p.id: p for p in people if p is not None and p.active}.values())
+        if kind not in SHARED_CARD_KINDS:
+            for person in unique:
                 self.to_person(person, kind=kind, payload=payload, key=key, order=order)
+            return
+        # One card for all recipients on a real platform: WeCom greys a card for everyone only when
+        # they all received the same message (update_template_card with atall), under one task id.
+        by_channel: dict[str, list[Person]] = {}
+        for person in unique:
+            for channel in self._person_channels(person):
+                by_channel.setdefault(channel, []).append(person)
+        for channel, members in by_channel.items():
+            if channel == "sandbox":
+                for person in members:
+                    self._put(channel=channel, kind=kind, target_type="person", target_ref=str(person.id),
+                              payload=payload, key=key, order=order)
+            else:
+                self._put(channel=channel, kind=kind, target_type="people",
+                          target_ref=",".join(str(p.id) for p in members), payload=payload, key=key, order=order)
 
     def to_group(self, department: Department | None, *, kind: str, payload: dict, key: str, order=None) -> None:
         if department is None:

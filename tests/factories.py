@@ -12,6 +12,8 @@ from services.notify import Channels
 from services.workorders import NewOrder, OpContext, create_order
 
 _counter = itertools.count(1)
+# Production hashes use werkzeug's default (scrypt); tests only need a valid hash, quickly.
+FAST_TEST_HASH = "pbkdf2:sha256:1000"
 
 # 18-character codes with valid GB 32100 check digits, generated on demand.
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -50,7 +52,7 @@ class Factory:
             from werkzeug.security import generate_password_hash
 
             self.session.add(ConsoleLogin(person_id=person.id, username=login,
-                                          password_hash=generate_password_hash("demo-pass-123")))
+                                          password_hash=generate_password_hash("demo-pass-123", method=FAST_TEST_HASH)))
             self.session.flush()
         return person
 
