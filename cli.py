@@ -61,10 +61,14 @@ def register_commands(app: Flask) -> None:
     def seed(demo):
         from database import session_scope
         from services.seed_reference import seed_reference
+        from services.zone_rules import seed_address_rules
 
         with session_scope(current_app.extensions["db_sessionmaker"]) as session:
             counts = seed_reference(session)
-        click.echo(f"基础数据：{counts}")
+            counts["zone_address_rule.inserted"] = seed_address_rules(session)
+        inserted = sum(v for k, v in counts.items() if k.endswith(".inserted"))
+        updated = sum(v for k, v in counts.items() if k.endswith(".updated"))
+        click.echo(f"区级基础数据：新增 {inserted} 条，更新 {updated} 条（片区、部门、服务阶段、诉求领域、产业标签、时限策略、甄别规则）")
         if demo:
             if current_app.extensions["settings"].is_production:
                 raise click.ClickException("生产环境不能载入演示数据（--demo 仅用于开发与演示）")
