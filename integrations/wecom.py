@@ -1,0 +1,584 @@
+"""WeCom (企业微信): the API client, a small facade over it, and the delivery adapter.
+
+* ``WeComClient`` is wechatpy's enterprise client with every call — ``gettoken`` included —
+  under ``WECOM_API_BASE`` and a timeout on each (wechatpy's own token fetch has none). The
+  access token lives in one place shared by every process (Redis, or the ``kv_entry`` table);
+  a token WeCom calls invalid or expired (40001/40014/42001) is fetched anew and the call is
+  retried once, never in a loop.
+* ``WeComApi`` is what the rest of the desk calls: OAuth code → userid, members, app messages,
+  the group robot webhook, greying template cards. Platform errors come out as ``WeComApiError``.
+* ``WeComAdapter`` renders the outbox's neutral payloads: whistles and status lines as group
+  robot texts (the whistle @-mentions the chief helpers), the whistle card as one
+  ``button_interaction`` template card to all the helpers at once, card updates with
+  ``update_template_card`` (``atall``), notices as text cards linking to the order, replies
+  as texts. People without a bound WeCom userid are skipped, not failed.
+
+On SQLite every transaction takes the write lock at its start, so a second connection cannot
+even read while a delivery holds its row. Token reads and writes therefore go through the
+session the caller is working in whenever one is bound (``WeComApi.bound(session)``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from wechatpy.enterprise import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
+
+from config import Settings, WeComSettings
+from integrations import wecom_cards as cards
+from integrations.base import (
+    ChatAdapter,
+    DeliveryResult,
+    OutboundView,
+    PermanentError,
+    RateLimited,
+    RateRule,
+    TransientError,
+)
+from models import ChatGroup, KvEntry, OutboundMessage, OutboxStatus, Person, RateWindow, WeComCardCode
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_BASE = "https://qyapi.weixin.qq.com/cgi-bin/"
+HTTP_TIMEOUT_SECONDS = 8.0
+TOKEN_ERRCODES = frozenset({40001, 40014, 42001})  # invalid credential, invalid token, expired token
+INVALID_CODE_ERRCODES = frozenset({40029})  # OAuth code invalid, used or expired
+INVALID_USER_ERRCODES = frozenset({60111, 81013})  # userid not found; user & party & tag all invalid
+INVALID_ROBOT_ERRCODES = frozenset({93000})  # webhook key invalid or robot removed
+ROBOT_LIMITED = 130101
+API_FREQ_LIMITED = 45009
+ROBOT_PAUSE_SECONDS = 60
+APP_PAUSE_SECONDS = 60
+# Fixed 20-second windows: at most 4 of them overlap any sliding minute, so 5 per window keeps a
+# robot at ≤ 20/min and 7 keeps a member at ≤ 28 < 30/min however the minute is counted (WeCom
+# drops member messages over the limit silently, so the margin matters).
+ROBOT_RULE = (5, 20)
+MEMBER_RULE = (7, 20)
+RESPONSE_CODE_LIFETIME = timedelta(hours=72)
+TOKEN_EARLY_REFRESH_SECONDS = 300  # stop using a token 5 minutes before WeCom says it ends
+
+
+class WeComApiError(Exception):
+    """WeCom answered with an error code, or could not be reached (``errcode`` None)."""
+
+    def __init__(self, errcode: int | None, errmsg: str = ""):
+        self.errcode = errcode
+        self.errmsg = errmsg or ""
+        super().__init__(f"企业微信错误 {errcode}：{errmsg}" if errcode is not None else f"企业微信接口不可达：{errmsg}")
+
+
+# --- Token storage shared by every process --------------------------------------------------------
+
+_bound_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar("wecom_bound_session", default=None)
+
+
+def _kv_get_in(session: Session, key: str, now: datetime) -> str | None:
+    entry = session.scalar(select(KvEntry).where(KvEntry.key == key))
+    if entry is None or (entry.expires_at is not None and entry.expires_at <= now):
+        return None
+    return entry.value
+
+
+def _kv_set_in(session: Session, key: str, value: str, ttl: int | None, now: datetime) -> None:
+    expires = now + timedelta(seconds=int(ttl)) if ttl else None
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(KvEntry)
+        .values(key=key, value=value, expires_at=expires)
+        .on_conflict_do_update(index_elements=["key"], set_={"value": value, "expires_at": expires})
+    )
+
+
+class TokenStorage(SessionStorage):
+    """wechatpy's ``SessionStorage`` over the desk's shared store.
+
+    Redis when configured; otherwise the ``kv_entry`` table, through the session bound to the
+    current call if there is one (see the module docstring), else through ``fallback`` (a
+    ``services.kvstore`` store with transactions of its own), else process memory.
+    """
+
+    def __init__(self, redis_store=None, fallback=None, session_provider: Callable[[], Session | None] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.redis_store = redis_store
+        self.fallback = fallback
+        self.session_provider = session_provider
+        self.clock = clock
+        self._memory: dict[str, tuple[str, datetime | None]] = {}
+        self._lock = threading.Lock()
+
+    def _session(self) -> Session | None:
+        session = _bound_session.get()
+        if session is None and self.session_provider is not None:
+            session = self.session_provider()
+        return session
+
+    def get(self, key, default=None):
+        if self.redis_store is not None:
+            value = self.redis_store.get(key)
+        elif (session := self._session()) is not None:
+            value = _kv_get_in(session, key, self.clock())
+        elif self.fallback is not None:
+            value = self.fallback.get(key)
+        else:
+            with self._lock:
+                value, expires = self._memory.get(key, (None, None))
+            if expires is not None and expires <= self.clock():
+                value = None
+        return default if value is None else value
+
+    def set(self, key, value, ttl=None):
+        if self.redis_store is not None:
+            self.redis_store.set(key, value, ttl)
+        elif (session := self._session()) is not None:
+            _kv_set_in(session, key, value, ttl, self.clock())
+        elif self.fallback is not None:
+            self.fallback.set(key, value, ttl)
+        else:
+            with self._lock:
+                self._memory[key] = (value, self.clock() + timedelta(seconds=ttl) if ttl else None)
+
+    def delete(self, key):
+        if self.redis_store is not None:
+            self.redis_store.delete(key)
+        elif (session := self._session()) is not None:
+            session.execute(delete(KvEntry).where(KvEntry.key == key))
+        elif self.fallback is not None:
+            self.fallback.delete(key)
+        else:
+            with self._lock:
+                self._memory.pop(key, None)
+
+
+# --- The client ---------------------------------------------------------------------------------
+
+
+def _normalised_base(api_base: str) -> str:
+    base = (api_base or DEFAULT_API_BASE).strip()
+    return base if base.endswith("/") else base + "/"
+
+
+class WeComClient(WeChatClient):
+    """wechatpy's enterprise client under our base URL, with timeouts and a bounded token retry."""
+
+    def __init__(self, settings: WeComSettings, storage: SessionStorage, *, timeout: float = HTTP_TIMEOUT_SECONDS):
+        super().__init__(settings.corp_id, settings.secret, session=storage, timeout=timeout, auto_retry=False)
+        self.API_BASE_URL = _normalised_base(settings.api_base)
+
+    @property
+    def access_token(self):
+        """The shared token; its storage entry expires early, so no per-process expiry is kept."""
+        token = self.session.get(self.access_token_key)
+        if token:
+            return token
+        self.fetch_access_token()
+        return self.session.get(self.access_token_key)
+
+    def fetch_access_token(self):
+        try:
+            response = self._http.get(
+                self.API_BASE_URL + "gettoken", params={"corpid": self.corp_id, "corpsecret": self.secret},
+                timeout=self.timeout,
+            )
+            response.raise_for_status()
+            result = response.json()
+        except (requests.RequestException, ValueError) as error:
+            raise WeChatClientException(None, f"gettoken: {type(error).__name__}: {error}", client=self) from error
+        errcode = int(result.get("errcode") or 0)
+        if errcode != 0 or not result.get("access_token"):
+            raise WeChatClientException(errcode or -1, result.get("errmsg", "no access_token"), client=self)
+        expires_in = int(result.get("expires_in") or 7200)
+        ttl = max(expires_in - TOKEN_EARLY_REFRESH_SECONDS, 60)
+        self.session.set(self.access_token_key, result["access_token"], ttl)
+        log.info("wecom: fetched a new access token (valid %s s, used for %s s)", expires_in, ttl)
+        return result
+
+    def _request(self, method, url_or_endpoint, **kwargs):
+        # Each attempt gets its own copies: wechatpy writes the token into ``params`` and turns
+        # ``data`` into bytes in place.
+        params = dict(kwargs.pop("params", None) or {})
+        explicit_token = "access_token" in params
+        for attempt in (1, 2):
+            try:
+                return super()._request(method, url_or_endpoint, params=dict(params), **dict(kwargs))
+            except WeChatClientException as error:
+                if attempt == 1 and not explicit_token and error.errcode in TOKEN_ERRCODES:
+                    log.info("wecom: token rejected (%s), fetching a new one and retrying once", error.errcode)
+                    self.session.delete(self.access_token_key)
+                    self.fetch_access_token()
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+
+# --- The facade ---------------------------------------------------------------------------------
+
+
+def _api_error(error: Exception) -> WeComApiError:
+    if isinstance(error, WeComApiError):
+        return error
+    if isinstance(error, WeChatClientException):
+        errcode = error.errcode
+        try:
+            errcode = int(errcode) if errcode is not None else None
+        except (TypeError, ValueError):
+            errcode = None
+        return WeComApiError(errcode, str(error.errmsg or ""))
+    return WeComApiError(None, f"{type(error).__name__}: {error}")
+
+
+class WeComApi:
+    """The WeCom calls the desk makes. Every method raises ``WeComApiError`` on failure."""
+
+    def __init__(self, settings: WeComSettings, storage: TokenStorage, *, timeout: float = HTTP_TIMEOUT_SECONDS):
+        self.settings = settings
+        self.storage = storage
+        self.client = WeComClient(settings, storage, timeout=timeout)
+        self.base = _normalised_base(settings.api_base)
+        self.timeout = timeout
+
+    @property
+    def agent_id(self) -> int:
+        try:
+            return int(self.settings.agent_id)
+        except (TypeError, ValueError):
+            raise WeComApiError(None, f"WECOM_AGENT_ID 不是数字：{self.settings.agent_id!r}") from None
+
+    @contextmanager
+    def bound(self, session: Session) -> Iterator[WeComApi]:
+        """Token reads and writes go through ``session`` inside this block (see the module docstring)."""
+        token = _bound_session.set(session)
+        try:
+            yield self
+        finally:
+            _bound_session.reset(token)
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except (WeChatClientException, requests.RequestException, ValueError) as error:
+            raise _api_error(error) from error
+
+    def _get(self, endpoint: str, **params) -> dict[str, Any]:
+        return self._call(lambda: self.client.get(endpoint, params=params))
+
+    def _post(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call(lambda: self.client.post(endpoint, data=body))
+
+    # OAuth (snsapi_base) for the H5 pages.
+    def user_id_from_code(self, code: str) -> str | None:
+        """The member's userid behind a one-time OAuth code; None for a code that is invalid, used
+        or expired, or that belongs to someone outside the corp (WeCom gives an openid then)."""
+        try:
+            result = self._get("auth/getuserinfo", code=code)
+        except WeComApiError as error:
+            if error.errcode in INVALID_CODE_ERRCODES:
+                return None
+            raise
+        return str(result.get("userid") or result.get("UserId") or "") or None
+
+    # Members.
+    def get_user(self, userid: str) -> dict[str, Any]:
+        return self._get("user/get", userid=userid)
+
+    def list_users(self, department_id: int, *, fetch_child: bool = True) -> list[dict[str, Any]]:
+        result = self._get("user/list", department_id=int(department_id), fetch_child=1 if fetch_child else 0)
+        return list(result.get("userlist") or [])
+
+    # App messages.
+    def send_app_message(self, userids: Sequence[str], message: dict[str, Any]) -> dict[str, Any]:
+        agent_id = self.agent_id
+        return self._call(lambda: self.client.message.send(agent_id, list(userids), msg=message))
+
+    def update_template_card(self, response_code: str, label: str, *, userids: Sequence[str] = ()) -> dict[str, Any]:
+        return self._post("message/update_template_card",
+                          cards.update_buttons_body(self.agent_id, response_code, label, userids))
+
+    # Group robots: the webhook lives under the same base, without the access token.
+    def send_webhook(self, robot_key: str, body: dict[str, Any]) -> dict[str, Any]:
+        def call():
+            response = self.client._http.post(
+                self.base + "webhook/send", params={"key": robot_key}, json=body, timeout=self.timeout
+            )
+            response.raise_for_status()
+            result = response.json()
+            errcode = int(result.get("errcode") or 0)
+            if errcode != 0:
+                raise WeComApiError(errcode, str(result.get("errmsg") or ""))
+            return result
+
+        return self._call(call)
+
+
+def _redis_store(settings: Settings):
+    if not settings.redis_url:
+        return None
+    import redis
+
+    from services.kvstore import RedisKvStore
+
+    return RedisKvStore(redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3))
+
+
+def wecom_api(app) -> WeComApi:
+    """The app's ``WeComApi``, made once. Inside a request the token store uses the request's session."""
+    api = app.extensions.get("wecom_api")
+    if api is None:
+        from flask import g, has_app_context
+
+        from services.kvstore import DatabaseKvStore
+
+        settings: Settings = app.extensions["settings"]
+
+        def request_session() -> Session | None:
+            return g.get("db_session") if has_app_context() else None
+
+        storage = TokenStorage(
+            redis_store=_redis_store(settings),
+            fallback=DatabaseKvStore(app.extensions["db_sessionmaker"]),
+            session_provider=request_session,
+        )
+        api = app.extensions.setdefault("wecom_api", WeComApi(settings.wecom, storage))
+    return api
+
+
+# --- Delivery -----------------------------------------------------------------------------------
+
+
+def _person_ids(target_ref: str) -> list[int]:
+    ids = []
+    for part in str(target_ref or "").split(","):
+        part = part.strip()
+        if part.isdigit() and int(part) not in ids:
+            ids.append(int(part))
+    return ids
+
+
+class _SessionRateCounter:
+    """The database limiter's conditional upsert, in the delivery's own transaction.
+
+    Used for the second and further recipients of one card (the first is counted by the shared
+    limiter before delivery); a refused count rolls back with the delivery's savepoint.
+    """
+
+    @staticmethod
+    def acquire(session: Session, key: str, limit: int, window_seconds: int, now: datetime) -> float:
+        ts = now.timestamp()
+        start = int(ts // window_seconds) * window_seconds
+        remaining = max(start + window_seconds - ts, 0.001)
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        count = session.execute(
+            insert(RateWindow)
+            .values(key=key[:160], window_start=start, count=1)
+            .on_conflict_do_update(
+                index_elements=[RateWindow.key, RateWindow.window_start],
+                set_={"count": RateWindow.count + 1},
+                where=RateWindow.count < limit,
+            )
+            .returning(RateWindow.count)
+        ).scalar_one_or_none()
+        return 0.0 if count is not None else remaining
+
+
+class WeComAdapter(ChatAdapter):
+    name = "wecom"
+
+    def __init__(self, settings: Settings, api: WeComApi | None = None):
+        self.base_url = settings.base_url
+        self.api = api or WeComApi(settings.wecom, TokenStorage(redis_store=_redis_store(settings)))
+        self._redis_limiter = None
+        if settings.redis_url:
+            from services.ratelimit import RedisRateLimiter
+
+            self._redis_limiter = RedisRateLimiter.from_url(settings.redis_url)
+
+    # -- buckets -------------------------------------------------------------------------------
+    def rate_rule(self, message: OutboundView) -> RateRule | None:
+        if message.target_type == "group":
+            return RateRule(f"wecom:robot:{message.target_ref}", *ROBOT_RULE)
+        if message.kind == "card_update":
+            return None  # not a message to anyone: WeCom counts it against no member
+        ids = _person_ids(message.target_ref)
+        return RateRule(f"wecom:member:{ids[0]}", *MEMBER_RULE) if ids else None
+
+    def channel_key(self, message: OutboundView) -> str:
+        # 130101 pauses one robot; 45009 on app messages pauses the whole app.
+        if message.target_type == "group":
+            return f"wecom:robot:{message.target_ref}"
+        return "wecom:app"
+
+    # -- delivery ------------------------------------------------------------------------------
+    def deliver(self, message: OutboundView, session: Session, *, now: datetime) -> DeliveryResult:
+        with self.api.bound(session):
+            try:
+                if message.kind == "card_update":
+                    return self._update_cards(message, session, now)
+                if message.target_type == "group":
+                    return self._to_group(message, session)
+                if message.target_type in ("person", "people"):
+                    if message.kind == "card":
+                        return self._send_card(message, session, now)
+                    return self._to_person(message, session)
+            except WeComApiError as error:
+                raise self._outcome(error, message) from error
+        raise PermanentError(f"企业微信不支持的接收方类型：{message.target_type}")
+
+    def _outcome(self, error: WeComApiError, message: OutboundView) -> Exception:
+        key = self.channel_key(message)
+        if error.errcode == ROBOT_LIMITED:
+            return RateLimited(ROBOT_PAUSE_SECONDS, key, f"企业微信群机器人限流（130101），{ROBOT_PAUSE_SECONDS} 秒后重试")
+        if error.errcode == API_FREQ_LIMITED:
+            return RateLimited(APP_PAUSE_SECONDS, key, f"企业微信接口调用频率超限（45009），{APP_PAUSE_SECONDS} 秒后重试")
+        if error.errcode in INVALID_USER_ERRCODES:
+            return PermanentError(f"企业微信成员无效（{error.errcode}）：{error.errmsg}")
+        if error.errcode in INVALID_ROBOT_ERRCODES:
+            return PermanentError(f"企业微信群机器人地址无效（{error.errcode}）：{error.errmsg}，请在管理后台检查机器人 Key")
+        return TransientError(str(error))
+
+    @staticmethod
+    def _userids(session: Session, person_ids: Sequence[int]) -> list[str]:
+        if not person_ids:
+            return []
+        people = {
+            p.id: p for p in session.scalars(select(Person).where(Person.id.in_(list(person_ids))))
+        }
+        return [
+            people[i].wecom_userid for i in person_ids
+            if i in people and people[i].active and people[i].wecom_userid
+        ]
+
+    def _to_group(self, message: OutboundView, session: Session) -> DeliveryResult:
+        group = session.get(ChatGroup, int(message.target_ref)) if str(message.target_ref).isdigit() else None
+        if group is None or group.platform != "wecom" or not group.active or not group.robot_key:
+            raise PermanentError("该部门的企业微信群机器人未配置或已停用")
+        mentions = self._userids(session, _person_ids(",".join(str(m) for m in message.payload.get("mentions") or [])))
+        text = cards.plain_text(message.payload, with_title=message.kind not in ("whistle", "status", "reply"))
+        if not text:
+            raise PermanentError("消息内容为空")
+        self.api.send_webhook(group.robot_key, cards.robot_text(text, mentions))
+        return DeliveryResult(detail=f"群机器人 {group.name or group.id}" + (f"，@{len(mentions)} 人" if mentions else ""))
+
+    def _to_person(self, message: OutboundView, session: Session) -> DeliveryResult:
+        userids = self._userids(session, _person_ids(message.target_ref))
+        if not userids:
+            return DeliveryResult(detail="接收人未绑定企业微信，已跳过")
+        if message.kind in ("reply", "status"):
+            text = cards.plain_text(message.payload, with_title=False)
+            if not text:
+                raise PermanentError("消息内容为空")
+            body = cards.text_message(text)
+        else:
+            body = cards.notice_message(message.payload, self.base_url)
+        result = self.api.send_app_message(userids, body)
+        return self._app_result(result)
+
+    @staticmethod
+    def _app_result(result: dict[str, Any]) -> DeliveryResult:
+        invalid = str(result.get("invaliduser") or "")
+        if invalid:
+            log.warning("wecom: members not reachable by the app: %s", invalid)
+        detail = f"部分成员无效：{invalid}" if invalid else ""
+        return DeliveryResult(platform_message_id=str(result.get("msgid") or ""), detail=detail)
+
+    def _count_more_members(self, session: Session, person_ids: Sequence[int], now: datetime) -> None:
+        limit, window = MEMBER_RULE
+        for person_id in person_ids:
+            key = f"wecom:member:{person_id}"
+            if self._redis_limiter is not None:
+                wait = self._redis_limiter.acquire(key, limit, window, now)
+            else:
+                wait = _SessionRateCounter.acquire(session, key, limit, window, now)
+            if wait > 0:
+                raise RateLimited(wait, key, f"成员 {person_id} 的企业微信消息已达每分钟上限，稍后发送")
+
+    @staticmethod
+    def _task_closed(session: Session, message: OutboundView, task_id: str) -> str:
+        """A card whose task was already closed is not sent at all (its buttons would be live)."""
+        query = select(OutboundMessage).where(
+            OutboundMessage.channel == message.channel,
+            OutboundMessage.kind == "card_update",
+            OutboundMessage.status == OutboxStatus.SENT,
+        )
+        if message.work_order_id is not None:
+            query = query.where(OutboundMessage.work_order_id == message.work_order_id)
+        for update in session.scalars(query):
+            if (update.payload or {}).get("task_id") == task_id:
+                return str((update.payload or {}).get("label") or "已处理")
+        return ""
+
+    def _send_card(self, message: OutboundView, session: Session, now: datetime) -> DeliveryResult:
+        task_id = str(message.payload.get("task_id") or "")
+        if not task_id:
+            raise PermanentError("卡片缺少 task_id")
+        closed = self._task_closed(session, message, task_id)
+        if closed:
+            return DeliveryResult(detail=f"任务已结束（{closed}），不再发送卡片")
+        person_ids = _person_ids(message.target_ref)
+        userids = self._userids(session, person_ids)
+        if not userids:
+            return DeliveryResult(detail="接收人均未绑定企业微信，已跳过")
+        self._count_more_members(session, person_ids[1:], now)
+        result = self.api.send_app_message(userids, cards.button_card_message(message.payload, self.base_url))
+        code = str(result.get("response_code") or "")
+        if code:
+            store_response_code(session, task_id, "", code, now)
+        return self._app_result(result)
+
+    def _update_cards(self, message: OutboundView, session: Session, now: datetime) -> DeliveryResult:
+        task_id = str(message.payload.get("task_id") or "")
+        if not task_id:
+            raise PermanentError("卡片更新缺少 task_id")
+        code = session.scalar(
+            select(WeComCardCode)
+            .where(WeComCardCode.task_id == task_id, WeComCardCode.used.is_(False),
+                   WeComCardCode.created_at > now - RESPONSE_CODE_LIFETIME)
+            .order_by(WeComCardCode.created_at.desc(), WeComCardCode.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        if code is None:
+            if self._card_pending(session, message, task_id):
+                raise TransientError("卡片尚未送达企业微信，稍后再更新")
+            return DeliveryResult(detail="没有可用的 response_code（卡片未发出或已超过 72 小时），未更新卡片")
+        label = str(message.payload.get("label") or "已处理")
+        self.api.update_template_card(code.response_code, label)
+        code.used = True
+        code.used_at = now
+        session.execute(delete(WeComCardCode).where(WeComCardCode.created_at < now - RESPONSE_CODE_LIFETIME))
+        session.flush()
+        return DeliveryResult(detail=f"卡片已更新为「{label}」")
+
+    @staticmethod
+    def _card_pending(session: Session, message: OutboundView, task_id: str) -> bool:
+        query = select(OutboundMessage).where(
+            OutboundMessage.channel == message.channel,
+            OutboundMessage.kind == "card",
+            OutboundMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+        )
+        if message.work_order_id is not None:
+            query = query.where(OutboundMessage.work_order_id == message.work_order_id)
+        return any((m.payload or {}).get("task_id") == task_id for m in session.scalars(query))
+
+
+def store_response_code(session: Session, task_id: str, userid: str, response_code: str, now: datetime) -> bool:
+    """Keep a response code once (a retried callback carries the same one)."""
+    if not response_code or session.scalar(
+        select(WeComCardCode.id).where(WeComCardCode.response_code == response_code)
+    ) is not None:
+        return False
+    session.add(WeComCardCode(task_id=task_id[:128], userid=(userid or "")[:64], response_code=response_code[:512],
+                              created_at=now))
+    session.flush()
+    return True
+
