@@ -1,0 +1,237 @@
+"""A message to the DingTalk enterprise robot (``@机器人 报到 0001`` in a group), end to end.
+
+HTTP mode (``POST /dingtalk/robot``) and Stream mode (``flask dingtalk-stream``) receive the same
+JSON and both call ``handle_robot_message``: who sent it (``senderStaffId`` → the bound person),
+run the command registry once per ``msgId``, and leave the answer in the outbox as a ``reply`` to
+the conversation's ``sessionWebhook``, delivered after commit with an @ of the sender. The first
+time the robot is used in a department group, the group's ``conversationId`` is recorded on the
+department's ``ChatGroup``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from config import Settings
+from database import session_scope
+from integrations.base import ChatEvent
+from models import ChatGroup, InboundReceipt, OutboundMessage, Person, utcnow
+from services import audit, chat_inbound
+from services.notify import Channels
+from services.outbox import Envelope, enqueue
+from services.workorders import OpContext
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "dingtalk"
+GROUP_CONVERSATION = "2"
+NOT_BOUND_REPLY = (
+    "您好，您的钉钉账号尚未在「有需必应」登记，暂时不能通过钉钉办理工单。"
+    "请联系片区管理员或系统管理员在「人员管理」中绑定钉钉账号后再试。"
+)
+UNSUPPORTED_REPLY = "目前只能识别文字指令，请 @我 并输入文字，例如「报到 0001」；发送「帮助」查看全部指令。"
+
+
+class InvalidRobotMessage(ValueError):
+    """The callback body is not a robot message we can act on (a Chinese reason in ``str``)."""
+
+
+@dataclass(frozen=True)
+class RobotOutcome:
+    status: str  # handled | duplicate | not_bound | unsupported
+    reply: str = ""
+    order_number: str | None = None
+
+
+def _text(payload: dict[str, Any], name: str, limit: int = 256) -> str:
+    value = payload.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str | int):
+        raise InvalidRobotMessage(f"字段 {name} 格式不正确")
+    return str(value)[:limit]
+
+
+def robot_event(payload: Any, *, received_at: datetime | None = None, robot_code: str = "") -> ChatEvent:
+    """The neutral ``ChatEvent`` of a robot callback body; raise ``InvalidRobotMessage`` when unusable.
+    With ``robot_code`` (``DINGTALK_ROBOT_CODE``), a message addressed to another robot is refused."""
+    if not isinstance(payload, dict):
+        raise InvalidRobotMessage("消息体必须是 JSON 对象")
+    if robot_code and payload.get("robotCode") and str(payload.get("robotCode")) != robot_code:
+        raise InvalidRobotMessage("消息不是发给本系统机器人的（robotCode 不符）")
+    msg_id = _text(payload, "msgId", 128).strip()
+    if not msg_id:
+        raise InvalidRobotMessage("缺少 msgId")
+    msgtype = _text(payload, "msgtype", 32) or "text"
+    text = ""
+    if msgtype == "text":
+        content = payload.get("text")
+        if not isinstance(content, dict) or not isinstance(content.get("content", ""), str):
+            raise InvalidRobotMessage("文字消息缺少 text.content")
+        # DingTalk removes the "@机器人" itself and leaves the space after it.
+        text = content.get("content", "")[:2000].strip()
+    try:
+        expires = int(payload.get("sessionWebhookExpiredTime") or 0)
+    except (TypeError, ValueError):
+        raise InvalidRobotMessage("sessionWebhookExpiredTime 格式不正确") from None
+    conversation_type = _text(payload, "conversationType", 8)
+    return ChatEvent(
+        platform=PLATFORM,
+        text=text,
+        dedupe_key=msg_id,
+        conversation=_text(payload, "conversationId", 128),
+        conversation_type="group" if conversation_type == GROUP_CONVERSATION else "person",
+        sender_platform_id=_text(payload, "senderStaffId", 64).strip(),
+        reply_handle={
+            "session_webhook": _text(payload, "sessionWebhook", 1024),
+            "expires_at": expires,
+            "conversation_title": _text(payload, "conversationTitle", 128),
+            "sender_nick": _text(payload, "senderNick", 64),
+            "msgtype": msgtype,
+        },
+        raw=payload,
+        received_at=received_at,
+    )
+
+
+def handle_robot_message(app, payload: Any, *, session: Session | None = None,
+                         now: datetime | None = None) -> RobotOutcome:
+    """The one code path for HTTP and Stream mode. With ``session`` (a request's) the caller
+    commits; without, the work runs and commits in a session of its own."""
+    now = now or utcnow()
+    settings: Settings = app.extensions["settings"]
+    event = robot_event(payload, received_at=now, robot_code=settings.dingtalk.robot_code)
+    if session is not None:
+        return process_robot_event(session, settings, event, now)
+    with session_scope(app.extensions["db_sessionmaker"]) as own:
+        return process_robot_event(own, settings, event, now)
+
+
+def process_robot_event(session: Session, settings: Settings, event: ChatEvent, now: datetime) -> RobotOutcome:
+    channels = Channels(sandbox=settings.sandbox_enabled, wecom=settings.wecom.enabled,
+                        dingtalk=settings.dingtalk.enabled)
+    person = None
+    if event.sender_platform_id:
+        person = session.scalar(select(Person).where(Person.dingtalk_userid == event.sender_platform_id))
+    if person is None or not person.active:
+        return _answer_stranger(session, event, now)
+
+    if event.conversation_type == "group":
+        map_conversation(session, event, person, now)
+    ctx = OpContext(session=session, actor=person, now=now, channel=PLATFORM, channels=channels)
+    if event.reply_handle.get("msgtype") != "text":
+        if not _first_delivery(session, event, now):
+            return RobotOutcome("duplicate")
+        _session_reply(session, event, person, UNSUPPORTED_REPLY, now)
+        return RobotOutcome("unsupported", UNSUPPORTED_REPLY)
+
+    dedupe = (PLATFORM, event.dedupe_key)
+    result = chat_inbound.handle_text(ctx, event.text, dedupe=dedupe)
+    if result.duplicate:
+        log.info("dingtalk: msgId %s seen before, ignored", event.dedupe_key)
+        return RobotOutcome("duplicate")
+    _answer_in_conversation(session, event, person, result.reply, now)
+    log.info("dingtalk: %s from %s → %s", result.command or "unknown", event.sender_platform_id,
+             "ok" if result.ok else "refused")
+    return RobotOutcome("handled", result.reply, result.order_number)
+
+
+# --------------------------------------------------------------------------------------------
+# Replies
+# --------------------------------------------------------------------------------------------
+def _reply_payload(event: ChatEvent, person: Person | None, text: str) -> dict[str, Any]:
+    return {
+        "text": text,
+        "session_webhook": event.reply_handle.get("session_webhook", ""),
+        "expires_at": int(event.reply_handle.get("expires_at") or 0),
+        "at_user_ids": [event.sender_platform_id] if event.sender_platform_id else [],
+        "person_id": person.id if person is not None else None,
+    }
+
+
+def _session_reply(session: Session, event: ChatEvent, person: Person | None, text: str, now: datetime) -> None:
+    enqueue(session, Envelope(
+        channel=PLATFORM, kind="reply", target_type="session", target_ref=(event.conversation or "-")[:512],
+        payload=_reply_payload(event, person, text), dedupe_key=f"in:{PLATFORM}:{event.dedupe_key}:session"[:200],
+    ), now=now)
+
+
+def _answer_in_conversation(session: Session, event: ChatEvent, person: Person, text: str, now: datetime) -> None:
+    """``chat_inbound`` queued the answer as a personal DingTalk reply; send it back where the
+    question was asked instead (the sessionWebhook, @-ing the sender), still after commit."""
+    if not text:
+        return
+    key = chat_inbound._reply_key((PLATFORM, event.dedupe_key), None) + f":reply:{person.id}:{PLATFORM}"
+    row = session.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == key))
+    if row is None:
+        _session_reply(session, event, person, text, now)
+        return
+    row.target_type = "session"
+    row.target_ref = (event.conversation or str(person.id))[:512]
+    row.payload = _reply_payload(event, person, text)
+    session.flush()
+
+
+def _first_delivery(session: Session, event: ChatEvent, now: datetime) -> bool:
+    try:
+        with session.begin_nested():
+            session.add(InboundReceipt(platform=PLATFORM, dedupe_key=event.dedupe_key[:200], created_at=now))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def _answer_stranger(session: Session, event: ChatEvent, now: datetime) -> RobotOutcome:
+    """Someone the desk does not know: a polite answer in the conversation, no action."""
+    if not _first_delivery(session, event, now):
+        return RobotOutcome("duplicate")
+    log.warning("dingtalk: message %s from unbound userid %r (%s)", event.dedupe_key, event.sender_platform_id,
+                event.reply_handle.get("sender_nick", ""))
+    if event.reply_handle.get("session_webhook"):
+        _session_reply(session, event, None, NOT_BOUND_REPLY, now)
+    return RobotOutcome("not_bound", NOT_BOUND_REPLY)
+
+
+# --------------------------------------------------------------------------------------------
+# conversationId ↔ department group
+# --------------------------------------------------------------------------------------------
+def map_conversation(session: Session, event: ChatEvent, person: Person, now: datetime) -> ChatGroup | None:
+    """Record which department group a conversation is, the first time the robot is used there:
+    the bound group named like the conversation, else the sender's department's group."""
+    if not event.conversation:
+        return None
+    known = session.scalar(select(ChatGroup).where(ChatGroup.conversation_id == event.conversation))
+    if known is not None:
+        return known
+    unmapped = select(ChatGroup).where(ChatGroup.platform == PLATFORM, ChatGroup.conversation_id.is_(None))
+    title = str(event.reply_handle.get("conversation_title") or "").strip()
+    group = None
+    if title:
+        named = list(session.scalars(unmapped.where(ChatGroup.name == title).limit(2)))
+        group = named[0] if len(named) == 1 else None
+    if group is None and person.department_id is not None:
+        group = session.scalar(unmapped.where(ChatGroup.department_id == person.department_id))
+    if group is None:
+        log.info("dingtalk: conversation %s (%s) matches no department group", event.conversation, title)
+        return None
+    try:
+        with session.begin_nested():
+            group.conversation_id = event.conversation
+            session.flush()
+    except IntegrityError:  # the same conversation mapped by a concurrent message
+        session.refresh(group)
+        return session.scalar(select(ChatGroup).where(ChatGroup.conversation_id == event.conversation))
+    audit.record(session, person, "chat_group.conversation_mapped", "chat_group", group.id,
+                 {"platform": "钉钉", "conversation_id": event.conversation, "conversation_title": title,
+                  "department_id": group.department_id}, "", now)
+    log.info("dingtalk: conversation %s mapped to group %s (department %s)", event.conversation, group.id,
+             group.department_id)
+    return group

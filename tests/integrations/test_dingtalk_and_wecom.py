@@ -1,0 +1,103 @@
+"""Both platforms in one process: an order whistled on DingTalk and one on WeCom, side by side,
+each answered from its own platform; a person bound to both hears on both."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from integrations.registry import adapters_for
+from models import ChatGroup, OutboundMessage, OutboxStatus, Person, Role, WorkOrder
+from services.delivery import deliver_due
+from services.lifecycle import State
+from services.notify import Channels
+from services.ratelimit import DatabaseRateLimiter
+from tests.emulators.dingtalk import callback_headers, make_desk, robot_message, whistled_order
+from tests.emulators.dingtalk_fixtures import APP_SECRET, dingtalk_settings_for
+
+pytest.importorskip("integrations.wecom", reason="the WeCom adapter (issue 3) is not in this tree yet")
+wecom_emulators = pytest.importorskip("tests.emulators.wecom", reason="the WeCom emulator is not in this tree yet")
+from tests.emulators.fixtures import wecom_settings_for  # noqa: E402
+
+WECOM_ROBOT = "wecom-robot-zjw-0001"
+
+
+@pytest.fixture
+def both_app(app, dingtalk_emulator, wecom_emulator):
+    from application import create_app
+
+    settings = app.extensions["settings"].with_overrides({
+        "dingtalk": dingtalk_settings_for(dingtalk_emulator),
+        "wecom": wecom_settings_for(wecom_emulator),
+    })
+    flask_app = create_app(settings=settings)
+    yield flask_app
+    flask_app.extensions["db_engine"].dispose()
+
+
+def test_an_order_on_each_platform_side_by_side(both_app, dingtalk_emulator, wecom_emulator, session,
+                                                session_factory, factory, now):
+    settings = both_app.extensions["settings"]
+    adapters = adapters_for(settings)
+    assert {"dingtalk", "wecom", "sandbox"} <= set(adapters)
+    limiter = DatabaseRateLimiter(session_factory)
+
+    def deliver(at):
+        return deliver_due(session_factory, adapters, limiter, worker_id="both", now_fn=lambda: at, max_attempts=3)
+
+    channels = Channels(sandbox=True, wecom=True, dingtalk=True)
+    with time_machine.travel(now, tick=True):
+        desk = make_desk(session, factory, dingtalk_emulator)  # 人社局 on DingTalk
+        staff = session.get(Person, desk.staff_id)
+        staff.wecom_userid = "zhangfw-wx"  # the service staff member uses both
+        zjw = factory.department("zjw")
+        zhou = factory.person(Role.CHIEF_HELPER, department=zjw, name="周帮办", wecom_userid="zhoubb")
+        session.add(ChatGroup(platform="wecom", department_id=zjw.id, name="住建委群", robot_key=WECOM_ROBOT))
+        wecom_emulator.add_robot(WECOM_ROBOT)
+        wecom_emulator.add_user("zhoubb", "周帮办")
+        wecom_emulator.add_user("zhangfw-wx", "张服务")
+        session.flush()
+        on_dingtalk = whistled_order(session, factory, desk, now, channels=channels)
+        desk.dept_id = zjw.id
+        on_wecom = whistled_order(session, factory, desk, now, content="厂房消防验收材料退回多次，请住建委指导",
+                                  channels=channels)
+
+        stats = deliver(now)
+        assert stats.dead == 0 and stats.retrying == 0
+
+        # DingTalk: the signed robot @ 王帮办 for its order only.
+        ding_text = next(m for m in dingtalk_emulator.robot_messages("rsjrobottoken0001") if m["msgtype"] == "text")
+        assert on_dingtalk.number in ding_text["text"]["content"] and ding_text["at"]["atUserIds"] == ["wangbb"]
+        assert on_wecom.number not in json.dumps(dingtalk_emulator.robot_messages("rsjrobottoken0001"),
+                                                 ensure_ascii=False)
+        # WeCom: its group robot @ 周帮办 for the other order.
+        wecom_text = json.dumps(wecom_emulator.robot_messages(WECOM_ROBOT), ensure_ascii=False)
+        assert on_wecom.number in wecom_text and "zhoubb" in wecom_text and on_dingtalk.number not in wecom_text
+
+        # Each helper answers from their own platform.
+        client = both_app.test_client()
+        ding = client.post("/dingtalk/robot", headers=callback_headers(APP_SECRET), data=json.dumps(
+            robot_message(dingtalk_emulator, "wangbb", f"报到 {on_dingtalk.number[-4:]}")).encode())
+        assert ding.status_code == 200
+        wx = wecom_emulators.post_callback(client, wecom_emulator, wecom_emulators.text_message(
+            "zhoubb", f"报到 {on_wecom.number[-4:]}", 7000001))
+        assert wx.status_code == 200
+        with session_factory() as s:
+            assert s.get(WorkOrder, on_dingtalk.id).state == State.PROCESSING
+            assert s.get(WorkOrder, on_wecom.id).state == State.PROCESSING
+            assert s.get(WorkOrder, on_dingtalk.id).assigned_person_id == desk.helper_id
+            assert s.get(WorkOrder, on_wecom.id).assigned_person_id == zhou.id
+
+        stats = deliver(now + timedelta(minutes=1))
+        assert stats.dead == 0
+        assert any(r["at"]["atUserIds"] == ["wangbb"] for r in dingtalk_emulator.session_replies)
+        # The service staff member, bound to both, is told on both platforms.
+        with session_factory() as s:
+            sent = s.scalars(select(OutboundMessage).where(OutboundMessage.target_ref == str(desk.staff_id),
+                                                           OutboundMessage.status == OutboxStatus.SENT)).all()
+            assert {"wecom", "dingtalk"} <= {m.channel for m in sent}
+        assert dingtalk_emulator.notices_for("zhangfw")
