@@ -1,0 +1,20 @@
+"""The census (摸清企业底数): per zone, by entity type and status, with this month's changes."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from handlers.console.auth import roles_required
+from handlers.context import current_person, db, now
+from handlers.registry import bp
+from models import EntityType, RegistrationStatus
+from services import registry
+from services.registry import VIEW_ROLES
+
+
+@bp.get("/census")
+@roles_required(*VIEW_ROLES)
+def census():
+    data = registry.census(db(), current_person(), now())
+    groups = {k: label for k, (label, _s) in RegistrationStatus.GROUPS.items()}
+    return render_template("registry/census.html", census=data, entity_types=EntityType.LABELS, groups=groups)

@@ -1,0 +1,173 @@
+"""Registry imports in the console: upload → preview (a dry run in the jobs process) → confirm →
+the real run with a progress bar → the result with the rejected rows and their xlsx report."""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from sqlalchemy import select
+
+from handlers.console.auth import roles_required
+from handlers.console.common import checkbox, upload_root
+from handlers.context import current_person, db, now, settings
+from handlers.registry import bp
+from models import ImportJob
+from services import excel_io, import_jobs, registry_import
+from services.errors import NotFound, ValidationFailed
+from services.registry import IMPORT_ROLES, IMPORT_VIEW_ROLES, VIEW_ROLES
+
+log = logging.getLogger(__name__)
+KIND = "enterprises"
+SHOWN_ERRORS = 200
+
+
+def import_root() -> Path:
+    root = upload_root() / "imports"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _wake_jobs() -> None:
+    """Where this process runs the scheduler (development), start the import now, not in 5 s."""
+    scheduler = current_app.extensions.get("scheduler")
+    if scheduler is not None and scheduler.running:
+        from jobs.definitions import LOCAL_TZ
+
+        try:
+            scheduler.modify_job("run_imports", next_run_time=datetime.now(LOCAL_TZ))
+        except Exception:  # noqa: BLE001 - the regular run picks it up anyway
+            log.debug("could not wake run_imports", exc_info=True)
+
+
+def _jobs_list():
+    return list(db().scalars(
+        select(ImportJob).where(ImportJob.kind == KIND).order_by(ImportJob.id.desc()).limit(20)
+    ))
+
+
+def _upload_page(*, status: int = 200, error: ValidationFailed | None = None):
+    limit_mb = settings().import_max_bytes // (1024 * 1024)
+    return render_template(
+        "registry/imports.html", jobs=_jobs_list(), limit_mb=limit_mb, spec=registry_import.ENTERPRISE_SPEC,
+        can_import=current_person().role in IMPORT_ROLES, error_message=error.message if error else "",
+        expected=(error.fields or {}).get("expected", "") if error else "",
+    ), status
+
+
+@bp.get("/imports")
+@roles_required(*IMPORT_VIEW_ROLES)
+def imports():
+    return _upload_page()
+
+
+@bp.get("/imports/template.xlsx")
+@roles_required(*VIEW_ROLES)
+def import_template():
+    buffer = io.BytesIO()
+    excel_io.write_template(buffer, registry_import.ENTERPRISE_SPEC, example_rows=registry_import.TEMPLATE_EXAMPLES,
+                            notes=registry_import.TEMPLATE_NOTES)
+    buffer.seek(0)
+    return send_file(buffer, as_attachment=True, download_name="企业名录导入模板.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.post("/imports")
+@roles_required(*IMPORT_ROLES)
+def import_upload():
+    # The request itself is capped by MAX_CONTENT_LENGTH (3 × UPLOAD_MAX_MB + 1 MB, parsed before this
+    # view for the CSRF check); the import's own limit, with its Chinese message, applies below.
+    limit = settings().import_max_bytes
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _upload_page(status=422, error=ValidationFailed("请选择要上传的文件", fields={"file": "必填"}))
+    filename = Path(upload.filename.replace("\\", "/")).name[:200] or "upload"
+    kind = excel_io.file_kind(filename)
+    if kind not in excel_io.SUPPORTED:
+        return _upload_page(status=422, error=ValidationFailed(
+            f"不支持的文件类型“{kind or '无扩展名'}”，请上传 {excel_io.SUPPORTED_LABEL} 文件"))
+    stored = import_root() / f"{uuid.uuid4().hex}.{kind}"
+    upload.save(stored)
+    try:
+        preview = registry_import.preview_file(stored, filename=filename, max_bytes=limit)
+    except ValidationFailed as error:
+        stored.unlink(missing_ok=True)
+        return _upload_page(status=422, error=error)
+    job = import_jobs.create_job(
+        db(), kind=KIND, filename=filename, stored_path=str(stored), file_size=stored.stat().st_size,
+        actor=current_person(), now=now(), full_export=checkbox("full_export"), header=preview.header,
+        preview_rows=preview.rows, estimated_rows=preview.estimated_rows,
+    )
+    response = redirect(url_for("registry.import_job", job_id=job.id))
+    response.call_on_close(_wake_jobs)  # after the request boundary has committed the job
+    return response
+
+
+def _job(job_id: int) -> ImportJob:
+    job = db().get(ImportJob, job_id)
+    if job is None or job.kind != KIND:
+        raise NotFound("未找到该导入任务")
+    return job
+
+
+@bp.get("/imports/<int:job_id>")
+@roles_required(*IMPORT_VIEW_ROLES)
+def import_job(job_id: int):
+    job = _job(job_id)
+    errors = registry_import.row_errors(db(), job.id, limit=SHOWN_ERRORS) if not job.is_active else []
+    return render_template("registry/import_job.html", job=job, errors=errors, shown_errors=SHOWN_ERRORS,
+                           can_import=current_person().role in IMPORT_ROLES)
+
+
+@bp.get("/imports/<int:job_id>/status")
+@roles_required(*IMPORT_VIEW_ROLES)
+def import_status(job_id: int):
+    job = _job(job_id)
+    return jsonify({"ok": True, "job": {
+        "id": job.id, "status": job.status, "status_label": job.status_label, "dry_run": job.dry_run,
+        "total": job.total, "processed": job.processed, "estimated_rows": job.estimated_rows,
+        "new": job.new, "changed": job.changed, "unchanged": job.unchanged, "errors": job.errors,
+        "missing": job.missing, "status_changes": job.status_changes, "percent": job.percent,
+        "active": job.is_active, "error_message": job.error_message,
+    }})
+
+
+@bp.post("/imports/<int:job_id>/confirm")
+@roles_required(*IMPORT_ROLES)
+def import_confirm(job_id: int):
+    job = _job(job_id)
+    import_jobs.confirm(db(), job, full_export=checkbox("full_export"), now=now())
+    flash("已确认导入，正在后台执行", "success")
+    response = redirect(url_for("registry.import_job", job_id=job.id))
+    response.call_on_close(_wake_jobs)
+    return response
+
+
+@bp.post("/imports/<int:job_id>/cancel")
+@roles_required(*IMPORT_ROLES)
+def import_cancel(job_id: int):
+    job = _job(job_id)
+    import_jobs.cancel(db(), job, now=now())
+    flash("已取消该导入，企业库未做任何改动", "success")
+    return redirect(url_for("registry.imports"))
+
+
+@bp.get("/imports/<int:job_id>/errors.xlsx")
+@roles_required(*IMPORT_VIEW_ROLES)
+def import_errors(job_id: int):
+    job = _job(job_id)
+    # Streamed to a temporary file (openpyxl write-only), then sent from disk: memory stays flat.
+    spool = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115 - closed by send_file
+    spool.close()
+    excel_io.write_row_errors(spool.name, registry_import.report_headers(job),
+                              registry_import.iter_row_errors(db(), job.id))
+    handle = open(spool.name, "rb")  # noqa: SIM115
+    Path(spool.name).unlink()  # the open handle keeps the data until the response is sent
+    name = f"未导入的行_{Path(job.filename).stem}_{job.id}.xlsx"
+    return send_file(handle, as_attachment=True, download_name=name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -1,0 +1,369 @@
+"""The registry import against files that look like real 市场监管局 exports (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event, func, select
+
+from models import (
+    Enterprise,
+    EnterpriseEvent,
+    EnterpriseEventKind,
+    EntityType,
+    ImportJob,
+    ImportRowError,
+    ImportStatus,
+    Role,
+    StatusFlag,
+    WorkOrder,
+)
+from services import import_jobs
+from services.errors import ValidationFailed
+from services.registry_import import ENTERPRISE_SPEC, import_enterprises
+from tests.factories import make_uscc
+from tests.registry.exports import HEADERS, bad_check_digit, codes, full_width, row, write_csv, write_xlsx
+
+
+def count(session_factory, model) -> int:
+    with session_factory() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def by_code(session_factory, code) -> Enterprise:
+    with session_factory() as s:
+        return s.scalar(select(Enterprise).where(Enterprise.uscc == code))
+
+
+class Writes:
+    """Every INSERT/UPDATE/DELETE the engine runs against the registry tables while active."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _record(self, _conn, _cursor, statement, _params, _context, _many):
+        head = statement.lstrip().upper()
+        if head.startswith(("INSERT", "UPDATE", "DELETE")) and ("ENTERPRISE" in head.split("(")[0]):
+            self.statements.append(statement)
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *_exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+@pytest.fixture
+def engine(app):
+    return app.extensions["db_engine"]
+
+
+def messy_rows():
+    """Nine data rows: good ones, a duplicate, a bad check digit, a 注销 one, a business without a code."""
+    a, b, c, d = codes(4)
+    individual = make_uscc(2001, "2")
+    return {
+        "codes": (a, b, c, d, individual),
+        "rows": [
+            row(1, a, "天津北辰精密机械有限公司  ", founded=43831, staff=full_width("25")),  # serial date, full-width
+            row(2, full_width(b.lower()), "天津天穆食品有限公司", founded="2019/3/5", capital="50万元人民币"),
+            row(3, c, "天津双街物流有限公司", status="注销", founded="2015年6月1日", industry="G5410"),
+            row(4, bad_check_digit(d), "校验位错误有限公司"),
+            row(5, a, "天津北辰精密机械有限公司", founded=43831),  # the same enterprise again
+            row(6, individual, "北辰区小王便利店", kind="个体工商户", person="王五", founded="20150304",
+                industry="F5292", capital="", staff=2, phone=""),
+            row(7, "120113600012345", "北辰区老李修车铺", kind="个体工商户", person="李四", founded="2009-08-07",
+                address="天津市北辰区果园新村街道 果园南道12号 ", industry="", capital="", staff="", phone=""),
+            row(8, "", "没有代码的公司", founded="2020-01-01"),
+            row(9, d, "天津日期错误有限公司", founded="2020-13-45"),
+        ],
+    }
+
+
+def test_real_looking_export_is_imported_row_by_row(session_factory, tmp_path, now):
+    data = messy_rows()
+    a, b, c, d, individual = data["codes"]
+    path = write_xlsx(tmp_path / "名录.xlsx", data["rows"])
+
+    result = import_enterprises(session_factory, path, job_id=None, now=now)
+
+    assert (result.total, result.new, result.changed, result.unchanged, result.errors) == (9, 5, 0, 0, 4)
+    first = by_code(session_factory, a)
+    assert first.name == "天津北辰精密机械有限公司"  # trailing spaces gone
+    assert first.established_on == date(2020, 1, 1)  # Excel serial 43831
+    assert first.employees == 25  # full-width digits
+    assert first.industry_code == "C3311" and first.industry_name == "金属结构制造"
+    assert first.registered_capital == Decimal("100")
+    assert first.entity_type == EntityType.ENTERPRISE
+    second = by_code(session_factory, b)  # lower-case, full-width code normalised
+    assert second.established_on == date(2019, 3, 5) and second.registered_capital == Decimal("50")
+    gone = by_code(session_factory, c)
+    assert gone.status == "注销" and gone.established_on == date(2015, 6, 1)
+    shop = by_code(session_factory, individual)
+    assert shop.entity_type == EntityType.INDIVIDUAL and shop.established_on == date(2015, 3, 4)
+    with session_factory() as s:
+        old = s.scalar(select(Enterprise).where(Enterprise.reg_no == "120113600012345"))
+        assert old.uscc is None and old.entity_type == EntityType.INDIVIDUAL
+        assert old.address == "天津市北辰区果园新村街道 果园南道12号"
+        # New enterprises start with an empty history (their created_at and last_import_id say when and how).
+        assert s.scalar(select(func.count(EnterpriseEvent.id))) == 0
+        assert old.created_at == now
+    assert count(session_factory, Enterprise) == 5
+    assert by_code(session_factory, d) is None  # bad rows never half-import
+
+
+def test_row_errors_name_the_row_column_and_reason(session_factory, tmp_path, now):
+    data = messy_rows()
+    path = write_xlsx(tmp_path / "名录.xlsx", data["rows"])
+    with session_factory() as s:
+        job = import_jobs.create_job(s, kind="enterprises", filename="名录.xlsx", stored_path=str(path),
+                                     file_size=path.stat().st_size, actor=None, now=now, dry_run=False)
+        s.commit()
+        job_id = job.id
+
+    import_enterprises(session_factory, path, job_id=job_id, now=now)
+
+    with session_factory() as s:
+        errors = {e.row_number: e for e in s.scalars(select(ImportRowError).where(ImportRowError.job_id == job_id))}
+        job = s.get(ImportJob, job_id)
+    # Title row, blank row, header row: data starts on sheet row 4.
+    assert sorted(errors) == [7, 8, 11, 12]
+    assert errors[7].reason == "统一社会信用代码校验位错误" and errors[7].column == "统一社会信用代码"
+    assert errors[8].reason == "文件内重复（与第 4 行为同一企业）"
+    assert errors[11].reason.startswith("缺少统一社会信用代码")
+    assert "日期不存在" in errors[12].reason and errors[12].column == "成立日期"
+    assert errors[12].row_values[2] == "天津日期错误有限公司"
+    assert (job.total, job.new, job.errors, job.header_row) == (9, 5, 4, 3)
+    assert job.header_map["columns"]["企业名称"] == "市场主体名称"
+
+
+def test_reimporting_the_same_file_writes_nothing(session_factory, engine, tmp_path, now):
+    path = write_xlsx(tmp_path / "名录.xlsx", messy_rows()["rows"])
+    import_enterprises(session_factory, path, job_id=None, now=now)
+    enterprises, events = count(session_factory, Enterprise), count(session_factory, EnterpriseEvent)
+    with session_factory() as s:
+        stamps = dict(s.execute(select(Enterprise.id, Enterprise.updated_at)).all())
+
+    with Writes(engine) as writes:
+        again = import_enterprises(session_factory, path, job_id=None, now=now + timedelta(days=1))
+
+    assert (again.new, again.changed, again.unchanged, again.errors) == (0, 0, 5, 4)
+    assert writes.statements == []
+    assert count(session_factory, Enterprise) == enterprises
+    assert count(session_factory, EnterpriseEvent) == events
+    with session_factory() as s:
+        assert dict(s.execute(select(Enterprise.id, Enterprise.updated_at)).all()) == stamps
+
+
+def test_same_values_in_another_format_write_nothing_either(session_factory, engine, tmp_path, now):
+    a, b = codes(2)
+    import_enterprises(session_factory, write_xlsx(tmp_path / "a.xlsx", [row(1, a, "甲公司", founded=43831),
+                                                                        row(2, b, "乙公司")]), job_id=None, now=now)
+    # The same facts as text in a GB18030 csv (dates written differently): no fingerprint match, no difference.
+    csv_path = write_csv(tmp_path / "a.csv", [row(1, a, "甲公司", founded="2020年1月1日"), row(2, b, "乙公司")])
+    with Writes(engine) as writes:
+        result = import_enterprises(session_factory, csv_path, job_id=None, now=now)
+    assert (result.unchanged, result.changed) == (2, 0)
+    assert writes.statements == []
+
+
+def test_newer_file_yields_changes_and_status_events_and_orders_stay(session_factory, factory, session, tmp_path, now):
+    a, b, c = codes(3)
+    import_enterprises(session_factory, write_xlsx(tmp_path / "1.xlsx", [
+        row(1, a, "天津甲有限公司"), row(2, b, "天津乙有限公司"), row(3, c, "天津丙有限公司"),
+    ]), job_id=None, now=now)
+    moved = session.scalar(select(Enterprise).where(Enterprise.uscc == b))
+    staff = factory.person(Role.SERVICE_STAFF)
+    order = factory.order(staff, now, enterprise=moved)
+    session.commit()
+
+    later = now + timedelta(days=30)
+    result = import_enterprises(session_factory, write_xlsx(tmp_path / "2.xlsx", [
+        row(1, a, "天津甲有限公司", address="天津市北辰区双街镇新址路1号", staff=40),
+        row(2, b, "天津乙有限公司", status="迁出"),
+        row(3, c, "天津丙有限公司"),
+        row(4, make_uscc(999), "天津丁有限公司"),
+    ]), job_id=None, now=later)
+
+    assert (result.new, result.changed, result.unchanged, result.status_changes) == (1, 2, 1, 1)
+    assert result.status_to == {"迁出": 1}
+    with session_factory() as s:
+        gone = s.scalar(select(Enterprise).where(Enterprise.uscc == b))
+        assert gone.status == "迁出"
+        status_event = s.scalar(select(EnterpriseEvent).where(EnterpriseEvent.enterprise_id == gone.id,
+                                                              EnterpriseEvent.kind == EnterpriseEventKind.STATUS))
+        assert (status_event.from_status, status_event.to_status) == ("存续", "迁出")
+        assert status_event.created_at == later
+        # The moved-out enterprise keeps its orders.
+        kept = s.get(WorkOrder, order.id)
+        assert kept is not None and kept.enterprise_id == gone.id
+        changed = s.scalar(select(Enterprise).where(Enterprise.uscc == a))
+        diff = s.scalar(select(EnterpriseEvent).where(EnterpriseEvent.enterprise_id == changed.id,
+                                                      EnterpriseEvent.kind == EnterpriseEventKind.FIELDS))
+        assert diff.changes == {"address": ["天津市北辰区天穆镇北仓道8号", "天津市北辰区双街镇新址路1号"],
+                                "employees": [25, 40]}
+
+
+def test_full_export_flags_missing_never_deletes_and_clears_on_return(session_factory, tmp_path, now):
+    a, b, c = codes(3)
+    all_three = write_xlsx(tmp_path / "all.xlsx", [row(1, a, "甲"), row(2, b, "乙"), row(3, c, "丙")])
+    import_enterprises(session_factory, all_three, job_id=None, now=now)
+
+    two = write_xlsx(tmp_path / "two.xlsx", [row(1, a, "甲"), row(2, b, "乙")])
+    preview = import_enterprises(session_factory, two, job_id=None, now=now, full_export=True, dry_run=True)
+    assert preview.missing == 1 and not by_code(session_factory, c).missing_from_full_export
+
+    result = import_enterprises(session_factory, two, job_id=None, now=now, full_export=True)
+    assert result.missing == 1
+    flagged = by_code(session_factory, c)
+    assert flagged.missing_from_full_export and flagged.missing_since == now
+    assert count(session_factory, Enterprise) == 3
+    # Not a full export: absence means nothing.
+    assert import_enterprises(session_factory, two, job_id=None, now=now).missing == 0
+
+    back = import_enterprises(session_factory, all_three, job_id=None, now=now, full_export=True)
+    assert (back.changed, back.missing) == (1, 0)
+    assert not by_code(session_factory, c).missing_from_full_export
+    with session_factory() as s:
+        kinds = list(s.scalars(select(EnterpriseEvent.kind).where(EnterpriseEvent.enterprise_id == flagged.id)
+                               .order_by(EnterpriseEvent.id)))
+    assert kinds == [EnterpriseEventKind.MISSING, EnterpriseEventKind.REAPPEARED]
+
+
+def test_dry_run_counts_but_writes_nothing(session_factory, engine, tmp_path, now):
+    path = write_xlsx(tmp_path / "名录.xlsx", messy_rows()["rows"])
+    with Writes(engine) as writes:
+        result = import_enterprises(session_factory, path, job_id=None, now=now, dry_run=True)
+    assert (result.new, result.errors) == (5, 4)
+    assert writes.statements == [] and count(session_factory, Enterprise) == 0
+
+
+def test_blank_cells_never_erase_and_manual_fields_survive(session_factory, session, tmp_path, now):
+    (a,) = codes(1)
+    import_enterprises(session_factory, write_xlsx(tmp_path / "1.xlsx", [row(1, a, "甲公司", phone="022-1")]),
+                       job_id=None, now=now)
+    enterprise = session.scalar(select(Enterprise).where(Enterprise.uscc == a))
+    enterprise.qualifications = ["高新技术企业"]
+    session.commit()
+    result = import_enterprises(session_factory, write_xlsx(tmp_path / "2.xlsx", [
+        row(1, a, "甲公司", phone="", person="", founded="", staff="", capital="", status="停业"),
+    ]), job_id=None, now=now)
+    assert result.changed == 1
+    after = by_code(session_factory, a)
+    assert (after.contact_phone, after.legal_representative, after.employees) == ("022-1", "张三", 25)
+    assert after.established_on == date(2020, 1, 2) and after.status == "停业"
+    assert after.qualifications == ["高新技术企业"]
+
+
+def test_identity_conflicts_are_row_errors(session_factory, tmp_path, now):
+    a, b = codes(2)
+    headers = [*HEADERS, "注册号"]
+    import_enterprises(session_factory, write_xlsx(tmp_path / "1.xlsx", [
+        [*row(1, a, "甲"), "120113000000001"], [*row(2, b, "乙"), "120113000000002"],
+    ], headers=headers), job_id=None, now=now)
+    result = import_enterprises(session_factory, write_xlsx(tmp_path / "2.xlsx", [
+        [*row(1, a, "甲"), "120113000000002"],  # b's registration number on a's row
+        [*row(2, make_uscc(777), "戊"), "120113000000001"],  # a's registration number under another code
+    ], headers=headers), job_id=None, now=now)
+    assert (result.errors, result.new, result.changed) == (2, 0, 0)
+
+
+def test_size_band_and_abnormal_flag(session_factory, tmp_path, now):
+    (a,) = codes(1)
+    headers = [*HEADERS, "营业收入（万元）", "是否列入经营异常名录"]
+    import_enterprises(session_factory, write_xlsx(tmp_path / "1.xlsx", [[*row(1, a, "甲", staff=350), 2500, "是"]],
+                                                   headers=headers), job_id=None, now=now)
+    first = by_code(session_factory, a)
+    assert first.size_band == "中" and first.status_flags == [StatusFlag.ABNORMAL]
+    import_enterprises(session_factory, write_xlsx(tmp_path / "2.xlsx", [[*row(1, a, "甲", staff=350), 2500, "否"]],
+                                                   headers=headers), job_id=None, now=now)
+    assert by_code(session_factory, a).status_flags == []
+
+
+def test_a_file_with_only_a_header_is_refused(session_factory, tmp_path, now):
+    with pytest.raises(ValidationFailed, match="没有数据行"):
+        import_enterprises(session_factory, write_xlsx(tmp_path / "empty.xlsx", []), job_id=None, now=now)
+
+
+def test_the_template_imports_its_own_examples(session_factory, tmp_path, now):
+    from services import excel_io
+    from services.registry_import import TEMPLATE_EXAMPLES, TEMPLATE_NOTES
+
+    path = tmp_path / "模板.xlsx"
+    excel_io.write_template(path, ENTERPRISE_SPEC, example_rows=TEMPLATE_EXAMPLES, notes=TEMPLATE_NOTES)
+    result = import_enterprises(session_factory, path, job_id=None, now=now)
+    assert (result.new, result.errors) == (2, 0)
+
+
+def test_job_preview_confirm_run(session_factory, tmp_path, now):
+    path = write_xlsx(tmp_path / "名录.xlsx", messy_rows()["rows"])
+    with session_factory() as s:
+        job_id = import_jobs.create_job(s, kind="enterprises", filename="名录.xlsx", stored_path=str(path),
+                                        file_size=path.stat().st_size, actor=None, now=now).id
+        s.commit()
+
+    snapshot = import_jobs.claim_next(session_factory, worker="test", now=now)
+    assert snapshot.id == job_id and snapshot.dry_run
+    assert import_jobs.claim_next(session_factory, worker="other", now=now) is None
+    status, summary = import_jobs.run_job(session_factory, snapshot, clock=lambda: now)
+    assert status == ImportStatus.PREVIEWED and "预计新增 5" in summary
+    assert count(session_factory, Enterprise) == 0
+    with session_factory() as s:
+        job = s.get(ImportJob, job_id)
+        assert (job.new, job.errors, job.percent) == (5, 4, 100)
+        import_jobs.confirm(s, job, full_export=False, now=now)
+        s.commit()
+
+    assert import_jobs.run_queued(session_factory, worker="test", clock=lambda: now).startswith(f"#{job_id} 已完成")
+    assert count(session_factory, Enterprise) == 5
+    with session_factory() as s:
+        job = s.get(ImportJob, job_id)
+        assert job.status == ImportStatus.DONE and job.finished_at == now
+        # The preview's row errors were replaced by the real run's, not added to them.
+        assert s.scalar(select(func.count(ImportRowError.id)).where(ImportRowError.job_id == job_id)) == 4
+
+
+def test_a_job_with_a_bad_file_fails_with_its_message(session_factory, tmp_path, now):
+    path = tmp_path / "坏.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with session_factory() as s:
+        job_id = import_jobs.create_job(s, kind="enterprises", filename="坏.xlsx", stored_path=str(path),
+                                        file_size=path.stat().st_size, actor=None, now=now).id
+        s.commit()
+    import_jobs.run_queued(session_factory, worker="t", clock=lambda: now)
+    with session_factory() as s:
+        job = s.get(ImportJob, job_id)
+        assert job.status == ImportStatus.FAILED and "损坏" in job.error_message
+
+
+def test_stale_running_jobs_are_failed(session_factory, tmp_path, now):
+    with session_factory() as s:
+        job = import_jobs.create_job(s, kind="enterprises", filename="x.xlsx", stored_path="/nonexistent",
+                                     file_size=1, actor=None, now=now, status=ImportStatus.RUNNING)
+        job.heartbeat_at = now - timedelta(hours=1)
+        s.commit()
+        job_id = job.id
+    assert import_jobs.claim_next(session_factory, worker="t", now=now) is None
+    with session_factory() as s:
+        assert s.get(ImportJob, job_id).status == ImportStatus.FAILED
+
+
+def test_new_enterprises_are_placed_by_the_address_rules_and_staffed(session_factory, factory, session, tmp_path, now):
+    from services.zone_rules import seed_address_rules
+
+    seed_address_rules(session)
+    staff = factory.person(Role.SERVICE_STAFF, zone=factory.zone("tianmu"), name="天穆服务员")
+    session.commit()
+    a, b = codes(2)
+    result = import_enterprises(session_factory, write_xlsx(tmp_path / "1.xlsx", [
+        row(1, a, "天穆的公司", address="天津市北辰区天穆镇北仓道8号"),
+        row(2, b, "外地的公司", address="天津市西青区某某路1号"),
+    ]), job_id=None, now=now)
+    assert (result.new, result.unassigned) == (2, 1)
+    placed, waiting = by_code(session_factory, a), by_code(session_factory, b)
+    assert placed.zone_id == staff.zone_id and placed.service_staff_id == staff.id
+    assert waiting.zone_id is None and waiting.service_staff_id is None
