@@ -109,6 +109,114 @@ def register_commands(app: Flask) -> None:
 
         click.echo(run_job_now(current_app._get_current_object(), name))
 
+    @app.cli.command("dingtalk-stream", help="钉钉 Stream 模式：经出站长连接接收群机器人消息（内网无公网 IP 时使用，只运行一个进程）")
+    def dingtalk_stream():
+        flask_app = current_app._get_current_object()
+        dingtalk = flask_app.extensions["settings"].dingtalk
+        if not dingtalk.enabled:
+            raise click.ClickException("未配置钉钉：请设置 DINGTALK_APP_KEY 与 DINGTALK_APP_SECRET")
+        if dingtalk.mode != "stream":
+            click.echo("提示：DINGTALK_MODE 不是 stream；请确认钉钉开发者后台的机器人消息接收模式为 Stream 模式", err=True)
+        from integrations.dingtalk_stream import run_stream_worker
+
+        click.echo("钉钉 Stream 连接已启动（Ctrl-C 停止）")
+        run_stream_worker(flask_app)
+
+    @app.cli.command("dingtalk-roster", help="按手机号把钉钉通讯录成员绑定到人员（参数：钉钉部门 ID，可多个）")
+    @click.argument("dept_ids", nargs=-1, required=True, type=int)
+    def dingtalk_roster(dept_ids):
+        from database import session_scope
+        from integrations.dingtalk import DingTalkError, dingtalk_api
+        from models import utcnow
+        from services.dingtalk_roster import sync_dingtalk_roster
+
+        flask_app = current_app._get_current_object()
+        if not flask_app.extensions["settings"].dingtalk.enabled:
+            raise click.ClickException("未配置钉钉：请设置 DINGTALK_APP_KEY 与 DINGTALK_APP_SECRET")
+        api = dingtalk_api(flask_app)
+        try:
+            with session_scope(flask_app.extensions["db_sessionmaker"]) as session:
+                report = sync_dingtalk_roster(session, api.in_session(session), dept_ids, utcnow())
+        except DingTalkError as error:
+            raise click.ClickException(f"同步失败：{error}") from None
+        click.echo(report.describe())
+
+    @app.cli.command("wecom-sync", help="按手机号把企业微信通讯录成员绑定到人员（参数：企业微信部门 ID，可多个）")
+    @click.argument("department_ids", nargs=-1, required=True, type=int)
+    def wecom_sync(department_ids):
+        from database import session_scope
+        from integrations.wecom import WeComApiError, wecom_api
+        from models import utcnow
+        from services.wecom_roster import sync_wecom_roster
+
+        flask_app = current_app._get_current_object()
+        if not flask_app.extensions["settings"].wecom.enabled:
+            raise click.ClickException("未配置企业微信：请设置 WECOM_CORP_ID 与 WECOM_SECRET")
+        api = wecom_api(flask_app)
+        try:
+            with session_scope(flask_app.extensions["db_sessionmaker"]) as session, api.bound(session):
+                report = sync_wecom_roster(session, api, department_ids, utcnow(), channels=_channels(flask_app))
+        except WeComApiError as error:
+            raise click.ClickException(f"同步失败：{error}") from None
+        click.echo(report.describe())
+
+    @app.cli.command("import-enterprises", help="导入企业名录（xlsx/xls/ods/csv）：按统一社会信用代码或注册号更新，重复导入不产生变化")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="只预检：统计新增、变更与错误行，不写入企业库")
+    @click.option("--full", is_flag=True, help="全量名录：库中有而文件中没有的企业标记为“缺失”（不删除）")
+    @click.option("--errors", "errors_path", type=click.Path(dir_okay=False), help="把未导入的行及原因写入这个 xlsx 文件")
+    def import_enterprises_command(path, dry_run, full, errors_path):
+        import os
+        from pathlib import Path
+
+        from sqlalchemy import select
+
+        from models import ImportJob, ImportStatus, utcnow
+        from services import excel_io, import_jobs, registry_import
+        from services.errors import ValidationFailed
+
+        flask_app = current_app._get_current_object()
+        factory = flask_app.extensions["db_sessionmaker"]
+        path = str(Path(path).resolve())
+        try:
+            excel_io.check_upload(path, path, flask_app.extensions["settings"].import_max_bytes)
+        except ValidationFailed as error:
+            raise click.ClickException(error.message) from None
+        with factory() as session:
+            running = session.scalar(select(ImportJob.id).where(
+                ImportJob.kind == "enterprises", ImportJob.status == ImportStatus.RUNNING,
+                ImportJob.dry_run.is_(False)))
+            if running and not dry_run:
+                raise click.ClickException(f"导入任务 #{running} 正在进行，请等它完成后再导入")
+            now = utcnow()
+            job = import_jobs.create_job(
+                session, kind="enterprises", filename=Path(path).name, stored_path=path,
+                file_size=os.path.getsize(path), actor=None, now=now, full_export=full, dry_run=dry_run,
+                status=ImportStatus.RUNNING)
+            job.claimed_by, job.started_at, job.heartbeat_at = f"cli-{os.getpid()}", now, now
+            session.commit()
+            snapshot = import_jobs.snapshot_of(job)
+
+        def progress(counters):
+            click.echo(f"\r已读取 {counters.total} 行……", nl=False, err=True)
+
+        status, summary = import_jobs.run_job(factory, snapshot, clock=utcnow, progress_cb=progress)
+        click.echo("", err=True)
+        if status == ImportStatus.FAILED:
+            raise click.ClickException(f"导入任务 #{snapshot.id} 失败：{summary}")
+        click.echo(f"{'预检' if dry_run else '导入'}完成（任务 #{snapshot.id}）：{summary}")
+        with factory() as session:
+            errors = registry_import.row_errors(session, snapshot.id, limit=20)
+            for error in errors:
+                click.echo(f"  第 {error.row_number} 行 [{error.column}] {error.reason}")
+            job = session.get(ImportJob, snapshot.id)
+            if job.errors > len(errors):
+                click.echo(f"  …… 共 {job.errors} 行未导入" + ("" if errors_path else "，用 --errors 文件名.xlsx 导出全部"))
+            if errors_path and job.errors:
+                excel_io.write_row_errors(errors_path, registry_import.report_headers(job),
+                                          registry_import.iter_row_errors(session, snapshot.id))
+                click.echo(f"未导入的行已写入 {errors_path}")
+
     @app.cli.command("devserver", help="开发服务器：网页 + 后台调度线程（仅开发环境）")
     @click.option("--host", default="127.0.0.1")
     @click.option("--port", default=5000, type=int)

@@ -44,6 +44,10 @@ class DingTalkSettings:
     api_base: str = "https://oapi.dingtalk.com/"
     openapi_base: str = "https://api.dingtalk.com/"
     mode: str = "http"
+    # H5 micro-app 免登: the corp id for requestAuthCode and where the JSAPI script is loaded from
+    # (an intranet mirror may replace Alibaba's CDN).
+    corp_id: str = ""
+    jsapi_url: str = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js"
 
     @property
     def enabled(self) -> bool:
@@ -61,6 +65,8 @@ class Settings:
     # Scheduler inside the web process: only for the single-process development server.
     run_jobs_in_web: bool = False
     upload_max_bytes: int = 20 * 1024 * 1024
+    # Spreadsheet imports (enterprise registry, rosters): the largest file accepted.
+    import_max_bytes: int = 50 * 1024 * 1024
     survey_delay_hours: float = 24.0
     survey_reminder_hours: float = 24.0
     outbox_batch_size: int = 50
@@ -185,6 +191,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
         sandbox_enabled=_bool(env, "SANDBOX_ENABLED", is_dev),
         run_jobs_in_web=_bool(env, "RUN_JOBS_IN_WEB", False),
         upload_max_bytes=_number(env, "UPLOAD_MAX_MB", 20, minimum=1) * 1024 * 1024,
+        import_max_bytes=_number(env, "IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024,
         survey_delay_hours=_number(env, "SURVEY_DELAY_HOURS", 24.0, float),
         survey_reminder_hours=_number(env, "SURVEY_REMINDER_HOURS", 24.0, float),
         outbox_batch_size=_number(env, "OUTBOX_BATCH_SIZE", 50, minimum=1),
@@ -207,5 +214,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
             api_base=_url(env, "DINGTALK_API_BASE", DingTalkSettings.api_base, ("http", "https")),
             openapi_base=_url(env, "DINGTALK_OPENAPI_BASE", DingTalkSettings.openapi_base, ("http", "https")),
             mode=dingtalk_mode,
+            corp_id=env.get("DINGTALK_CORP_ID", ""),
+            jsapi_url=_url(env, "DINGTALK_JSAPI_URL", DingTalkSettings.jsapi_url, ("http", "https")),
         ),
     )

@@ -7,7 +7,8 @@ def all_blueprints():
     from handlers.health import bp as health
 
     blueprints = [health]
-    for module_name in ("handlers.console", "handlers.admin", "handlers.api", "handlers.public", "handlers.mobile"):
+    for module_name in ("handlers.console", "handlers.admin", "handlers.api", "handlers.public", "handlers.mobile",
+                        "handlers.dingtalk", "handlers.wecom", "handlers.grid", "handlers.registry"):
         try:
             module = __import__(module_name, fromlist=["bp"])
         except ModuleNotFoundError as error:

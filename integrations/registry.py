@@ -19,4 +19,12 @@ def adapters_for(settings: Settings) -> dict[str, ChatAdapter]:
     # Real platforms register here, e.g.:
     #   if settings.wecom.enabled: adapters["wecom"] = WeComAdapter(settings.wecom)
     #   if settings.dingtalk.enabled: adapters["dingtalk"] = DingTalkAdapter(settings.dingtalk)
+    if settings.wecom.enabled:
+        from integrations.wecom import WeComAdapter
+
+        adapters["wecom"] = WeComAdapter(settings)
+    if settings.dingtalk.enabled:
+        from integrations.dingtalk import DingTalkAdapter
+
+        adapters["dingtalk"] = DingTalkAdapter(settings)
     return adapters

@@ -110,9 +110,16 @@ def send_surveys(app: Flask) -> str:
     return f"发送满意度回访邀请/提醒 {sent} 件"
 
 
+def run_imports(app: Flask) -> str:
+    from services.import_jobs import run_queued
+
+    return run_queued(app.extensions["db_sessionmaker"], worker=worker_id(), clock=utc_now)
+
+
 JOBS: tuple[JobDefinition, ...] = (
     JobDefinition("deliver_outbox", "投递待发消息（沙箱、企业微信、钉钉）", deliver_outbox, interval_seconds=2),
     JobDefinition("sla_watchdog", "时限监控：到期提醒、超期督办、逐级通报", sla_watchdog, interval_seconds=60),
     JobDefinition("send_surveys", "发送满意度回访邀请与提醒", send_surveys, interval_seconds=300),
+    JobDefinition("run_imports", "执行已上传的表格导入（预检与正式导入）", run_imports, interval_seconds=5),
 )
 JOBS_BY_NAME: dict[str, JobDefinition] = {job.name: job for job in JOBS}

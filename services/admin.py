@@ -63,6 +63,7 @@ AUDIT_ACTIONS = {
     "person.create": "新增人员",
     "person.update": "修改人员",
     "person.deactivate": "停用人员",
+    "person.access_request": "未登记账号申请开通",
     "login.create": "开通登录账号",
     "login.update": "修改登录账号",
     "sla.create": "新增时限策略",
@@ -74,6 +75,17 @@ AUDIT_ACTIONS = {
     "screening.update": "修改甄别规则",
     "setting.update": "修改系统参数",
     "outbox.retry": "重新发送消息",
+    # The grid (services.zone_rules, services.people_roster).
+    "grid.address_rule.create": "新增地址规则",
+    "grid.address_rule.update": "修改地址规则",
+    "grid.staff_rule.create": "新增人员分配规则",
+    "grid.staff_rule.update": "修改人员分配规则",
+    "grid.assign_zone": "企业划入片区",
+    "grid.rematch": "按地址规则重新匹配",
+    "grid.assign_staff": "指定为企服务人员",
+    "grid.fill_staff": "为未配备人员的企业分配",
+    "grid.reassign": "离岗人员企业批量移交",
+    "grid.people_import": "导入人员名册",
 }
 
 

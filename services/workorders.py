@@ -87,6 +87,9 @@ class NewOrder:
     contact_name: str = ""
     contact_phone: str = ""
     attachments: tuple[dict, ...] = ()
+    # An enterprise's own request (public form): it waits, received, for its service staff member
+    # to confirm (``confirm_request``) instead of being accepted at once.
+    await_confirmation: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,6 +316,16 @@ def create_order(ctx: OpContext, data: NewOrder) -> WorkOrder:
             f"e{event.id}",
         )
         return order
+    if data.await_confirmation:
+        event = _record(ctx, order, Action.COMMENT, State.RECEIVED, "企业自助提交，待为企服务人员核实受理")
+        staff = enterprise.service_staff
+        recipients = [staff] if staff is not None and staff.active else hub_people(session, Role.DISPATCHER)
+        ctx.notifier().notice_many(
+            recipients, order, "企业自助提交诉求，请核实受理",
+            f"{enterprise.name}通过公开渠道提交诉求：{title}。请与企业核实后，在“网格 → 企业自助诉求”中确认受理。",
+            f"e{event.id}",
+        )
+        return order
     _accept(ctx, order, department_id=data.department_id)
     return order
 
@@ -358,6 +371,18 @@ def confirm_screening(ctx: OpContext, order: WorkOrder, *, decision: str, reason
     order.screening_decision = "overridden"
     order.screening_override_reason = reason
     _accept(ctx, order, department_id=None, note=f"推翻甄别建议继续受理：{reason}")
+    return order
+
+
+def confirm_request(ctx: OpContext, order: WorkOrder, *, note: str = "") -> WorkOrder:
+    """The service staff member confirms an enterprise's own request: accepted and routed as usual."""
+    order = _lock(ctx, order)
+    if order.state != State.RECEIVED:
+        raise Conflict(f"工单 {order.number} 已受理或已处理")
+    if order.screening_category:
+        raise Conflict(f"工单 {order.number} 有甄别提示，请在工单页面确认甄别结论")
+    authorize(ctx.actor, Action.ACCEPT, order)
+    _accept(ctx, order, department_id=None, note=note.strip() or "已与企业核实，确认受理")
     return order
 
 

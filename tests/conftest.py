@@ -16,6 +16,9 @@ from sqlalchemy import text
 
 from config import load_settings
 
+# Emulator fixtures (wecom_emulator, wecom_app; dingtalk_emulator, dingtalk_app) for tests in every directory.
+pytest_plugins = ["tests.emulators.fixtures", "tests.emulators.dingtalk_fixtures"]
+
 _TMP = Path(tempfile.mkdtemp(prefix="yxby-test-"))
 
 

@@ -54,3 +54,26 @@ def test_upgrade_matches_models_and_downgrade_works(migrated_app):
     assert diff == [], f"models and migrations differ: {diff}"
     command.downgrade(cfg, "base")
     command.upgrade(cfg, "head")
+
+
+def test_upgrade_keeps_existing_rows(migrated_app):
+    """Columns added later get their defaults on rows that existed before (no NULL in NOT NULL)."""
+    cfg = alembic_config(migrated_app)
+    command.upgrade(cfg, "0002")
+    engine = migrated_app.extensions["db_engine"]
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO zone (id, code, name, kind, sort_order, active) VALUES (1, 'tianmu', '天穆镇', 'town', 1, true)"
+        ))
+        connection.execute(text(
+            "INSERT INTO enterprise (id, uscc, name, entity_type, status, zone_id, is_key_industry, chain_position,"
+            " size_band, legal_representative, address, contact_name, contact_phone, created_at, updated_at)"
+            " VALUES (1, '911201130000000001', '天津老数据有限公司', 'enterprise', '存续', 1, false, '', '', '', '',"
+            " '', '', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        ))
+    command.upgrade(cfg, "head")
+    with engine.connect() as connection:
+        row = connection.execute(text(
+            "SELECT name, market_type, industry_code, missing_from_full_export FROM enterprise WHERE id = 1"
+        )).one()
+    assert row[0] == "天津老数据有限公司" and row[1] == "" and row[2] == "" and not row[3]

@@ -35,6 +35,9 @@ Handler = Callable[[OpContext, WorkOrder], str]
 
 
 def _accept(ctx, order):
+    if not order.screening_category:  # an enterprise's own request waiting for its staff member
+        order = wo.confirm_request(ctx, order, note=form_text("note"))
+        return f"已确认受理，当前状态：{State.LABELS[order.state]}"
     wo.confirm_screening(ctx, order, decision="override", reason=form_text("reason"))
     return f"已推翻甄别建议并受理，当前状态：{State.LABELS[order.state]}"
 

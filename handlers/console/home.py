@@ -1,8 +1,8 @@
-"""The home dashboard, the navigation bar and the mobile-link redirect."""
+"""The home dashboard and the navigation bar."""
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 
 from handlers.console import bp
 from handlers.console.auth import login_required
@@ -28,6 +28,8 @@ def nav_items(person) -> list[dict]:
         items.append({"endpoint": "console.board", "label": "调度台", "prefix": "/board"})
     if person.role == Role.SYSADMIN and settings().sandbox_enabled:
         items.append({"endpoint": "console.sandbox", "label": "沙箱消息", "prefix": "/sandbox"})
+    if "grid.index" in current_app.view_functions:
+        items.append({"endpoint": "grid.index", "label": "网格", "prefix": "/grid"})
     if person.role in ADMIN_ROLES and "admin.index" in current_app.view_functions:
         items.append({"endpoint": "admin.index", "label": "管理", "prefix": "/admin"})
     for item in items:
@@ -51,9 +53,3 @@ def home():
     counts = order_queries.dashboard_counts(db(), person, request_now())
     return render_template("console/home.html", counts=counts, board=person.role in BOARD_ROLES,
                            can_create=can_create_order(person))
-
-
-@bp.route("/m/orders/<number>")
-def mobile_order(number: str):
-    # The mobile H5 pages come later; links in chat messages already point here.
-    return redirect(url_for("console.order_detail", number=number))

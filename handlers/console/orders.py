@@ -83,7 +83,7 @@ def visible_actions(person, order) -> list[str]:
         result = [a for a in result if a != Action.JOINT_MEETING]
     if order.level >= 4:
         result = [a for a in result if a != Action.ESCALATE]
-    if order.state == State.RECEIVED and not order.screening_category:
+    if order.state == State.RECEIVED and not order.screening_category and order.channel != "public":
         result = [a for a in result if a != Action.ACCEPT]
     if Action.COMMENT in result and order.level == 4 and order.city_escalations:
         result.append("city_reference")

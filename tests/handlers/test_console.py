@@ -330,9 +330,11 @@ def test_enterprise_search_is_scoped_to_the_zone(client, people, factory, sessio
     assert names == {"天津天穆精密机械有限公司", "天津北仓物流有限公司"}
 
 
-def test_mobile_link_redirects_to_detail(client, people, pending_order):
+def test_mobile_link_serves_the_h5_page_to_a_console_session(client, people, pending_order):
+    # The chat links point at /m/…; a person signed in to the console sees the H5 page directly.
+    login(client, "staff")
     response = client.get(f"/m/orders/{pending_order.number}")
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/orders/{pending_order.number}")
+    assert response.status_code == 200 and pending_order.number in response.get_data(as_text=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -457,3 +459,21 @@ def test_level_three_joint_meeting_and_city_escalation(client, people, factory, 
     assert "已升级为市级提级办理" in page and "市12345热线企业服务专席" in page
     page = act(client, order.number, "city_reference", city_reference="TJ12345-0001")
     assert "市级编号已登记" in page and "TJ12345-0001" in page
+
+
+def test_staff_confirms_an_enterprise_self_service_request_from_the_detail_page(
+    client, people, factory, session, session_factory, now
+):
+    from services import workorders as wo
+    from services.notify import Channels
+
+    ctx = wo.OpContext(session, None, now, "public", Channels(sandbox=True))
+    order = wo.create_order(ctx, wo.NewOrder(enterprise_id=people.enterprise.id, level=1, await_confirmation=True,
+                                              content="企业自助提交：厂区门前路灯损坏，夜间出行不便"))
+    session.commit()
+    assert order.state == State.RECEIVED
+    login(client, "staff")
+    page = client.get(f"/orders/{order.number}").get_data(as_text=True)
+    assert "/actions/accept" in page and "企业自助提交的诉求" in page
+    act(client, order.number, "accept", note="已电话核实")
+    assert order_state(session_factory, order.number) == State.PROCESSING
