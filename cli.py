@@ -59,11 +59,10 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("seed", help="载入区级基础数据（可重复执行）；--demo 追加演示数据")
     @click.option("--demo", is_flag=True, help="追加演示人员、企业与各状态工单")
     def seed(demo):
-        from database import session_scope
         from services.seed_reference import seed_reference
         from services.zone_rules import seed_address_rules
 
-        with session_scope(current_app.extensions["db_sessionmaker"]) as session:
+        with _unit_of_work() as session:
             counts = seed_reference(session)
             counts["zone_address_rule.inserted"] = seed_address_rules(session)
         inserted = sum(v for k, v in counts.items() if k.endswith(".inserted"))
@@ -74,7 +73,7 @@ def register_commands(app: Flask) -> None:
                 raise click.ClickException("生产环境不能载入演示数据（--demo 仅用于开发与演示）")
             from services.seed_demo import seed_demo
 
-            with session_scope(current_app.extensions["db_sessionmaker"]) as session:
+            with _unit_of_work() as session:
                 summary = seed_demo(session, channels=_channels(current_app))
             click.echo(summary.describe())
 
@@ -82,11 +81,10 @@ def register_commands(app: Flask) -> None:
     @click.argument("person_id", type=int)
     @click.argument("name")
     def api_token(person_id, name):
-        from database import session_scope
         from models import Person, utcnow
         from services.api_tokens import issue_token
 
-        with session_scope(current_app.extensions["db_sessionmaker"]) as session:
+        with _unit_of_work() as session:
             person = session.get(Person, person_id)
             if person is None:
                 raise click.ClickException(f"未找到人员 {person_id}")
@@ -112,9 +110,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("dingtalk-stream", help="钉钉 Stream 模式：经出站长连接接收群机器人消息（内网无公网 IP 时使用，只运行一个进程）")
     def dingtalk_stream():
         flask_app = current_app._get_current_object()
-        dingtalk = flask_app.extensions["settings"].dingtalk
-        if not dingtalk.enabled:
-            raise click.ClickException("未配置钉钉：请设置 DINGTALK_APP_KEY 与 DINGTALK_APP_SECRET")
+        dingtalk = _require_platform(flask_app, "dingtalk")
         if dingtalk.mode != "stream":
             click.echo("提示：DINGTALK_MODE 不是 stream；请确认钉钉开发者后台的机器人消息接收模式为 Stream 模式", err=True)
         from integrations.dingtalk_stream import run_stream_worker
@@ -125,40 +121,24 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("dingtalk-roster", help="按手机号把钉钉通讯录成员绑定到人员（参数：钉钉部门 ID，可多个）")
     @click.argument("dept_ids", nargs=-1, required=True, type=int)
     def dingtalk_roster(dept_ids):
-        from database import session_scope
         from integrations.dingtalk import DingTalkError, dingtalk_api
-        from models import utcnow
         from services.dingtalk_roster import sync_dingtalk_roster
 
-        flask_app = current_app._get_current_object()
-        if not flask_app.extensions["settings"].dingtalk.enabled:
-            raise click.ClickException("未配置钉钉：请设置 DINGTALK_APP_KEY 与 DINGTALK_APP_SECRET")
-        api = dingtalk_api(flask_app)
-        try:
-            with session_scope(flask_app.extensions["db_sessionmaker"]) as session:
-                report = sync_dingtalk_roster(session, api.in_session(session), dept_ids, utcnow())
-        except DingTalkError as error:
-            raise click.ClickException(f"同步失败：{error}") from None
-        click.echo(report.describe())
+        _require_platform(current_app, "dingtalk")
+        api = dingtalk_api(current_app)
+        _sync_roster(DingTalkError, lambda session, now: sync_dingtalk_roster(session, api, dept_ids, now))
 
     @app.cli.command("wecom-sync", help="按手机号把企业微信通讯录成员绑定到人员（参数：企业微信部门 ID，可多个）")
     @click.argument("department_ids", nargs=-1, required=True, type=int)
     def wecom_sync(department_ids):
-        from database import session_scope
         from integrations.wecom import WeComApiError, wecom_api
-        from models import utcnow
         from services.wecom_roster import sync_wecom_roster
 
-        flask_app = current_app._get_current_object()
-        if not flask_app.extensions["settings"].wecom.enabled:
-            raise click.ClickException("未配置企业微信：请设置 WECOM_CORP_ID 与 WECOM_SECRET")
-        api = wecom_api(flask_app)
-        try:
-            with session_scope(flask_app.extensions["db_sessionmaker"]) as session, api.bound(session):
-                report = sync_wecom_roster(session, api, department_ids, utcnow(), channels=_channels(flask_app))
-        except WeComApiError as error:
-            raise click.ClickException(f"同步失败：{error}") from None
-        click.echo(report.describe())
+        _require_platform(current_app, "wecom")
+        api = wecom_api(current_app)
+        channels = _channels(current_app)
+        _sync_roster(WeComApiError, lambda session, now: sync_wecom_roster(session, api, department_ids, now,
+                                                                           channels=channels))
 
     @app.cli.command("import-enterprises", help="导入企业名录（xlsx/xls/ods/csv）：按统一社会信用代码或注册号更新，重复导入不产生变化")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
@@ -238,3 +218,38 @@ def _channels(app: Flask):
 
     s = app.extensions["settings"]
     return Channels(sandbox=s.sandbox_enabled, wecom=s.wecom.enabled, dingtalk=s.dingtalk.enabled)
+
+
+def _unit_of_work():
+    """One transaction of the app's database (``database.session_scope``)."""
+    from database import session_scope
+
+    return session_scope(current_app.extensions["db_sessionmaker"])
+
+
+PLATFORM_SETUP = {
+    "wecom": "未配置企业微信：请设置 WECOM_CORP_ID 与 WECOM_SECRET",
+    "dingtalk": "未配置钉钉：请设置 DINGTALK_APP_KEY 与 DINGTALK_APP_SECRET",
+}
+
+
+def _require_platform(app: Flask, platform: str):
+    """The platform's settings, or the command stops saying which variables to set."""
+    platform_settings = getattr(app.extensions["settings"], platform)
+    if not platform_settings.enabled:
+        raise click.ClickException(PLATFORM_SETUP[platform])
+    return platform_settings
+
+
+def _sync_roster(platform_error: type[Exception], sync) -> None:
+    """Run a roster sync in one transaction and print its report. The platform's access token
+    goes through that transaction too (``services.kvstore.bind_session``: one writer on SQLite)."""
+    from models import utcnow
+    from services.kvstore import bind_session
+
+    try:
+        with _unit_of_work() as session, bind_session(session):
+            report = sync(session, utcnow())
+    except platform_error as error:
+        raise click.ClickException(f"同步失败：{error}") from None
+    click.echo(report.describe())

@@ -1,6 +1,7 @@
-"""DingTalk robot callbacks: ``POST /dingtalk/robot`` end to end (sign, parse, sender, de-dupe,
-command, reply in the outbox, commit) against a bare endpoint that only checks the sign, both
-through the same Flask test client in the same run."""
+"""DingTalk robot callbacks: ``POST /dingtalk/robot`` (sign, parse, store in the inbox keyed by
+msgId, commit, answer) against a bare endpoint that only checks the sign, both through the same
+Flask test client in the same run; then the jobs process's share (``process_inbound``: sender,
+command, reply in the outbox) timed on its own over everything the callbacks stored."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from flask import Flask, jsonify, request
 from config import DingTalkSettings, load_settings
 from database import session_scope
 from integrations.dingtalk import hmac_sign, verify_callback_sign
-from models import Department, Person, Role
+from models import Department, InboundMessage, InboxStatus, Person, Role
 from services.notify import Channels
 from services.workorders import NewOrder, OpContext, create_order
 
@@ -86,18 +87,39 @@ def _time_callbacks(app: Flask, text: str, count: int) -> float:
     return time.perf_counter() - t0
 
 
+def _drain_inbox(app: Flask) -> tuple[int, float]:
+    from sqlalchemy import func, select
+
+    from jobs.definitions import utc_now
+    from services.inbox import process_due, processors_for
+
+    factory = app.extensions["db_sessionmaker"]
+    processors = processors_for(app.extensions["settings"])
+    t0 = time.perf_counter()
+    while process_due(factory, processors, now_fn=utc_now).claimed:
+        pass
+    seconds = time.perf_counter() - t0
+    with factory() as session:
+        done = session.scalar(select(func.count()).select_from(InboundMessage).where(
+            InboundMessage.platform == "dingtalk", InboundMessage.status == InboxStatus.DONE))
+    return done, seconds
+
+
 def run(session_factory, ids, count: int = CALLBACKS) -> None:
     short = _prepare(session_factory, ids)
     desk = _desk_app(session_factory)
     try:
         baseline = _time_callbacks(_bare_app(), f"查询 {short}", count)
         full = _time_callbacks(desk, f"查询 {short}", count)
+        processed, drain = _drain_inbox(desk)
     finally:
         desk.extensions["db_engine"].dispose()
     print(
         f"钉钉机器人回调（查询）×{count}: {full:.2f} s ({count / full:.0f}/s); "
         f"baseline 仅验签的空端点: {baseline:.2f} s ({count / baseline:.0f}/s); ratio {full / baseline:.1f}×"
     )
+    print(f"钉钉收件箱（jobs 进程 process_inbound，执行指令并写回复）：{processed} 条 {drain:.2f} s，"
+          f"{processed / drain:.0f}/s")
 
 
 if __name__ == "__main__":  # python bench/bench_dingtalk.py (SQLite in a temporary directory)

@@ -8,7 +8,8 @@ def all_blueprints():
 
     blueprints = [health]
     for module_name in ("handlers.console", "handlers.admin", "handlers.api", "handlers.public", "handlers.mobile",
-                        "handlers.dingtalk", "handlers.wecom", "handlers.grid", "handlers.registry"):
+                        "handlers.dingtalk", "handlers.wecom", "handlers.grid", "handlers.registry",
+                        "handlers.policies"):
         try:
             module = __import__(module_name, fromlist=["bp"])
         except ModuleNotFoundError as error:

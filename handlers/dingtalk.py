@@ -5,6 +5,10 @@ base64(HMAC-SHA256(AppSecret, "{timestamp}\\n{AppSecret}")). A request is checke
 is read from the database: size, signature (constant-time), a 1-hour window, JSON. A rejected
 request gets a 4xx with a Chinese JSON error, changes nothing, and leaves a log line and an
 audit row (written on its own, throttled per address so a flood cannot fill the table).
+
+A valid message is only stored in the inbox (one INSERT keyed by ``msgId``, committed here) and
+answered with an empty JSON object at once; the ``process_inbound`` job runs the command and the
+answer goes to the conversation's ``sessionWebhook`` through the outbox.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from flask import Blueprint, abort, current_app, jsonify, request
 
 from application import csrf
 from database import session_scope
-from handlers.context import db, now, settings
+from handlers.context import now, settings
 from handlers.errors import render_error
+from handlers.inbound import store_message
 from handlers.public.ratelimit import SlidingWindowLimiter
 from integrations.dingtalk import verify_callback_sign
-from integrations.dingtalk_inbound import InvalidRobotMessage, handle_robot_message, robot_event
+from integrations.dingtalk_inbound import PLATFORM, InvalidRobotMessage, robot_event
 from services import audit
 
 log = logging.getLogger("youxubiying.dingtalk")
@@ -77,11 +82,17 @@ def robot():
         return _reject(413, "too_large", "消息体过大", f"超过 {MAX_BODY_BYTES} 字节")
     try:
         payload = json.loads(body.decode("utf-8"))
-        robot_event(payload, robot_code=config.robot_code)  # validate before touching the database
+        event = robot_event(payload, robot_code=config.robot_code)  # validate before touching the database
     except (UnicodeDecodeError, json.JSONDecodeError):
         return _reject(400, "bad_json", "消息体不是合法的 JSON", "JSON 解析失败")
     except InvalidRobotMessage as error:
         return _reject(400, "bad_message", f"无法识别的机器人消息：{error}", str(error))
-    handle_robot_message(current_app, payload, session=db(), now=at)
-    # The answer leaves through the outbox after this request commits (sessionWebhook).
+    try:
+        stored = store_message(PLATFORM, event.dedupe_key, payload)
+    except Exception:
+        log.exception("dingtalk robot callback: could not store message %s", event.dedupe_key)
+        return render_error(503, "busy", "处理失败，请稍后重试")
+    log.info("dingtalk robot callback %s from %s: %s", event.dedupe_key, event.sender_platform_id,
+             "stored" if stored else "duplicate")
+    # The answer leaves through the outbox once the job has run the command (sessionWebhook).
     return jsonify({})

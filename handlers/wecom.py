@@ -1,24 +1,24 @@
 """WeCom's callback URL: ``GET /wecom/callback`` (URL check) and ``POST`` (messages, events).
 
-WeCom gives the callback 5 seconds and then retries three times, so the answer is an empty 200
-right after the commit; every platform call happens later through the outbox. A retry finds
-its receipt and gets 200 too. A request that fails a check — size, replay window, DTD,
-signature, corp id, ciphertext, XML — gets a 4xx, one log line and one audit row, and stores
-nothing else; no input can produce a 500.
+WeCom gives the callback 5 seconds and then retries three times, so the callback only checks,
+decrypts and stores the message in the inbox (one INSERT, one short transaction) and answers an
+empty 200; the ``process_inbound`` job runs the command and every platform call leaves later
+through the outbox. A retry finds the stored message and gets 200 too. A request that fails a
+check — size, replay window, DTD, signature, corp id, ciphertext, XML — gets a 4xx, one log line
+and one audit row, and stores nothing else; no input can produce a 500.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 
 from flask import Blueprint, Response, current_app, request
 
 from application import csrf
 from database import session_scope
-from handlers.context import db, delivery_channels, now, settings
+from handlers.context import now, settings
 from handlers.errors import render_error
+from handlers.inbound import store_message
 from integrations.wecom_inbound import CallbackRejected, CallbackVerifier, field_text
 from services import audit, wecom_inbound
 
@@ -27,16 +27,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("wecom", __name__, url_prefix="/wecom")
 # WeCom signs its requests; there is no browser session whose requests could be forged.
 csrf.exempt(bp)
-
-
-# SQLite runs one writer at a time. Callbacks of this process queue on this lock rather than on
-# SQLite's busy handler, which polls with growing sleeps and, with a burst of WeCom pushes,
-# leaves some waiting for seconds while later ones slip through.
-_sqlite_writer = threading.Lock()
-
-
-def _writer_turn():
-    return _sqlite_writer if settings().is_sqlite else contextlib.nullcontext()
 
 
 def _verifier() -> CallbackVerifier:
@@ -90,16 +80,17 @@ def callback():
         log.exception("wecom callback: unreadable request")
         return _reject(CallbackRejected(400, "unreadable", "请求无法处理"))
 
-    with _writer_turn():
-        session = db()
-        try:
-            outcome = wecom_inbound.handle_message(session, message, now=now(), channels=delivery_channels(),
-                                                   ip=request.remote_addr or "")
-            session.commit()
-        except Exception:
-            session.rollback()
-            log.exception("wecom callback: processing failed, WeCom will retry")
-            return render_error(503, "busy", "处理失败，请稍后重试")
-    log.info("wecom callback %s/%s from %s: %s", field_text(message, "MsgType"), field_text(message, "Event"),
-             field_text(message, "FromUserName"), outcome)
+    summary = (f"{field_text(message, 'MsgType')}/{field_text(message, 'Event')} "
+               f"from {field_text(message, 'FromUserName')}")
+    if not wecom_inbound.wants(message):
+        log.debug("wecom callback %s: nothing to do", summary)
+        return Response(b"", 200)
+    key = wecom_inbound.message_key(message)
+    try:
+        stored = store_message(wecom_inbound.PLATFORM, key,
+                               wecom_inbound.stored_payload(message, request.remote_addr or ""))
+    except Exception:
+        log.exception("wecom callback: could not store the message, WeCom will retry")
+        return render_error(503, "busy", "处理失败，请稍后重试")
+    log.info("wecom callback %s: %s", summary, "stored" if stored else "duplicate")
     return Response(b"", 200)

@@ -18,12 +18,17 @@ logged by the adapter that parses them, never raised.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -146,3 +151,38 @@ class ChatAdapter(ABC):
         """The unit a platform pauses as a whole (one robot, one app); also the pause table key."""
         rule = self.rate_rule(message)
         return rule.key if rule is not None else self.name
+
+
+def retry_on_stale_token(call: Callable[[], T], *, stale: Callable[[Exception], bool], renew: Callable[[], None],
+                         platform: str) -> T:
+    """``call()``; when it fails because the platform no longer takes the access token, ``renew()``
+    and call once more — never in a loop (a second failure goes up as it is)."""
+    try:
+        return call()
+    except Exception as error:
+        if not stale(error):
+            raise
+        log.info("%s: token rejected (%s), fetching a new one and retrying once", platform,
+                 getattr(error, "errcode", None))
+    renew()
+    return call()
+
+
+def app_token_store(app):
+    """The app's one ``services.kvstore.TokenStore``, shared by every platform's API facade.
+
+    Inside a request that already opened its database session, tokens go through that session
+    (on SQLite a second connection would wait for the request's write lock).
+    """
+    store = app.extensions.get("token_store")
+    if store is None:
+        from flask import g, has_app_context
+
+        from services.kvstore import TokenStore
+
+        def request_session() -> Session | None:
+            return g.get("db_session") if has_app_context() else None
+
+        store = app.extensions.setdefault("token_store", TokenStore.from_settings(
+            app.extensions["settings"], app.extensions["db_sessionmaker"], session_provider=request_session))
+    return store

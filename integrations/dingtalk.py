@@ -21,10 +21,10 @@ Work notifications go through ``client.post('topapi/message/corpconversation/asy
 dingtalk-sdk's own ``message.asyncsend_v2`` is routed to a hard-coded Taobao gateway and would
 ignore ``DINGTALK_API_BASE``.
 
-Tokens: ``AppKeyClient`` keeps the access token in ``KvStorage`` over the project's shared key-value
-store (Redis when configured, else the database — inside the caller's transaction when one is
-open, because SQLite has one writer and a second connection would wait on it), with a small
-in-process cache in front. A token the platform rejects is dropped and the call retried once.
+Tokens: ``AppKeyClient`` keeps the access token in ``KvStorage`` over ``services.kvstore.TokenStore``
+(shared with WeCom: Redis when configured, else the database — inside the caller's transaction
+when one is open, because SQLite has one writer and a second connection would wait on it), with
+a small in-process cache in front. A token the platform rejects is dropped and the call retried once.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ import hashlib
 import hmac
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -47,8 +46,7 @@ import requests
 from dingtalk.client import AppKeyClient
 from dingtalk.core.exceptions import DingTalkClientException
 from dingtalk.storage.kvstorage import KvStorage
-from sqlalchemy import delete, event, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from config import DingTalkSettings, Settings
@@ -60,8 +58,11 @@ from integrations.base import (
     RateLimited,
     RateRule,
     TransientError,
+    app_token_store,
+    retry_on_stale_token,
 )
-from models import ChatGroup, KvEntry, Person, WorkOrder
+from models import ChatGroup, Person, WorkOrder
+from services.kvstore import MemoryKvStore, TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -182,64 +183,10 @@ def h5_link(base_url: str, path: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Token storage
 # --------------------------------------------------------------------------------------------
-class SessionKvStore:
-    """The database key-value table inside an open session (same rows as ``DatabaseKvStore``)."""
-
-    def __init__(self, session: Session, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
-        self.session = session
-        self.clock = clock
-
-    def get(self, key: str) -> str | None:
-        entry = self.session.scalar(select(KvEntry).where(KvEntry.key == key))
-        if entry is None or (entry.expires_at is not None and entry.expires_at <= self.clock()):
-            return None
-        return entry.value
-
-    def set(self, key: str, value: str, ttl: int | None = None) -> None:
-        expires = self.clock() + timedelta(seconds=int(ttl)) if ttl else None
-        insert = postgresql.insert if self.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        self.session.execute(
-            insert(KvEntry)
-            .values(key=key, value=value, expires_at=expires)
-            .on_conflict_do_update(index_elements=["key"], set_={"value": value, "expires_at": expires})
-        )
-
-    def delete(self, key: str) -> None:
-        self.session.execute(delete(KvEntry).where(KvEntry.key == key))
-
-
-class _MemoryKv:
-    """Process-local cache in front of the shared store: most calls never touch it."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
-        self._data: dict[str, tuple[str, float | None]] = {}
-        self._lock = threading.Lock()
-        self.clock = clock
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            found = self._data.get(key)
-            if found is None:
-                return None
-            value, until = found
-            if until is not None and until <= self.clock():
-                del self._data[key]
-                return None
-            return value
-
-    def set(self, key: str, value: str, ttl: int | None = None) -> None:
-        with self._lock:
-            self._data[key] = (value, self.clock() + ttl if ttl else None)
-
-    def delete(self, key: str) -> None:
-        with self._lock:
-            self._data.pop(key, None)
-
-
 class _LayeredKv:
     """Memory first, then the shared store; a failing shared store costs a token fetch, not a message."""
 
-    def __init__(self, memory: _MemoryKv, shared):
+    def __init__(self, memory: MemoryKvStore, shared):
         self.memory = memory
         self.shared = shared
 
@@ -301,19 +248,15 @@ class DingTalkApi:
         self,
         settings: DingTalkSettings,
         *,
-        shared_store=None,
-        prefer_session_store: bool = True,
-        session_provider: Callable[[], Session | None] | None = None,
+        tokens: TokenStore | None = None,
         timeout: tuple[float, float] = HTTP_TIMEOUT,
         clock: Callable[[], float] = time.time,
     ):
         self.settings = settings
-        self.shared_store = shared_store
-        self.prefer_session_store = prefer_session_store
-        self.session_provider = session_provider
+        self.tokens = tokens or TokenStore()
         self.timeout = timeout
         self.clock = clock
-        self.memory = _MemoryKv()
+        self.memory = MemoryKvStore()
         self.http = requests.Session()
         self.api_base = settings.api_base if settings.api_base.endswith("/") else settings.api_base + "/"
         self.openapi_base = settings.openapi_base if settings.openapi_base.endswith("/") else settings.openapi_base + "/"
@@ -321,16 +264,12 @@ class DingTalkApi:
     def in_session(self, session: Session) -> DingTalkApi:
         """The same facade (same caches) reading and writing tokens in ``session``."""
         bound = copy.copy(self)
-        bound.session_provider = lambda: session
+        bound.tokens = self.tokens.in_session(session)
         return bound
 
     # -- plumbing ------------------------------------------------------------------------------
     def _store(self, session: Session | None):
-        if session is None and self.session_provider is not None:
-            session = self.session_provider()
-        if session is not None and self.prefer_session_store:
-            return _LayeredKv(self.memory, SessionKvStore(session))
-        return _LayeredKv(self.memory, self.shared_store)
+        return _LayeredKv(self.memory, self.tokens.backend(session))
 
     def client(self, session: Session | None = None) -> AppKeyClient:
         corp_id = getattr(self.settings, "corp_id", "") or self.settings.app_key
@@ -343,22 +282,22 @@ class DingTalkApi:
     def call(self, path: str, data: dict[str, Any], *, session: Session | None = None) -> dict[str, Any]:
         """POST a legacy ``oapi`` endpoint (``topapi/...``) with the access token; one retry on a stale token."""
         client = self.client(session)
-        for attempt in (1, 2):
+
+        def post() -> dict[str, Any]:
             try:
                 result = client.post(path.lstrip("/"), data=data)
             except DingTalkClientException as exc:
-                error = _error_from_sdk(exc)
-                if error.is_token_error and attempt == 1:
-                    log.info("dingtalk: token rejected (%s) on %s, fetching a new one", error.errcode, path)
-                    client.cache.access_token.delete()
-                    continue
-                raise error from exc
+                raise _error_from_sdk(exc) from exc
             except requests.RequestException as exc:
                 raise DingTalkNetworkError(f"{exc.__class__.__name__}: {exc}") from exc
             if not isinstance(result, dict):
                 raise DingTalkError(None, "钉钉返回了无法解析的内容", http_status=getattr(result, "status_code", None))
             return result
-        raise AssertionError("unreachable")
+
+        return retry_on_stale_token(
+            post, stale=lambda error: isinstance(error, DingTalkError) and error.is_token_error,
+            renew=client.cache.access_token.delete, platform=f"dingtalk {path}",
+        )
 
     def _post_json(self, url: str, body: dict[str, Any], *, params: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
@@ -460,29 +399,11 @@ class DingTalkApi:
 
 
 def dingtalk_api(app) -> DingTalkApi:
-    """The app's DingTalk facade (one per app; tokens shared through Redis or the database).
-
-    Inside a request that already opened its database session, tokens are read and written in
-    that session (on SQLite a second connection would wait for the request's write lock).
-    """
+    """The app's DingTalk facade, made once, over the app's token store (see ``app_token_store``)."""
     api = app.extensions.get("dingtalk_api")
     if api is None:
-        from flask import g, has_app_context
-
-        from services.kvstore import make_kvstore
-
-        settings: Settings = app.extensions["settings"]
-
-        def request_session() -> Session | None:
-            return g.get("db_session") if has_app_context() else None
-
-        api = DingTalkApi(
-            settings.dingtalk,
-            shared_store=make_kvstore(settings, app.extensions["db_sessionmaker"]),
-            prefer_session_store=not settings.redis_url,
-            session_provider=request_session,
-        )
-        app.extensions["dingtalk_api"] = api
+        api = app.extensions.setdefault(
+            "dingtalk_api", DingTalkApi(app.extensions["settings"].dingtalk, tokens=app_token_store(app)))
     return api
 
 
@@ -541,14 +462,7 @@ class DingTalkAdapter(ChatAdapter):
 
     def __init__(self, settings: Settings, api: DingTalkApi | None = None):
         self.settings = settings
-        if api is None:
-            shared = None
-            if settings.redis_url:
-                from services.kvstore import make_kvstore
-
-                shared = make_kvstore(settings, None)
-            api = DingTalkApi(settings.dingtalk, shared_store=shared, prefer_session_store=not settings.redis_url)
-        self.api = api
+        self.api = api or DingTalkApi(settings.dingtalk, tokens=TokenStore.from_settings(settings))
 
     # -- buckets -------------------------------------------------------------------------------
     def rate_rule(self, message: OutboundView) -> RateRule | None:

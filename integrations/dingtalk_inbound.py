@@ -1,11 +1,15 @@
 """A message to the DingTalk enterprise robot (``@机器人 报到 0001`` in a group), end to end.
 
 HTTP mode (``POST /dingtalk/robot``) and Stream mode (``flask dingtalk-stream``) receive the same
-JSON and both call ``handle_robot_message``: who sent it (``senderStaffId`` → the bound person),
+JSON and both end in ``process_robot_event``: who sent it (``senderStaffId`` → the bound person),
 run the command registry once per ``msgId``, and leave the answer in the outbox as a ``reply`` to
 the conversation's ``sessionWebhook``, delivered after commit with an @ of the sender. The first
 time the robot is used in a department group, the group's ``conversationId`` is recorded on the
 department's ``ChatGroup``.
+
+The HTTP callback only checks and stores the body in the inbox (``services.inbox``) and answers
+at once; the ``process_inbound`` job runs it through ``inbox_processor``. The Stream worker is
+already out of any request and runs ``handle_robot_message`` itself, acknowledging afterwards.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from sqlalchemy.orm import Session
 from config import Settings
 from database import session_scope
 from integrations.base import ChatEvent
-from models import ChatGroup, InboundReceipt, OutboundMessage, Person, utcnow
+from models import ChatGroup, InboundMessage, InboundReceipt, Person, utcnow
 from services import audit, chat_inbound
-from services.notify import Channels
+from services.inbox import InboxProcessor
+from services.notify import Channels, ReplyTarget
 from services.outbox import Envelope, enqueue
 from services.workorders import OpContext
 
@@ -101,25 +106,43 @@ def robot_event(payload: Any, *, received_at: datetime | None = None, robot_code
     )
 
 
-def handle_robot_message(app, payload: Any, *, session: Session | None = None,
-                         now: datetime | None = None) -> RobotOutcome:
-    """The one code path for HTTP and Stream mode. With ``session`` (a request's) the caller
-    commits; without, the work runs and commits in a session of its own."""
+def handle_robot_message(app, payload: Any, *, now: datetime | None = None) -> RobotOutcome:
+    """Stream mode: act on one message in a transaction of its own (committed on return)."""
     now = now or utcnow()
     settings: Settings = app.extensions["settings"]
     event = robot_event(payload, received_at=now, robot_code=settings.dingtalk.robot_code)
-    if session is not None:
+    with session_scope(app.extensions["db_sessionmaker"]) as session:
         return process_robot_event(session, settings, event, now)
-    with session_scope(app.extensions["db_sessionmaker"]) as own:
-        return process_robot_event(own, settings, event, now)
+
+
+def inbox_processor(settings: Settings) -> InboxProcessor:
+    """HTTP mode: the stored callback bodies, through the same ``process_robot_event``."""
+
+    def event_of(row: InboundMessage) -> ChatEvent:
+        return robot_event(row.payload, received_at=row.created_at, robot_code=settings.dingtalk.robot_code)
+
+    def process(session: Session, row: InboundMessage, now: datetime) -> str:
+        outcome = process_robot_event(session, settings, event_of(row), now)
+        return f"{outcome.status} {outcome.order_number or ''}".strip()
+
+    def apologise(session: Session, row: InboundMessage, text: str, now: datetime) -> None:
+        event = event_of(row)
+        if event.reply_handle.get("session_webhook") or event.sender_platform_id:
+            _session_reply(session, event, _sender(session, event), text, now, suffix=f"failed:{row.id}")
+
+    return InboxProcessor(process, apologise)
+
+
+def _sender(session: Session, event: ChatEvent) -> Person | None:
+    if not event.sender_platform_id:
+        return None
+    return session.scalar(select(Person).where(Person.dingtalk_userid == event.sender_platform_id))
 
 
 def process_robot_event(session: Session, settings: Settings, event: ChatEvent, now: datetime) -> RobotOutcome:
     channels = Channels(sandbox=settings.sandbox_enabled, wecom=settings.wecom.enabled,
                         dingtalk=settings.dingtalk.enabled)
-    person = None
-    if event.sender_platform_id:
-        person = session.scalar(select(Person).where(Person.dingtalk_userid == event.sender_platform_id))
+    person = _sender(session, event)
     if person is None or not person.active:
         return _answer_stranger(session, event, now)
 
@@ -132,12 +155,12 @@ def process_robot_event(session: Session, settings: Settings, event: ChatEvent, 
         _session_reply(session, event, person, UNSUPPORTED_REPLY, now)
         return RobotOutcome("unsupported", UNSUPPORTED_REPLY)
 
-    dedupe = (PLATFORM, event.dedupe_key)
-    result = chat_inbound.handle_text(ctx, event.text, dedupe=dedupe)
+    # The answer goes back where the question was asked: the conversation's sessionWebhook, @-ing the sender.
+    target = ReplyTarget("session", _conversation_ref(event, person), _reply_payload(event, person))
+    result = chat_inbound.handle_text(ctx, event.text, dedupe=(PLATFORM, event.dedupe_key), reply_target=target)
     if result.duplicate:
         log.info("dingtalk: msgId %s seen before, ignored", event.dedupe_key)
         return RobotOutcome("duplicate")
-    _answer_in_conversation(session, event, person, result.reply, now)
     log.info("dingtalk: %s from %s → %s", result.command or "unknown", event.sender_platform_id,
              "ok" if result.ok else "refused")
     return RobotOutcome("handled", result.reply, result.order_number)
@@ -146,9 +169,8 @@ def process_robot_event(session: Session, settings: Settings, event: ChatEvent, 
 # --------------------------------------------------------------------------------------------
 # Replies
 # --------------------------------------------------------------------------------------------
-def _reply_payload(event: ChatEvent, person: Person | None, text: str) -> dict[str, Any]:
+def _reply_payload(event: ChatEvent, person: Person | None) -> dict[str, Any]:
     return {
-        "text": text,
         "session_webhook": event.reply_handle.get("session_webhook", ""),
         "expires_at": int(event.reply_handle.get("expires_at") or 0),
         "at_user_ids": [event.sender_platform_id] if event.sender_platform_id else [],
@@ -156,27 +178,18 @@ def _reply_payload(event: ChatEvent, person: Person | None, text: str) -> dict[s
     }
 
 
-def _session_reply(session: Session, event: ChatEvent, person: Person | None, text: str, now: datetime) -> None:
+def _conversation_ref(event: ChatEvent, person: Person | None) -> str:
+    return (event.conversation or (str(person.id) if person is not None else "-"))[:512]
+
+
+def _session_reply(session: Session, event: ChatEvent, person: Person | None, text: str, now: datetime, *,
+                   suffix: str = "session") -> None:
+    """An answer that is not a command's (unknown sender, a picture, a failure) into the conversation."""
     enqueue(session, Envelope(
-        channel=PLATFORM, kind="reply", target_type="session", target_ref=(event.conversation or "-")[:512],
-        payload=_reply_payload(event, person, text), dedupe_key=f"in:{PLATFORM}:{event.dedupe_key}:session"[:200],
+        channel=PLATFORM, kind="reply", target_type="session", target_ref=_conversation_ref(event, person),
+        payload={**_reply_payload(event, person), "text": text},
+        dedupe_key=f"in:{PLATFORM}:{event.dedupe_key}:{suffix}"[:200],
     ), now=now)
-
-
-def _answer_in_conversation(session: Session, event: ChatEvent, person: Person, text: str, now: datetime) -> None:
-    """``chat_inbound`` queued the answer as a personal DingTalk reply; send it back where the
-    question was asked instead (the sessionWebhook, @-ing the sender), still after commit."""
-    if not text:
-        return
-    key = chat_inbound._reply_key((PLATFORM, event.dedupe_key), None) + f":reply:{person.id}:{PLATFORM}"
-    row = session.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == key))
-    if row is None:
-        _session_reply(session, event, person, text, now)
-        return
-    row.target_type = "session"
-    row.target_ref = (event.conversation or str(person.id))[:512]
-    row.payload = _reply_payload(event, person, text)
-    session.flush()
 
 
 def _first_delivery(session: Session, event: ChatEvent, now: datetime) -> bool:

@@ -13,28 +13,23 @@
   ``update_template_card`` (``atall``), notices as text cards linking to the order, replies
   as texts. People without a bound WeCom userid are skipped, not failed.
 
-On SQLite every transaction takes the write lock at its start, so a second connection cannot
-even read while a delivery holds its row. Token reads and writes therefore go through the
-session the caller is working in whenever one is bound (``WeComApi.bound(session)``).
+Tokens live in ``services.kvstore.TokenStore`` (shared with DingTalk): on SQLite they go through
+the session the caller is working in whenever one is bound (``WeComApi.bound(session)``).
 """
 
 from __future__ import annotations
 
-import contextvars
 import logging
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
-from wechatpy.session import SessionStorage
 
 from config import Settings, WeComSettings
 from integrations import wecom_cards as cards
@@ -46,8 +41,12 @@ from integrations.base import (
     RateLimited,
     RateRule,
     TransientError,
+    app_token_store,
+    retry_on_stale_token,
 )
-from models import ChatGroup, KvEntry, OutboundMessage, OutboxStatus, Person, RateWindow, WeComCardCode
+from models import ChatGroup, OutboundMessage, OutboxStatus, Person, WeComCardCode
+from services.kvstore import TokenStore, bind_session
+from services.ratelimit import RedisRateLimiter, count_in_session
 
 log = logging.getLogger(__name__)
 
@@ -79,88 +78,6 @@ class WeComApiError(Exception):
         super().__init__(f"企业微信错误 {errcode}：{errmsg}" if errcode is not None else f"企业微信接口不可达：{errmsg}")
 
 
-# --- Token storage shared by every process --------------------------------------------------------
-
-_bound_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar("wecom_bound_session", default=None)
-
-
-def _kv_get_in(session: Session, key: str, now: datetime) -> str | None:
-    entry = session.scalar(select(KvEntry).where(KvEntry.key == key))
-    if entry is None or (entry.expires_at is not None and entry.expires_at <= now):
-        return None
-    return entry.value
-
-
-def _kv_set_in(session: Session, key: str, value: str, ttl: int | None, now: datetime) -> None:
-    expires = now + timedelta(seconds=int(ttl)) if ttl else None
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(KvEntry)
-        .values(key=key, value=value, expires_at=expires)
-        .on_conflict_do_update(index_elements=["key"], set_={"value": value, "expires_at": expires})
-    )
-
-
-class TokenStorage(SessionStorage):
-    """wechatpy's ``SessionStorage`` over the desk's shared store.
-
-    Redis when configured; otherwise the ``kv_entry`` table, through the session bound to the
-    current call if there is one (see the module docstring), else through ``fallback`` (a
-    ``services.kvstore`` store with transactions of its own), else process memory.
-    """
-
-    def __init__(self, redis_store=None, fallback=None, session_provider: Callable[[], Session | None] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
-        self.redis_store = redis_store
-        self.fallback = fallback
-        self.session_provider = session_provider
-        self.clock = clock
-        self._memory: dict[str, tuple[str, datetime | None]] = {}
-        self._lock = threading.Lock()
-
-    def _session(self) -> Session | None:
-        session = _bound_session.get()
-        if session is None and self.session_provider is not None:
-            session = self.session_provider()
-        return session
-
-    def get(self, key, default=None):
-        if self.redis_store is not None:
-            value = self.redis_store.get(key)
-        elif (session := self._session()) is not None:
-            value = _kv_get_in(session, key, self.clock())
-        elif self.fallback is not None:
-            value = self.fallback.get(key)
-        else:
-            with self._lock:
-                value, expires = self._memory.get(key, (None, None))
-            if expires is not None and expires <= self.clock():
-                value = None
-        return default if value is None else value
-
-    def set(self, key, value, ttl=None):
-        if self.redis_store is not None:
-            self.redis_store.set(key, value, ttl)
-        elif (session := self._session()) is not None:
-            _kv_set_in(session, key, value, ttl, self.clock())
-        elif self.fallback is not None:
-            self.fallback.set(key, value, ttl)
-        else:
-            with self._lock:
-                self._memory[key] = (value, self.clock() + timedelta(seconds=ttl) if ttl else None)
-
-    def delete(self, key):
-        if self.redis_store is not None:
-            self.redis_store.delete(key)
-        elif (session := self._session()) is not None:
-            session.execute(delete(KvEntry).where(KvEntry.key == key))
-        elif self.fallback is not None:
-            self.fallback.delete(key)
-        else:
-            with self._lock:
-                self._memory.pop(key, None)
-
-
 # --- The client ---------------------------------------------------------------------------------
 
 
@@ -172,7 +89,7 @@ def _normalised_base(api_base: str) -> str:
 class WeComClient(WeChatClient):
     """wechatpy's enterprise client under our base URL, with timeouts and a bounded token retry."""
 
-    def __init__(self, settings: WeComSettings, storage: SessionStorage, *, timeout: float = HTTP_TIMEOUT_SECONDS):
+    def __init__(self, settings: WeComSettings, storage: TokenStore, *, timeout: float = HTTP_TIMEOUT_SECONDS):
         super().__init__(settings.corp_id, settings.secret, session=storage, timeout=timeout, auto_retry=False)
         self.API_BASE_URL = _normalised_base(settings.api_base)
 
@@ -209,17 +126,17 @@ class WeComClient(WeChatClient):
         # ``data`` into bytes in place.
         params = dict(kwargs.pop("params", None) or {})
         explicit_token = "access_token" in params
-        for attempt in (1, 2):
-            try:
-                return super()._request(method, url_or_endpoint, params=dict(params), **dict(kwargs))
-            except WeChatClientException as error:
-                if attempt == 1 and not explicit_token and error.errcode in TOKEN_ERRCODES:
-                    log.info("wecom: token rejected (%s), fetching a new one and retrying once", error.errcode)
-                    self.session.delete(self.access_token_key)
-                    self.fetch_access_token()
-                    continue
-                raise
-        raise AssertionError("unreachable")
+
+        def renew():
+            self.session.delete(self.access_token_key)
+            self.fetch_access_token()
+
+        return retry_on_stale_token(
+            lambda: super(WeComClient, self)._request(method, url_or_endpoint, params=dict(params), **dict(kwargs)),
+            stale=lambda error: (isinstance(error, WeChatClientException) and not explicit_token
+                                 and error.errcode in TOKEN_ERRCODES),
+            renew=renew, platform="wecom",
+        )
 
 
 # --- The facade ---------------------------------------------------------------------------------
@@ -241,7 +158,7 @@ def _api_error(error: Exception) -> WeComApiError:
 class WeComApi:
     """The WeCom calls the desk makes. Every method raises ``WeComApiError`` on failure."""
 
-    def __init__(self, settings: WeComSettings, storage: TokenStorage, *, timeout: float = HTTP_TIMEOUT_SECONDS):
+    def __init__(self, settings: WeComSettings, storage: TokenStore, *, timeout: float = HTTP_TIMEOUT_SECONDS):
         self.settings = settings
         self.storage = storage
         self.client = WeComClient(settings, storage, timeout=timeout)
@@ -258,11 +175,8 @@ class WeComApi:
     @contextmanager
     def bound(self, session: Session) -> Iterator[WeComApi]:
         """Token reads and writes go through ``session`` inside this block (see the module docstring)."""
-        token = _bound_session.set(session)
-        try:
+        with bind_session(session):
             yield self
-        finally:
-            _bound_session.reset(token)
 
     def _call(self, fn: Callable[[], Any]) -> Any:
         try:
@@ -321,35 +235,11 @@ class WeComApi:
         return self._call(call)
 
 
-def _redis_store(settings: Settings):
-    if not settings.redis_url:
-        return None
-    import redis
-
-    from services.kvstore import RedisKvStore
-
-    return RedisKvStore(redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3))
-
-
 def wecom_api(app) -> WeComApi:
-    """The app's ``WeComApi``, made once. Inside a request the token store uses the request's session."""
+    """The app's ``WeComApi``, made once, over the app's token store (see ``app_token_store``)."""
     api = app.extensions.get("wecom_api")
     if api is None:
-        from flask import g, has_app_context
-
-        from services.kvstore import DatabaseKvStore
-
-        settings: Settings = app.extensions["settings"]
-
-        def request_session() -> Session | None:
-            return g.get("db_session") if has_app_context() else None
-
-        storage = TokenStorage(
-            redis_store=_redis_store(settings),
-            fallback=DatabaseKvStore(app.extensions["db_sessionmaker"]),
-            session_provider=request_session,
-        )
-        api = app.extensions.setdefault("wecom_api", WeComApi(settings.wecom, storage))
+        api = app.extensions.setdefault("wecom_api", WeComApi(app.extensions["settings"].wecom, app_token_store(app)))
     return api
 
 
@@ -365,42 +255,14 @@ def _person_ids(target_ref: str) -> list[int]:
     return ids
 
 
-class _SessionRateCounter:
-    """The database limiter's conditional upsert, in the delivery's own transaction.
-
-    Used for the second and further recipients of one card (the first is counted by the shared
-    limiter before delivery); a refused count rolls back with the delivery's savepoint.
-    """
-
-    @staticmethod
-    def acquire(session: Session, key: str, limit: int, window_seconds: int, now: datetime) -> float:
-        ts = now.timestamp()
-        start = int(ts // window_seconds) * window_seconds
-        remaining = max(start + window_seconds - ts, 0.001)
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        count = session.execute(
-            insert(RateWindow)
-            .values(key=key[:160], window_start=start, count=1)
-            .on_conflict_do_update(
-                index_elements=[RateWindow.key, RateWindow.window_start],
-                set_={"count": RateWindow.count + 1},
-                where=RateWindow.count < limit,
-            )
-            .returning(RateWindow.count)
-        ).scalar_one_or_none()
-        return 0.0 if count is not None else remaining
-
-
 class WeComAdapter(ChatAdapter):
     name = "wecom"
 
     def __init__(self, settings: Settings, api: WeComApi | None = None):
         self.base_url = settings.base_url
-        self.api = api or WeComApi(settings.wecom, TokenStorage(redis_store=_redis_store(settings)))
+        self.api = api or WeComApi(settings.wecom, TokenStore.from_settings(settings))
         self._redis_limiter = None
         if settings.redis_url:
-            from services.ratelimit import RedisRateLimiter
-
             self._redis_limiter = RedisRateLimiter.from_url(settings.redis_url)
 
     # -- buckets -------------------------------------------------------------------------------
@@ -498,7 +360,7 @@ class WeComAdapter(ChatAdapter):
             if self._redis_limiter is not None:
                 wait = self._redis_limiter.acquire(key, limit, window, now)
             else:
-                wait = _SessionRateCounter.acquire(session, key, limit, window, now)
+                wait = count_in_session(session, key, limit, window, now)
             if wait > 0:
                 raise RateLimited(wait, key, f"成员 {person_id} 的企业微信消息已达每分钟上限，稍后发送")
 

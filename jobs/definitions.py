@@ -110,16 +110,61 @@ def send_surveys(app: Flask) -> str:
     return f"发送满意度回访邀请/提醒 {sent} 件"
 
 
+def process_inbound(app: Flask) -> str:
+    """Act on the platform messages the callbacks stored (commands, card clicks, contact events)."""
+    from services.inbox import InboxStats, process_due, processors_for
+
+    total = InboxStats()
+    processors = processors_for(app.extensions["settings"])
+    if not processors:
+        return "未启用企业微信或钉钉回调"
+    started = time.monotonic()
+    while True:
+        stats = process_due(app.extensions["db_sessionmaker"], processors, now_fn=utc_now)
+        total.add(stats)
+        # Until nothing is due, so a message stored while this run was busy is not left for the next tick.
+        if not stats.claimed or time.monotonic() - started > DELIVERY_BUDGET_SECONDS:
+            break
+    if total.done or total.failed:
+        from jobs.scheduler import wake_delivery
+
+        wake_delivery(app)  # the answers are in the outbox now
+    return total.describe()
+
+
 def run_imports(app: Flask) -> str:
     from services.import_jobs import run_queued
 
     return run_queued(app.extensions["db_sessionmaker"], worker=worker_id(), clock=utc_now)
 
 
+def policy_campaigns(app: Flask) -> str:
+    from services.policy_push import run_campaigns
+
+    report = run_campaigns(app.extensions["db_sessionmaker"], now_fn=utc_now, channels=channels_for(app))
+    return report.describe()
+
+
+def policy_uptake_weekly(app: Flask) -> str:
+    from services.policy_push import send_uptake_digests
+
+    with session_scope(app.extensions["db_sessionmaker"]) as session:
+        sent = send_uptake_digests(session, utc_now(), channels_for(app))
+    return f"发送政策推送成效周报 {sent} 份"
+
+
 JOBS: tuple[JobDefinition, ...] = (
+    JobDefinition("process_inbound", "处理企业微信、钉钉回调收到的消息（指令、卡片点击、通讯录变更）", process_inbound,
+                  interval_seconds=1),
     JobDefinition("deliver_outbox", "投递待发消息（沙箱、企业微信、钉钉）", deliver_outbox, interval_seconds=2),
     JobDefinition("sla_watchdog", "时限监控：到期提醒、超期督办、逐级通报", sla_watchdog, interval_seconds=60),
     JobDefinition("send_surveys", "发送满意度回访邀请与提醒", send_surveys, interval_seconds=300),
     JobDefinition("run_imports", "执行已上传的表格导入（预检与正式导入）", run_imports, interval_seconds=5),
+    # The push time is a run-time setting, so the campaign job checks it on every run instead of a cron.
+    JobDefinition("policy_campaigns", "政策精准推送：按时创建、分批推送、截止提醒", policy_campaigns,
+                  interval_seconds=20),
+    # Sent once per ISO week from Monday 09:00 (Beijing); hourly runs after that are no-ops.
+    JobDefinition("policy_uptake_weekly", "向牵头部门发送政策推送成效周报", policy_uptake_weekly,
+                  interval_seconds=3600),
 )
 JOBS_BY_NAME: dict[str, JobDefinition] = {job.name: job for job in JOBS}

@@ -11,7 +11,9 @@ from __future__ import annotations
 import atexit
 import logging
 import signal
+import threading
 import time
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import click
@@ -33,16 +35,43 @@ class UnknownJob(click.ClickException, LookupError):
     pass
 
 
+@dataclass
+class _Wakes:
+    """Which jobs are running in this process and which were woken meanwhile (see ``_wake``)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    running: set[str] = field(default_factory=set)
+    woken: set[str] = field(default_factory=set)
+
+
+def _wakes(app: Flask) -> _Wakes:
+    return app.extensions.setdefault("job_wakes", _Wakes())
+
+
 def _run(app: Flask, job: JobDefinition) -> None:
-    """A scheduled run: never let an exception escape into the scheduler thread."""
-    started = time.monotonic()
+    """A scheduled run: never let an exception escape into the scheduler thread. A job woken while
+    it runs goes round once more, since APScheduler drops a start while an instance is running."""
+    wakes = _wakes(app)
+    with wakes.lock:
+        wakes.running.add(job.name)
+        wakes.woken.discard(job.name)
     try:
-        with app.app_context():
-            result = job.func(app)
-    except Exception:
-        log.exception("job %s failed (worker %s)", job.name, worker_id())
-        return
-    log.debug("job %s done in %.2fs: %s", job.name, time.monotonic() - started, result)
+        while True:
+            started = time.monotonic()
+            try:
+                with app.app_context():
+                    result = job.func(app)
+            except Exception:
+                log.exception("job %s failed (worker %s)", job.name, worker_id())
+                return
+            log.debug("job %s done in %.2fs: %s", job.name, time.monotonic() - started, result)
+            with wakes.lock:
+                if job.name not in wakes.woken:
+                    return
+                wakes.woken.discard(job.name)
+    finally:
+        with wakes.lock:
+            wakes.running.discard(job.name)
 
 
 def build_scheduler(app: Flask, *, background: bool):
@@ -81,6 +110,7 @@ def run_forever(app: Flask) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    app.extensions["scheduler"] = scheduler  # so a job can wake another (an answer is delivered at once)
     log.info("jobs process %s started: %s", worker_id(),
              ", ".join(f"{j.name}（{j.schedule_label}）" for j in JOBS))
     scheduler.start()  # blocks until shutdown
@@ -102,13 +132,33 @@ def start_in_background(app: Flask):
     return scheduler
 
 
-def wake_delivery(app: Flask) -> bool:
-    """Deliver now instead of at the next tick (only where this process runs the scheduler)."""
+def _wake(app: Flask, name: str) -> bool:
+    """Run job ``name`` now instead of at its next tick — only where this process runs the
+    scheduler (the development server, and the jobs process waking one job from another).
+    A run in progress is told to go round once more; any run starting later sees the caller's
+    committed work anyway."""
     scheduler = app.extensions.get("scheduler")
     if scheduler is None or not scheduler.running:
         return False
-    scheduler.modify_job("deliver_outbox", next_run_time=datetime.now(LOCAL_TZ))
+    wakes = _wakes(app)
+    with wakes.lock:
+        if name in wakes.running:
+            wakes.woken.add(name)
+            return True
+    scheduler.modify_job(name, next_run_time=datetime.now(LOCAL_TZ))
     return True
+
+
+def wake_delivery(app: Flask) -> bool:
+    """Deliver now instead of at the next tick (only where this process runs the scheduler)."""
+    return _wake(app, "deliver_outbox")
+
+
+def wake_inbound(app: Flask) -> bool:
+    """Process a just-stored platform message now instead of at the next tick (only where this
+    process runs the scheduler: in development the callback's answer then feels instant; in
+    production the jobs process polls every second)."""
+    return _wake(app, "process_inbound")
 
 
 def run_job_now(app: Flask, name: str) -> str:

@@ -18,15 +18,39 @@ from models.org import (
 )
 from models.outbox import (
     ChannelPause,
+    InboundMessage,
     InboundReceipt,
+    InboxStatus,
     KvEntry,
     OutboundMessage,
     OutboxStatus,
     RateWindow,
     SandboxMessage,
 )
+from models.policy import (
+    CampaignKind,
+    CampaignStatus,
+    ItemStatus,
+    Policy,
+    PolicyItem,
+    PolicyLevel,
+    PolicyPush,
+    PolicyStatus,
+    PushCampaign,
+    PushCampaignItem,
+    PushChannel,
+    PushStatus,
+)
 from models.registry import EnterpriseEvent, EnterpriseEventKind, ImportJob, ImportRowError, ImportStatus
 from models.settings import AuditLog, HolidayOverride, ScreeningRule, SlaPolicy, SystemSetting
+from models.training import (
+    PolicyQuestion,
+    TrainingEvent,
+    TrainingInvitation,
+    TrainingKind,
+    TrainingRegistration,
+    TrainingStatus,
+)
 from models.wecom import WeComCardCode
 from models.workorder import (
     Attachment,
@@ -45,10 +69,14 @@ __all__ = [
     "AddressRuleKind", "StaffAssignmentRule", "StaffRuleTarget", "ZoneAddressRule",
     "ApiToken", "Attachment", "AuditLog", "Base", "ChannelPause", "ChatGroup", "CityEscalation", "ConsoleLogin",
     "DailySequence", "Department", "DepartmentKind", "Enterprise", "EntityType", "ExtensionRequest",
-    "HolidayOverride", "InboundReceipt", "IndustryTag", "KvEntry", "JointMeeting", "OutboundMessage", "OutboxStatus",
+    "HolidayOverride", "InboundMessage", "InboundReceipt", "InboxStatus", "IndustryTag", "KvEntry", "JointMeeting",
+    "OutboundMessage", "OutboxStatus",
     "Person", "RateWindow", "RegistrationStatus", "RequestDomain", "ReturnVisit", "Role", "Satisfaction",
     "SandboxMessage", "ScreeningRule", "ServiceStage", "SlaPolicy", "SystemSetting", "WorkOrder",
     "WorkOrderAlert", "WorkOrderEvent", "Zone", "utcnow",
     "WeComCardCode",
     "EnterpriseEvent", "EnterpriseEventKind", "ImportJob", "ImportRowError", "ImportStatus", "StatusFlag",
+    "CampaignKind", "CampaignStatus", "ItemStatus", "Policy", "PolicyItem", "PolicyLevel", "PolicyPush",
+    "PolicyStatus", "PushCampaign", "PushCampaignItem", "PushChannel", "PushStatus",
+    "PolicyQuestion", "TrainingEvent", "TrainingInvitation", "TrainingKind", "TrainingRegistration", "TrainingStatus",
 ]

@@ -1,4 +1,4 @@
-"""Transactional outbox, sandbox chat transcript, delivery throttling state, inbound de-duplication."""
+"""Transactional outbox, sandbox chat transcript, delivery throttling state, inbound inbox and de-duplication."""
 
 from __future__ import annotations
 
@@ -91,6 +91,40 @@ class InboundReceipt(Base):
     platform: Mapped[str] = mapped_column(String(16))
     dedupe_key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class InboxStatus:
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    LABELS = {PENDING: "待处理", DONE: "已处理", FAILED: "处理失败"}
+
+
+class InboundMessage(Base):
+    """A verified platform callback, stored as received and acted on later by the jobs process.
+
+    The callback answers as soon as this row is committed (WeCom waits 5 s, DingTalk less); the
+    ``process_inbound`` job runs the command and marks the row done in the same transaction. The
+    unique key is the platform's own message id, so a platform's retry stores nothing new.
+    """
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        UniqueConstraint("platform", "dedupe_key"),
+        Index("ix_inbound_message_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))  # wecom | dingtalk
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the decrypted message / callback body
+    status: Mapped[str] = mapped_column(String(16), default=InboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)  # claims so far (a crashed attempt counts too)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)  # due from; also the claim lease
+    error: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(String(200), default="")  # what processing did, for the log
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    processed_at: Mapped[datetime | None] = mapped_column()
 
 
 class KvEntry(Base):

@@ -1,8 +1,10 @@
 """One inbound chat message or card click, from any channel, end to end.
 
 De-duplicate the platform's retries, keep the sandbox transcript, run the command, and put the
-answer in the outbox for the sender on the channel(s) they use. Nothing is sent here: the reply
-leaves after the caller's commit, like every other message.
+answer in the outbox for the sender on the channel the message came from (``ctx.channel``) —
+their personal chat there, or the ``reply_target`` the caller names (a DingTalk group's
+sessionWebhook). Nothing is sent here: the reply leaves after the caller's commit, like every
+other message.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from models import InboundReceipt, SandboxMessage
 from services import commands
 from services.commands import CommandResult
+from services.notify import ReplyTarget
 from services.workorders import OpContext
 
 SANDBOX = "sandbox"
@@ -22,21 +25,23 @@ BUTTON_LABELS = {"sign": "报到", "return": "退回", "transfer": "转办"}
 
 
 def handle_text(
-    ctx: OpContext, text: str, *, dedupe: tuple[str, str] | None = None, conversation: str | None = None
+    ctx: OpContext, text: str, *, dedupe: tuple[str, str] | None = None, conversation: str | None = None,
+    reply_target: ReplyTarget | None = None,
 ) -> CommandResult:
     """``dedupe`` is (platform, message id); ``conversation`` is where a sandbox operator typed
-    (``person:<id>`` by default, ``group:<department id>`` in a department group)."""
+    (``person:<id>`` by default, ``group:<department id>`` in a department group);
+    ``reply_target`` sends the answer somewhere other than the sender's own chat on ``ctx.channel``."""
     if dedupe is not None and not _first_delivery(ctx, dedupe):
         return CommandResult(True, "", duplicate=True)
     record = _record_sandbox(ctx, text, conversation)
     result = commands.dispatch(ctx, text)
-    _reply(ctx, result, _reply_key(dedupe, record))
+    _reply(ctx, result, _reply_key(dedupe, record), reply_target)
     return result
 
 
 def handle_button(
     ctx: OpContext, key: str, *, extra_text: str = "", dedupe: tuple[str, str] | None = None,
-    conversation: str | None = None,
+    conversation: str | None = None, reply_target: ReplyTarget | None = None,
 ) -> CommandResult:
     """A card button press (``sign:<number>`` …), answered like the typed command."""
     if dedupe is not None and not _first_delivery(ctx, dedupe):
@@ -45,7 +50,7 @@ def handle_button(
     label = BUTTON_LABELS.get(action, action)
     record = _record_sandbox(ctx, f"〔点击「{label}」〕{number} {extra_text}".strip(), conversation)
     result = commands.dispatch_button(ctx, key, extra_text)
-    _reply(ctx, result, _reply_key(dedupe, record))
+    _reply(ctx, result, _reply_key(dedupe, record), reply_target)
     return result
 
 
@@ -83,6 +88,6 @@ def _reply_key(dedupe: tuple[str, str] | None, record: SandboxMessage | None) ->
     return f"in:{secrets.token_hex(8)}"
 
 
-def _reply(ctx: OpContext, result: CommandResult, key: str) -> None:
+def _reply(ctx: OpContext, result: CommandResult, key: str, target: ReplyTarget | None) -> None:
     if ctx.actor is not None and ctx.actor.active and result.reply:
-        ctx.notifier().reply_to(ctx.actor, result.reply, key)
+        ctx.notifier().reply_to(ctx.actor, result.reply, key, channel=ctx.channel, target=target)

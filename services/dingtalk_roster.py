@@ -6,8 +6,8 @@ member whose mobile number matches exactly one active person who has no DingTalk
 Nothing is overwritten: a person already bound to another userid, a number shared by several
 people, or a userid bound elsewhere is reported for an administrator to settle in 人员管理.
 Every binding is audited. ``apply_contact_event`` handles the contact events the Stream worker
-receives: a member leaving the organisation loses the binding (the person stays; an
-administrator decides the rest).
+receives: a member leaving the organisation loses the binding (the person stays) and the orders
+they still handle are flagged for the dispatchers to reassign.
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ from sqlalchemy.orm import Session
 
 from models import Person
 from services import audit
+from services.notify import Channels
+from services.roster import flag_orders_for_reassignment
 
 log = logging.getLogger(__name__)
+
+LEFT_REASON = "钉钉通讯录：成员离职"
 
 
 class RosterSource(Protocol):
@@ -105,22 +109,31 @@ def sync_dingtalk_roster(session: Session, api: RosterSource, dept_ids: Iterable
     return report
 
 
-def apply_contact_event(session: Session, event_type: str, data: dict[str, Any], now: datetime) -> int:
-    """A DingTalk contact event; returns how many bindings changed (``user_leave_org`` only)."""
+def apply_contact_event(session: Session, event_type: str, data: dict[str, Any], now: datetime, *,
+                        channels: Channels | None = None) -> int:
+    """A DingTalk contact event; returns how many bindings changed (``user_leave_org`` only).
+
+    The orders a leaver still handles are flagged for reassignment as WeCom's are
+    (``services.roster``). The event came over DingTalk, so without ``channels`` the dispatchers
+    are told there.
+    """
     if event_type != "user_leave_org":
         return 0
+    channels = channels or Channels(sandbox=False, dingtalk=True)
     userids = data.get("userId") or data.get("UserId") or []
     if isinstance(userids, str):
         userids = [userids]
     changed = 0
-    for userid in {str(u) for u in userids if u}:
+    for userid in sorted({str(u) for u in userids if u}):
         person = session.scalar(select(Person).where(Person.dingtalk_userid == userid))
         if person is None:
             continue
         person.dingtalk_userid = None
         session.flush()
         audit.record(session, None, "person.dingtalk_unbound", "person", person.id,
-                     {"userid": userid, "reason": "钉钉通讯录：成员离职"}, "", now)
+                     {"userid": userid, "reason": LEFT_REASON}, "", now)
         log.info("dingtalk: %s left the organisation, binding of person %s removed", userid, person.id)
+        flag_orders_for_reassignment(session, person, platform="dingtalk", userid=userid, reason="成员离职", now=now,
+                                     channels=channels)
         changed += 1
     return changed

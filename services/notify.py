@@ -7,8 +7,9 @@ id and resolved to platform user ids at delivery time.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,8 +21,21 @@ from services.ladder import level_label
 from services.lifecycle import State
 from services.outbox import Envelope, enqueue
 
+log = logging.getLogger(__name__)
+
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SHARED_CARD_KINDS = ("card", "card_update")
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """Where a command's answer goes when it is not the sender's own chat on the channel the command
+    came from — e.g. the DingTalk group conversation the robot was @-ed in (``target_type``
+    "session", its sessionWebhook in ``payload``). ``payload`` is merged under the reply's text."""
+
+    target_type: str
+    target_ref: str
+    payload: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -226,12 +240,22 @@ class Notifier:
         for person in {p.id: p for p in people if p is not None}.values():
             self.notice(person, order, title, text, key, kind=kind)
 
-    def reply_to(self, person: Person, text: str, key: str) -> None:
-        """A command's answer, to the person who typed it."""
-        for channel in self._person_channels(person):
-            enqueue(
-                self.session,
-                Envelope(channel=channel, kind="reply", target_type="person", target_ref=str(person.id),
-                         payload={"text": text}, dedupe_key=f"{key}:reply:{person.id}:{channel}"),
-                now=self.now,
-            )
+    def reply_to(self, person: Person, text: str, key: str, *, channel: str,
+                 target: ReplyTarget | None = None) -> str | None:
+        """A command's answer, to the person who typed it, on the channel the command came from
+        and nowhere else (a person on both WeCom and DingTalk asked on one of them). Returns the
+        outbox dedupe key of the reply, or None when that channel cannot reach the person."""
+        dedupe_key = f"{key}:reply:{person.id}:{channel}"
+        if target is None:
+            if channel not in self._person_channels(person):
+                log.warning("reply to person %s not queued: channel %r is off or not bound for them", person.id,
+                            channel)
+                return None
+            target = ReplyTarget("person", str(person.id))
+        enqueue(
+            self.session,
+            Envelope(channel=channel, kind="reply", target_type=target.target_type, target_ref=target.target_ref,
+                     payload={**target.payload, "text": text}, dedupe_key=dedupe_key),
+            now=self.now,
+        )
+        return dedupe_key

@@ -6,16 +6,27 @@ scoped by ``permissions.visible_orders_clause`` so a person only ever sees what 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from models import Department, DepartmentKind, Enterprise, ExtensionRequest, Person, Role, WorkOrder, Zone
+from models import (
+    Department,
+    DepartmentKind,
+    Enterprise,
+    ExtensionRequest,
+    Person,
+    Role,
+    WorkOrder,
+    WorkOrderEvent,
+    Zone,
+)
 from services.lifecycle import State
+from services.paging import Page, paginate
 from services.permissions import visible_orders_clause
+from services.roster import LIVE_STATES
 
 PER_PAGE = 20
 MAX_PER_PAGE = 100
@@ -39,27 +50,6 @@ class OrderFilters:
     def active(self) -> bool:
         return any((self.state, self.level, self.zone_id, self.department_id, self.overdue, self.green, self.mine,
                     self.q.strip()))
-
-
-@dataclass
-class Page:
-    items: list[WorkOrder]
-    total: int
-    page: int
-    per_page: int
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,6 +78,17 @@ def mine_clause(person: Person):
 
 def pending_extension_clause():
     return WorkOrder.id.in_(select(ExtensionRequest.work_order_id).where(ExtensionRequest.status == "pending"))
+
+
+def needs_reassignment_clause():
+    """Live orders still assigned to someone who has since left a platform's address book
+    (``services.roster`` notes it on the order); reassigning the order clears it."""
+    flagged = exists().where(
+        WorkOrderEvent.work_order_id == WorkOrder.id,
+        WorkOrderEvent.data["needs_reassignment"].as_boolean() == true(),
+        WorkOrderEvent.data["person_id"].as_integer() == WorkOrder.assigned_person_id,
+    )
+    return and_(WorkOrder.state.in_(LIVE_STATES), WorkOrder.assigned_person_id.is_not(None), flagged)
 
 
 def _department_clause(department_id: int):
@@ -147,19 +148,14 @@ def filtered_clauses(person: Person, filters: OrderFilters, now: datetime) -> li
 
 
 def search_orders(session: Session, person: Person, filters: OrderFilters, now: datetime) -> Page:
-    per_page = min(max(1, filters.per_page), MAX_PER_PAGE)
     clauses = filtered_clauses(person, filters, now)
-    total = session.scalar(select(func.count(WorkOrder.id)).where(*clauses)) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, filters.page), pages)
     query = (
         _with_relations(select(WorkOrder))
         .where(*clauses)
         .order_by(green_first(), WorkOrder.created_at.desc(), WorkOrder.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
     )
-    return Page(items=list(session.scalars(query)), total=total, page=page, per_page=per_page)
+    return paginate(session, query, page=filters.page, per_page=min(max(1, filters.per_page), MAX_PER_PAGE),
+                    count_query=select(func.count(WorkOrder.id)).where(*clauses))
 
 
 def _queue(session: Session, person: Person, *clauses, oldest_first: bool = True, limit: int = 50) -> list[WorkOrder]:
@@ -181,6 +177,7 @@ class Board:
     overdue: list[WorkOrder]
     extensions: list[WorkOrder]
     max_returns: int
+    needs_reassignment: list[WorkOrder] = field(default_factory=list)
 
 
 def dispatch_board(session: Session, person: Person, now: datetime, *, max_returns: int = 3) -> Board:
@@ -199,6 +196,7 @@ def dispatch_board(session: Session, person: Person, now: datetime, *, max_retur
         overdue=_queue(session, person, overdue_clause(now), limit=100),
         extensions=_queue(session, person, pending_extension_clause()),
         max_returns=max_returns,
+        needs_reassignment=_queue(session, person, needs_reassignment_clause(), limit=100),
     )
 
 

@@ -498,6 +498,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "survey_reminder_hours": 24,
     "attachment_max_mb": 20,
     "grid_center_hotline": "86912345",
+    # Policy push (services.policy_push): per-enterprise pushes per 7 days, Beijing quiet hours in
+    # which nothing is sent, and the working-day time newly published items go out.
+    "policy_push_weekly_cap": 2,
+    "policy_quiet_hours": "21:00-08:00",
+    "policy_push_time": "09:30",
+    "policy_reminder_days": 7,
 }
 
 

@@ -8,7 +8,6 @@ one ``edited`` event in the enterprise's history and one audit row, in the calle
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -38,6 +37,7 @@ from models import (
 from services import size_band
 from services.admin import AdminContext
 from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.paging import Page, paginate
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 VIEW_ROLES = (Role.SYSADMIN, Role.ZONE_ADMIN, Role.DISPATCHER)
@@ -194,37 +194,17 @@ def enterprise_query(person: Person, filters: Filters, now: datetime):
     return query.where(and_(*clauses)) if clauses else query
 
 
-@dataclass
-class Page:
-    items: list[Enterprise]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
 def list_enterprises(session: Session, person: Person, filters: Filters, now: datetime, *, page: int = 1,
                      per_page: int = PER_PAGE) -> Page:
     ensure_viewer(person)
     query = enterprise_query(person, filters, now)
-    total = session.scalar(select(func.count()).select_from(query.with_only_columns(Enterprise.id).subquery()))
-    page = max(1, min(page, max(1, math.ceil((total or 0) / per_page))))
-    items = list(session.scalars(
+    return paginate(
+        session,
         query.options(selectinload(Enterprise.zone), selectinload(Enterprise.service_staff))
-        .order_by(Enterprise.name, Enterprise.id).offset((page - 1) * per_page).limit(per_page)
-    ))
-    return Page(items, total or 0, page, per_page)
+        .order_by(Enterprise.name, Enterprise.id),
+        page=page, per_page=per_page,
+        count_query=select(func.count()).select_from(query.with_only_columns(Enterprise.id).subquery()),
+    )
 
 
 # --------------------------------------------------------------------------------------------------

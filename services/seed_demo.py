@@ -565,6 +565,11 @@ class Story:
         self.steps.append(Step(at, op, actor, kwargs))
         return self
 
+    def closed(self, satisfaction: str, *, feedback_after: int = 30, **visit: Any) -> Story:
+        """The staff member tells the enterprise the result, then visits it the next working day."""
+        return self.step("feedback", after=feedback_after).step("visit", workdays=1, satisfaction=satisfaction,
+                                                                **visit)
+
 
 A = State
 VERY, GOOD, BASIC, BAD = "非常满意", "满意", "基本满意", "不满意"
@@ -584,65 +589,64 @@ def build_stories(c: DemoClock) -> list[Story]:
     (story("water_outage", "beicang", A.ARCHIVED)  # urgent: sign within 30 natural minutes
      .step("create", at=c.day(12, 8, 40), level=2, priority="urgent")
      .step("sign", after=12).step("reply", after=25).step("resolve", after=150)
-     .step("feedback", after=20).step("visit", workdays=1, satisfaction=VERY))
+     .closed(VERY, feedback_after=20))
     (story("power_install", "kaifaqu", A.ARCHIVED, key_industry=True)
      .step("create", at=c.day(14, 9, 30), level=2)
      .step("sign", after=95).step("reply", after=200).step("resolve", workdays=3)
-     .step("feedback", after=30).step("visit", workdays=1, satisfaction=GOOD))
+     .closed(GOOD))
     (story("recruit", "tianmu", A.ARCHIVED)
      .step("create", at=c.day(13, 10, 5), level=2)
      .step("sign", after=40).step("reply", after=120).step("resolve", workdays=3)
-     .step("feedback", after=60).step("visit", workdays=1, satisfaction=GOOD, method="visit"))
+     .closed(GOOD, feedback_after=60, method="visit"))
     (story("road_damage", "shuangjie", A.ARCHIVED)  # level 1: the zone fixes it itself
      .step("create", at=c.day(11, 9, 20), level=1)
      .step("reply", after=60, actor="handler", text="已联系镇城管办，明日上午安排施工队修补。")
-     .step("resolve", workdays=1).step("feedback", after=30).step("visit", workdays=1, satisfaction=VERY))
+     .step("resolve", workdays=1).closed(VERY))
     (story("export_rebate", "kaifaqu", A.ARCHIVED)
      .step("create", at=c.day(11, 14, 10), level=2)
      .step("sign", after=70).step("resolve", workdays=2)
-     .step("feedback", after=45).step("visit", workdays=1, satisfaction=VERY))
+     .closed(VERY, feedback_after=45))
     (story("eia", "xiaodian", A.ARCHIVED)
      .step("create", at=c.day(10, 9, 45), level=2)
      .step("sign", after=180).step("resolve", workdays=4)
-     .step("feedback", after=30).step("visit", workdays=1, satisfaction=GOOD))
+     .closed(GOOD))
     (story("food_license", "jixianli", A.ARCHIVED, entity=EntityType.INDIVIDUAL)
      .step("create", at=c.day(9, 15, 0), level=2)
-     .step("sign", after=30).step("resolve", workdays=2).step("feedback", after=20)
-     .step("visit", workdays=1, satisfaction=BASIC, comment="希望窗口排队时间再短一些"))
+     .step("sign", after=30).step("resolve", workdays=2).closed(BASIC, feedback_after=20, comment="希望窗口排队时间再短一些"))
     (story("high_tech", "kaifaqu", A.ARCHIVED, key_industry=True)
      .step("create", at=c.day(15, 10, 0), level=2)
      .step("sign", after=60).step("resolve", workdays=4)
-     .step("feedback", after=60).step("visit", workdays=1, satisfaction=VERY))
+     .closed(VERY, feedback_after=60))
     (story("broadband", "qingguang", A.ARCHIVED)  # signed late: counts against the response rate
      .step("create", at=c.day(14, 11, 0), level=2)
      .step("sign", workdays=1, after=30).step("resolve", workdays=2)
-     .step("feedback", after=30).step("visit", workdays=1, satisfaction=GOOD))
+     .closed(GOOD))
     (story("gas_install", "yixingbu", A.ARCHIVED)  # an approved extension
      .step("create", at=c.day(15, 9, 10), level=2)
      .step("sign", after=50)
      .step("request_extension", workdays=2, days=3, reason="燃气管线需穿越市政道路，须先办理道路挖掘许可")
      .step("decide_extension", after=60, approve=True, note="同意延期3个工作日")
-     .step("resolve", workdays=4).step("feedback", after=30).step("visit", workdays=1, satisfaction=GOOD))
+     .step("resolve", workdays=4).closed(GOOD))
     (story("coop_subsidy", "shuangkou", A.ARCHIVED, entity=EntityType.COOPERATIVE)
      .step("create", at=c.day(12, 10, 30), level=2)
      .step("sign", after=120).step("resolve", workdays=3)
-     .step("feedback", after=30).step("visit", workdays=1, satisfaction=VERY))
+     .closed(VERY))
     (story("stable_jobs", "tianmu", A.ARCHIVED)
      .step("create", at=c.day(8, 9, 15), level=1)
-     .step("resolve", after=90).step("feedback", after=10).step("visit", workdays=1, satisfaction=GOOD))
+     .step("resolve", after=90).closed(GOOD, feedback_after=10))
     (story("talent_apartment", "kaifaqu", A.ARCHIVED, key_industry=True)
      .step("create", at=c.day(13, 14, 20), level=2)
      .step("sign", after=45).step("reply", after=60, text="已受理申请，正在核对房源。")
-     .step("resolve", workdays=4).step("feedback", after=30).step("visit", workdays=1, satisfaction=VERY))
+     .step("resolve", workdays=4).closed(VERY))
     (story("drain", "guoyuanxincun", A.ARCHIVED)  # transferred to the right department
      .step("create", at=c.day(10, 10, 40), level=2)
      .step("transfer", after=90, department="water", reason="雨水管网由水务局负责养护，转水务局办理")
      .step("sign", after=40).step("resolve", workdays=1)
-     .step("feedback", after=30).step("visit", workdays=1, satisfaction=GOOD))
+     .closed(GOOD))
     (story("cross_border", "kaifaqu", A.ARCHIVED)
      .step("create", at=c.day(9, 10, 0), level=2)
      .step("sign", after=30).step("resolve", workdays=3)
-     .step("feedback", after=30).step("visit", workdays=1, satisfaction=GOOD))
+     .closed(GOOD))
     (story("disabled_staff", "ruijing", A.ARCHIVED)  # archived without a visit: nobody answered
      .step("create", at=c.day(11, 11, 0), level=1)
      .step("resolve", after=60).step("feedback", after=15)
@@ -650,28 +654,28 @@ def build_stories(c: DemoClock) -> list[Story]:
     (story("safety_training", "dazhangzhuang", A.ARCHIVED)
      .step("create", at=c.day(14, 9, 0), level=2)
      .step("sign", after=30).step("reply", workdays=1, text="已联系应急管理局专家，拟定下周二到企业开展培训。")
-     .step("resolve", workdays=3).step("feedback", after=30).step("visit", workdays=1, satisfaction=VERY))
+     .step("resolve", workdays=3).closed(VERY))
     (story("law_lecture", "pudong", A.ARCHIVED)  # screening flagged 仲裁; the staff overrode it
      .step("create", at=c.day(7, 10, 20), level=1)
      .step("confirm_screening", after=30, decision="override",
            reason="属于普法宣讲活动报名咨询，不涉及具体争议案件")
-     .step("resolve", after=60).step("feedback", after=10).step("visit", workdays=1, satisfaction=GOOD))
+     .step("resolve", after=60).closed(GOOD, feedback_after=10))
     (story("gmp_upgrade", "kaifaqu", A.ARCHIVED, key_industry=True)  # green channel → joint meeting
      .step("create", at=c.day(15, 9, 0), level=2, is_complex=True)
      .step("joint_meeting", after=180, departments=["sthjj", "zjw", "power_chengdong"], lead="gxj",
            decisions="工信局牵头，生态环境局、住建委、城东供电并联办理，5个工作日内各自出具意见")
      .step("sign", after=40)
      .step("reply", workdays=2, text="环评变更已批复，消防验收已预约，增容方案已答复。")
-     .step("resolve", workdays=3).step("feedback", after=30).step("visit", workdays=1, satisfaction=VERY))
+     .step("resolve", workdays=3).closed(VERY))
     (story("deregistration", "jixianli", A.ARCHIVED)  # level 3: lead department by service stage
      .step("create", at=c.day(12, 10, 0), level=3)
      .step("dispatch", after=90, department="scjgj", note="按服务阶段由市场监管局牵头，税务局、人社局配合")
      .step("sign", after=30).step("resolve", workdays=4)
-     .step("feedback", after=30).step("visit", workdays=1, satisfaction=GOOD))
+     .closed(GOOD))
     (story("hotline_upload", "pudong", A.ARCHIVED)  # taken by the grid center from the hotline
      .step("create", at=c.day(9, 14, 0), level=2, actor="dispatcher")
      .step("sign", after=30).step("resolve", workdays=1)
-     .step("feedback", after=20).step("visit", workdays=1, satisfaction=GOOD))
+     .closed(GOOD, feedback_after=20))
 
     # -- refused or waiting for a decision -------------------------------------------------------
     (story("payment_lawsuit", "beicang", A.REJECTED)
@@ -739,8 +743,7 @@ def build_stories(c: DemoClock) -> list[Story]:
     story("tax_relief", "jiarongli", A.PROCESSING).step("create", at=c.day(1, 15, 10), level=1)
     (story("night_noise", "yixingbu", A.PROCESSING)  # reopened after a dissatisfied visit
      .step("create", at=c.day(7, 9, 0), level=2)
-     .step("sign", after=60).step("resolve", workdays=2).step("feedback", after=30)
-     .step("visit", workdays=1, satisfaction=BAD, comment="夜间仍有施工噪声，问题没有解决")
+     .step("sign", after=60).step("resolve", workdays=2).closed(BAD, comment="夜间仍有施工噪声，问题没有解决")
      .step("reply", after=60, text="已联合综合执法队开展夜间巡查，督促施工单位整改。"))
     (story("scope_change", "kaifaqu", A.SUSPENDED)
      .step("create", at=c.day(3, 14, 0), level=2)
@@ -760,12 +763,10 @@ def build_stories(c: DemoClock) -> list[Story]:
      .step("sign", after=30).step("resolve", workdays=3).step("feedback", workdays=1))
     (story("dust", "xiditou", A.VISITED)  # dissatisfied, reopened, dissatisfied again
      .step("create", at=c.day(14, 9, 20), level=2)
-     .step("sign", after=45).step("resolve", workdays=2).step("feedback", after=30)
-     .step("visit", workdays=1, satisfaction=BAD, comment="扬尘问题依旧，白天仍有渣土车未苫盖")
+     .step("sign", after=45).step("resolve", workdays=2).closed(BAD, comment="扬尘问题依旧，白天仍有渣土车未苫盖")
      .step("reply", workdays=1, text="已联合执法队设卡检查，督促运输企业苫盖。")
      .step("resolve", workdays=2, result="已在厂区周边路段增设洒水作业，并开展渣土车专项执法。")
-     .step("feedback", after=30)
-     .step("visit", workdays=1, satisfaction=BAD, comment="早晚高峰仍有扬尘，问题只解决了一部分"))
+     .closed(BAD, comment="早晚高峰仍有扬尘，问题只解决了一部分"))
 
     stories.extend(_routine_stories(c))
     return stories
@@ -803,9 +804,8 @@ def _routine_stories(c: DemoClock) -> list[Story]:
             if i % 3 == 0:
                 s.step("reply", after=90, text="已与企业联系，正在办理。")
             s.step("resolve", workdays=6 if i % 9 == 4 else 1 + i % 4)  # i % 9 == 4: finished late
-        s.step("feedback", after=30 + (i % 3) * 20)
-        s.step("visit", workdays=1, satisfaction=_SATISFACTION_CYCLE[i % len(_SATISFACTION_CYCLE)],
-               method="visit" if i % 5 == 2 else "phone")
+        s.closed(_SATISFACTION_CYCLE[i % len(_SATISFACTION_CYCLE)], feedback_after=30 + (i % 3) * 20,
+                 method="visit" if i % 5 == 2 else "phone")
         stories.append(s)
     return stories
 

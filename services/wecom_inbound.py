@@ -7,7 +7,10 @@ the same operation as the typed command; ``change_contact`` follows members who 
 renamed. Every message or event acts once however often WeCom retries it: messages are keyed
 by ``MsgId``, events by sender + time + event + key/task (``InboundReceipt``).
 
-Nothing here calls WeCom; nothing is committed (the caller commits, then answers 200).
+The callback does not act itself: it stores the decrypted message in the inbox
+(``services.inbox``; ``wants`` says which messages are worth storing, ``message_key`` is the
+inbox's de-duplication key) and answers 200; the ``process_inbound`` job calls
+``handle_message`` through ``inbox_processor``. Nothing here calls WeCom; nothing is committed.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from integrations.wecom import store_response_code
 from integrations.wecom_inbound import field_text as _field
-from models import InboundReceipt, Person
+from models import InboundMessage, InboundReceipt, Person
 from services import audit, chat_inbound, wecom_roster
+from services.inbox import InboxProcessor
 from services.notify import Channels, Notifier
 from services.workorders import OpContext
 
@@ -48,6 +52,40 @@ def message_key(message: dict[str, Any]) -> str:
     if len(key) > MAX_KEY:
         key = key[:4] + hashlib.sha256(key.encode()).hexdigest()
     return key
+
+
+ACTED_ON_EVENTS = frozenset({"change_contact", "template_card_event", "click"})
+
+
+def wants(message: dict[str, Any]) -> bool:
+    """Whether a verified message is worth storing: every message a person sends, and the events
+    ``handle_message`` acts on (entering the app, menu views, locations… are dropped at the door)."""
+    if _field(message, "MsgType").lower() != "event":
+        return True
+    event = _field(message, "Event").lower()
+    if event == "change_contact":
+        return _field(message, "ChangeType") in ("delete_user", "update_user")
+    return event in ACTED_ON_EVENTS
+
+
+def stored_payload(message: dict[str, Any], ip: str) -> dict[str, Any]:
+    return {"message": message, "ip": ip}
+
+
+def inbox_processor(channels: Channels) -> InboxProcessor:
+    """``handle_message`` for rows the callback stored, and the apology when one finally fails."""
+
+    def process(session: Session, row: InboundMessage, now: datetime) -> str:
+        payload = row.payload or {}
+        return handle_message(session, payload.get("message") or {}, now=now, channels=channels,
+                              ip=str(payload.get("ip") or ""))
+
+    def apologise(session: Session, row: InboundMessage, text: str, now: datetime) -> None:
+        person = _person(session, _field((row.payload or {}).get("message") or {}, "FromUserName"))
+        if person is not None and person.active:
+            Notifier(session, channels, now).reply_to(person, text, f"inbox:{row.id}:failed", channel=PLATFORM)
+
+    return InboxProcessor(process, apologise)
 
 
 def _first_delivery(session: Session, key: str, now: datetime) -> bool:
@@ -91,7 +129,7 @@ def handle_message(session: Session, message: dict[str, Any], *, now: datetime, 
         return person
     if not _first_delivery(session, key, now):
         return "duplicate"
-    Notifier(session, channels, now).reply_to(person, ONLY_TEXT_REPLY, f"in:{PLATFORM}:{key}")
+    Notifier(session, channels, now).reply_to(person, ONLY_TEXT_REPLY, f"in:{PLATFORM}:{key}", channel=PLATFORM)
     return f"non-text {msg_type or '?'} answered"
 
 

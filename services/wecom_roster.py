@@ -4,7 +4,8 @@ Nobody is ever created from the WeCom address book: a member who matches no pers
 reported for an administrator to look at, and a person who matches no member stays unbound.
 When a member leaves (``change_contact`` event or a sync that no longer finds them) the
 binding is cleared — the person and their history stay — and every order they were handling
-gets a timeline note and a notice to the grid-centre dispatchers, who reassign it.
+gets a timeline note and a notice to the grid-centre dispatchers, who reassign it
+(``services.roster``, shared with DingTalk).
 """
 
 from __future__ import annotations
@@ -19,17 +20,14 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Person, Role, WorkOrder, WorkOrderEvent
+from models import Person, WorkOrder
 from services import audit
-from services.lifecycle import Action, State
-from services.notify import Channels, Notifier, hub_people
+from services.notify import Channels
+from services.roster import flag_orders_for_reassignment, reassign_note
 
 log = logging.getLogger(__name__)
 
-REASSIGN_NOTE = "承办人已离开企业微信通讯录，请重新指派"
-ROSTER_LABEL = "企业微信通讯录"
-# Orders someone is still working on, in the states where an assignee matters.
-LIVE_STATES = (State.PENDING_DISPATCH, State.DISPATCHED, State.PROCESSING, State.SUSPENDED)
+REASSIGN_NOTE = reassign_note("wecom")
 # Member status in user/get and user/list: 1 active, 2 disabled, 4 not yet activated, 5 left.
 GONE_STATUSES = frozenset({2, 5})
 USER_NOT_FOUND = 60111
@@ -74,34 +72,8 @@ def deactivate_binding(
     session.flush()
     audit.record(session, None, "wecom.binding_deactivated", "person", person.id,
                  {"userid": userid, "name": person.name, "reason": reason, "source": source}, "", now)
-    orders = list(session.scalars(
-        select(WorkOrder)
-        .where(WorkOrder.assigned_person_id == person.id, WorkOrder.state.in_(LIVE_STATES))
-        .order_by(WorkOrder.id)
-    ))
-    if not orders:
-        log.info("wecom: binding of person %s (%s) cleared (%s); no orders to reassign", person.id, userid, reason)
-        return orders
-    dispatchers = hub_people(session, Role.DISPATCHER)
-    notifier = Notifier(session, channels, now)
-    unit = f"（{person.unit_label}）" if person.unit_label else ""
-    for order in orders:
-        event = WorkOrderEvent(
-            work_order=order, action=Action.COMMENT, actor_id=None, actor_label=ROSTER_LABEL, channel="wecom",
-            from_state=order.state, to_state=order.state, note=REASSIGN_NOTE,
-            data={"needs_reassignment": True, "person_id": person.id, "person": person.name, "wecom_userid": userid,
-                  "reason": reason},
-            created_at=now,
-        )
-        session.add(event)
-        session.flush()
-        notifier.notice_many(
-            dispatchers, order, "承办人已离开企业微信",
-            f"{person.name}{unit}已离开企业微信通讯录（{reason}），其承办的工单需要重新指派。", f"e{event.id}",
-        )
-    log.warning("wecom: person %s (%s) left WeCom (%s); %s open orders flagged for reassignment",
-                person.id, userid, reason, len(orders))
-    return orders
+    return flag_orders_for_reassignment(session, person, platform="wecom", userid=userid, reason=reason, now=now,
+                                        channels=channels)
 
 
 def member_left(session: Session, userid: str, *, now: datetime, channels: Channels, reason: str) -> list[WorkOrder]:

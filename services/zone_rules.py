@@ -44,6 +44,8 @@ _MATCHER_KEY = "grid.zone_matcher"
 # Enterprises that no longer need serving do not weigh on a staff member's load.
 GONE_STATUSES = ("注销", "迁出")
 MAX_PATTERN = 64
+_VERDICT_CACHE_SIZE = 10_000  # sets of fragments found → their verdict, per compiled matcher
+_ADDRESS_CACHE_SIZE = 50_000  # addresses → their verdict, per compiled matcher
 AUDIT_SAMPLE = 200  # enterprise ids kept in one audit row; the count is always complete
 
 _SPACES = re.compile(r"\s+")
@@ -51,7 +53,13 @@ _SPACES = re.compile(r"\s+")
 
 def normalize(text: str | None) -> str:
     """Full-width to half-width (NFKC) and no whitespace: "天穆镇　北仓道 ８号" matches "北仓道8号"."""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", text or ""))
+    text = text or ""
+    # The checks are much cheaper than the work they skip, and most text needs none of it.
+    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    if " " in text or not text.isprintable():  # after NFKC any other whitespace is non-printable
+        text = _SPACES.sub("", text)
+    return text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -146,6 +154,9 @@ def _trie_pattern(words: Iterable[str]) -> str:
     return build(trie)
 
 
+_NO_MATCH = ZoneMatch(None)
+
+
 class ZoneMatcher:
     """All active address rules compiled into one trie-shaped regular expression per priority.
 
@@ -169,27 +180,46 @@ class ZoneMatcher:
         levels: dict[int, list[str]] = {}
         for text, (priority, _) in self._rules.items():
             levels.setdefault(priority, []).append(text)
-        self._levels = [re.compile(_trie_pattern(levels[p])) for p in sorted(levels, reverse=True)]
+        # The trie inside a lookahead: findall() then yields, in one call into C, the longest
+        # fragment starting at every position — fragments overlapping an earlier one included.
+        self._levels = [re.compile(f"(?=({_trie_pattern(levels[p])}))") for p in sorted(levels, reverse=True)]
+        self._verdicts: dict[frozenset[str], ZoneMatch] = {}  # immutable; rebuilt with the rules
+        self._by_address: dict[str | None, ZoneMatch] = {}
 
     def __len__(self) -> int:
         return len(self._rules)
 
     def match(self, address: str | None) -> ZoneMatch:
+        # Registries repeat addresses (a building full of shops, a town name alone): remembered
+        # as written, within a bound. The matcher is rebuilt whenever the rules change.
+        by_address = self._by_address
+        result = by_address.get(address)
+        if result is None:
+            if len(by_address) >= _ADDRESS_CACHE_SIZE:
+                by_address.clear()
+            result = by_address[address] = self._match(address)
+        return result
+
+    def _match(self, address: str | None) -> ZoneMatch:
         text = normalize(address)
         if not text:
-            return ZoneMatch(None)
+            return _NO_MATCH
         for regex in self._levels:
-            found = set()
-            position = 0
-            # search() skips to a possible first character in C; restarting one past each match
-            # start also finds fragments that overlap an earlier one.
-            while (hit := regex.search(text, position)) is not None:
-                found.add(hit.group())
-                position = hit.start() + 1
+            found = regex.findall(text)
             if found:
                 break
         else:
-            return ZoneMatch(None)
+            return _NO_MATCH
+        # The verdict depends only on the fragments found, and registries repeat them endlessly.
+        key = frozenset(found)
+        result = self._verdicts.get(key)
+        if result is None:
+            if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
+                self._verdicts.clear()
+            result = self._verdicts[key] = self._verdict(key)
+        return result
+
+    def _verdict(self, found: frozenset[str]) -> ZoneMatch:
         longest = max(map(len, found))
         top = sorted(f for f in found if len(f) == longest)
         zones = sorted({z for f in top for z in self._rules[f][1]})
@@ -409,6 +439,8 @@ class StaffPicker:
         return min(pool, key=lambda pid: (self.loads.get(pid, 0), pid)) if pool else None
 
     def rule_candidates(self, enterprise: Enterprise) -> list[int]:
+        if not self.rules:
+            return []  # most zones have none: skip normalising the address and name
         address, name = normalize(enterprise.address), normalize(enterprise.name)
         best: tuple[int, int] | None = None
         chosen: set[int] = set()

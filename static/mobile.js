@@ -1,29 +1,9 @@
-/* 有需必应 · H5 pages. ES5 and XMLHttpRequest only: in-app browsers on older phones lag behind.
+/* 有需必应 · H5 pages (after common.js). ES5 and XMLHttpRequest only: in-app browsers on older phones lag behind.
    Every form works without this file except the DingTalk 免登 page, which needs the client's JSAPI. */
 (function () {
   "use strict";
 
-  function each(selector, fn, root) {
-    Array.prototype.forEach.call((root || document).querySelectorAll(selector), fn);
-  }
-
-  // Sub-fields shown for one choice: <input data-toggle-group="g"> and <div data-show-when="g:value">.
-  function syncToggles(group) {
-    var value = null;
-    each('[data-toggle-group="' + group + '"]', function (el) {
-      if (el.type === "radio") { if (el.checked) value = el.value; } else { value = el.value; }
-    });
-    each('[data-show-when^="' + group + ':"]', function (box) {
-      box.hidden = box.getAttribute("data-show-when") !== group + ":" + value;
-    });
-  }
-  var groups = {};
-  each("[data-toggle-group]", function (el) {
-    var group = el.getAttribute("data-toggle-group");
-    groups[group] = true;
-    el.addEventListener("change", function () { syncToggles(group); });
-  });
-  Object.keys(groups).forEach(syncToggles);
+  var each = YXBY.each;
 
   // Highlight the chosen card of a radio list (for webviews without CSS :has()).
   function syncChoices() {
@@ -63,59 +43,12 @@
   });
 
   // Enterprise picker: search as the person types (the zone's enterprises only, the server decides).
-  var query = document.getElementById("m-enterprise-query");
-  var results = document.getElementById("m-enterprise-results");
-  if (query && results) {
-    var timer = null;
-    var seq = 0;
-    var search = function () {
-      var mine = ++seq;
-      var xhr = new XMLHttpRequest();
-      xhr.open("GET", query.getAttribute("data-search-url") + "?q=" + encodeURIComponent(query.value.replace(/^\s+|\s+$/g, "")));
-      xhr.setRequestHeader("Accept", "application/json");
-      xhr.onload = function () {
-        if (mine !== seq || xhr.status !== 200) return;
-        try { render(JSON.parse(xhr.responseText).items || []); } catch (err) { /* keep the server's list */ }
-      };
-      xhr.send();
-    };
-    var render = function (items) {
-      var checked = results.querySelector("input[name=enterprise_id]:checked");
-      var keep = checked ? checked.value : null;
-      results.textContent = "";
-      if (!items.length) {
-        var p = document.createElement("p");
-        p.className = "m-empty";
-        p.textContent = "没有找到本片区的企业，请换个关键词";
-        results.appendChild(p);
-        return;
-      }
-      items.forEach(function (item) {
-        var label = document.createElement("label");
-        label.className = "m-choice";
-        var input = document.createElement("input");
-        input.type = "radio";
-        input.name = "enterprise_id";
-        input.value = item.id;
-        input.checked = String(item.id) === keep || items.length === 1;
-        var span = document.createElement("span");
-        var strong = document.createElement("strong");
-        strong.textContent = item.name;
-        var small = document.createElement("small");
-        small.textContent = (item.zone || "未分片区") + " · 服务人员：" + (item.staff || "未分配");
-        span.appendChild(strong);
-        span.appendChild(small);
-        label.appendChild(input);
-        label.appendChild(span);
-        results.appendChild(label);
-      });
-      syncChoices();
-    };
-    query.addEventListener("keydown", function (e) {
-      if (e.key === "Enter" || e.keyCode === 13) { e.preventDefault(); clearTimeout(timer); search(); }
-    });
-    query.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(search, 300); });
-  }
+  YXBY.enterprisePicker({
+    query: "m-enterprise-query", results: "m-enterprise-results", delay: 300,
+    optionClass: "m-choice", emptyClass: "m-empty", emptyText: "没有找到本片区的企业，请换个关键词",
+    detail: function (item) { return (item.zone || "未分片区") + " · 服务人员：" + (item.staff || "未分配"); },
+    onRender: syncChoices,
+  });
 
   // Thumbnails of the photos picked from the camera or the album.
   each("input[type=file][data-preview]", function (input) {

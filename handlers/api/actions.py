@@ -57,6 +57,13 @@ def _spec(
     return ActionSpec(name, summary, fields, run, lifecycle_action or name, applies or (lambda order: True))
 
 
+def _one_text(name: str, summary: str, operation: Callable[..., Any], field: str, label: str, *,
+              required: bool = False, description: str = "") -> ActionSpec:
+    """An action whose body is one text field, passed to the operation under the same name."""
+    return _spec(name, summary, (_text(field, label, required=required, description=description),),
+                 lambda ctx, o, a: operation(ctx, o, **{field: a[field]}))
+
+
 def _has_pending_extension(order: WorkOrder) -> bool:
     return any(r.status == "pending" for r in order.extension_requests)
 
@@ -90,11 +97,7 @@ ACTIONS: dict[str, ActionSpec] = {
                                           designate=a["designate"]),
         ),
         _spec("sign", "首席帮办签收报到", (), lambda ctx, o, a: wo.sign(ctx, o)),
-        _spec(
-            "return", "退单（派错部门时，须说明理由）",
-            (_text("reason", "退回理由", required=True),),
-            lambda ctx, o, a: wo.return_order(ctx, o, reason=a["reason"]),
-        ),
+        _one_text("return", "退单（派错部门时，须说明理由）", wo.return_order, "reason", "退回理由", required=True),
         _spec(
             "transfer", "转办到其他部门",
             (Field("department_id", INTEGER, "转办部门 ID", required=True), _text("reason", "转办理由", required=True)),
@@ -115,27 +118,11 @@ ACTIONS: dict[str, ActionSpec] = {
             lambda ctx, o, a: wo.decide_extension(ctx, o, approve=a["approve"], note=a["note"]),
             applies=_has_pending_extension,
         ),
-        _spec(
-            "suspend", "挂起（等待企业补充材料，暂停计时）",
-            (_text("reason", "挂起原因", required=True),),
-            lambda ctx, o, a: wo.suspend(ctx, o, reason=a["reason"]),
-        ),
-        _spec("resume", "恢复办理", (_text("note", "说明"),), lambda ctx, o, a: wo.resume(ctx, o, note=a["note"])),
-        _spec(
-            "reply", "答复办理进展",
-            (_text("text", "答复内容", required=True),),
-            lambda ctx, o, a: wo.reply(ctx, o, text=a["text"]),
-        ),
-        _spec(
-            "resolve", "办结并登记办理结果",
-            (_text("result", "办理结果", required=True),),
-            lambda ctx, o, a: wo.resolve(ctx, o, result=a["result"]),
-        ),
-        _spec(
-            "feedback", "已将办理结果反馈企业",
-            (_text("note", "反馈说明"),),
-            lambda ctx, o, a: wo.feedback(ctx, o, note=a["note"]),
-        ),
+        _one_text("suspend", "挂起（等待企业补充材料，暂停计时）", wo.suspend, "reason", "挂起原因", required=True),
+        _one_text("resume", "恢复办理", wo.resume, "note", "说明"),
+        _one_text("reply", "答复办理进展", wo.reply, "text", "答复内容", required=True),
+        _one_text("resolve", "办结并登记办理结果", wo.resolve, "result", "办理结果", required=True),
+        _one_text("feedback", "已将办理结果反馈企业", wo.feedback, "note", "反馈说明"),
         _spec(
             "visit", "回访评价（基本满意及以上归档；不满意须填写意见并重办一次）",
             (
@@ -147,11 +134,7 @@ ACTIONS: dict[str, ActionSpec] = {
             lambda ctx, o, a: wo.visit(ctx, o, satisfaction=a["satisfaction"], resolved=a["resolved"],
                                        comment=a["comment"], method=a["method"]),
         ),
-        _spec(
-            "reopen", "重办（回访后由区网格中心决定）",
-            (_text("reason", "重办理由", required=True),),
-            lambda ctx, o, a: wo.reopen(ctx, o, reason=a["reason"]),
-        ),
+        _one_text("reopen", "重办（回访后由区网格中心决定）", wo.reopen, "reason", "重办理由", required=True),
         _spec(
             "escalate", "升级到更高响应层级（市级须选择渠道）",
             (
@@ -177,21 +160,9 @@ ACTIONS: dict[str, ActionSpec] = {
                                                decisions=a["decisions"], lead_department_id=a["lead_department_id"]),
             applies=lambda o: o.level == 3,
         ),
-        _spec(
-            "supervise", "督办",
-            (_text("note", "督办意见", required=True),),
-            lambda ctx, o, a: wo.supervise(ctx, o, note=a["note"]),
-        ),
-        _spec(
-            "archive", "归档",
-            (_text("note", "归档说明", description="未回访即归档时必填"),),
-            lambda ctx, o, a: wo.archive(ctx, o, note=a["note"]),
-        ),
-        _spec(
-            "comment", "备注",
-            (_text("text", "备注内容", required=True),),
-            lambda ctx, o, a: wo.comment(ctx, o, text=a["text"]),
-        ),
+        _one_text("supervise", "督办", wo.supervise, "note", "督办意见", required=True),
+        _one_text("archive", "归档", wo.archive, "note", "归档说明", description="未回访即归档时必填"),
+        _one_text("comment", "备注", wo.comment, "text", "备注内容", required=True),
         _spec(
             "city_reference", "登记市级工单编号和时限（市级提级办理后）",
             (

@@ -20,18 +20,28 @@ from handlers.console.common import (
     optional_int,
     required_date,
     required_int,
+    viewable_order,
 )
 from handlers.console.orders import render_detail
-from handlers.context import current_person, db, op_context
+from handlers.context import db, op_context
 from models import WorkOrder
 from services import workorders as wo
 from services.errors import DomainError, ValidationFailed
 from services.ladder import CITY_ROUTES
 from services.lifecycle import Action, State
-from services.permissions import ensure_can_view
 from services.workorders import CityInfo, OpContext
 
 Handler = Callable[[OpContext, WorkOrder], str]
+
+
+def _one_text(operation: Callable[..., object], field: str, done: str) -> Handler:
+    """An operation that takes one text field of the form, answered with ``done``."""
+
+    def handler(ctx, order):
+        operation(ctx, order, **{field: form_text(field)})
+        return done
+
+    return handler
 
 
 def _accept(ctx, order):
@@ -59,11 +69,6 @@ def _sign(ctx, order):
     return f"已签收报到，办理时限 {wo.local_time(order.due_at)}"
 
 
-def _return(ctx, order):
-    wo.return_order(ctx, order, reason=form_text("reason"))
-    return "已退回区级调度"
-
-
 def _transfer(ctx, order):
     order = wo.transfer(ctx, order, department_id=optional_int("department_id", "转办部门"), reason=form_text("reason"))
     return f"已转办至 {order.assigned_department.display_name}"
@@ -83,42 +88,12 @@ def _decide_extension(ctx, order):
     return "已同意延期" if decision == "approve" else "已驳回延期申请"
 
 
-def _suspend(ctx, order):
-    wo.suspend(ctx, order, reason=form_text("reason"))
-    return "工单已挂起，办理计时暂停"
-
-
-def _resume(ctx, order):
-    wo.resume(ctx, order, note=form_text("note"))
-    return "已恢复办理，计时继续"
-
-
-def _reply(ctx, order):
-    wo.reply(ctx, order, text=form_text("text"))
-    return "办理进展已记录并告知为企服务人员"
-
-
-def _resolve(ctx, order):
-    wo.resolve(ctx, order, result=form_text("result"))
-    return "已办结，已通知为企服务人员反馈企业"
-
-
-def _feedback(ctx, order):
-    wo.feedback(ctx, order, note=form_text("note"))
-    return "已登记反馈企业"
-
-
 def _visit(ctx, order):
     order = wo.visit(ctx, order, satisfaction=form_text("satisfaction"), resolved=form_text("resolved") != "no",
                      comment=form_text("comment"), method=form_text("method") or "phone")
     if order.state == State.ARCHIVED:
         return "回访已登记，工单已归档"
     return f"回访已登记，当前状态：{State.LABELS[order.state]}"
-
-
-def _reopen(ctx, order):
-    wo.reopen(ctx, order, reason=form_text("reason"))
-    return "工单已重办"
 
 
 def _escalate(ctx, order):
@@ -146,21 +121,6 @@ def _joint_meeting(ctx, order):
     return f"联席会商已记录，由 {order.assigned_department.display_name} 牵头办理"
 
 
-def _supervise(ctx, order):
-    wo.supervise(ctx, order, note=form_text("note"))
-    return "督办通知已发出"
-
-
-def _archive(ctx, order):
-    wo.archive(ctx, order, note=form_text("note"))
-    return "工单已归档"
-
-
-def _comment(ctx, order):
-    wo.comment(ctx, order, text=form_text("text"))
-    return "备注已添加"
-
-
 def _city_reference(ctx, order):
     wo.record_city_reference(
         ctx, order, city_reference=form_text("city_reference"),
@@ -174,22 +134,22 @@ HANDLERS: dict[str, Handler] = {
     Action.REJECT: _reject,
     Action.DISPATCH: _dispatch,
     Action.SIGN: _sign,
-    Action.RETURN: _return,
+    Action.RETURN: _one_text(wo.return_order, "reason", "已退回区级调度"),
     Action.TRANSFER: _transfer,
     Action.REQUEST_EXTENSION: _request_extension,
     Action.DECIDE_EXTENSION: _decide_extension,
-    Action.SUSPEND: _suspend,
-    Action.RESUME: _resume,
-    Action.REPLY: _reply,
-    Action.RESOLVE: _resolve,
-    Action.FEEDBACK: _feedback,
+    Action.SUSPEND: _one_text(wo.suspend, "reason", "工单已挂起，办理计时暂停"),
+    Action.RESUME: _one_text(wo.resume, "note", "已恢复办理，计时继续"),
+    Action.REPLY: _one_text(wo.reply, "text", "办理进展已记录并告知为企服务人员"),
+    Action.RESOLVE: _one_text(wo.resolve, "result", "已办结，已通知为企服务人员反馈企业"),
+    Action.FEEDBACK: _one_text(wo.feedback, "note", "已登记反馈企业"),
     Action.VISIT: _visit,
-    Action.REOPEN: _reopen,
+    Action.REOPEN: _one_text(wo.reopen, "reason", "工单已重办"),
     Action.ESCALATE: _escalate,
     Action.JOINT_MEETING: _joint_meeting,
-    Action.SUPERVISE: _supervise,
-    Action.ARCHIVE: _archive,
-    Action.COMMENT: _comment,
+    Action.SUPERVISE: _one_text(wo.supervise, "note", "督办通知已发出"),
+    Action.ARCHIVE: _one_text(wo.archive, "note", "工单已归档"),
+    Action.COMMENT: _one_text(wo.comment, "text", "备注已添加"),
     "city_reference": _city_reference,
 }
 
@@ -201,8 +161,7 @@ def order_action(number: str, action: str):
     if handler is None:
         abort(404)
     session = db()
-    order = wo.get_order(session, number)
-    ensure_can_view(current_person(), order)
+    order = viewable_order(number)
     try:
         message = handler(op_context("console"), order)
     except DomainError as error:

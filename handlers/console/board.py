@@ -26,6 +26,7 @@ def board():
         ("screening", "待甄别", data.screening, "系统提示可能不予受理，需人工确认"),
         ("pending", "待派单", data.pending_dispatch, "绿色通道优先；退回的工单标注退单次数"),
         ("sign", "待签收", data.waiting_sign, "超时未签收的已标红"),
+        ("reassign", "需重新指派", data.needs_reassignment, "承办人已离开企业微信或钉钉通讯录，请改派"),
         ("overdue", "超期", data.overdue, "已超过办理或签收时限"),
         ("extension", "延期待审批", data.extensions, "承办部门申请延期，等待审批"),
     ]

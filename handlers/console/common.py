@@ -1,21 +1,30 @@
-"""Small helpers the console pages share: form parsing, the working-day clock, upload storage."""
+"""Small helpers the console pages share: form parsing, the working-day clock, upload storage,
+and the order pages the mobile pages serve as well (one order, its attachments, the submit form)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from flask import current_app, g, request
+from flask import abort, current_app, g, request, send_file
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from handlers.console import bp
-from handlers.context import db, now
+from handlers.context import current_person, db, now, op_context, settings
 from handlers.template_helpers import local_dt
-from models import WorkOrder
-from services import sla
+from models import Attachment, Person, RequestDomain, Role, Satisfaction, ServiceStage, WorkOrder
+from services import attachments, order_queries, sla
+from services import workorders as wo
 from services.deadlines import load_calendar
-from services.errors import ValidationFailed
-from services.lifecycle import State
+from services.errors import DomainError, ValidationFailed
+from services.ladder import LEVELS
+from services.lifecycle import Action, State, allowed_actions
+from services.permissions import can, ensure_can_view
 from services.workorders import PRIORITIES
+
+VISIT_METHODS = {"phone": "电话回访", "visit": "上门回访", "chat": "线上回访"}
 
 
 def calendar() -> sla.WorkCalendar:
@@ -63,21 +72,29 @@ def form_text(name: str) -> str:
     return (request.form.get(name) or "").strip()
 
 
-def optional_int(name: str, label: str, source=None) -> int | None:
+def _optional(name: str, convert, invalid: str, field_error: str = "无效", source=None):
+    """A form value through ``convert``; None when left empty, ``ValidationFailed`` when unreadable."""
     raw = ((source if source is not None else request.form).get(name) or "").strip()
     if not raw:
         return None
     try:
-        return int(raw)
+        return convert(raw)
     except ValueError:
-        raise ValidationFailed(f"{label}无效", fields={name: "无效"}) from None
+        raise ValidationFailed(invalid, fields={name: field_error}) from None
+
+
+def _required(value, name: str, message: str):
+    if value is None:
+        raise ValidationFailed(message, fields={name: "必填"})
+    return value
+
+
+def optional_int(name: str, label: str, source=None) -> int | None:
+    return _optional(name, int, f"{label}无效", source=source)
 
 
 def required_int(name: str, label: str) -> int:
-    value = optional_int(name, label)
-    if value is None:
-        raise ValidationFailed(f"请选择{label}", fields={name: "必填"})
-    return value
+    return _required(optional_int(name, label), name, f"请选择{label}")
 
 
 def int_list(name: str, label: str) -> list[int]:
@@ -91,24 +108,135 @@ def int_list(name: str, label: str) -> list[int]:
 
 
 def optional_date(name: str, label: str) -> date | None:
-    raw = form_text(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed(f"{label}格式应为 年-月-日", fields={name: "日期无效"}) from None
+    return _optional(name, date.fromisoformat, f"{label}格式应为 年-月-日", "日期无效")
 
 
 def required_date(name: str, label: str) -> date:
-    value = optional_date(name, label)
-    if value is None:
-        raise ValidationFailed(f"请填写{label}", fields={name: "必填"})
-    return value
+    return _required(optional_date(name, label), name, f"请填写{label}")
 
 
 def checkbox(name: str) -> bool:
     return request.form.get(name) in ("1", "on", "true", "yes")
+
+
+# --------------------------------------------------------------------------------------------
+# Order pages (console and mobile)
+# --------------------------------------------------------------------------------------------
+def visible_actions(person, order) -> list[str]:
+    """Exactly what this person may do to the order now (the forms shown on the page)."""
+    result = [a for a in allowed_actions(order.state) if can(person, a, order)]
+    pending = any(r.status == "pending" for r in order.extension_requests)
+    # Forms that could only fail are left out: nothing to decide, or not a level-3 order.
+    if not pending:
+        result = [a for a in result if a != Action.DECIDE_EXTENSION]
+    if order.level != 3:
+        result = [a for a in result if a != Action.JOINT_MEETING]
+    if order.level >= 4:
+        result = [a for a in result if a != Action.ESCALATE]
+    if order.state == State.RECEIVED and not order.screening_category and order.channel != "public":
+        result = [a for a in result if a != Action.ACCEPT]
+    if Action.COMMENT in result and order.level == 4 and order.city_escalations:
+        result.append("city_reference")
+    return result
+
+
+def action_forms_context(order: WorkOrder, actions: list[str], *, suggest: bool = True,
+                         error: DomainError | None = None, form_action: str | None = None,
+                         form: MultiDict | None = None) -> dict:
+    """What an order page's action forms need, in the console and on the phone. ``suggest``:
+    whether to work out the departments the screening rules suggest (a text classification)."""
+    session = db()
+    departments = order_queries.department_choices(session)
+    names = {d.id: d.display_name for d in departments}
+    suggested = wo.classify(session, f"{order.title}\n{order.content}")[1] if suggest else []
+    return {
+        "order": order, "actions": actions, "departments": departments, "department_names": names,
+        "suggested": [d for d in suggested if d in names],
+        "pending_extension": next((r for r in order.extension_requests if r.status == "pending"), None),
+        "satisfactions": Satisfaction.ALL, "visit_methods": VISIT_METHODS,
+        "max_returns": int(wo.setting(session, "max_returns", 3)),
+        "can_designate": current_person().role in (Role.DISPATCHER, Role.SYSADMIN),
+        "error": error, "form_action": form_action, "form": form or MultiDict(),
+    }
+
+
+def viewable_order(number: str) -> WorkOrder:
+    order = wo.get_order(db(), number)
+    ensure_can_view(current_person(), order)
+    return order
+
+
+def send_attachment(attachment_id: int, *, inline_types: tuple[str, ...] = ()):
+    """An order's file, to someone who may view the order; ``inline_types`` open in the browser."""
+    record = db().get(Attachment, attachment_id)
+    if record is None:
+        abort(404)
+    ensure_can_view(current_person(), record.work_order)
+    path = attachments.storage_path(upload_root(), record.storage_key)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=record.content_type, as_attachment=not record.content_type.startswith(inline_types),
+                         download_name=record.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def new_order_page_context(form: MultiDict, *, limit: int = 20) -> dict:
+    """What the submit form shows: the enterprise picker (the one chosen kept first) and the choices."""
+    session = db()
+    person = current_person()
+    found = order_queries.search_enterprises(session, person, form.get("eq", ""), limit=limit)
+    raw_id = (form.get("enterprise_id") or "").strip()
+    selected = order_queries.enterprise_in_scope(session, person, int(raw_id)) if raw_id.isdigit() else None
+    if selected is not None and selected not in found:
+        found = [selected, *found]
+    return {
+        "form": form, "enterprises": found, "selected": selected,
+        "domains": list(session.scalars(select(RequestDomain).order_by(RequestDomain.sort_order))),
+        "stages": list(session.scalars(select(ServiceStage).order_by(ServiceStage.sort_order))),
+        "departments": order_queries.department_choices(session), "priorities": PRIORITIES, "levels": LEVELS,
+        "accept": attachments.ACCEPT_ATTR, "allowed_label": attachments.ALLOWED_LABEL,
+        "max_mb": settings().upload_max_bytes // (1024 * 1024),
+    }
+
+
+def new_order_from_form(person: Person) -> wo.NewOrder:
+    form = request.form
+    enterprise_id = optional_int("enterprise_id", "企业")
+    if enterprise_id is None or order_queries.enterprise_in_scope(db(), person, enterprise_id) is None:
+        raise ValidationFailed("请选择企业（只能选择本片区的企业）", fields={"enterprise_id": "必选"})
+    level = optional_int("level", "响应层级") or 1
+    return wo.NewOrder(
+        enterprise_id=enterprise_id,
+        content=form.get("content", ""),
+        title=form_text("title"),
+        domain_id=optional_int("domain_id", "诉求领域"),
+        stage_id=optional_int("stage_id", "服务阶段"),
+        priority=form.get("priority") or "normal",
+        is_complex=checkbox("is_complex"),
+        level=level,
+        department_id=optional_int("department_id", "承办部门") if level == 2 else None,
+        contact_name=form_text("contact_name")[:64],
+        contact_phone=form_text("contact_phone")[:32],
+    )
+
+
+def create_order_from_form(person: Person, channel: str) -> WorkOrder:
+    """The submitted order with its files. A ``DomainError`` leaves nothing behind (no files, the
+    request rolled back) and goes up for the form to show."""
+    batch = None
+    try:
+        data = new_order_from_form(person)
+        files = [attachments.Upload(f.filename or "", f.stream) for f in request.files.getlist("attachments")]
+        batch = attachments.store_uploads(files, upload_root(), max_bytes=settings().upload_max_bytes)
+        return wo.create_order(op_context(channel), replace(data, attachments=tuple(batch.records)))
+    except BaseException as error:
+        if batch is not None:  # no order will point at the files: do not leave them behind
+            batch.discard()
+        if isinstance(error, DomainError):
+            db().rollback()
+        raise
 
 
 @bp.app_template_global("order_clock")

@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
-from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
-from sqlalchemy import select
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from handlers.console import bp
 from handlers.console.auth import login_required
 from handlers.console.common import (
-    checkbox,
-    form_text,
-    optional_int,
+    action_forms_context,
+    create_order_from_form,
+    new_order_page_context,
     request_now,
-    upload_root,
+    send_attachment,
+    viewable_order,
+    visible_actions,
 )
-from handlers.context import current_person, db, op_context, settings
-from models import Attachment, RequestDomain, Role, Satisfaction, ServiceStage
-from services import attachments, order_queries
+from handlers.context import current_person, db
+from services import order_queries
 from services import workorders as wo
-from services.errors import DomainError, PermissionDenied, ValidationFailed
+from services.errors import DomainError, PermissionDenied
 from services.ladder import CITY_ROUTES, LEVELS
-from services.lifecycle import Action, State, allowed_actions
-from services.permissions import can, can_create_order, ensure_can_view
+from services.lifecycle import Action, State
+from services.permissions import can_create_order
 from services.screening import CATEGORIES
 
 # Actions offered on the page besides the lifecycle ones (they authorise as a comment).
 EXTRA_ACTIONS = ("city_reference",)
-VISIT_METHODS = {"phone": "电话回访", "visit": "上门回访", "chat": "线上回访"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,54 +70,19 @@ def orders():
 # --------------------------------------------------------------------------------------------
 # Detail
 # --------------------------------------------------------------------------------------------
-def visible_actions(person, order) -> list[str]:
-    """Exactly what this person may do to the order now (the forms shown on the page)."""
-    result = [a for a in allowed_actions(order.state) if can(person, a, order)]
-    pending = any(r.status == "pending" for r in order.extension_requests)
-    # Forms that could only fail are left out: nothing to decide, or not a level-3 order.
-    if not pending:
-        result = [a for a in result if a != Action.DECIDE_EXTENSION]
-    if order.level != 3:
-        result = [a for a in result if a != Action.JOINT_MEETING]
-    if order.level >= 4:
-        result = [a for a in result if a != Action.ESCALATE]
-    if order.state == State.RECEIVED and not order.screening_category and order.channel != "public":
-        result = [a for a in result if a != Action.ACCEPT]
-    if Action.COMMENT in result and order.level == 4 and order.city_escalations:
-        result.append("city_reference")
-    return result
-
-
 def render_detail(order, *, error: DomainError | None = None, form_action: str | None = None,
                   form: MultiDict | None = None, status: int = 200):
-    person = current_person()
-    session = db()
-    actions = visible_actions(person, order)
-    _, suggested = wo.classify(session, f"{order.title}\n{order.content}")
     lead = wo.lead_department_for(order)
-    departments = order_queries.department_choices(session)
-    names = {d.id: d.display_name for d in departments}
     return render_template(
         "console/order_detail.html",
-        order=order,
-        actions=actions,
+        **action_forms_context(order, visible_actions(current_person(), order), error=error,
+                               form_action=form_action, form=form),
         action_labels={**Action.LABELS, "city_reference": "登记市级编号"},
-        departments=departments,
-        department_names=names,
-        suggested=[d for d in suggested if d in names],
         lead_department_id=lead.id if lead is not None else None,
-        pending_extension=next((r for r in order.extension_requests if r.status == "pending"), None),
         escalate_levels={k: v for k, v in LEVELS.items() if k > order.level},
         city_routes=CITY_ROUTES,
-        satisfactions=Satisfaction.ALL,
-        visit_methods=VISIT_METHODS,
         categories=CATEGORIES,
         channel_labels=wo.CHANNEL_LABELS,
-        max_returns=int(wo.setting(session, "max_returns", 3)),
-        can_designate=person.role in (Role.DISPATCHER, Role.SYSADMIN),
-        error=error,
-        form_action=form_action,
-        form=form or MultiDict(),
         today=(request_now() + timedelta(hours=8)).date().isoformat(),
     ), status
 
@@ -127,26 +90,13 @@ def render_detail(order, *, error: DomainError | None = None, form_action: str |
 @bp.route("/orders/<number>")
 @login_required
 def order_detail(number: str):
-    order = wo.get_order(db(), number)
-    ensure_can_view(current_person(), order)
-    return render_detail(order)
+    return render_detail(viewable_order(number))
 
 
 @bp.route("/attachments/<int:attachment_id>")
 @login_required
 def attachment(attachment_id: int):
-    record = db().get(Attachment, attachment_id)
-    if record is None:
-        abort(404)
-    ensure_can_view(current_person(), record.work_order)
-    path = attachments.storage_path(upload_root(), record.storage_key)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=record.content_type, as_attachment=True, download_name=record.filename,
-                         max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_attachment(attachment_id)
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,23 +117,7 @@ def enterprise_search():
 
 
 def _new_order_page(form: MultiDict, *, error: DomainError | None = None, status: int = 200):
-    session = db()
-    person = current_person()
-    found = order_queries.search_enterprises(session, person, form.get("eq", ""))
-    raw_id = (form.get("enterprise_id") or "").strip()
-    selected = order_queries.enterprise_in_scope(session, person, int(raw_id)) if raw_id.isdigit() else None
-    if selected is not None and selected not in found:
-        found = [selected, *found]
-    return render_template(
-        "console/order_new.html",
-        form=form, error=error, enterprises=found, selected=selected,
-        domains=list(session.scalars(select(RequestDomain).order_by(RequestDomain.sort_order))),
-        stages=list(session.scalars(select(ServiceStage).order_by(ServiceStage.sort_order))),
-        departments=order_queries.department_choices(session),
-        priorities=wo.PRIORITIES, levels=LEVELS,
-        accept=attachments.ACCEPT_ATTR, allowed_label=attachments.ALLOWED_LABEL,
-        max_mb=settings().upload_max_bytes // (1024 * 1024),
-    ), status
+    return render_template("console/order_new.html", error=error, **new_order_page_context(form)), status
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])
@@ -194,41 +128,12 @@ def new_order():
         raise PermissionDenied("只有为企服务人员、片区管理员或区网格中心可以提交诉求")
     if request.method == "GET":
         return _new_order_page(MultiDict(request.args))
-
-    form = request.form
-    if form.get("do") == "search":  # the enterprise search button without JavaScript
-        return _new_order_page(MultiDict(form))
-    batch = None
+    if request.form.get("do") == "search":  # the enterprise search button without JavaScript
+        return _new_order_page(MultiDict(request.form))
     try:
-        enterprise_id = optional_int("enterprise_id", "企业")
-        if enterprise_id is None or order_queries.enterprise_in_scope(db(), person, enterprise_id) is None:
-            raise ValidationFailed("请选择企业（只能选择本片区的企业）", fields={"enterprise_id": "必选"})
-        level = optional_int("level", "响应层级") or 1
-        data = wo.NewOrder(
-            enterprise_id=enterprise_id,
-            content=form.get("content", ""),
-            title=form_text("title"),
-            domain_id=optional_int("domain_id", "诉求领域"),
-            stage_id=optional_int("stage_id", "服务阶段"),
-            priority=form.get("priority") or "normal",
-            is_complex=checkbox("is_complex"),
-            level=level,
-            department_id=optional_int("department_id", "承办部门") if level == 2 else None,
-            contact_name=form_text("contact_name")[:64],
-            contact_phone=form_text("contact_phone")[:32],
-        )
-        files = [attachments.Upload(f.filename or "", f.stream) for f in request.files.getlist("attachments")]
-        batch = attachments.store_uploads(files, upload_root(), max_bytes=settings().upload_max_bytes)
-        order = wo.create_order(op_context("console"), replace(data, attachments=tuple(batch.records)))
+        order = create_order_from_form(person, "console")
     except DomainError as error:
-        if batch is not None:
-            batch.discard()
-        db().rollback()
-        return _new_order_page(MultiDict(form), error=error, status=error.http_status)
-    except Exception:
-        if batch is not None:  # no order will point at the files: do not leave them behind
-            batch.discard()
-        raise
+        return _new_order_page(MultiDict(request.form), error=error, status=error.http_status)
     if order.state == State.RECEIVED:
         flash(f"诉求已提交，工单号 {order.number}。系统甄别提示可能不属于受理范围，请确认。", "warning")
     else:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -11,8 +9,9 @@ from flask import Response, abort, current_app, request, stream_with_context
 
 from handlers.context import current_person, db, now
 from models import Role, Zone
-from services import xlsx_export
+from services import paging, xlsx_export
 from services.admin import AdminContext
+from services.paging import Page
 
 MANAGERS = (Role.SYSADMIN, Role.ZONE_ADMIN)
 PLACERS = (Role.SYSADMIN, Role.ZONE_ADMIN, Role.DISPATCHER)
@@ -40,24 +39,8 @@ def page_number() -> int:
     return max(1, int(raw)) if raw.isdigit() else 1
 
 
-@dataclass
-class Paged:
-    items: list
-    total: int
-    page: int
-    per_page: int = PER_PAGE
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-
-def paginate(query, count_query, page: int, per_page: int = PER_PAGE) -> Paged:
-    session = db()
-    total = int(session.scalar(count_query) or 0)
-    page = min(page, max(1, math.ceil(total / per_page)))
-    items = list(session.scalars(query.offset((page - 1) * per_page).limit(per_page)))
-    return Paged(items, total, page, per_page)
+def paginate(query, count_query, page: int, per_page: int = PER_PAGE) -> Page:
+    return paging.paginate(db(), query, page=page, per_page=per_page, count_query=count_query)
 
 
 def xlsx_download(sheets, stem: str) -> Response:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 
 from handlers.console.actions import HANDLERS
+from handlers.console.common import viewable_order
 from handlers.context import current_person, db, op_context
 from handlers.mobile import bp
 from handlers.mobile.auth import mobile_login_required, signed_in_channel
-from handlers.mobile.pages import MOBILE_ACTIONS, load_order, render_detail, render_survey
+from handlers.mobile.pages import MOBILE_ACTIONS, render_detail, render_survey
 from services import workorders as wo
 from services.errors import DomainError
 from services.lifecycle import Action
@@ -26,7 +27,7 @@ def order_action(number: str, action: str):
     if handler is None or action not in MOBILE_ACTIONS:
         abort(404)
     session = db()
-    order = load_order(number)
+    order = viewable_order(number)
     from_survey = action == Action.VISIT and request.form.get("page") == "survey"
     try:
         message = handler(op_context(signed_in_channel(), actor=current_person()), order)

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from sqlalchemy import select
+from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from handlers.console.common import checkbox, form_text, optional_int, request_now, upload_root
-from handlers.console.orders import VISIT_METHODS, visible_actions
-from handlers.context import current_person, db, op_context, settings
+from handlers.console.common import (
+    VISIT_METHODS,
+    action_forms_context,
+    create_order_from_form,
+    new_order_page_context,
+    request_now,
+    send_attachment,
+    viewable_order,
+    visible_actions,
+)
+from handlers.context import current_person, db
 from handlers.mobile import bp
 from handlers.mobile.auth import mobile_login_required, signed_in_channel
-from models import Attachment, RequestDomain, Role, Satisfaction, ServiceStage
-from services import attachments, order_queries
+from models import Role, Satisfaction
+from services import order_queries
 from services import workorders as wo
-from services.errors import DomainError, InvalidTransition, PermissionDenied, ValidationFailed
-from services.ladder import LEVELS
+from services.errors import DomainError, InvalidTransition, PermissionDenied
 from services.lifecycle import Action, State
-from services.permissions import can, can_create_order, ensure_can_view
+from services.permissions import can, can_create_order
 
 # Actions whose forms fit a phone; the rest (升级, 联席会商, 市级编号) link to the console.
 MOBILE_ACTIONS = (
@@ -116,42 +121,8 @@ def orders():
 # Submit
 # --------------------------------------------------------------------------------------------
 def _new_order_page(form: MultiDict, *, error: DomainError | None = None, status: int = 200):
-    session = db()
-    person = current_person()
-    found = order_queries.search_enterprises(session, person, form.get("eq", ""), limit=10)
-    raw_id = (form.get("enterprise_id") or "").strip()
-    selected = order_queries.enterprise_in_scope(session, person, int(raw_id)) if raw_id.isdigit() else None
-    if selected is not None and selected not in found:
-        found = [selected, *found]
-    return _page(
-        "order_new.html", status=status, form=form, error=error, enterprises=found, selected=selected,
-        domains=list(session.scalars(select(RequestDomain).order_by(RequestDomain.sort_order))),
-        stages=list(session.scalars(select(ServiceStage).order_by(ServiceStage.sort_order))),
-        departments=order_queries.department_choices(session), priorities=wo.PRIORITIES, levels=LEVELS,
-        accept=attachments.ACCEPT_ATTR, allowed_label=attachments.ALLOWED_LABEL,
-        max_mb=settings().upload_max_bytes // (1024 * 1024), title="提交诉求",
-    )
-
-
-def _new_order_from_form(person) -> wo.NewOrder:
-    form = request.form
-    enterprise_id = optional_int("enterprise_id", "企业")
-    if enterprise_id is None or order_queries.enterprise_in_scope(db(), person, enterprise_id) is None:
-        raise ValidationFailed("请选择企业（只能选择本片区的企业）", fields={"enterprise_id": "必选"})
-    level = optional_int("level", "响应层级") or 1
-    return wo.NewOrder(
-        enterprise_id=enterprise_id,
-        content=form.get("content", ""),
-        title=form_text("title"),
-        domain_id=optional_int("domain_id", "诉求领域"),
-        stage_id=optional_int("stage_id", "服务阶段"),
-        priority=form.get("priority") or "normal",
-        is_complex=checkbox("is_complex"),
-        level=level,
-        department_id=optional_int("department_id", "承办部门") if level == 2 else None,
-        contact_name=form_text("contact_name")[:64],
-        contact_phone=form_text("contact_phone")[:32],
-    )
+    return _page("order_new.html", status=status, error=error, title="提交诉求",
+                 **new_order_page_context(form, limit=10))
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])
@@ -164,21 +135,10 @@ def new_order():
         return _new_order_page(MultiDict(request.args))
     if request.form.get("do") == "search":  # the search button, for phones without JavaScript
         return _new_order_page(MultiDict(request.form))
-    batch = None
     try:
-        data = _new_order_from_form(person)
-        files = [attachments.Upload(f.filename or "", f.stream) for f in request.files.getlist("attachments")]
-        batch = attachments.store_uploads(files, upload_root(), max_bytes=settings().upload_max_bytes)
-        order = wo.create_order(op_context(signed_in_channel()), replace(data, attachments=tuple(batch.records)))
+        order = create_order_from_form(person, signed_in_channel())
     except DomainError as error:
-        if batch is not None:
-            batch.discard()
-        db().rollback()
         return _new_order_page(MultiDict(request.form), error=error, status=error.http_status)
-    except Exception:
-        if batch is not None:  # no order will point at the files: do not leave them behind
-            batch.discard()
-        raise
     if order.state == State.RECEIVED:
         flash(f"诉求已提交，工单号 {order.number}。系统甄别提示可能不属于受理范围，请在下方确认。", "warning")
     else:
@@ -198,35 +158,19 @@ def mobile_actions(person, order) -> tuple[list[str], bool]:
 
 def render_detail(order, *, error: DomainError | None = None, form_action: str | None = None,
                   form: MultiDict | None = None, status: int = 200):
-    person = current_person()
-    session = db()
-    actions, more_in_console = mobile_actions(person, order)
-    departments = order_queries.department_choices(session)
-    names = {d.id: d.display_name for d in departments}
-    suggested: list[int] = []
-    if Action.DISPATCH in actions or Action.TRANSFER in actions:
-        _, suggested = wo.classify(session, f"{order.title}\n{order.content}")
+    actions, more_in_console = mobile_actions(current_person(), order)
     return _page(
-        "order_detail.html", status=status, order=order, actions=actions, more_in_console=more_in_console,
-        action_labels=Action.LABELS, departments=departments, suggested=[d for d in suggested if d in names],
-        pending_extension=next((r for r in order.extension_requests if r.status == "pending"), None),
-        satisfactions=Satisfaction.ALL, visit_methods=VISIT_METHODS,
-        max_returns=int(wo.setting(session, "max_returns", 3)),
-        can_designate=person.role in (Role.DISPATCHER, Role.SYSADMIN),
-        error=error, form_action=form_action, form=form or MultiDict(), title=order.number,
+        "order_detail.html", status=status, more_in_console=more_in_console, action_labels=Action.LABELS,
+        title=order.number,
+        **action_forms_context(order, actions, suggest=Action.DISPATCH in actions or Action.TRANSFER in actions,
+                               error=error, form_action=form_action, form=form),
     )
-
-
-def load_order(number: str):
-    order = wo.get_order(db(), number)
-    ensure_can_view(current_person(), order)
-    return order
 
 
 @bp.get("/orders/<number>")
 @mobile_login_required
 def order_detail(number: str):
-    return render_detail(load_order(number))
+    return render_detail(viewable_order(number))
 
 
 def render_survey(order, *, error: DomainError | None = None, form: MultiDict | None = None, status: int = 200):
@@ -239,7 +183,7 @@ def render_survey(order, *, error: DomainError | None = None, form: MultiDict | 
 @mobile_login_required
 def survey(number: str):
     """The return visit as a page of its own: the staff member reads out the five levels."""
-    order = load_order(number)
+    order = viewable_order(number)
     person = current_person()
     if not can(person, Action.VISIT, order):
         raise PermissionDenied(f"您（{person.role_label}）无权为工单 {order.number} 登记回访")
@@ -251,17 +195,5 @@ def survey(number: str):
 @bp.get("/attachments/<int:attachment_id>")
 @mobile_login_required
 def attachment(attachment_id: int):
-    record = db().get(Attachment, attachment_id)
-    if record is None:
-        abort(404)
-    ensure_can_view(current_person(), record.work_order)
-    path = attachments.storage_path(upload_root(), record.storage_key)
-    if not path.is_file():
-        abort(404)
     # Photos and PDFs open in the in-app viewer; anything else downloads.
-    inline = record.content_type.startswith(INLINE_TYPES)
-    response = send_file(path, mimetype=record.content_type, as_attachment=not inline,
-                         download_name=record.filename, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_attachment(attachment_id, inline_types=INLINE_TYPES)

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from models import Role
+from tests.browser.helpers import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -24,14 +25,6 @@ def seeded(factory, session):
     session.commit()
     # Plain values only: the browser's requests run in other threads while this test waits.
     return {"rsj_id": rsj.id, "helper": helper.name}
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def sign_out(page) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from jobs.scheduler import run_job_now
 from models import Role
+from tests.browser.helpers import sign_in
 from tests.registry.exports import bad_check_digit, codes, full_width, row, write_xlsx
 
 pytestmark = pytest.mark.browser
@@ -20,14 +21,6 @@ def seeded(factory, session):
     factory.enterprise(name="天津已在库企业有限公司")
     session.commit()
     session.close()  # the browser's requests write from other threads: hold no transaction here
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_upload_preview_confirm_census(app, live_server, browser, seeded, tmp_path, artifacts):

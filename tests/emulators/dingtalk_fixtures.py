@@ -4,6 +4,7 @@
 * ``dingtalk_app`` — the app with DingTalk switched on against it, on the session app's database;
 * ``dingtalk_client`` — its test client (tables wiped and reference data seeded);
 * ``dingtalk_post(payload)`` — a correctly signed robot callback to ``POST /dingtalk/robot``;
+* ``dingtalk_process()`` — what the jobs process does every second: act on the stored callbacks;
 * ``dingtalk_deliver(at)`` — one outbox delivery pass of that app (every adapter it enables).
 """
 
@@ -63,6 +64,13 @@ def dingtalk_post(dingtalk_client):
                                     headers=headers if headers is not None else callback_headers(APP_SECRET))
 
     return post
+
+
+@pytest.fixture
+def dingtalk_process(dingtalk_app):
+    from jobs.scheduler import run_job_now
+
+    return lambda: run_job_now(dingtalk_app, "process_inbound")
 
 
 @pytest.fixture

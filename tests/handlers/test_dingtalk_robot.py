@@ -1,5 +1,6 @@
 """DingTalk, played for real: a whistle through a signed custom robot, then ``@机器人`` commands
-through signed enterprise-robot callbacks, answered in the group with an @ of the sender."""
+through signed enterprise-robot callbacks — stored by the callback, acted on by the
+``process_inbound`` job — answered in the group with an @ of the sender."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from sqlalchemy import func, select
 from models import (
     AuditLog,
     ChatGroup,
+    InboundMessage,
     InboundReceipt,
+    InboxStatus,
     OutboundMessage,
     WorkOrder,
     WorkOrderEvent,
@@ -95,7 +98,8 @@ def test_whistle_is_signed_mentions_the_helper_and_links_the_h5_page(
 
 
 def test_commands_from_the_right_and_the_wrong_person(
-        dingtalk_post, dingtalk_emulator, dingtalk_deliver, session, session_factory, factory, now, clock):
+        dingtalk_post, dingtalk_process, dingtalk_emulator, dingtalk_deliver, session, session_factory, factory, now,
+        clock):
     desk = make_desk(session, factory, dingtalk_emulator)
     order = whistled_order(session, factory, desk, now)
     other = whistled_order(session, factory, desk, now, content="企业申请的稳岗补贴迟迟未到账，请协助查询进度")
@@ -105,6 +109,7 @@ def test_commands_from_the_right_and_the_wrong_person(
     def say(sender, text):
         response = dingtalk_post(robot_message(dingtalk_emulator, sender, text, title="人社局为企服务群"))
         assert response.status_code == 200 and response.get_json() == {}
+        dingtalk_process()
 
     # Someone from another department cannot take the order.
     say("libb", f"报到 {short}")
@@ -157,14 +162,19 @@ def test_commands_from_the_right_and_the_wrong_person(
         assert "BC-" in body and "2026-03-02" in body
 
 
-def test_same_msg_id_twice_acts_once(dingtalk_post, dingtalk_emulator, dingtalk_deliver, session, session_factory,
-                                     factory, now, clock):
+def test_same_msg_id_twice_acts_once(dingtalk_post, dingtalk_process, dingtalk_emulator, dingtalk_deliver, session,
+                                     session_factory, factory, now, clock):
     desk = make_desk(session, factory, dingtalk_emulator)
     order = whistled_order(session, factory, desk, now)
     payload = robot_message(dingtalk_emulator, "wangbb", f"报到 {order.number[-4:]}", msg_id="msgRETRY0001")
 
     assert dingtalk_post(payload).status_code == 200
     assert dingtalk_post(payload).status_code == 200  # DingTalk's retry: still 200, nothing more
+    assert count(session_factory, InboundMessage) == 1
+    assert order_state(session_factory, order.id) == State.DISPATCHED  # answered before the work
+    dingtalk_process()
+    assert dingtalk_post(payload).status_code == 200  # a retry after processing
+    dingtalk_process()
 
     assert len(events(session_factory, order.id, Action.SIGN)) == 1
     with session_factory() as s:
@@ -172,6 +182,8 @@ def test_same_msg_id_twice_acts_once(dingtalk_post, dingtalk_emulator, dingtalk_
         assert [r.dedupe_key for r in receipts] == ["msgRETRY0001"]
         replies = s.scalars(select(OutboundMessage).where(OutboundMessage.target_type == "session")).all()
         assert len(replies) == 1
+        [stored] = s.scalars(select(InboundMessage)).all()
+        assert (stored.dedupe_key, stored.status, stored.attempts) == ("msgRETRY0001", InboxStatus.DONE, 1)
     dingtalk_deliver(now + timedelta(minutes=1))
     assert len(replies_to(dingtalk_emulator, "wangbb")) == 1
 
@@ -210,6 +222,7 @@ def test_rejected_callbacks_store_nothing(case, dingtalk_post, dingtalk_emulator
     assert body["ok"] is False and body["error"]["message"]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in body["error"]["message"])
     assert order_state(session_factory, order.id) == State.DISPATCHED
+    assert count(session_factory, InboundMessage) == 0
     assert count(session_factory, InboundReceipt) == 0
     assert count(session_factory, OutboundMessage) == outbox_before
     with session_factory() as s:
@@ -219,25 +232,28 @@ def test_rejected_callbacks_store_nothing(case, dingtalk_post, dingtalk_emulator
 
 
 def test_an_unbound_sender_gets_a_polite_answer_and_nothing_happens(
-        dingtalk_post, dingtalk_emulator, dingtalk_deliver, session, session_factory, factory, now, clock):
+        dingtalk_post, dingtalk_process, dingtalk_emulator, dingtalk_deliver, session, session_factory, factory, now,
+        clock):
     desk = make_desk(session, factory, dingtalk_emulator)
     order = whistled_order(session, factory, desk, now)
     payload = robot_message(dingtalk_emulator, "nobody01", f"报到 {order.number[-4:]}", nick="路人甲")
 
     assert dingtalk_post(payload).status_code == 200
     assert dingtalk_post(payload).status_code == 200
+    dingtalk_process()
     assert order_state(session_factory, order.id) == State.DISPATCHED
     dingtalk_deliver(now + timedelta(minutes=1))
     [answer] = replies_to(dingtalk_emulator, "nobody01")
     assert "尚未在「有需必应」登记" in answer
 
 
-def test_first_use_in_a_group_maps_the_conversation(dingtalk_post, dingtalk_emulator, session, session_factory,
-                                                    factory, now, clock):
+def test_first_use_in_a_group_maps_the_conversation(dingtalk_post, dingtalk_process, dingtalk_emulator, session,
+                                                    session_factory, factory, now, clock):
     desk = make_desk(session, factory, dingtalk_emulator)
     session.commit()
     payload = robot_message(dingtalk_emulator, "wangbb", "帮助", conversation_id="cidRSJ001", title="人社局为企服务群")
     assert dingtalk_post(payload).status_code == 200
+    dingtalk_process()
     with session_factory() as s:
         assert s.get(ChatGroup, desk.group_id).conversation_id == "cidRSJ001"
         [audit] = s.scalars(select(AuditLog).where(AuditLog.action == "chat_group.conversation_mapped")).all()
@@ -246,16 +262,18 @@ def test_first_use_in_a_group_maps_the_conversation(dingtalk_post, dingtalk_emul
     # A private chat with the robot maps nothing; the answer still comes back @-ing the sender.
     payload = robot_message(dingtalk_emulator, "wangbb", "我的工单", conversation_id="cidPRIVATE", group=False)
     assert dingtalk_post(payload).status_code == 200
+    dingtalk_process()
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(ChatGroup).where(ChatGroup.conversation_id == "cidPRIVATE")) == 0
 
 
-def test_an_expired_session_falls_back_to_a_work_notice(dingtalk_post, dingtalk_emulator, dingtalk_deliver, session,
-                                                        factory, now, clock):
+def test_an_expired_session_falls_back_to_a_work_notice(dingtalk_post, dingtalk_process, dingtalk_emulator,
+                                                        dingtalk_deliver, session, factory, now, clock):
     make_desk(session, factory, dingtalk_emulator)
     session.commit()
     payload = robot_message(dingtalk_emulator, "wangbb", "我的工单", session_ttl=10)
     assert dingtalk_post(payload).status_code == 200
+    dingtalk_process()
     stats = dingtalk_deliver(now + timedelta(minutes=1))
     assert stats.sent >= 1 and stats.dead == 0
     assert dingtalk_emulator.session_replies == []

@@ -1,5 +1,6 @@
 """WeCom's callback, played the way WeCom plays it: encrypted with the corp's token and AES key,
-retried, forged. Delivery then runs the real wechatpy client against the local emulator."""
+retried, forged. The callback only stores the message; the ``process_inbound`` job acts on it,
+and delivery then runs the real wechatpy client against the local emulator."""
 
 import io
 import logging
@@ -10,10 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from integrations.registry import adapters_for
+from jobs.scheduler import run_job_now
 from models import (
     AuditLog,
     ChatGroup,
+    InboundMessage,
     InboundReceipt,
+    InboxStatus,
     OutboundMessage,
     OutboxStatus,
     Person,
@@ -78,12 +82,19 @@ def desk(session, factory, wecom_emulator):
             "helper2": helper2, "helper3": helper3, "group": group}
 
 
-def post_four_times(client, emulator, xml):
-    """The original and WeCom's three retries: each gets an empty 200."""
+def process(app):
+    """What the jobs process does every second: act on the stored messages."""
+    return run_job_now(app, "process_inbound")
+
+
+def post_four_times(client, emulator, xml, *, then_process=True):
+    """The original and WeCom's three retries: each gets an empty 200; then the jobs process acts."""
     query, body = emulator.encrypt_callback(xml)
     for _ in range(4):
         response = client.post("/wecom/callback", query_string=query, data=body, content_type="text/xml")
         assert response.status_code == 200 and response.data == b""
+    if then_process:
+        process(client.application)
 
 
 def app_texts(emulator, userid):
@@ -168,9 +179,17 @@ def test_wecom_end_to_end_submit_whistle_sign(wecom_app, wecom_emulator, desk, s
 
 def test_one_message_four_deliveries_one_order_one_whistle(wecom_app, wecom_emulator, desk, session_factory):
     client = wecom_app.test_client()
-    post_four_times(client, wecom_emulator,
-                    text_message("staff01", f"诉求 {desk['enterprise'].name} {CONTENT}", 8001))
+    post_four_times(client, wecom_emulator, text_message("staff01", f"诉求 {desk['enterprise'].name} {CONTENT}", 8001),
+                    then_process=False)
+    # Answered before any work: one stored message, nothing done yet.
+    [stored] = rows(session_factory, InboundMessage)
+    assert (stored.platform, stored.status, stored.dedupe_key) == ("wecom", InboxStatus.PENDING, "msg:8001")
+    assert count(session_factory, WorkOrder) == 0
+    process(wecom_app)
+    process(wecom_app)  # a second pass finds nothing to do
     assert count(session_factory, WorkOrder) == 1
+    [stored] = rows(session_factory, InboundMessage)
+    assert stored.status == InboxStatus.DONE and stored.attempts == 1 and stored.outcome.startswith("command 诉求")
     assert count(session_factory, InboundReceipt, InboundReceipt.platform == "wecom") == 1
     [order] = rows(session_factory, WorkOrder)
     post_four_times(client, wecom_emulator, text_message("staff01", f"升级 {order.number} 需要部门协调解决", 8002))
@@ -306,6 +325,7 @@ def test_bad_requests_get_4xx_store_nothing_and_are_logged(
     assert response.status_code == status
     assert response.get_json()["error"]["code"] == reason
     assert count(session_factory, WorkOrder) == 0
+    assert count(session_factory, InboundMessage) == 0
     assert count(session_factory, InboundReceipt) == 0
     assert count(session_factory, OutboundMessage) == 0
     [line] = [r for r in caplog.records if "wecom callback rejected" in r.getMessage()]
@@ -324,7 +344,7 @@ def test_chunked_body_over_the_cap_is_refused_without_content_length(wecom_app, 
         headers={"Transfer-Encoding": "chunked"}, environ_overrides={"wsgi.input_terminated": True})
     assert response.request.content_length is None
     assert response.status_code == 413 and response.get_json()["error"]["code"] == "too_large"
-    assert count(session_factory, InboundReceipt) == 0
+    assert count(session_factory, InboundMessage) == 0
 
 
 # --- People the desk does not know, other message types, the address book --------------------------
@@ -394,9 +414,46 @@ def test_replayed_event_after_the_window_is_refused(wecom_app, wecom_emulator, d
     query, body = wecom_emulator.encrypt_callback(text_message("staff01", "帮助", 4001),
                                                   timestamp=int((utc_now() - timedelta(minutes=6)).timestamp()))
     assert wecom_app.test_client().post("/wecom/callback", query_string=query, data=body).status_code == 403
-    assert count(session_factory, InboundReceipt) == 0
+    assert count(session_factory, InboundMessage) == 0
 
 
 def test_post_callback_helper_plays_wecom(wecom_app, wecom_emulator, desk, session_factory):
     assert post_callback(wecom_app.test_client(), wecom_emulator, text_message("staff01", "帮助", 4002)).status_code == 200
+    assert count(session_factory, OutboundMessage) == 0  # answered before the work
+    process(wecom_app)
     assert count(session_factory, OutboundMessage, OutboundMessage.channel == "wecom") == 1
+
+
+def test_events_the_desk_does_not_act_on_are_not_stored(wecom_app, wecom_emulator, desk, session_factory):
+    enter_agent = (f"<xml><ToUserName><![CDATA[{wecom_emulator.corp_id}]]></ToUserName>"
+                   f"<FromUserName><![CDATA[staff01]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
+                   "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[enter_agent]]></Event>"
+                   "<EventKey><![CDATA[]]></EventKey><AgentID>1000002</AgentID></xml>")
+    response = post_callback(wecom_app.test_client(), wecom_emulator, enter_agent)
+    assert response.status_code == 200 and response.data == b""
+    assert count(session_factory, InboundMessage) == 0
+
+
+def test_in_development_the_jobs_thread_is_woken_after_the_commit(wecom_app, wecom_emulator, desk, session_factory):
+    """With the scheduler in the web process (development), a stored message is processed and its
+    answer delivered at once — here the periodic runs are pushed an hour away, so only the wakes
+    (callback → process_inbound → deliver_outbox) can do it."""
+    from jobs.scheduler import start_in_background, wake_inbound
+
+    assert wake_inbound(wecom_app) is False  # no scheduler in this process: the jobs process polls
+    scheduler = start_in_background(wecom_app)
+    try:
+        for name in ("process_inbound", "deliver_outbox"):
+            scheduler.reschedule_job(name, trigger="interval", seconds=3600)
+        assert post_callback(wecom_app.test_client(), wecom_emulator,
+                             text_message("staff01", "帮助", 3001)).status_code == 200
+        deadline = time.monotonic() + 10
+        while not app_texts(wecom_emulator, "staff01") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [answer] = app_texts(wecom_emulator, "staff01")
+        assert "可用命令" in answer
+        [stored] = rows(session_factory, InboundMessage)
+        assert stored.status == InboxStatus.DONE
+    finally:
+        scheduler.shutdown(wait=True)
+        wecom_app.extensions.pop("scheduler", None)

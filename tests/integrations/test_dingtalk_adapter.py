@@ -22,7 +22,7 @@ from integrations.dingtalk import (
 )
 from integrations.registry import adapters_for
 from models import ChannelPause, ChatGroup, OutboundMessage, OutboxStatus, Role
-from services.kvstore import DatabaseKvStore, RedisKvStore
+from services.kvstore import DatabaseKvStore, RedisKvStore, TokenStore
 from services.outbox import Envelope, enqueue
 from tests.emulators.dingtalk_fixtures import APP_SECRET
 
@@ -187,15 +187,15 @@ def test_people_without_a_dingtalk_account_are_a_permanent_error(dingtalk_delive
 
 def test_tokens_are_shared_through_the_store(dingtalk_emulator, settings, session_factory):
     store = DatabaseKvStore(session_factory)
-    one = DingTalkApi(settings.dingtalk, shared_store=store, prefer_session_store=False)
-    two = DingTalkApi(settings.dingtalk, shared_store=store, prefer_session_store=False)
+    one = DingTalkApi(settings.dingtalk, tokens=TokenStore(database=store))
+    two = DingTalkApi(settings.dingtalk, tokens=TokenStore(database=store))
     dingtalk_emulator.add_user("wangbb", "王帮办")
     assert one.user_id_from_code(dingtalk_emulator.issue_code("wangbb")) == "wangbb"
     assert two.user_id_from_code(dingtalk_emulator.issue_code("wangbb")) == "wangbb"
     assert dingtalk_emulator.token_fetches == 1
 
     # Inside an open transaction (SQLite: the only writer) the token is kept in that session.
-    three = DingTalkApi(settings.dingtalk, shared_store=None)
+    three = DingTalkApi(settings.dingtalk)
     with session_scope(session_factory) as s:
         assert three.user_id_from_code(dingtalk_emulator.issue_code("wangbb"), session=s) == "wangbb"
     assert dingtalk_emulator.token_fetches == 1
@@ -212,7 +212,7 @@ def test_tokens_are_shared_through_redis(dingtalk_emulator, settings):
     store = RedisKvStore(client, prefix=f"yxby-test:{os.urandom(4).hex()}:")
     dingtalk_emulator.add_user("wangbb", "王帮办")
     for _ in range(2):
-        api = DingTalkApi(settings.dingtalk, shared_store=store, prefer_session_store=False)
+        api = DingTalkApi(settings.dingtalk, tokens=TokenStore(redis=store))
         assert api.user_id_from_code(dingtalk_emulator.issue_code("wangbb")) == "wangbb"
     assert dingtalk_emulator.token_fetches == 1
 
@@ -239,11 +239,10 @@ def test_list_users_follows_the_cursor(dingtalk_emulator, settings):
 
 
 def test_new_api_token_is_cached(dingtalk_emulator, settings, session_factory):
-    api = DingTalkApi(settings.dingtalk, shared_store=DatabaseKvStore(session_factory), prefer_session_store=False)
+    api = DingTalkApi(settings.dingtalk, tokens=TokenStore(database=DatabaseKvStore(session_factory)))
     token = api.new_api_token()
     assert token.startswith("nt-") and api.new_api_token() == token
-    other_process = DingTalkApi(settings.dingtalk, shared_store=DatabaseKvStore(session_factory),
-                                prefer_session_store=False)
+    other_process = DingTalkApi(settings.dingtalk, tokens=TokenStore(database=DatabaseKvStore(session_factory)))
     assert other_process.new_api_token() == token
     assert dingtalk_emulator.new_token_fetches == 1
 

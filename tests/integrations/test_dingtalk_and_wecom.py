@@ -1,5 +1,6 @@
 """Both platforms in one process: an order whistled on DingTalk and one on WeCom, side by side,
-each answered from its own platform; a person bound to both hears on both."""
+each answered from its own platform; a person bound to both hears notices on both, but the
+answer to a command only where the command was typed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ import time_machine
 from sqlalchemy import select
 
 from integrations.registry import adapters_for
-from models import ChatGroup, OutboundMessage, OutboxStatus, Person, Role, WorkOrder
+from jobs.scheduler import run_job_now
+from models import (
+    ChatGroup,
+    InboundMessage,
+    InboxStatus,
+    OutboundMessage,
+    OutboxStatus,
+    Person,
+    Role,
+    WorkOrder,
+)
 from services.delivery import deliver_due
 from services.lifecycle import State
 from services.notify import Channels
@@ -86,7 +97,10 @@ def test_an_order_on_each_platform_side_by_side(both_app, dingtalk_emulator, wec
         wx = wecom_emulators.post_callback(client, wecom_emulator, wecom_emulators.text_message(
             "zhoubb", f"报到 {on_wecom.number[-4:]}", 7000001))
         assert wx.status_code == 200
+        assert "已处理 2" in run_job_now(both_app, "process_inbound")  # one job, both platforms
         with session_factory() as s:
+            assert {(m.platform, m.status) for m in s.scalars(select(InboundMessage))} == {
+                ("dingtalk", InboxStatus.DONE), ("wecom", InboxStatus.DONE)}
             assert s.get(WorkOrder, on_dingtalk.id).state == State.PROCESSING
             assert s.get(WorkOrder, on_wecom.id).state == State.PROCESSING
             assert s.get(WorkOrder, on_dingtalk.id).assigned_person_id == desk.helper_id
@@ -101,3 +115,48 @@ def test_an_order_on_each_platform_side_by_side(both_app, dingtalk_emulator, wec
                                                            OutboundMessage.status == OutboxStatus.SENT)).all()
             assert {"wecom", "dingtalk"} <= {m.channel for m in sent}
         assert dingtalk_emulator.notices_for("zhangfw")
+
+
+def _replies(session_factory, person_id) -> list[tuple[str, str, str]]:
+    with session_factory() as s:
+        return [(m.channel, m.target_type, m.payload["text"]) for m in s.scalars(
+            select(OutboundMessage).where(OutboundMessage.kind == "reply").order_by(OutboundMessage.id))
+            if m.target_ref == str(person_id) or m.payload.get("person_id") == person_id]
+
+
+def test_a_command_is_answered_only_where_it_was_typed(both_app, dingtalk_emulator, wecom_emulator, session,
+                                                       session_factory, factory, now):
+    """张服务 is bound to both platforms (and the sandbox is on): a command typed on WeCom is answered
+    on WeCom only, one @-ing the robot on DingTalk in the DingTalk group only."""
+    settings = both_app.extensions["settings"]
+    assert settings.sandbox_enabled
+    adapters = adapters_for(settings)
+    limiter = DatabaseRateLimiter(session_factory)
+    with time_machine.travel(now, tick=True):
+        desk = make_desk(session, factory, dingtalk_emulator)
+        session.get(Person, desk.staff_id).wecom_userid = "zhangfw-wx"
+        wecom_emulator.add_user("zhangfw-wx", "张服务")
+        session.commit()
+        client = both_app.test_client()
+
+        wx = wecom_emulators.post_callback(client, wecom_emulator,
+                                           wecom_emulators.text_message("zhangfw-wx", "我的工单", 7100001))
+        assert wx.status_code == 200
+        run_job_now(both_app, "process_inbound")
+        assert [(c, t) for c, t, _ in _replies(session_factory, desk.staff_id)] == [("wecom", "person")]
+
+        ding = client.post("/dingtalk/robot", headers=callback_headers(APP_SECRET), data=json.dumps(
+            robot_message(dingtalk_emulator, "zhangfw", "帮助")).encode())
+        assert ding.status_code == 200
+        run_job_now(both_app, "process_inbound")
+        replies = _replies(session_factory, desk.staff_id)
+        assert [(c, t) for c, t, _ in replies] == [("wecom", "person"), ("dingtalk", "session")]
+        assert "您目前没有在办工单" in replies[0][2] and "可用命令" in replies[1][2]
+
+        later = now + timedelta(minutes=1)
+        stats = deliver_due(session_factory, adapters, limiter, worker_id="both", now_fn=lambda: later, max_attempts=3)
+        assert stats.sent == 2 and stats.dead == 0
+        assert [r.json["text"]["content"] for r in wecom_emulator.calls("message/send", ok=True)
+                if r.json["touser"] == "zhangfw-wx"] == [replies[0][2]]
+        assert [r["text"]["content"] for r in dingtalk_emulator.session_replies] == [f"@zhangfw {replies[1][2]}"]
+        assert dingtalk_emulator.notices_for("zhangfw") == []  # no work notice doubling the WeCom answer

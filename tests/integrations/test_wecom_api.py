@@ -10,16 +10,16 @@ from sqlalchemy import select
 
 from database import session_scope
 from integrations import wecom_cards as cards
-from integrations.wecom import TokenStorage, WeComApi, WeComApiError, wecom_api
+from integrations.wecom import WeComApi, WeComApiError, wecom_api
 from models import KvEntry
-from services.kvstore import DatabaseKvStore, RedisKvStore
+from services.kvstore import DatabaseKvStore, RedisKvStore, TokenStore
 from tests.emulators.fixtures import wecom_settings_for
 
 
 @pytest.fixture
 def api(wecom_emulator):
     wecom_emulator.add_user("zhangsan", "张三", "13900000001", [2])
-    return WeComApi(wecom_settings_for(wecom_emulator), TokenStorage())
+    return WeComApi(wecom_settings_for(wecom_emulator), TokenStore())
 
 
 def test_every_call_goes_under_the_configured_base(api, wecom_emulator):
@@ -56,8 +56,8 @@ def test_token_errors_retry_once_never_loop(api, wecom_emulator, errcode):
 
 def test_token_is_shared_through_the_database(app, session_factory, wecom_emulator):
     settings = wecom_settings_for(wecom_emulator)
-    first = WeComApi(settings, TokenStorage(fallback=DatabaseKvStore(session_factory)))
-    second = WeComApi(settings, TokenStorage(fallback=DatabaseKvStore(session_factory)))
+    first = WeComApi(settings, TokenStore(database=DatabaseKvStore(session_factory)))
+    second = WeComApi(settings, TokenStore(database=DatabaseKvStore(session_factory)))
     wecom_emulator.add_user("lisi", "李四", "13900000002")
     first.send_app_message(["lisi"], cards.text_message("a"))
     second.send_app_message(["lisi"], cards.text_message("b"))
@@ -72,7 +72,7 @@ def test_token_is_shared_through_the_database(app, session_factory, wecom_emulat
 def test_token_read_and_written_in_the_bound_session(app, session_factory, wecom_emulator):
     """On SQLite a second connection would wait for the delivery's lock: use the caller's session."""
     settings = wecom_settings_for(wecom_emulator)
-    api = WeComApi(settings, TokenStorage())
+    api = WeComApi(settings, TokenStore())
     wecom_emulator.add_user("lisi", "李四", "13900000002")
     with session_scope(session_factory) as session, api.bound(session):
         session.execute(select(KvEntry))  # this transaction now holds SQLite's write lock
@@ -92,7 +92,7 @@ def test_token_is_shared_through_redis(wecom_emulator):
     wecom_emulator.add_user("lisi", "李四", "13900000002")
     try:
         for text in ("a", "b"):
-            WeComApi(settings, TokenStorage(redis_store=RedisKvStore(client, prefix))).send_app_message(
+            WeComApi(settings, TokenStore(redis=RedisKvStore(client, prefix))).send_app_message(
                 ["lisi"], cards.text_message(text))
         assert len(wecom_emulator.calls("gettoken")) == 1
         ttl = client.ttl(f"{prefix}{wecom_emulator.corp_id}_{wecom_emulator.secret[:10]}_access_token")
@@ -146,7 +146,7 @@ def test_every_call_has_a_timeout(wecom_emulator):
     try:
         settings = wecom_settings_for(wecom_emulator)
         settings = type(settings)(**{**settings.__dict__, "api_base": f"http://127.0.0.1:{silent.getsockname()[1]}/cgi-bin/"})
-        api = WeComApi(settings, TokenStorage(), timeout=0.5)
+        api = WeComApi(settings, TokenStore(), timeout=0.5)
         started = time.monotonic()
         with pytest.raises(WeComApiError) as caught:
             api.send_app_message(["x"], cards.text_message("hello"))

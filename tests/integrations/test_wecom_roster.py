@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from integrations.wecom import TokenStorage, WeComApi
+from integrations.wecom import WeComApi
 from models import AuditLog, OutboundMessage, Person, Role, WorkOrderEvent
 from services import workorders as wo
+from services.kvstore import TokenStore
 from services.notify import Channels
 from services.wecom_roster import REASSIGN_NOTE, mask_mobile, normalise_mobile, sync_wecom_roster
 from tests.emulators.fixtures import wecom_settings_for
@@ -35,7 +36,7 @@ def api(wecom_emulator):
     wecom_emulator.add_department(2, "区人社局")
     wecom_emulator.add_department(21, "就业促进科", parent=2)
     wecom_emulator.add_department(3, "区住建委")
-    return WeComApi(wecom_settings_for(wecom_emulator), TokenStorage())
+    return WeComApi(wecom_settings_for(wecom_emulator), TokenStore())
 
 
 def test_sync_binds_by_mobile_and_reports_the_rest(session, factory, api, wecom_emulator, now):

@@ -8,7 +8,14 @@ from sqlalchemy import select
 
 from jobs import worker_id
 from jobs.definitions import JOBS, JOBS_BY_NAME
-from jobs.scheduler import UnknownJob, build_scheduler, run_job_now, start_in_background, wake_delivery
+from jobs.scheduler import (
+    UnknownJob,
+    build_scheduler,
+    run_job_now,
+    start_in_background,
+    wake_delivery,
+    wake_inbound,
+)
 from models import OutboxStatus, SandboxMessage
 from tests.jobs.conftest import put_messages
 
@@ -33,6 +40,7 @@ def test_every_job_in_the_table_is_scheduled(app):
     finally:
         scheduler.shutdown(wait=False)
     assert [JOBS_BY_NAME[n].interval_seconds for n in ("deliver_outbox", "sla_watchdog", "send_surveys")] == [2, 60, 300]
+    assert JOBS_BY_NAME["process_inbound"].interval_seconds == 1  # platform messages wait at most a second
 
 
 @pytest.mark.parametrize("name", [job.name for job in JOBS])
@@ -68,10 +76,12 @@ def test_background_scheduler_only_outside_production(app, session_factory):
     try:
         assert start_in_background(app) is scheduler  # one per process
         assert wake_delivery(app) is True
+        assert wake_inbound(app) is True
     finally:
         scheduler.shutdown(wait=True)
         app.extensions.pop("scheduler", None)
     assert wake_delivery(app) is False
+    assert wake_inbound(app) is False
 
 
 def test_worker_id_is_stable_per_process():
@@ -89,3 +99,27 @@ def test_claim_lease_is_configurable(tmp_path):
     assert load_settings({**base, "OUTBOX_CLAIM_LEASE_SECONDS": "5"}, read_dotenv=False).outbox_claim_lease_seconds == 5
     with pytest.raises(ConfigError, match="OUTBOX_CLAIM_LEASE_SECONDS"):
         load_settings({**base, "OUTBOX_CLAIM_LEASE_SECONDS": "0"}, read_dotenv=False)
+
+
+def test_a_job_woken_while_it_runs_goes_round_once_more(app):
+    """APScheduler drops a start while an instance runs; a wake then must not be lost."""
+    from jobs.definitions import JobDefinition
+    from jobs.scheduler import _run, _wake
+
+    calls = []
+
+    def probe(flask_app):
+        calls.append(len(calls))
+        if len(calls) == 1:
+            assert _wake(flask_app, "probe") is True  # e.g. a callback stored a message meanwhile
+        return "ok"
+
+    scheduler = build_scheduler(app, background=True)
+    scheduler.start(paused=True)
+    app.extensions["scheduler"] = scheduler
+    try:
+        _run(app, JobDefinition("probe", "probe", probe, interval_seconds=60))
+    finally:
+        scheduler.shutdown(wait=False)
+        app.extensions.pop("scheduler", None)
+    assert calls == [0, 1]

@@ -16,6 +16,8 @@ from models import (
 )
 from services import chat_inbound, commands
 from services.lifecycle import Action, State
+from services.notify import Channels, ReplyTarget
+from services.workorders import OpContext
 
 
 @pytest.fixture
@@ -176,22 +178,75 @@ def test_refused_operation_leaves_no_trace(factory, session, people, now):
     assert events(session, order, Action.RESOLVE) == 0
 
 
+ALL_CHANNELS = Channels(sandbox=True, wecom=True, dingtalk=True)
+
+
+def on_both(person):
+    person.wecom_userid, person.dingtalk_userid = f"wx-{person.id}", f"dd-{person.id}"
+    return person
+
+
+def reply_rows(session):
+    return [(r.channel, r.target_type, r.target_ref, r.dedupe_key) for r in session.scalars(
+        select(OutboundMessage).where(OutboundMessage.kind == "reply").order_by(OutboundMessage.id))]
+
+
 def test_inbound_receipt_deduplicates(factory, session, people, now):
     order = level2(factory, people, now)
-    ctx = factory.ctx(people["helper"], now, channel="wecom")
+    helper = on_both(people["helper"])
+    ctx = OpContext(session, helper, now, "wecom", ALL_CHANNELS)
     first = chat_inbound.handle_text(ctx, "报到 0001", dedupe=("wecom", "msg-1"))
     second = chat_inbound.handle_text(ctx, "报到 0001", dedupe=("wecom", "msg-1"))
     assert first.ok and not first.duplicate
     assert second.duplicate and second.reply == ""
     assert events(session, order, Action.SIGN) == 1
     assert session.scalar(select(func.count()).select_from(InboundReceipt)) == 1
-    replies = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "reply")).all()
-    assert [r.dedupe_key for r in replies] == [f"in:wecom:msg-1:reply:{people['helper'].id}:sandbox"]
+    # Answered once, on WeCom where it was asked: not on DingTalk, not in the sandbox transcript.
+    assert reply_rows(session) == [("wecom", "person", str(helper.id), f"in:wecom:msg-1:reply:{helper.id}:wecom")]
     # Not the sandbox channel: nothing in the sandbox transcript.
     assert session.scalar(select(func.count()).select_from(SandboxMessage)) == 0
     # The same message id on another platform is a different message.
     other = chat_inbound.handle_text(ctx, "查询 0001", dedupe=("dingtalk", "msg-1"))
     assert other.ok and not other.duplicate
+
+
+def test_an_answer_goes_back_only_where_the_command_came_from(factory, session, people, now):
+    """A person on the sandbox, WeCom and DingTalk at once hears each answer once, on the channel
+    they typed on; notices about the order still reach them everywhere."""
+    order = level2(factory, people, now)
+    helper = on_both(people["helper"])
+    sandbox = chat_inbound.handle_text(OpContext(session, helper, now, "sandbox", ALL_CHANNELS), "查询 0001")
+    assert sandbox.ok
+    assert [(c, t) for c, t, _r, _k in reply_rows(session)] == [("sandbox", "person")]
+    session.execute(OutboundMessage.__table__.delete())
+
+    wecom = chat_inbound.handle_button(OpContext(session, helper, now, "wecom", ALL_CHANNELS),
+                                       f"sign:{order.number}", dedupe=("wecom", "click-1"))
+    assert wecom.ok
+    assert [(c, t) for c, t, _r, _k in reply_rows(session)] == [("wecom", "person")]
+    notices = session.scalars(select(OutboundMessage.channel).where(
+        OutboundMessage.kind != "reply", OutboundMessage.target_ref == str(people["staff"].id))).all()
+    assert set(notices) == {"sandbox"}  # the staff member is on the sandbox only
+    session.execute(OutboundMessage.__table__.delete())
+
+    # A caller that answers somewhere else (a DingTalk group conversation) names the target.
+    target = ReplyTarget("session", "cid-group", {"session_webhook": "https://example.invalid/s", "at_user_ids": ["dd"]})
+    dingtalk = chat_inbound.handle_text(OpContext(session, helper, now, "dingtalk", ALL_CHANNELS), "我的工单",
+                                        dedupe=("dingtalk", "m-9"), reply_target=target)
+    assert dingtalk.ok
+    [row] = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "reply")).all()
+    assert (row.channel, row.target_type, row.target_ref) == ("dingtalk", "session", "cid-group")
+    assert row.payload == {"session_webhook": "https://example.invalid/s", "at_user_ids": ["dd"],
+                           "text": dingtalk.reply}
+    assert row.dedupe_key == f"in:dingtalk:m-9:reply:{helper.id}:dingtalk"
+
+
+def test_no_answer_on_a_channel_that_cannot_reach_the_person(factory, session, people, now, caplog):
+    helper = people["helper"]  # not bound to WeCom
+    result = chat_inbound.handle_text(OpContext(session, helper, now, "wecom", ALL_CHANNELS), "帮助",
+                                      dedupe=("wecom", "m-1"))
+    assert result.ok and reply_rows(session) == []
+    assert "channel 'wecom' is off or not bound" in caplog.text
 
 
 def test_transfer_by_department_name(factory, session, people, now):
@@ -424,7 +479,9 @@ def test_duplicate_delivery_across_sessions(session_factory, now):
         with session_factory() as s:
             from models import Person
 
-            ctx = Factory(s).ctx(s.get(Person, helper_id), now, channel="wecom")
+            helper = s.get(Person, helper_id)
+            helper.wecom_userid = "helper-wx"
+            ctx = OpContext(s, helper, now, "wecom", Channels(wecom=True))
             results.append(chat_inbound.handle_text(ctx, "我的工单", dedupe=("wecom", "retry-1")))
             s.commit()
     assert [r.duplicate for r in results] == [False, True]

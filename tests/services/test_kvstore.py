@@ -3,8 +3,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+from sqlalchemy import select
 
-from services.kvstore import DatabaseKvStore, RedisKvStore
+from database import session_scope
+from models import KvEntry
+from services.kvstore import DatabaseKvStore, MemoryKvStore, RedisKvStore, TokenStore, bind_session
 
 
 def _redis_or_skip():
@@ -41,3 +44,29 @@ def test_database_entries_expire(session_factory):
     assert store.get("t") == "v"
     now[0] += timedelta(seconds=2)
     assert store.get("t") is None
+
+
+def test_token_store_prefers_redis_then_the_callers_session_then_its_own_transactions(session_factory):
+    redis_store = MemoryKvStore()  # stands in for Redis: what matters is which backend is chosen
+    database = DatabaseKvStore(session_factory)
+    with session_scope(session_factory) as session:
+        assert TokenStore(redis_store, database).backend(session) is redis_store
+        assert TokenStore(database=database).in_session(session).backend().session is session
+        with bind_session(session):
+            assert TokenStore(database=database).backend().session is session
+        assert TokenStore(database=database, session_provider=lambda: session).backend().session is session
+    assert TokenStore(database=database).backend() is database
+    alone = TokenStore()
+    assert alone.backend() is alone.memory
+
+
+def test_token_store_writes_in_the_bound_session(session_factory):
+    """SQLite: the caller's transaction holds the write lock, so the token must go through it."""
+    tokens = TokenStore(database=DatabaseKvStore(session_factory))
+    with session_scope(session_factory) as session, bind_session(session):
+        session.execute(select(KvEntry))
+        tokens.set("corp_access_token", "tok-1", 600)
+        assert tokens.get("corp_access_token") == "tok-1"
+    assert tokens.get("corp_access_token") == "tok-1"  # committed with the caller's transaction
+    tokens.delete("corp_access_token")
+    assert tokens.get("corp_access_token", "none") == "none"
