@@ -33,14 +33,14 @@ def limiter() -> RateLimiter:
     return extensions["rate_limiter"]
 
 
-def _client() -> str:
+def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def _over_limit(*limits: tuple[str, int, int]):
+def over_limit(*limits: tuple[str, int, int]):
     """The 429 page when any limit is reached, else None. Checked before the request touches the database."""
     for bucket, limit, window in limits:
-        wait = limiter().acquire(f"public:{bucket}:{_client()}", limit, window, now())
+        wait = limiter().acquire(f"public:{bucket}:{client_address()}", limit, window, now())
         if wait:
             seconds = max(1, math.ceil(wait))
             body = render_template("public/notice.html", heading="访问过于频繁",
@@ -57,7 +57,7 @@ def public_url(endpoint: str) -> str:
 
 @bp.get("/contact")
 def contact():
-    refused = _over_limit(PAGE_LIMIT)
+    refused = over_limit(PAGE_LIMIT)
     if refused:
         return refused
     return render_template("public/contact.html", query="", result=None, hotline=public_contact.HOTLINE)
@@ -65,7 +65,7 @@ def contact():
 
 @bp.post("/contact")
 def contact_lookup():
-    refused = _over_limit(PAGE_LIMIT, LOOKUP_LIMIT)
+    refused = over_limit(PAGE_LIMIT, LOOKUP_LIMIT)
     if refused:
         return refused
     query = (request.form.get("q") or "").strip()[:200]
@@ -76,7 +76,7 @@ def contact_lookup():
 
 @bp.get("/contact/request")
 def contact_request():
-    refused = _over_limit(PAGE_LIMIT)
+    refused = over_limit(PAGE_LIMIT)
     if refused:
         return refused
     return render_template("public/contact_request.html", form={}, errors={}, error_message="",
@@ -85,7 +85,7 @@ def contact_request():
 
 @bp.post("/contact/request")
 def contact_request_submit():
-    refused = _over_limit(PAGE_LIMIT, REQUEST_LIMIT)
+    refused = over_limit(PAGE_LIMIT, REQUEST_LIMIT)
     if refused:
         return refused
     form = {key: (request.form.get(key) or "").strip() for key in REQUEST_FIELDS}

@@ -8,13 +8,12 @@ question. Every hit counts against per-address limits shared by all processes, a
 
 from __future__ import annotations
 
-import math
-
 from flask import redirect, render_template, request, url_for
 
 from handlers.context import db, now
 from handlers.public import bp
-from handlers.public.contact import limiter
+from handlers.public.contact import client_address as _client
+from handlers.public.contact import over_limit as _over_limit
 from services import policy_page, policy_push, public_contact, training
 from services.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.training import TrainingContext
@@ -22,22 +21,6 @@ from services.training import TrainingContext
 # (bucket, limit, window seconds) per client address.
 VIEW_LIMIT = ("policy_view", 60, 60)
 POST_LIMIT = ("policy_post", 10, 600)
-
-
-def _client() -> str:
-    return request.remote_addr or "unknown"
-
-
-def _over_limit(*limits: tuple[str, int, int]):
-    for bucket, limit, window in limits:
-        wait = limiter().acquire(f"public:{bucket}:{_client()}", limit, window, now())
-        if wait:
-            seconds = max(1, math.ceil(wait))
-            body = render_template("public/notice.html", heading="访问过于频繁",
-                                   message=f"您的操作过于频繁，请 {seconds} 秒后再试。"
-                                           f"如有急事请拨打企业服务热线 {public_contact.HOTLINE}。")
-            return body, 429, {"Retry-After": str(seconds)}
-    return None
 
 
 def _unknown():
