@@ -12,7 +12,8 @@ How a file is applied (see docs/registry.md for the user's version):
   edited by hand in the console stays until the registry's own row for that enterprise changes.
 * With ``full_export`` (the file is the complete list), enterprises absent from it are flagged
   ``missing_from_full_export`` with a ``missing`` event — never deleted; their orders and history
-  stay, as they do for 注销 and 迁出 enterprises.
+  stay, as they do for 注销 and 迁出 enterprises. (Enterprises created while the import runs are
+  not judged by it.)
 * A row is applied whole or not at all: any problem (bad check digit, unreadable date, duplicate
   of an earlier row, identity conflict) makes it a row error with the reason, and the rest of
   the file goes on.
@@ -21,18 +22,21 @@ How a file is applied (see docs/registry.md for the user's version):
 
 Speed: rows are handled in chunks (``CHUNK_ROWS``), each committed with the job's progress.
 Phase one of a chunk is cheap: identity from two raw cells, a digest of the raw row, duplicates
-within the file; one query then finds the chunk's existing enterprises (id, fingerprint). An
-unchanged row costs a dictionary lookup and a digest; only rows that may change something are
-cleaned and parsed (phase two). New rows go in as one DBAPI executemany (SQLite) or through a
-COPY that streams them while the chunk is parsed (PostgreSQL), changes as executemany UPDATEs
-by primary key, events and row errors in bulk. Three chunks are in flight, one step apart
-(``_Importer.feed``): while one is checked, PostgreSQL answers its lookup (pipeline mode) and
-takes in the previous chunk's streamed rows, so the server's work overlaps Python's. A chunk's
-lookup therefore runs before the two chunks ahead of it are written; their rows cannot share
-an identity with it (that would be a duplicate), so only a registration number one of them
-takes away from an enterprise is still seen on it — a row claiming it then becomes a row error
-or merges there, as it did before within one chunk. Memory stays flat: the chunks in flight, plus
-the identities already seen in the file. ``bench/bench_registry.py`` measures all this.
+within the file; one query then finds the chunk's existing enterprises (id, fingerprint), each
+key probed through its unique index whatever the planner's statistics say. An unchanged row
+costs a dictionary lookup and a digest; only rows that may change something are cleaned and
+parsed (phase two). New rows go in as one DBAPI executemany (SQLite) or through a COPY that
+streams them while the chunk is parsed (PostgreSQL), changes as executemany UPDATEs by primary
+key, events and row errors in bulk.
+
+Three chunks are in flight, a step apart (``_Importer.feed``): while one is read and checked,
+PostgreSQL answers its lookup (pipeline mode) and takes in the rows streamed from the chunk
+before, so the server works while Python does. A chunk's lookup therefore runs before the two
+chunks before it are written. Their rows cannot share an identity with it (that would be a
+duplicate), so the only difference is a registration number that one of them moves away from
+an enterprise: a row claiming that number still finds it there — a row error, or a merge — as
+happens within one chunk anyway. Memory stays flat: the chunks in flight, plus the identities
+already seen in the file. ``bench/bench_registry.py`` measures all this.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import (
@@ -596,11 +600,29 @@ class _Reader:
         self.postgres = dialect.name == "postgresql"
         self.table = dialect.identifier_preparer.quote(_ENTERPRISE.name)
         self._pipeline = None
+        self._indexed_by: dict[str, str] = {}
         if self.postgres:
             dbapi = self.connection.dbapi_connection
             dbapi.autocommit = True
             self._pipeline = dbapi.pipeline()
             self._pipeline.__enter__()
+        elif dialect.name == "sqlite":
+            self._indexed_by = self._sqlite_indexes(dialect.identifier_preparer.quote)
+
+    def _sqlite_indexes(self, quote) -> dict[str, str]:
+        """`` INDEXED BY <index>`` for uscc and reg_no: SQLite plans ``IN (…)`` from sqlite_stat1
+        when someone has run ANALYZE, and statistics taken while the column was mostly NULL (or
+        before a big import) make it scan the whole table for every chunk instead."""
+        found = {}
+        cursor = self.connection.cursor()
+        try:
+            for _seq, name, _unique, _origin, partial in cursor.execute(f"PRAGMA index_list({self.table})").fetchall():
+                columns = [info[2] for info in cursor.execute(f"PRAGMA index_info({quote(name)})").fetchall()]
+                if not partial and len(columns) == 1 and columns[0] in ("uscc", "reg_no"):
+                    found[columns[0]] = f" INDEXED BY {quote(name)}"
+        finally:
+            cursor.close()
+        return found
 
     def send(self, codes: Sequence[str], regs: Sequence[str]) -> _Lookup:
         """Start looking up the enterprises holding any of these codes or registration numbers;
@@ -614,7 +636,7 @@ class _Reader:
                              f"(SELECT {self._COLUMNS} FROM {self.table} WHERE {column} = k.key LIMIT 1) AS e")
                 params.append(_pg_array(keys))
             else:
-                parts.append(f"SELECT {self._COLUMNS} FROM {self.table} "
+                parts.append(f"SELECT {self._COLUMNS} FROM {self.table}{self._indexed_by.get(column, '')} "
                              f"WHERE {column} IN ({', '.join([self.marker] * len(keys))})")
                 params.extend(keys)
         if not parts:
@@ -805,6 +827,7 @@ class _Importer:
         self.first_by_code: dict[str, int] = {}
         self.first_by_reg: dict[str, int] = {}
         self.seen: set[int] = set()  # existing enterprises present in the file
+        self.sweep_upto = 0  # full export: the last enterprise id before the import
         self.actor_label = f"导入任务 #{job_id}" if job_id else "导入"
         self.fp_indexes: list[int] = []
         self.fp_prefix = b""
@@ -847,6 +870,11 @@ class _Importer:
         self.fp_prefix = f"{FINGERPRINT_VERSION}|{','.join(keys)}|{sheet.library}|".encode()
         self.labels = sheet.header.labels
         self.plan = column_plan(tuple(columns))
+        if self.full_export:
+            # The sweep for enterprises missing from the file looks at those that existed before
+            # it: ids only grow, so whatever this import (or anyone meanwhile) adds lies above.
+            self.sweep_upto = self.session.scalar(select(func.max(Enterprise.id))) or 0
+            self.session.commit()
         if self.job_id is not None:
             self.session.execute(delete(ImportRowError).where(ImportRowError.job_id == self.job_id))
             self.session.execute(
@@ -1084,8 +1112,6 @@ class _Importer:
                     self.stream.finish()
                 elif inserts:
                     _insert_many(session, inserts, self.new_rows)
-                if inserts and self.full_export:
-                    self._see_inserted(session, inserts)
                 _update_by_id(session, updates)
                 if events:
                     session.execute(insert(_EVENT), events)
@@ -1101,14 +1127,6 @@ class _Importer:
         if self.progress_cb is not None:
             self.progress_cb(self.counters)
 
-    def _see_inserted(self, session: Session, inserts: list[tuple]) -> None:
-        """The new rows' ids, so the full-export sweep does not count them as missing."""
-        codes = [r[0] for r in inserts if r[0]]  # uscc, reg_no lead the tuple (_NewRows.VARYING)
-        regs = [r[1] for r in inserts if r[1] and not r[0]]
-        for column, keys in ((Enterprise.uscc, codes), (Enterprise.reg_no, regs)):
-            if keys:
-                self.seen.update(session.scalars(select(Enterprise.id).where(column.in_(keys))))
-
     def _report_progress(self, progress: dict[str, int] | None = None) -> None:
         if self.job_id is not None:
             self.session.execute(
@@ -1123,7 +1141,8 @@ class _Importer:
         last_id = 0
         while True:
             ids = session.scalars(
-                select(Enterprise.id).where(Enterprise.id > last_id, Enterprise.missing_from_full_export.is_(False))
+                select(Enterprise.id).where(Enterprise.id > last_id, Enterprise.id <= self.sweep_upto,
+                                            Enterprise.missing_from_full_export.is_(False))
                 .order_by(Enterprise.id).limit(MISSING_SWEEP_BATCH)
             ).all()
             if not ids:
