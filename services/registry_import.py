@@ -577,6 +577,11 @@ _ID, _USCC, _REG_NO, _FINGERPRINT, _MISSING = range(5)
 
 def _pg_array(keys: Sequence[str]) -> str:
     """A text[] literal: one string parameter instead of a list psycopg would adapt item by item."""
+    if not keys:
+        return "{}"
+    plain = "".join(keys)
+    if '"' not in plain and "\\" not in plain:  # codes and numbers: nothing to escape
+        return '{"' + '","'.join(keys) + '"}'
     return "{" + ",".join('"' + k.replace("\\", "\\\\").replace('"', '\\"') + '"' for k in keys) + "}"
 
 
