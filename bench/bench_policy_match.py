@@ -192,15 +192,6 @@ def _bench_push(session_factory) -> float:
 
 
 if __name__ == "__main__":
-    import argparse
-    import tempfile
+    from bench.run import run_alone
 
-    from bench.run import prepare
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url", default="")
-    args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    engine, factory, bench_ids = prepare(url)
-    run(factory, bench_ids)
-    engine.dispose()
+    run_alone(run)

@@ -204,3 +204,9 @@ def run(session_factory, ids) -> None:
           f"(目标 ≤ 400 MB) {mark(peak <= 400)}")
     if again["new"] or again["unchanged"] != full["new"]:
         print("  ✗ 重复导入应当全部“无变化”")
+
+
+if __name__ == "__main__":
+    from bench.run import run_alone
+
+    run_alone(run)

@@ -92,6 +92,17 @@ def main() -> None:
     engine.dispose()
 
 
+def run_alone(benchmark) -> None:
+    """``python bench/bench_<name>.py [--database-url URL]``: one benchmark on a fresh database."""
+    parser = argparse.ArgumentParser(description=(benchmark.__module__ or "").rsplit(".", 1)[-1])
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    engine, factory, ids = prepare(url)
+    benchmark(factory, ids)
+    engine.dispose()
+
+
 def _extra_benchmarks():
     """Benchmarks added by later features register here (bench/<name>.py exposing ``run``)."""
     found = []

@@ -65,7 +65,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pyexcel_io.plugins import NEW_READERS
 
@@ -149,43 +149,48 @@ def _cleaned(value: Any) -> Any:
     return "" if value is None else value
 
 
+class _Layout(NamedTuple):
+    """Where a header's columns are: shared by every row of the sheet."""
+
+    columns: dict[str, int]  # key → 0-based column index
+    keys: tuple[str, ...]  # the keys in column order, as ``Row.cells`` holds their cells
+
+
 class Row:
     """One data row. ``values`` is cleaned on first use, so a caller that can decide from a
     couple of cells (``cell``) or from the raw cells (``raw``) never pays for the rest."""
 
-    __slots__ = ("_columns", "_values", "number", "raw")
+    __slots__ = ("_layout", "_values", "cells", "number", "raw")
 
-    def __init__(self, number: int, raw: Sequence[Any], columns: dict[str, int]):
+    def __init__(self, number: int, raw: Sequence[Any], layout: _Layout, cells: Sequence[Any]):
         self.number = number
         self.raw = raw
-        self._columns = columns
+        self.cells = cells  # our columns' cells, in column order ("" past the row's end)
+        self._layout = layout
         self._values: dict[str, Any] | None = None
 
     @property
     def values(self) -> dict[str, Any]:
         """{key: cleaned cell} for every column the header matched."""
         if self._values is None:
-            raw, width = self.raw, len(self.raw)
-            values = {}
-            for key, i in self._columns.items():
-                value = raw[i] if i < width else ""
-                if value.__class__ is str:
-                    if value:
-                        if not value.isascii() and not _is_normalized("NFKC", value):
-                            value = _nfkc("NFKC", value)
-                        if " " in value or not value.isprintable():
-                            value = " ".join(value.split())
-                elif value is None:
-                    value = ""
-                values[key] = value
-            self._values = values
+            cells = self.cells
+            # Most rows of an export are clean already: check all their text at once (every test
+            # below is per character, and "|" neither composes nor collapses with its
+            # neighbours), and clean cell by cell only a row that fails.
+            joined = "|".join([c for c in cells if c.__class__ is str])
+            if ((joined.isascii() or _is_normalized("NFKC", joined)) and joined.isprintable()
+                    and "  " not in joined and "| " not in joined and " |" not in joined
+                    and joined[:1] != " " and joined[-1:] != " " and None not in cells):
+                self._values = dict(zip(self._layout.keys, cells, strict=True))
+            else:
+                self._values = {key: _cleaned(value) for key, value in zip(self._layout.keys, cells, strict=True)}
         return self._values
 
     def cell(self, key: str) -> Any:
         """One cleaned cell ("" when the column is absent or the cell empty)."""
         if self._values is not None:
             return self._values.get(key, "")
-        index = self._columns.get(key)
+        index = self._layout.columns.get(key)
         if index is None or index >= len(self.raw):
             return ""
         return _cleaned(self.raw[index])
@@ -400,6 +405,7 @@ class SheetReader:
             raise RuntimeError("sheet already consumed or closed")
         columns = self.header.columns
         indexes = sorted(columns.values())
+        layout = _Layout(columns, tuple(sorted(columns, key=columns.__getitem__)))
         last = indexes[-1]
         pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda raw: (raw[last],))
         number = self._row_number
@@ -407,13 +413,13 @@ class SheetReader:
         try:
             for raw in rows:
                 number += 1
-                cells = pick(raw) if len(raw) > last else [raw[i] for i in indexes if i < len(raw)]
+                cells = pick(raw) if len(raw) > last else tuple(raw[i] if i < len(raw) else "" for i in indexes)
                 # Rows with nothing in our columns (blank lines, notes beside the table) carry nothing.
                 first = next(filter(None, cells), None)
                 if first is None or (first.__class__ is str and first.isspace()
                                      and all(c.__class__ is str and c.isspace() for c in cells if c)):
                     continue
-                yield Row(number, raw, columns)
+                yield Row(number, raw, layout, cells)
         except UnicodeDecodeError:
             raise ValidationFailed(f"第 {number} 行附近的文字编码无法识别，请另存为“CSV UTF-8”或 xlsx 后再上传",
                                    fields={"file": "编码无法识别"}) from None

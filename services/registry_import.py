@@ -25,14 +25,13 @@ Phase one of a chunk is cheap: identity from two raw cells, a digest of the raw 
 within the file; one query then finds the chunk's existing enterprises (id, fingerprint), each
 key probed through its unique index whatever the planner's statistics say. An unchanged row
 costs a dictionary lookup and a digest; only rows that may change something are cleaned and
-parsed (phase two). New rows go in as one DBAPI executemany (SQLite) or through a COPY that
-streams them while the chunk is parsed (PostgreSQL), changes as executemany UPDATEs by primary
-key, events and row errors in bulk.
+parsed (phase two). New rows go in as multi-row INSERTs (SQLite) or one COPY (PostgreSQL),
+changes as executemany UPDATEs by primary key, events and row errors in bulk.
 
-Three chunks are in flight, a step apart (``_Importer.feed``): while one is read and checked,
-PostgreSQL answers its lookup (pipeline mode) and takes in the rows streamed from the chunk
-before, so the server works while Python does. A chunk's lookup therefore runs before the two
-chunks before it are written. Their rows cannot share an identity with it (that would be a
+Three chunks are in flight, a step apart (``_Importer.feed``): while one is read and checked
+(PostgreSQL answers its lookup meanwhile, in pipeline mode) and the one before it is applied,
+a writer thread writes and commits the one before that, so the database works while Python
+does. A chunk's lookup therefore runs before the two chunks before it are written. Their rows cannot share an identity with it (that would be a
 duplicate), so the only difference is a registration number that one of them moves away from
 an enterprise: a row claiming that number still finds it there — a row error, or a merge — as
 happens within one chunk anyway. Memory stays flat: the chunks in flight, plus the identities
@@ -45,16 +44,20 @@ import functools
 import gc
 import hashlib
 import logging
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import ExitStack, contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import (
@@ -475,20 +478,48 @@ _ROW_ERROR = ImportRowError.__table__
 
 
 def _insert_many(session: Session, rows: list[tuple], new_rows: _NewRows) -> None:
-    """New enterprises (``_NewRows`` tuples, already converted for the driver) as one plain DBAPI
-    executemany, the ``SHARED`` columns' values written into the statement: SQLAlchemy's per-row
-    parameter handling, and the driver's per-value adaptation, cost more than the database.
-    (PostgreSQL streams them through COPY instead: ``_CopyStream``.)"""
+    """New enterprises (``_NewRows`` tuples, already converted for the driver) on the session's
+    DBAPI connection: SQLAlchemy's per-row parameter handling, and the driver's per-value
+    adaptation, cost more than the database.
+
+    PostgreSQL takes them through one COPY. SQLite gets multi-row ``VALUES`` of as many rows as
+    its bound-variable limit allows, the ``SHARED`` columns' values written into the statement:
+    the driver binds a statement's values at once and lets go of the GIL while SQLite inserts
+    them, where an executemany takes the GIL back after every row — which, on the writer
+    thread, would keep the insert waiting for the parsing thread row by row."""
     connection = session.connection()
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
+    quote = connection.dialect.identifier_preparer.quote
     columns = ", ".join(quote(n) for n in (*_NewRows.VARYING, *_NewRows.SHARED))
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    literals = [_sql_literal(v) for v in new_rows.shared]
-    if marker == "%s":
-        literals = [text.replace("%", "%%") for text in literals]
-    values = ", ".join(new_rows.placeholders(marker) + literals)
-    connection.exec_driver_sql(f"INSERT INTO {quote(_ENTERPRISE.name)} ({columns}) VALUES ({values})", rows)
+    table = quote(_ENTERPRISE.name)
+    dbapi = connection.connection.driver_connection
+    if connection.dialect.name == "postgresql":
+        tail = new_rows.shared
+        with dbapi.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row + tail)
+        return
+    values = "(" + ", ".join(new_rows.placeholders("?") + [_sql_literal(v) for v in new_rows.shared]) + ")"
+    per_statement = max(1, _sqlite_variable_limit(dbapi) // len(_NewRows.VARYING))
+    statements: dict[int, str] = {}  # rows → statement: the same string object each time, hashed once
+    cursor = dbapi.cursor()
+    try:
+        for first in range(0, len(rows), per_statement):
+            batch = rows[first:first + per_statement]
+            statement = statements.get(len(batch))
+            if statement is None:
+                statement = statements[len(batch)] = (f"INSERT INTO {table} ({columns}) VALUES "
+                                                      + ", ".join([values] * len(batch)))
+            cursor.execute(statement, tuple(chain.from_iterable(batch)))
+    finally:
+        cursor.close()
+
+
+def _sqlite_variable_limit(dbapi_connection) -> int:
+    try:
+        return dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    except (AttributeError, sqlite3.Error):  # before Python 3.11: the smallest limit SQLite ever had
+        return 999
 
 
 def _copy_text(value: Any) -> str | None:
@@ -522,52 +553,6 @@ def _update_by_id(session: Session, rows: list[dict[str, Any]]) -> None:
         statement = (update(_ENTERPRISE).where(_ENTERPRISE.c.id == bindparam("_id"))
                      .values({c: bindparam(c) for c in columns}))
         session.execute(statement, params)
-
-
-class _CopyStream:
-    """PostgreSQL: the chunk's new enterprises go into one COPY that stays open while the chunk is
-    parsed — each row is sent as soon as it is ready, so the server inserts it (indexes, foreign
-    keys) while Python works on the next rows, instead of after the whole chunk. ``finish`` ends
-    the COPY in the chunk's transaction (the updates, events and progress follow, then the commit)."""
-
-    def __init__(self, session: Session, shared_values: Sequence[Any]):
-        self.session = session
-        self.tail = tuple(shared_values)
-        self._stack: ExitStack | None = None
-        self._write: Callable[[tuple], None] | None = None
-
-    def write(self, row: tuple) -> None:
-        if self._write is None:
-            self._open()
-        self._write(row + self.tail)
-
-    def _open(self) -> None:
-        connection = self.session.connection()
-        quote = connection.dialect.identifier_preparer.quote
-        columns = ", ".join(quote(n) for n in (*_NewRows.VARYING, *_NewRows.SHARED))
-        stack = ExitStack()
-        try:
-            cursor = stack.enter_context(connection.connection.dbapi_connection.cursor())
-            copy = stack.enter_context(cursor.copy(f"COPY {quote(_ENTERPRISE.name)} ({columns}) FROM STDIN"))
-        except BaseException:
-            stack.close()
-            raise
-        self._stack, self._write = stack, copy.write_row
-
-    def finish(self) -> None:
-        """End the COPY (waiting for the server to take the last rows); nothing when none was sent."""
-        stack, self._stack, self._write = self._stack, None, None
-        if stack is not None:
-            stack.close()
-
-    def abort(self) -> None:
-        """Cancel an open COPY (the transaction then only rolls back)."""
-        stack, self._stack, self._write = self._stack, None, None
-        if stack is not None:
-            try:
-                stack.__exit__(RuntimeError, RuntimeError("import chunk abandoned"), None)
-            except Exception:  # noqa: BLE001 - the COPY is failed on purpose; the rollback follows
-                log.debug("aborted COPY", exc_info=True)
 
 
 # An existing enterprise as the lookups return it: a plain tuple (building named tuples for
@@ -840,25 +825,29 @@ class _Importer:
         self.plan: _Plan | None = None
         self.labels: dict[str, str] = {}
         bind = self.session.get_bind()
-        # PostgreSQL streams each chunk's new rows through COPY on the write session while the
-        # chunk is parsed, so the reads made meanwhile (current values, staffing) need their own.
-        # SQLite has one writer at a time and BEGIN IMMEDIATE even for reads: one session.
+        # A thread writes each applied chunk on the write session while this one reads and
+        # parses the next: the drivers let go of the GIL while the database inserts (indexes, and
+        # on PostgreSQL the foreign-key checks a COPY runs at its end), so the database works
+        # while Python does. The reads made meanwhile (current values, staffing) have a session
+        # of their own; on SQLite they wait for the write's commit (BEGIN IMMEDIATE) as any
+        # writer would.
         self.postgres = bind.dialect.name == "postgresql"
-        self.reads: Session = session_factory() if self.postgres else self.session
+        self.reads: Session = session_factory()
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="registry-import-write")
+        self.integrity_errors = (IntegrityError, bind.dialect.loaded_dbapi.IntegrityError)
+        self._writing: Future | None = None
         self.staffing = None if dry_run else _Staffing(self.reads)
         self.reader = _Reader(bind)
         self.new_rows = _NewRows(bind.dialect, job_id, now)
-        self.stream = _CopyStream(self.session, self.new_rows.shared) if self.postgres and not dry_run else None
         self._prepared: _Chunk | None = None  # checked, lookup sent
         self._applied: tuple | None = None  # applied, to be written
 
     def close(self) -> None:
-        if self.stream is not None:
-            self.stream.abort()
+        self._settle_writer()
+        self.writer.shutdown()
         self._prepared = self._applied = None
         self.reader.close()
-        if self.reads is not self.session:
-            self.reads.close()
+        self.reads.close()
         self.session.close()
 
     # -- setup -----------------------------------------------------------------------------------
@@ -894,10 +883,8 @@ class _Importer:
     # -- one chunk -------------------------------------------------------------------------------
     def feed(self, rows: list[excel_io.Row]) -> None:
         """Take the next chunk. Three chunks are in flight, a step apart: this one is checked and
-        its lookup sent; the one applied last time is written and committed; the one before this
-        is applied (phase two) — on PostgreSQL its new rows start streaming, and the server takes
-        them in while the next chunk is read and checked, as it answers that chunk's lookup.
-        ``drain`` finishes the last two."""
+        its lookup sent; the one applied last time goes to the writer thread; the one before
+        this is applied (phase two). ``drain`` finishes the last two."""
         try:
             prepared = self._prepare(rows)
             self._write_applied()
@@ -915,20 +902,53 @@ class _Importer:
             if prepared is not None:
                 self._applied = self._apply(prepared)
                 self._write_applied()
+            self._wait_written()
         except BaseException:
             self._abandon()
             raise
 
     def _write_applied(self) -> None:
+        """Hand the applied chunk to the writer thread once the write before it has committed:
+        one write in flight, chunks committed in file order."""
+        self._wait_written()
         applied, self._applied = self._applied, None
         if applied is not None:
-            self._write(*applied)
+            self._writing = self.writer.submit(self._write, *applied)
+
+    def _wait_written(self) -> None:
+        """Wait for the write in flight; its error is raised here, in the importing thread."""
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
+        try:
+            writing.result()
+        except self.integrity_errors as error:
+            # Someone added one of the chunk's enterprises (console, another import) after the
+            # chunk's lookup: the chunk is rolled back, the ones before it stay.
+            log.warning("registry import chunk conflicts with a concurrent change: %s", error)
+            raise ValidationFailed(
+                "导入期间企业名录被同时修改（有人新增了本文件中的企业），本批次未写入，之前的批次已保留；"
+                "请稍后重新导入同一文件，已导入的行不会重复", fields={"file": "名录被同时修改"}) from error
+        self._written()
+
+    def _written(self) -> None:
+        if self.progress_cb is not None:
+            self.progress_cb(self.counters)
+
+    def _settle_writer(self) -> None:
+        """Let a write in flight finish (it rolls itself back on error) before the session is touched."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            try:
+                writing.result()
+            except BaseException:  # noqa: BLE001 - the error that abandoned the import is raised already
+                log.debug("registry import write abandoned", exc_info=True)
 
     def _abandon(self) -> None:
+        self._settle_writer()
         self._prepared = self._applied = None
-        if self.stream is not None:
-            self.stream.abort()
         self.session.rollback()
+        self.reads.rollback()
 
     def _prepare(self, rows: list[excel_io.Row]) -> _Chunk:
         """Phase one, cheap: identity from two raw cells, fingerprint from the raw row; duplicates
@@ -971,15 +991,14 @@ class _Importer:
 
     def _apply(self, chunk: _Chunk) -> tuple:
         """Phase two: rows whose fingerprint matches their enterprise's are done; the others are
-        validated, parsed and compared. Returns what ``_write`` writes (new rows already streaming
-        on PostgreSQL)."""
+        validated, parsed and compared. Returns what ``_write`` writes."""
         pending, errors = chunk.pending, chunk.errors
         existing = chunk.lookup.rows()
         by_code = {r[_USCC]: r for r in existing if r[_USCC]}
         by_reg = {r[_REG_NO]: r for r in existing if r[_REG_NO]}
         inserts: list[tuple] = []
         compare: list[tuple[int, str, dict[str, Any]]] = []  # (enterprise id, fingerprint, fields)
-        seen, stream, counters, plan = self.seen, self.stream, self.counters, self.plan
+        seen, counters, plan = self.seen, self.counters, self.plan
         for row, code, reg_no, fp in pending:
             match_code = by_code.get(code) if code else None
             match_reg = by_reg.get(reg_no) if reg_no else None
@@ -1012,10 +1031,7 @@ class _Importer:
                 errors.append(self._error(row, key, value, "；".join(reason for _k, _v, reason in problems)))
                 continue
             if target is None:
-                record = self._new_record(fields, fp)
-                inserts.append(record)
-                if stream is not None:
-                    stream.write(record)
+                inserts.append(self._new_record(fields, fp))
             else:
                 compare.append((target[_ID], fp, fields))
 
@@ -1113,9 +1129,7 @@ class _Importer:
         session = self.session
         try:
             if not self.dry_run:
-                if self.stream is not None:
-                    self.stream.finish()
-                elif inserts:
+                if inserts:
                     _insert_many(session, inserts, self.new_rows)
                 _update_by_id(session, updates)
                 if events:
@@ -1125,12 +1139,8 @@ class _Importer:
             self._report_progress(progress)
             session.commit()
         except BaseException:
-            if self.stream is not None:
-                self.stream.abort()
             session.rollback()
             raise
-        if self.progress_cb is not None:
-            self.progress_cb(self.counters)
 
     def _report_progress(self, progress: dict[str, int] | None = None) -> None:
         if self.job_id is not None:

@@ -213,3 +213,19 @@ def test_plain_pyexcel_reads_through_the_calamine_plugin_too(tmp_path):
     fallback = pyexcel.get_array(file_name=str(path), library="pyexcel-xlsx")[1][10]
     pyexcel.free_resources()
     assert fallback == 25 and isinstance(fallback, int)
+
+
+@pytest.mark.parametrize("cells", [
+    ("北辰区甲公司", "C3311 金属结构制造", 5.0, date(2001, 1, 2)),  # clean: taken as they are
+    ("A | B", "x|y", "", 12),  # the separator inside a cell
+    ("北辰区甲公司 ", "乙", "丙", 1),  # trailing space
+    (" 甲", "乙  丙", "丁\t戊", None),  # leading space, a run of spaces, a tab, an empty cell
+    ("ＡＢＣ１２３", "甲\u3000乙", "e\u0301", "丙\xa0丁"),  # full width, ideographic space, combining mark, NBSP
+    ("甲|", " 乙", "|丙", "丁 |"),  # spaces next to where the cells would join
+])
+def test_row_values_are_cleaned_cell_by_cell_whatever_the_row_holds(cells):
+    keys = tuple(f"k{i}" for i in range(len(cells)))
+    layout = excel_io._Layout({k: i for i, k in enumerate(keys)}, keys)
+    row = excel_io.Row(5, list(cells), layout, tuple(cells))
+    assert row.values == {k: excel_io._cleaned(v) for k, v in zip(keys, cells, strict=True)}
+    assert all(v is not None for v in row.values.values())

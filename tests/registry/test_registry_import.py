@@ -383,7 +383,7 @@ def snapshot(session_factory):
 
 
 def test_small_chunks_give_the_same_result_as_one_chunk(session_factory, engine, factory, session, tmp_path, now):
-    """Chunks are checked, applied and written one step apart (and new rows streamed on PostgreSQL):
+    """Chunks are checked, applied and written one step apart (the writing on a thread of its own):
     duplicates across chunks, errors, staffing loads and the re-import must not depend on that."""
     from services.zone_rules import seed_address_rules
 
@@ -443,9 +443,36 @@ def test_a_failure_after_some_chunks_keeps_them_and_the_next_import_works(sessio
     assert count(session_factory, Enterprise) == 9
 
 
+def test_an_enterprise_added_meanwhile_fails_its_chunk_cleanly(session_factory, tmp_path, now):
+    """Someone adds one of the file's enterprises (console) after its chunk was looked up: the
+    writer thread's unique violation comes back as a clear error, that chunk is rolled back whole,
+    the chunks before it stay, and importing the file again finishes the job."""
+    file_codes = codes(9, start=7000)
+    path = write_xlsx(tmp_path / "名录.xlsx", [row(i, code, f"第{i}公司") for i, code in enumerate(file_codes, 1)])
+    added = []
+
+    def add_one_of_the_last_chunk(counters):
+        if not added:  # the first chunk is written; the last one has been looked up already
+            with session_factory() as s:
+                s.add(Enterprise(name="控制台新增的企业", uscc=file_codes[7], entity_type=EntityType.ENTERPRISE))
+                s.commit()
+            added.append(file_codes[7])
+
+    with pytest.raises(ValidationFailed, match="名录被同时修改"):
+        import_enterprises(session_factory, path, job_id=None, now=now, chunk_rows=3,
+                           progress_cb=add_one_of_the_last_chunk)
+    assert count(session_factory, Enterprise) == 6 + 1  # two whole chunks and the one added meanwhile
+    assert by_code(session_factory, file_codes[6]) is None  # its chunk-mates were not half-written
+
+    again = import_enterprises(session_factory, path, job_id=None, now=now, chunk_rows=3)
+    assert (again.new, again.changed, again.unchanged, again.errors) == (2, 1, 6, 0)
+    assert by_code(session_factory, file_codes[7]).name == "第8公司"
+    assert count(session_factory, Enterprise) == 9
+
+
 def test_a_file_broken_halfway_stops_cleanly_between_chunks(session_factory, tmp_path, now):
-    """Bytes that are not UTF-8 far into a csv: the chunks before stay whole, the one in flight
-    (streaming into COPY on PostgreSQL) is rolled back, and the connections are fine afterwards."""
+    """Bytes that are not UTF-8 far into a csv: the chunks before stay whole, the ones in flight
+    are rolled back (or never written), and the connections are fine afterwards."""
     good = [row(i, code, f"第{i}公司") for i, code in enumerate(codes(1200, start=20000))]
     path = write_csv(tmp_path / "名录.csv", good, encoding="utf-8")
     path.write_bytes(path.read_bytes() + b"1201,\xff\xfe\xfa,\xc3\x28\n")
