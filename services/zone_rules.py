@@ -855,6 +855,45 @@ def violations_query(zone_id: int | None = None):
     return query
 
 
+@dataclass(frozen=True)
+class ZoneOverview:
+    """One zone's line on the grid's landing page."""
+
+    zone: Zone
+    enterprises: int  # in business (deregistered and moved-out ones are not served any more)
+    staff: int  # active service staff members of the zone
+    busiest: int  # the most enterprises one of them serves
+    without_staff: int  # enterprises without a valid service staff member (``violations_query``)
+
+    @property
+    def per_staff(self) -> float | None:
+        return self.enterprises / self.staff if self.staff else None
+
+
+def zones_overview(session: Session, zones: Sequence[Zone]) -> list[ZoneOverview]:
+    """Enterprises, staff, the heaviest load and the enterprises lacking staff, per zone (four queries)."""
+    ids = [z.id for z in zones]
+    if not ids:
+        return []
+    serving = Enterprise.status.not_in(GONE_STATUSES)
+    enterprises = dict(session.execute(
+        select(Enterprise.zone_id, func.count(Enterprise.id))
+        .where(Enterprise.zone_id.in_(ids), serving).group_by(Enterprise.zone_id)).all())
+    staff = dict(session.execute(
+        select(Person.zone_id, func.count(Person.id))
+        .where(Person.zone_id.in_(ids), Person.role == Role.SERVICE_STAFF, Person.active.is_(True))
+        .group_by(Person.zone_id)).all())
+    loads = (select(Enterprise.zone_id, func.count(Enterprise.id).label("n"))
+             .where(Enterprise.zone_id.in_(ids), Enterprise.service_staff_id.is_not(None), serving)
+             .group_by(Enterprise.zone_id, Enterprise.service_staff_id).subquery())
+    busiest = dict(session.execute(select(loads.c.zone_id, func.max(loads.c.n)).group_by(loads.c.zone_id)).all())
+    lacking = violations_query().where(Enterprise.zone_id.in_(ids)).subquery()
+    without_staff = dict(session.execute(
+        select(lacking.c.zone_id, func.count()).group_by(lacking.c.zone_id)).all())
+    return [ZoneOverview(z, int(enterprises.get(z.id, 0)), int(staff.get(z.id, 0)), int(busiest.get(z.id, 0)),
+                         int(without_staff.get(z.id, 0))) for z in zones]
+
+
 def invariant_violations(session: Session, zone_id: int | None = None, *, limit: int | None = None) -> list[Enterprise]:
     """Zoned enterprises without exactly one active service staff member of their own zone."""
     query = violations_query(zone_id).order_by(Enterprise.id)

@@ -20,11 +20,11 @@ def index():
     person = current_person()
     session = db()
     zones = zone_rules.managed_zones(session, person) if person.role in MANAGERS else []
-    problems = {z.id: zone_rules.count_violations(session, z.id) for z in zones}
+    overview = zone_rules.zones_overview(session, zones)
     unassigned = (session.scalar(select(func.count(Enterprise.id)).where(Enterprise.zone_id.is_(None))) or 0
                   if person.role in PLACERS else None)
     return render_template(
-        "grid/index.html", zones=zones, problems=problems, unassigned=unassigned,
+        "grid/index.html", overview=overview, unassigned=unassigned,
         managers=person.role in MANAGERS, placers=person.role in PLACERS, posters=person.role in POSTER_ROLES,
         pending=pending_requests_count(session, person),
     )

@@ -172,3 +172,27 @@ def test_every_page_renders_for_a_sysadmin(client, session, factory, grid):
     second = client.get(f"/grid/zones/{zone_id}?page=2").get_data(as_text=True)
     assert "第 2 / 2 页" in second and "上一页" in second
     assert "第 1 / 2 页" in client.get("/grid/unassigned").get_data(as_text=True)
+
+
+def test_index_shows_each_zones_staffing_in_one_table(client, session, grid, factory):
+    """Enterprises in business, staff, the heaviest load and the enterprises lacking a valid
+    service staff member, per zone, on the landing page."""
+    zones = [grid.tianmu, grid.beicang]
+    for i in range(3):
+        factory.enterprise(name=f"王服务的企业{i}", zone=grid.tianmu, staff=grid.staff)
+    factory.enterprise(name="刘服务的企业", zone=grid.tianmu, staff=grid.staff2)
+    factory.enterprise(name="无人服务的企业", zone=grid.tianmu, staff=None)
+    factory.enterprise(name="已注销的企业", zone=grid.tianmu, staff=grid.staff, status="注销")
+    factory.enterprise(name="北仓的企业", zone=grid.beicang, staff=grid.other_staff)
+    settle(session)
+
+    tianmu, beicang = zone_rules.zones_overview(session, zones)
+    assert (tianmu.enterprises, tianmu.staff, tianmu.busiest, tianmu.without_staff) == (5, 2, 3, 1)
+    assert tianmu.per_staff == 2.5
+    assert (beicang.enterprises, beicang.staff, beicang.busiest, beicang.without_staff) == (1, 1, 1, 0)
+    settle(session)  # SQLite: end the read transaction before the request writes its session
+
+    login(client, "admin")
+    html = client.get("/grid/").get_data(as_text=True)
+    assert 'id="zone-overview"' in html and 'data-zone="天穆镇"' in html
+    assert 'id="without-staff-count">1<' in html.replace(" warn", "")
