@@ -10,9 +10,10 @@ that row's own transaction and records the outcome from what the adapter returns
                          the channel key is paused and the row waits, no attempt is counted.
 * ``ChannelPaused``    — the adapter knows the channel is unusable until a given instant.
 
-Adapters also name the bucket a message counts against (``rate_rule``) so one shared limiter
-keeps every process under the platform's limits: WeCom/DingTalk group robots 20/min each,
-WeCom app messages 30/min per member, the sandbox none. Unknown inbound platform events are
+Adapters also name the buckets a message counts against (``rate_rules``) so one shared limiter
+keeps every process under the platform's limits: WeCom/DingTalk group robots 20/min each, WeCom
+app messages 30/min and 1000/h per member, DingTalk work notifications 500 a day per user (the
+platforms drop what is over those silently), the sandbox none. Unknown inbound platform events are
 logged by the adapter that parses them, never raised.
 """
 
@@ -143,14 +144,25 @@ class ChatAdapter(ABC):
         timeout. Anything else raised counts as a transient failure and is logged.
         """
 
-    def rate_rule(self, message: OutboundView) -> RateRule | None:
-        """The shared bucket this message counts against, or None when the backend has no limit."""
-        return None
+    def rate_rules(self, message: OutboundView) -> tuple[RateRule, ...]:
+        """The shared buckets this message counts against (every one must have room); none when
+        the backend has no limit."""
+        return ()
 
     def channel_key(self, message: OutboundView) -> str:
         """The unit a platform pauses as a whole (one robot, one app); also the pause table key."""
-        rule = self.rate_rule(message)
-        return rule.key if rule is not None else self.name
+        rules = self.rate_rules(message)
+        return rules[0].key if rules else self.name
+
+
+def person_ids(target_ref: str) -> list[int]:
+    """The person ids of a message's ``target_ref`` ("12" or "12,15"), each once, in order."""
+    ids: list[int] = []
+    for part in str(target_ref or "").split(","):
+        part = part.strip()
+        if part.isdigit() and int(part) not in ids:
+            ids.append(int(part))
+    return ids
 
 
 def retry_on_stale_token(call: Callable[[], T], *, stale: Callable[[Exception], bool], renew: Callable[[], None],

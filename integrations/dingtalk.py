@@ -59,6 +59,7 @@ from integrations.base import (
     RateRule,
     TransientError,
     app_token_store,
+    person_ids,
     retry_on_stale_token,
 )
 from models import ChatGroup, Person, WorkOrder
@@ -86,6 +87,10 @@ BUSY_ERRORS = frozenset({-1, 90002, 90006, 90018})  # system busy / app QPS: ret
 # window. Any 60 s span touches at most 3 windows → ≤ 9 rows → ≤ 18 messages, never 21.
 ROBOT_RATE_LIMIT = 3
 ROBOT_RATE_WINDOW = 30
+# Work notifications: beyond 500 per user a day DingTalk drops them while answering ok. Windows
+# of 8 hours start at 00:00, 08:00 and 16:00 Beijing time, so a Beijing day is exactly three of
+# them: 3 × 166 = 498.
+NOTICE_RULE = (166, 8 * 3600)
 
 TIME_STAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 
@@ -465,10 +470,13 @@ class DingTalkAdapter(ChatAdapter):
         self.api = api or DingTalkApi(settings.dingtalk, tokens=TokenStore.from_settings(settings))
 
     # -- buckets -------------------------------------------------------------------------------
-    def rate_rule(self, message: OutboundView) -> RateRule | None:
+    def rate_rules(self, message: OutboundView) -> tuple[RateRule, ...]:
         if message.target_type == "group":
-            return RateRule(f"dingtalk:robot:{message.target_ref}", ROBOT_RATE_LIMIT, ROBOT_RATE_WINDOW)
-        return None
+            return (RateRule(f"dingtalk:robot:{message.target_ref}", ROBOT_RATE_LIMIT, ROBOT_RATE_WINDOW),)
+        if message.target_type in ("person", "people"):
+            return tuple(RateRule(f"dingtalk:notice:{person_id}", *NOTICE_RULE)
+                         for person_id in person_ids(message.target_ref))
+        return ()
 
     def channel_key(self, message: OutboundView) -> str:
         if message.target_type == "group":

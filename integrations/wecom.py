@@ -42,11 +42,11 @@ from integrations.base import (
     RateRule,
     TransientError,
     app_token_store,
+    person_ids,
     retry_on_stale_token,
 )
 from models import ChatGroup, OutboundMessage, OutboxStatus, Person, WeComCardCode
 from services.kvstore import TokenStore, bind_session
-from services.ratelimit import RedisRateLimiter, count_in_session
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ APP_PAUSE_SECONDS = 60
 # drops member messages over the limit silently, so the margin matters).
 ROBOT_RULE = (5, 20)
 MEMBER_RULE = (7, 20)
+# 1000/h per member: a sliding hour overlaps at most seven 10-minute windows, 7 × 142 = 994.
+MEMBER_HOUR_RULE = (142, 600)
 RESPONSE_CODE_LIFETIME = timedelta(hours=72)
 TOKEN_EARLY_REFRESH_SECONDS = 300  # stop using a token 5 minutes before WeCom says it ends
 
@@ -246,33 +248,24 @@ def wecom_api(app) -> WeComApi:
 # --- Delivery -----------------------------------------------------------------------------------
 
 
-def _person_ids(target_ref: str) -> list[int]:
-    ids = []
-    for part in str(target_ref or "").split(","):
-        part = part.strip()
-        if part.isdigit() and int(part) not in ids:
-            ids.append(int(part))
-    return ids
-
-
 class WeComAdapter(ChatAdapter):
     name = "wecom"
 
     def __init__(self, settings: Settings, api: WeComApi | None = None):
         self.base_url = settings.base_url
         self.api = api or WeComApi(settings.wecom, TokenStore.from_settings(settings))
-        self._redis_limiter = None
-        if settings.redis_url:
-            self._redis_limiter = RedisRateLimiter.from_url(settings.redis_url)
 
     # -- buckets -------------------------------------------------------------------------------
-    def rate_rule(self, message: OutboundView) -> RateRule | None:
+    def rate_rules(self, message: OutboundView) -> tuple[RateRule, ...]:
         if message.target_type == "group":
-            return RateRule(f"wecom:robot:{message.target_ref}", *ROBOT_RULE)
+            return (RateRule(f"wecom:robot:{message.target_ref}", *ROBOT_RULE),)
         if message.kind == "card_update":
-            return None  # not a message to anyone: WeCom counts it against no member
-        ids = _person_ids(message.target_ref)
-        return RateRule(f"wecom:member:{ids[0]}", *MEMBER_RULE) if ids else None
+            return ()  # not a message to anyone: WeCom counts it against no member
+        # One message to several people counts against each of them.
+        return tuple(rule for person_id in person_ids(message.target_ref) for rule in (
+            RateRule(f"wecom:member:{person_id}", *MEMBER_RULE),
+            RateRule(f"wecom:member-hour:{person_id}", *MEMBER_HOUR_RULE),
+        ))
 
     def channel_key(self, message: OutboundView) -> str:
         # 130101 pauses one robot; 45009 on app messages pauses the whole app.
@@ -324,7 +317,7 @@ class WeComAdapter(ChatAdapter):
         group = session.get(ChatGroup, int(message.target_ref)) if str(message.target_ref).isdigit() else None
         if group is None or group.platform != "wecom" or not group.active or not group.robot_key:
             raise PermanentError("该部门的企业微信群机器人未配置或已停用")
-        mentions = self._userids(session, _person_ids(",".join(str(m) for m in message.payload.get("mentions") or [])))
+        mentions = self._userids(session, person_ids(",".join(str(m) for m in message.payload.get("mentions") or [])))
         text = cards.plain_text(message.payload, with_title=message.kind not in ("whistle", "status", "reply"))
         if not text:
             raise PermanentError("消息内容为空")
@@ -332,7 +325,7 @@ class WeComAdapter(ChatAdapter):
         return DeliveryResult(detail=f"群机器人 {group.name or group.id}" + (f"，@{len(mentions)} 人" if mentions else ""))
 
     def _to_person(self, message: OutboundView, session: Session) -> DeliveryResult:
-        userids = self._userids(session, _person_ids(message.target_ref))
+        userids = self._userids(session, person_ids(message.target_ref))
         if not userids:
             return DeliveryResult(detail="接收人未绑定企业微信，已跳过")
         if message.kind in ("reply", "status"):
@@ -352,17 +345,6 @@ class WeComAdapter(ChatAdapter):
             log.warning("wecom: members not reachable by the app: %s", invalid)
         detail = f"部分成员无效：{invalid}" if invalid else ""
         return DeliveryResult(platform_message_id=str(result.get("msgid") or ""), detail=detail)
-
-    def _count_more_members(self, session: Session, person_ids: Sequence[int], now: datetime) -> None:
-        limit, window = MEMBER_RULE
-        for person_id in person_ids:
-            key = f"wecom:member:{person_id}"
-            if self._redis_limiter is not None:
-                wait = self._redis_limiter.acquire(key, limit, window, now)
-            else:
-                wait = count_in_session(session, key, limit, window, now)
-            if wait > 0:
-                raise RateLimited(wait, key, f"成员 {person_id} 的企业微信消息已达每分钟上限，稍后发送")
 
     @staticmethod
     def _task_closed(session: Session, message: OutboundView, task_id: str) -> str:
@@ -386,11 +368,9 @@ class WeComAdapter(ChatAdapter):
         closed = self._task_closed(session, message, task_id)
         if closed:
             return DeliveryResult(detail=f"任务已结束（{closed}），不再发送卡片")
-        person_ids = _person_ids(message.target_ref)
-        userids = self._userids(session, person_ids)
+        userids = self._userids(session, person_ids(message.target_ref))
         if not userids:
             return DeliveryResult(detail="接收人均未绑定企业微信，已跳过")
-        self._count_more_members(session, person_ids[1:], now)
         result = self.api.send_app_message(userids, cards.button_card_message(message.payload, self.base_url))
         code = str(result.get("response_code") or "")
         if code:

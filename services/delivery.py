@@ -132,10 +132,12 @@ def _deliver_one(
             outbox.release(session, message, until=until)
             log.info("outbox %s: channel %s paused until %s, put back", message_id, channel_key, until.isoformat())
             return "paused"
-        rule: RateRule | None = adapter.rate_rule(view)
+        rules: tuple[RateRule, ...] = adapter.rate_rules(view)
 
     # The shared limiter runs between transactions (on SQLite its own write must not wait on ours).
-    if rule is not None:
+    # A bucket that refuses leaves the ones before it counted: the message then counts against
+    # them without being sent, which only ever errs on the side of sending less.
+    for rule in rules:
         now = now_fn()
         wait = limiter.acquire(rule.key, rule.limit, rule.window_seconds, now)
         if wait > 0:

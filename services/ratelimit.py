@@ -93,32 +93,30 @@ class DatabaseRateLimiter(RateLimiter):
         self.session_factory = session_factory
 
     def acquire(self, key: str, limit: int, window_seconds: int, now: datetime) -> float:
+        start, remaining = _window(now, window_seconds)
+        if limit <= 0:
+            return remaining
         with session_scope(self.session_factory) as session:
-            return count_in_session(session, key, limit, window_seconds, now)
+            return self._count(session, key[:160], limit, start, remaining)
 
-
-def count_in_session(session: Session, key: str, limit: int, window_seconds: int, now: datetime) -> float:
-    """``DatabaseRateLimiter.acquire`` inside a transaction the caller already has open (a refused
-    or rolled-back count counts nothing), e.g. a delivery counting its further recipients."""
-    start, remaining = _window(now, window_seconds)
-    if limit <= 0:
-        return remaining
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = (
-        insert(RateWindow)
-        .values(key=key[:160], window_start=start, count=1)
-        .on_conflict_do_update(
-            index_elements=[RateWindow.key, RateWindow.window_start],
-            set_={"count": RateWindow.count + 1},
-            where=RateWindow.count < limit,
+    @staticmethod
+    def _count(session: Session, key: str, limit: int, start: int, remaining: float) -> float:
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        stmt = (
+            insert(RateWindow)
+            .values(key=key, window_start=start, count=1)
+            .on_conflict_do_update(
+                index_elements=[RateWindow.key, RateWindow.window_start],
+                set_={"count": RateWindow.count + 1},
+                where=RateWindow.count < limit,
+            )
+            .returning(RateWindow.count)
         )
-        .returning(RateWindow.count)
-    )
-    count = session.execute(stmt).scalar_one_or_none()
-    if count == 1:
-        # A new window for this bucket: the older ones are history.
-        session.execute(delete(RateWindow).where(RateWindow.key == key[:160], RateWindow.window_start < start))
-    return 0.0 if count is not None else remaining
+        count = session.execute(stmt).scalar_one_or_none()
+        if count == 1:
+            # A new window for this bucket: the older ones are history.
+            session.execute(delete(RateWindow).where(RateWindow.key == key, RateWindow.window_start < start))
+        return 0.0 if count is not None else remaining
 
 
 def make_limiter(settings: Settings, session_factory: sessionmaker[Session]) -> RateLimiter:

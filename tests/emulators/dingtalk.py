@@ -286,8 +286,11 @@ class DingTalkEmulator:
         for userid in userids:
             duplicate = any(n["content"] == content and n["day"] == today and userid in n["userids"]
                             for n in self.work_notices)
+            # Beyond 500 a day per user DingTalk drops notices while still answering ok.
+            over_cap = sum(1 for n in self.work_notices
+                           if n["day"] == today and userid in n["userids"] and n["delivered"]) >= 500
             self.work_notices.append({"userids": [userid], "msg": msg, "content": content, "day": today,
-                                      "delivered": not duplicate})
+                                      "delivered": not duplicate and not over_cap})
         return {"errcode": 0, "errmsg": "ok", "task_id": next(self._task_ids), "request_id": uuid.uuid4().hex}, 200
 
     def _robot_send(self, query, body):

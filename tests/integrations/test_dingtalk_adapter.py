@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from database import session_scope
 from integrations.dingtalk import (
+    NOTICE_RULE,
     DingTalkAdapter,
     DingTalkApi,
     DingTalkError,
@@ -24,6 +25,7 @@ from integrations.registry import adapters_for
 from models import ChannelPause, ChatGroup, OutboundMessage, OutboxStatus, Role
 from services.kvstore import DatabaseKvStore, RedisKvStore, TokenStore
 from services.outbox import Envelope, enqueue
+from services.ratelimit import DatabaseRateLimiter
 from tests.emulators.dingtalk_fixtures import APP_SECRET
 
 TOKEN = "deptrobottoken0001"
@@ -161,6 +163,31 @@ def test_an_expired_token_is_fetched_again_once(dingtalk_emulator, dingtalk_deli
     assert dingtalk_emulator.token_fetches == 2
     answers = [c.answer["errcode"] for c in dingtalk_emulator.calls("topapi/message/corpconversation/asyncsend_v2")]
     assert answers == [0, 88, 0]
+
+
+def test_work_notices_stay_under_500_a_day_per_user(dingtalk_emulator, dingtalk_deliver, session_factory, factory,
+                                                    session, now):
+    """DingTalk drops a user's work notices beyond 500 a day while answering ok: the shared bucket
+    (three 8-hour windows a Beijing day, 166 each) keeps the rest waiting in the outbox instead."""
+    cap, window = NOTICE_RULE
+    assert cap * (86400 // window) <= 500 and (16 * 3600) % window == 0  # Beijing midnight is 16:00 UTC
+    person = factory.person(Role.CHIEF_HELPER, department=factory.department("rsj"), dingtalk_userid="wangbb")
+    other = factory.person(Role.CHIEF_HELPER, department=factory.department("rsj"), dingtalk_userid="libb")
+    session.commit()
+    limiter = DatabaseRateLimiter(session_factory)
+    for _ in range(cap):  # this window's notices to 王帮办 are used up
+        assert limiter.acquire(f"dingtalk:notice:{person.id}", cap, window, now) == 0
+    payload = {"title": "提醒", "text": "请尽快办理", "order_number": "BC-20260302-0001"}
+    waiting = put(session_factory, now, kind="notice", target_type="people", target_ref=f"{other.id},{person.id}",
+                  payload=payload)
+    solo = put(session_factory, now, kind="notice", target_type="person", target_ref=str(other.id), payload=payload)
+    stats = dingtalk_deliver(now)
+    assert (stats.sent, stats.throttled) == (1, 1)
+    assert row(session_factory, waiting).status == OutboxStatus.PENDING
+    assert row(session_factory, solo).status == OutboxStatus.SENT
+    next_window = datetime.fromtimestamp((int(now.timestamp()) // window + 1) * window, UTC)
+    assert dingtalk_deliver(next_window).sent == 1
+    assert row(session_factory, waiting).status == OutboxStatus.SENT
 
 
 def test_a_token_that_keeps_failing_is_retried_once_then_later(dingtalk_emulator, dingtalk_deliver, session_factory,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from database import session_scope
 from integrations.base import OutboundView
 from integrations.registry import adapters_for
-from integrations.wecom import MEMBER_RULE, ROBOT_RULE, WeComAdapter
+from integrations.wecom import MEMBER_HOUR_RULE, MEMBER_RULE, ROBOT_RULE, WeComAdapter
 from models import ChannelPause, ChatGroup, OutboundMessage, OutboxStatus, RateWindow, Role, WeComCardCode
 from services.delivery import deliver_due
 from services.outbox import Envelope, enqueue
@@ -67,13 +67,17 @@ def test_buckets_and_pause_keys():
     group = _view(kind="status", target_type="group", target_ref="12")
     card = _view(kind="card", target_type="people", target_ref="5,6,7")
     update = _view(kind="card_update", target_type="people", target_ref="5,6,7")
-    assert (adapter.rate_rule(group).key, adapter.rate_rule(group).limit) == ("wecom:robot:12", ROBOT_RULE[0])
-    assert adapter.rate_rule(card).key == "wecom:member:5" and adapter.rate_rule(card).limit == MEMBER_RULE[0]
-    assert adapter.rate_rule(update) is None
+    assert [(r.key, r.limit) for r in adapter.rate_rules(group)] == [("wecom:robot:12", ROBOT_RULE[0])]
+    # A message to three members counts against each of them, per minute and per hour.
+    assert [(r.key, r.limit, r.window_seconds) for r in adapter.rate_rules(card)] == [
+        (f"wecom:{bucket}:{person}", *rule) for person in (5, 6, 7)
+        for bucket, rule in (("member", MEMBER_RULE), ("member-hour", MEMBER_HOUR_RULE))]
+    assert adapter.rate_rules(update) == ()
     assert adapter.channel_key(group) == "wecom:robot:12" and adapter.channel_key(card) == "wecom:app"
-    # At most 4 windows overlap any minute: the platform's per-minute limits hold however it counts.
+    # Fixed windows overlapping any sliding minute / hour: the platform's limits hold however it counts.
     assert ROBOT_RULE[0] * (60 // ROBOT_RULE[1] + 1) <= 20
     assert MEMBER_RULE[0] * (60 // MEMBER_RULE[1] + 1) <= 30
+    assert MEMBER_HOUR_RULE[0] * (3600 // MEMBER_HOUR_RULE[1] + 1) <= 1000
 
 
 def _settings():
@@ -210,7 +214,8 @@ def test_one_card_counts_against_every_member(wecom_app, session_factory, people
     with session_factory() as s:
         keys = set(s.scalars(select(RateWindow.key)))
         codes = list(s.scalars(select(WeComCardCode)))
-    assert keys == {f"wecom:member:{p.id}" for p in (people["bound"], people["other"], people["unbound"])}
+    assert keys == {f"wecom:{bucket}:{p.id}" for p in (people["bound"], people["other"], people["unbound"])
+                    for bucket in ("member", "member-hour")}
     assert len(codes) == 1 and codes[0].userid == "" and not codes[0].used  # the send's own code
 
 
@@ -221,11 +226,29 @@ def test_a_card_waits_when_one_of_its_members_is_at_the_limit(wecom_app, session
     assert run(wecom_app).sent == MEMBER_RULE[0]
     card = put(session_factory, kind="card", target_type="people", target_ref=f"{people['bound'].id},{other}",
                payload=_card())
-    assert run(wecom_app).paused == 1
+    assert run(wecom_app).throttled == 1
     assert status(session_factory, card)[:2] == (OutboxStatus.PENDING, 0)
     assert wecom_emulator.cards == {}
     assert run(wecom_app, T0 + timedelta(seconds=MEMBER_RULE[1])).sent == 1
     assert list(wecom_emulator.cards) == ["BC-20260302-0001-0-5"]
+
+
+def test_a_member_past_the_hourly_cap_waits_for_the_next_window(wecom_app, session_factory, people,
+                                                                 wecom_emulator):
+    """WeCom drops app messages over 1000 an hour per member without an error: once the member's
+    hourly bucket is full (here: filled by earlier sends in this window), a message waits in the
+    outbox although the per-minute bucket has room, and goes out when the window turns."""
+    bound = people["bound"].id
+    cap, window = MEMBER_HOUR_RULE
+    limiter = DatabaseRateLimiter(session_factory)
+    for _ in range(cap):
+        assert limiter.acquire(f"wecom:member-hour:{bound}", cap, window, T0) == 0
+    message = put(session_factory, kind="reply", target_type="person", target_ref=str(bound), payload={"text": "第 143 条"})
+    assert run(wecom_app).throttled == 1
+    assert status(session_factory, message)[:2] == (OutboxStatus.PENDING, 0)
+    assert wecom_emulator.calls("message/send") == []
+    next_window = datetime.fromtimestamp((int(T0.timestamp()) // window + 1) * window, UTC)
+    assert run(wecom_app, next_window).sent == 1
 
 
 def test_card_update_greys_with_the_newest_code_and_uses_it_once(wecom_app, session_factory, people,

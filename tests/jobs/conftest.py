@@ -31,12 +31,13 @@ class ScriptedAdapter(ChatAdapter):
         self.calls = 0
         self._lock = threading.Lock()
 
-    def rate_rule(self, message):
-        return self.rule(message) if self.rule else None
+    def rate_rules(self, message):
+        rule = self.rule(message) if self.rule else None
+        return (rule,) if rule else ()
 
     def channel_key(self, message):
-        rule = self.rate_rule(message)
-        return rule.key if rule else f"test:{message.target_type}:{message.target_ref}"
+        rules = self.rate_rules(message)
+        return rules[0].key if rules else f"test:{message.target_type}:{message.target_ref}"
 
     def deliver(self, message, session, *, now):
         with self._lock:
