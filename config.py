@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
+# Processed platform callbacks are kept at least this long, so a week-old complaint can be traced.
+INBOUND_RETENTION_MIN_DAYS = 7
 
 
 class ConfigError(RuntimeError):
@@ -73,6 +75,8 @@ class Settings:
     outbox_max_attempts: int = 8
     # How long a claimed outbox row belongs to its worker before another may take it over.
     outbox_claim_lease_seconds: int = 300
+    # Processed platform callbacks are deleted after this many days, failed ones after three times as long.
+    inbound_retention_days: int = 90
     log_level: str = "INFO"
     testing: bool = False
     wecom: WeComSettings = field(default_factory=WeComSettings)
@@ -197,6 +201,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
         outbox_batch_size=_number(env, "OUTBOX_BATCH_SIZE", 50, minimum=1),
         outbox_max_attempts=_number(env, "OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
         outbox_claim_lease_seconds=_number(env, "OUTBOX_CLAIM_LEASE_SECONDS", 300, minimum=1),
+        inbound_retention_days=_number(env, "INBOUND_RETENTION_DAYS", 90, minimum=INBOUND_RETENTION_MIN_DAYS),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         wecom=WeComSettings(
             corp_id=env.get("WECOM_CORP_ID", ""),

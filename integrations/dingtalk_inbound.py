@@ -106,6 +106,32 @@ def robot_event(payload: Any, *, received_at: datetime | None = None, robot_code
     )
 
 
+def summarise(payload: Any) -> str:
+    """Who wrote a stored callback body, where, and what, for the administrators' log (plain text;
+    never the ``sessionWebhook``, which can post to the conversation)."""
+    if not isinstance(payload, dict):
+        return ""
+
+    def plain(name: str) -> str:
+        value = payload.get(name)
+        return str(value).strip() if isinstance(value, str | int) else ""
+
+    sender = plain("senderNick") or plain("senderStaffId") or "?"
+    if plain("senderNick") and plain("senderStaffId"):
+        sender += f"（{plain('senderStaffId')}）"
+    if plain("conversationType") == GROUP_CONVERSATION:
+        sender += f" 在群「{plain('conversationTitle') or plain('conversationId')}」"
+    msgtype = plain("msgtype") or "text"
+    content = payload.get("text")
+    if msgtype != "text":
+        what = f"〔{msgtype}消息〕"
+    elif isinstance(content, dict) and isinstance(content.get("content"), str):
+        what = content["content"].strip()
+    else:
+        what = ""
+    return f"{sender}：{what}"
+
+
 def handle_robot_message(app, payload: Any, *, now: datetime | None = None) -> RobotOutcome:
     """Stream mode: act on one message in a transaction of its own (committed on return)."""
     now = now or utcnow()

@@ -153,6 +153,13 @@ def policy_uptake_weekly(app: Flask) -> str:
     return f"发送政策推送成效周报 {sent} 份"
 
 
+def housekeeping(app: Flask) -> str:
+    from services.housekeeping import prune
+
+    retention = timedelta(days=app.extensions["settings"].inbound_retention_days)
+    return prune(app.extensions["db_sessionmaker"], now=utc_now(), inbound_retention=retention).describe()
+
+
 JOBS: tuple[JobDefinition, ...] = (
     JobDefinition("process_inbound", "处理企业微信、钉钉回调收到的消息（指令、卡片点击、通讯录变更）", process_inbound,
                   interval_seconds=1),
@@ -166,5 +173,8 @@ JOBS: tuple[JobDefinition, ...] = (
     # Sent once per ISO week from Monday 09:00 (Beijing); hourly runs after that are no-ops.
     JobDefinition("policy_uptake_weekly", "向牵头部门发送政策推送成效周报", policy_uptake_weekly,
                   interval_seconds=3600),
+    # At night, when callbacks and deliveries are few; batches keep each lock short anyway.
+    JobDefinition("housekeeping", "清理过期的回调记录、限流计数、令牌与卡片响应码", housekeeping,
+                  cron={"hour": 3, "minute": 40}),
 )
 JOBS_BY_NAME: dict[str, JobDefinition] = {job.name: job for job in JOBS}

@@ -33,6 +33,8 @@ from models import (
     DepartmentKind,
     Enterprise,
     HolidayOverride,
+    InboundMessage,
+    InboxStatus,
     OutboundMessage,
     OutboxStatus,
     Person,
@@ -44,7 +46,7 @@ from models import (
     SystemSetting,
     Zone,
 )
-from services import audit, outbox, screening
+from services import audit, inbox, outbox, screening
 from services.errors import Conflict, NotFound, ValidationFailed
 from services.ladder import LEVELS
 from services.sla import PRIORITIES
@@ -96,6 +98,7 @@ AUDIT_ACTIONS = {
     "screening.update": "修改甄别规则",
     "setting.update": "修改系统参数",
     "outbox.retry": "重新发送消息",
+    "inbound.retry": "重新处理回调消息",
     # The grid (services.zone_rules, services.people_roster).
     "grid.address_rule.create": "新增地址规则",
     "grid.address_rule.update": "修改地址规则",
@@ -195,12 +198,12 @@ def _check(errors: dict[str, str]) -> None:
         raise ValidationFailed("请修正以下问题：" + "；".join(errors.values()), fields=dict(errors))
 
 
-def _get(session: Session, model: type, row_id: Any, label: str) -> Any:
+def _get(session: Session, model: type, row_id: Any, label: str, *, lock: bool = False) -> Any:
     try:
         key = int(row_id)
     except (TypeError, ValueError):
         raise NotFound(f"未找到该{label}") from None
-    row = session.get(model, key)
+    row = session.get(model, key, with_for_update=lock, populate_existing=lock)
     if row is None:
         raise NotFound(f"未找到该{label}")
     return row
@@ -260,6 +263,8 @@ def overview_counts(session: Session, now: datetime) -> dict[str, int]:
             OutboundMessage.status == OutboxStatus.DEAD)),
         "outbox_pending": count(select(func.count(OutboundMessage.id)).where(
             OutboundMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))),
+        "inbound_failed": count(select(func.count(InboundMessage.id)).where(
+            InboundMessage.status == InboxStatus.FAILED)),
         "audit_week": count(select(func.count(AuditLog.id)).where(AuditLog.created_at >= now - timedelta(days=7))),
     }
 
@@ -936,21 +941,29 @@ def update_settings(ac: AdminContext, data: Mapping[str, Any]) -> dict[str, Any]
 
 
 # --------------------------------------------------------------------------------------------
-# Delivery log and audit log
+# Delivery log, inbound callback log and audit log
 # --------------------------------------------------------------------------------------------
+def _latest(session: Session, model: type, labels: Mapping[str, str], status: str, limit: int) -> list[Any]:
+    """The newest rows of a status-keeping queue table, all or of one known status."""
+    query = select(model)
+    if status in labels:
+        query = query.where(model.status == status)
+    return list(session.scalars(query.order_by(model.id.desc()).limit(limit)))
+
+
+def _status_counts(session: Session, model: type, labels: Mapping[str, str]) -> dict[str, int]:
+    rows = session.execute(select(model.status, func.count(model.id)).group_by(model.status))
+    counts = {status: 0 for status in labels}
+    counts.update({status: int(n) for status, n in rows})
+    return counts
+
+
 def list_outbox(session: Session, *, status: str = "", limit: int = 200) -> list[OutboundMessage]:
-    query = select(OutboundMessage)
-    if status in OutboxStatus.LABELS:
-        query = query.where(OutboundMessage.status == status)
-    return list(session.scalars(query.order_by(OutboundMessage.id.desc()).limit(limit)))
+    return _latest(session, OutboundMessage, OutboxStatus.LABELS, status, limit)
 
 
 def outbox_status_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(OutboundMessage.status, func.count(OutboundMessage.id)).group_by(
-        OutboundMessage.status))
-    counts = {status: 0 for status in OutboxStatus.LABELS}
-    counts.update({status: int(n) for status, n in rows})
-    return counts
+    return _status_counts(session, OutboundMessage, OutboxStatus.LABELS)
 
 
 def retry_dead_letter(ac: AdminContext, message_id: Any) -> OutboundMessage:
@@ -963,6 +976,30 @@ def retry_dead_letter(ac: AdminContext, message_id: Any) -> OutboundMessage:
     ac.audit("outbox.retry", "outbound_message", message.id,
              {"channel": message.channel, "kind": message.kind, "target": message.target_ref,
               "last_error": last_error[:200]})
+    return message
+
+
+def list_inbound(session: Session, *, status: str = "", limit: int = 200) -> list[InboundMessage]:
+    return _latest(session, InboundMessage, InboxStatus.LABELS, status, limit)
+
+
+def inbound_status_counts(session: Session) -> dict[str, int]:
+    return _status_counts(session, InboundMessage, InboxStatus.LABELS)
+
+
+def retry_failed_inbound(ac: AdminContext, message_id: Any) -> InboundMessage:
+    """Put a failed platform callback back in the inbox; the ``process_inbound`` job runs it again.
+    Locked, so two administrators clicking at once cannot run a command twice."""
+    message: InboundMessage = _get(ac.session, InboundMessage, message_id, "回调消息", lock=True)
+    if message.status != InboxStatus.FAILED:
+        state = InboxStatus.LABELS.get(message.status, message.status)
+        raise Conflict(f"回调消息 {inbox.reference(message)} 当前为“{state}”，只有处理失败的回调消息可以重新处理")
+    attempts = message.attempts
+    inbox.requeue_failed(message, now=ac.now)
+    ac.session.flush()
+    ac.audit("inbound.retry", "inbound_message", message.id,
+             {"reference": inbox.reference(message), "platform": PLATFORMS.get(message.platform, message.platform),
+              "dedupe_key": message.dedupe_key, "attempts": attempts, "error": message.error[:200]})
     return message
 
 

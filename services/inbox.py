@@ -225,6 +225,33 @@ def _apologise(session: Session, processor: InboxProcessor | None, message: Inbo
         log.exception("inbound %s: could not queue the apology", reference(message))
 
 
+def requeue_failed(message: InboundMessage, *, now: datetime) -> None:
+    """An administrator sends a failed message round again after fixing the cause: due at once,
+    with a full set of attempts. The old error stays on the row until the next attempt clears or
+    replaces it, so the page still says why it had failed."""
+    message.status = InboxStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = now
+    message.processed_at = None
+    message.outcome = ""
+
+
+SUMMARY_LENGTH = 120
+
+
+def summary(message: InboundMessage, limit: int = SUMMARY_LENGTH) -> str:
+    """One short line of what a stored message says (sender and text, or the event), as plain text
+    on one line; the platform modules read their own payloads."""
+    from integrations import dingtalk_inbound
+    from services import wecom_inbound
+
+    summarise = {wecom_inbound.PLATFORM: wecom_inbound.summarise,
+                 dingtalk_inbound.PLATFORM: dingtalk_inbound.summarise}.get(message.platform)
+    text = summarise(message.payload or {}) if summarise is not None else ""
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def processors_for(settings) -> dict[str, InboxProcessor]:
     """The processors of the platforms this deployment has switched on."""
     from services.notify import Channels

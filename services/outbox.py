@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -143,16 +144,20 @@ def retry_dead(session: Session, message: OutboundMessage, *, now: datetime) -> 
 
 
 def pause_channel(session: Session, channel_key: str, *, until: datetime, reason: str) -> None:
-    pause = session.get(ChannelPause, channel_key)
-    if pause is None:
-        session.add(ChannelPause(channel_key=channel_key, paused_until=until, reason=reason))
-    elif pause.paused_until < until:
-        pause.paused_until = until
-        pause.reason = reason
+    """Pause the channel until ``until`` (a longer pause already there stays). One upsert: two
+    workers pausing the same robot at once, or housekeeping removing an ended pause meanwhile,
+    cannot make it fail."""
+    insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    statement = insert(ChannelPause).values(channel_key=channel_key, paused_until=until, reason=reason)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[ChannelPause.channel_key],
+        set_={"paused_until": statement.excluded.paused_until, "reason": statement.excluded.reason},
+        where=ChannelPause.paused_until < statement.excluded.paused_until,
+    ))
 
 
 def paused_until(session: Session, channel_key: str, *, now: datetime) -> datetime | None:
-    pause = session.get(ChannelPause, channel_key)
+    pause = session.get(ChannelPause, channel_key, populate_existing=True)
     if pause is not None and pause.paused_until > now:
         return pause.paused_until
     return None

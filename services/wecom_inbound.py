@@ -72,6 +72,26 @@ def stored_payload(message: dict[str, Any], ip: str) -> dict[str, Any]:
     return {"message": message, "ip": ip}
 
 
+def summarise(payload: dict[str, Any]) -> str:
+    """Who sent a stored message and what it says or does, for the administrators' log (plain text;
+    never the ``ResponseCode``, which can still change a card)."""
+    message = payload.get("message") if isinstance(payload, dict) else None
+    if not isinstance(message, dict):
+        return ""
+    msg_type = _field(message, "MsgType").lower()
+    if msg_type == "text":
+        what = _field(message, "Content")
+    elif msg_type != "event":
+        what = f"〔{msg_type or '未知'}消息〕"
+    else:
+        event = _field(message, "Event").lower()
+        if event == "change_contact":
+            return f"通讯录变更 {_field(message, 'ChangeType')} {_field(message, 'UserID')}"
+        labels = {"template_card_event": "点击卡片按钮", "click": "点击菜单"}
+        what = f"{labels.get(event, '事件 ' + (event or '未知'))} {_field(message, 'EventKey')}".strip()
+    return f"{_field(message, 'FromUserName') or '?'}：{what}"
+
+
 def inbox_processor(channels: Channels) -> InboxProcessor:
     """``handle_message`` for rows the callback stored, and the apology when one finally fails."""
 

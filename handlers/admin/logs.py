@@ -1,4 +1,5 @@
-"""The delivery log (outbox) with dead-letter resend, and the audit log."""
+"""The delivery log (outbox) with dead-letter resend, the inbound callback log with retry of
+failed callbacks, and the audit log."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from flask import flash, redirect, render_template, request, url_for
 from handlers.admin import bp
 from handlers.admin.common import EDITORS, admin_ctx
 from handlers.console.auth import roles_required
-from handlers.context import db
-from models import OutboxStatus
-from services import admin
+from handlers.context import db, settings
+from models import InboxStatus, OutboxStatus
+from services import admin, inbox
+from services.errors import Conflict
+from services.housekeeping import FAILED_RETENTION_FACTOR
 
 
 @bp.get("/outbox")
@@ -26,6 +29,30 @@ def outbox_retry(message_id: int):
     admin.retry_dead_letter(admin_ctx(), message_id)
     flash(f"消息 #{message_id} 已重新排队发送", "success")
     return redirect(url_for("admin.outbox", status=request.form.get("status", "")))
+
+
+@bp.get("/inbound")
+@roles_required(*EDITORS)
+def inbound():
+    status = request.args.get("status", "")
+    days = settings().inbound_retention_days
+    return render_template("admin/inbound.html", messages=admin.list_inbound(db(), status=status), status=status,
+                           statuses=InboxStatus.LABELS, counts=admin.inbound_status_counts(db()),
+                           platforms=admin.PLATFORMS, summary=inbox.summary, reference=inbox.reference,
+                           kept_days=(days, days * FAILED_RETENTION_FACTOR))
+
+
+@bp.post("/inbound/<int:message_id>/retry")
+@roles_required(*EDITORS)
+def inbound_retry(message_id: int):
+    try:
+        message = admin.retry_failed_inbound(admin_ctx(), message_id)
+    except Conflict as error:
+        db().rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"回调消息 {inbox.reference(message)} 已重新排队处理", "success")
+    return redirect(url_for("admin.inbound", status=request.form.get("status", "")))
 
 
 @bp.get("/audit")

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 
+from database import session_scope
 from models import (
     AuditLog,
     ChatGroup,
     ConsoleLogin,
     HolidayOverride,
+    InboundMessage,
+    InboxStatus,
     OutboxStatus,
     Person,
     Role,
     ScreeningRule,
     SlaPolicy,
 )
-from services import outbox
+from services import inbox, outbox
 from services.deadlines import load_calendar
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -98,7 +101,7 @@ def test_non_admins_get_a_chinese_403(web, factory, role):
     dept = factory.department("rsj") if role == Role.CHIEF_HELPER else None
     person = factory.person(role, department=dept)
     web.sign_in(person)
-    for path in ("/admin/", "/admin/people", "/admin/sla", "/admin/outbox"):
+    for path in ("/admin/", "/admin/people", "/admin/sla", "/admin/outbox", "/admin/inbound"):
         response = web.get(path)
         assert response.status_code == 403, path
         assert "无权访问此页面" in response.get_data(as_text=True)
@@ -111,7 +114,7 @@ def test_dispatcher_may_view_sla_and_holidays_only(web, factory, session):
         response = web.get(path)
         assert response.status_code == 200, path
         assert "新增领域专门策略" not in response.get_data(as_text=True)
-    for path in ("/admin/people", "/admin/zones", "/admin/screening", "/admin/sla/new"):
+    for path in ("/admin/people", "/admin/zones", "/admin/screening", "/admin/sla/new", "/admin/inbound"):
         assert web.get(path).status_code == 403, path
     response = web.post("/admin/holidays", {"day": "2027-01-04", "kind": "off"}, token_from="/admin/holidays")
     assert response.status_code == 403
@@ -128,7 +131,7 @@ def test_every_page_renders_for_the_admin(admin_web, factory, session):
              "/admin/people/new", f"/admin/people/{person.id}", "/admin/sla", "/admin/sla/new",
              f"/admin/sla/{policy.id}", "/admin/holidays", "/admin/holidays?all=1", "/admin/screening",
              "/admin/screening/new", f"/admin/screening/{rule.id}", "/admin/settings", "/admin/outbox",
-             "/admin/outbox?status=dead", "/admin/audit"]
+             "/admin/outbox?status=dead", "/admin/inbound", "/admin/inbound?status=failed", "/admin/audit"]
     for path in paths:
         response = admin_web.get(path)
         assert response.status_code == 200, path
@@ -365,3 +368,99 @@ def test_outbox_dead_letter_resend(admin_web, session, now):
     html = admin_web.get("/admin/audit").get_data(as_text=True)
     assert "重新发送消息" in html and "系统管理员甲" in html
 
+
+
+# --------------------------------------------------------------------------------------------
+# Inbound callback log
+# --------------------------------------------------------------------------------------------
+WEBHOOK = "https://oapi.dingtalk.com/robot/sendBySession?session=secret-session-token"
+
+
+@pytest.fixture
+def callbacks(session_factory, session, admin_web, now) -> dict[str, int]:
+    """Two callbacks that failed for real (their platform is not switched on here), one done, one pending."""
+    session.commit()  # SQLite: the test's own transaction must not hold the write lock
+    with session_scope(session_factory) as s:
+        inbox.store(s, "wecom", "msg:7001", {"message": {
+            "MsgType": "text", "FromUserName": "staff01", "Content": "报到 0001 <script>alert(1)</script>",
+            "MsgId": "7001"}, "ip": "203.0.113.9"}, now)
+        inbox.store(s, "dingtalk", "msgDT01", {
+            "msgId": "msgDT01", "msgtype": "text", "text": {"content": " 我的工单"}, "senderNick": "张三",
+            "senderStaffId": "zhangsan", "conversationType": "2", "conversationTitle": "人社局工作群",
+            "conversationId": "cid-1", "sessionWebhook": WEBHOOK}, now)
+    assert inbox.process_due(session_factory, {}, now_fn=lambda: now, max_attempts=1).failed == 2
+    with session_scope(session_factory) as s:
+        s.add_all([
+            InboundMessage(platform="wecom", dedupe_key="msg:7002", payload={"message": {
+                "MsgType": "event", "Event": "template_card_event", "FromUserName": "helper01",
+                "EventKey": "sign:0001", "ResponseCode": "secret-response-code"}}, status=InboxStatus.DONE,
+                attempts=1, outcome="button sign:0001 ok=True", created_at=now, processed_at=now),
+            InboundMessage(platform="wecom", dedupe_key="msg:7003", payload={}, created_at=now),
+        ])
+    with session_factory() as s:
+        return {row.dedupe_key: row.id for row in s.scalars(select(InboundMessage))}
+
+
+def test_inbound_log_lists_filters_and_keeps_payloads_safe(admin_web, callbacks):
+    html = admin_web.get("/admin/inbound").get_data(as_text=True)
+    assert "回调消息" in html and "待处理（1）" in html and "已处理（1）" in html and "处理失败（2）" in html
+    assert "已处理的保留 90 天，处理失败的保留 270 天" in html
+    assert f"IN-{callbacks['msg:7001']}" in html and "企业微信" in html and "钉钉" in html
+    assert "staff01：报到 0001 &lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
+    assert "张三（zhangsan） 在群「人社局工作群」：我的工单" in html
+    assert "helper01：点击卡片按钮 sign:0001" in html and "button sign:0001 ok=True" in html
+    assert "平台 &#39;wecom&#39; 未启用" in html  # the error, escaped
+    # Nothing on the page can post to a conversation or change a card.
+    assert "secret-session-token" not in html and "secret-response-code" not in html
+    assert html.count("重新处理</button>") == 2
+
+    failed = admin_web.get("/admin/inbound?status=failed").get_data(as_text=True)
+    assert "msg:7001" in failed and "msgDT01" in failed and "msg:7002" not in failed and "msg:7003" not in failed
+    done = admin_web.get("/admin/inbound?status=done").get_data(as_text=True)
+    assert "msg:7002" in done and "msg:7001" not in done and "重新处理</button>" not in done
+
+
+def test_a_failed_callback_is_sent_round_again_and_audited(admin_web, callbacks, session, session_factory):
+    row_id = callbacks["msgDT01"]
+    response = admin_web.post(f"/admin/inbound/{row_id}/retry", {"status": "failed"}, token_from="/admin/inbound")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/inbound?status=failed")
+    assert f"回调消息 IN-{row_id} 已重新排队处理" in admin_web.get("/admin/inbound").get_data(as_text=True)
+
+    session.expire_all()
+    row = session.get(InboundMessage, row_id)
+    assert (row.status, row.attempts, row.processed_at, row.outcome) == (InboxStatus.PENDING, 0, None, "")
+    assert "未启用" in row.error  # kept until the next attempt clears or replaces it
+    [entry] = session.scalars(select(AuditLog).where(AuditLog.action == "inbound.retry")).all()
+    assert entry.target_id == str(row_id) and "系统管理员甲" in entry.actor_label
+    assert entry.detail["reference"] == f"IN-{row_id}" and entry.detail["platform"] == "钉钉"
+    assert entry.detail["attempts"] == 1 and "未启用" in entry.detail["error"]
+    session.commit()
+    with session_scope(session_factory) as s:  # due at once: the next process_inbound run takes it
+        assert inbox.claim_due(s, now=datetime.now(UTC), limit=10) == sorted([row_id, callbacks["msg:7003"]])
+    assert "重新处理回调消息" in admin_web.get("/admin/audit").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("key", ["msg:7002", "msg:7003"])
+def test_only_failed_callbacks_may_be_retried(admin_web, callbacks, session, key):
+    row_id = callbacks[key]
+    before = session.get(InboundMessage, row_id)
+    state = (before.status, before.attempts, before.next_attempt_at)
+    response = admin_web.post(f"/admin/inbound/{row_id}/retry", {}, token_from="/admin/inbound")
+    assert response.status_code == 302
+    html = admin_web.get("/admin/inbound").get_data(as_text=True)
+    assert f"回调消息 IN-{row_id} 当前为“{InboxStatus.LABELS[state[0]]}”，只有处理失败的回调消息可以重新处理" in html
+    session.expire_all()
+    after = session.get(InboundMessage, row_id)
+    assert (after.status, after.attempts, after.next_attempt_at) == state
+    assert "inbound.retry" not in audit_actions(session)
+    assert admin_web.post("/admin/inbound/999999/retry", {}, token_from="/admin/inbound").status_code == 404
+
+
+def test_only_the_sysadmin_may_retry_a_callback(web, factory, callbacks, session):
+    row_id = callbacks["msg:7001"]
+    web.sign_in(factory.person(Role.DISPATCHER))
+    response = web.post(f"/admin/inbound/{row_id}/retry", {}, token_from="/admin/sla")
+    assert response.status_code == 403 and "无权" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(InboundMessage, row_id).status == InboxStatus.FAILED
+    assert web.post(f"/admin/inbound/{row_id}/retry", {}, csrf=False).status_code in (400, 403)

@@ -237,3 +237,38 @@ def test_outbound_view_is_detached(session_factory, now):
     with session_factory() as session:
         view = OutboundView.from_model(session.get(OutboundMessage, mid))
     assert (view.id, view.channel, view.kind, view.text) == (mid, "test", "notice", "第 1 条消息")
+
+
+def test_a_pause_only_ever_grows_and_two_pausers_never_clash(session_factory, now):
+    """pause_channel is one upsert: a shorter pause leaves a longer one alone, and two open
+    transactions pausing the same robot (two workers) both commit."""
+    key = "test:group:robot-9"
+    with session_scope(session_factory) as session:
+        outbox.pause_channel(session, key, until=now + timedelta(minutes=10), reason="130101")
+    with session_scope(session_factory) as session:
+        outbox.pause_channel(session, key, until=now + timedelta(minutes=1), reason="更短")
+        assert outbox.paused_until(session, key, now=now) == now + timedelta(minutes=10)
+    with session_scope(session_factory) as session:
+        outbox.pause_channel(session, key, until=now + timedelta(minutes=20), reason="更长")
+        assert outbox.paused_until(session, key, now=now) == now + timedelta(minutes=20)
+
+    other = "test:group:robot-10"
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def pause(minutes):
+        try:
+            barrier.wait(timeout=5)
+            with session_scope(session_factory) as session:
+                outbox.pause_channel(session, other, until=now + timedelta(minutes=minutes), reason=f"{minutes}")
+        except Exception as error:  # noqa: BLE001 - collected for the assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=pause, args=(m,)) for m in (3, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with session_factory() as session:
+        assert outbox.paused_until(session, other, now=now) == now + timedelta(minutes=5)

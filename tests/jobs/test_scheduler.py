@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
@@ -35,8 +36,11 @@ def test_every_job_in_the_table_is_scheduled(app):
             job = jobs[definition.name]
             assert job.name == definition.description
             assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time > 0
-            assert isinstance(job.trigger, IntervalTrigger)
-            assert job.trigger.interval.total_seconds() == definition.interval_seconds
+            if definition.interval_seconds is None:
+                assert isinstance(job.trigger, CronTrigger) and definition.cron
+            else:
+                assert isinstance(job.trigger, IntervalTrigger)
+                assert job.trigger.interval.total_seconds() == definition.interval_seconds
     finally:
         scheduler.shutdown(wait=False)
     assert [JOBS_BY_NAME[n].interval_seconds for n in ("deliver_outbox", "sla_watchdog", "send_surveys")] == [2, 60, 300]

@@ -292,3 +292,27 @@ def test_the_job_processes_what_the_callbacks_stored(app, wecom_app, session_fac
     assert "认领 1，已处理 1" in summary
     with session_factory() as s:
         assert s.scalar(select(WorkOrder.state)) == State.PROCESSING
+
+
+def test_the_administrators_summary_is_one_short_line_without_secrets(now):
+    wecom = InboundMessage(platform="wecom", payload=wecom_inbound.stored_payload(
+        parse_xml(text_message("staff01", "诉求 天津北辰精工机械有限公司\n\t" + CONTENT * 5, 9100)), "203.0.113.9"))
+    text = inbox.summary(wecom)
+    assert text.startswith("staff01：诉求 天津北辰精工机械有限公司 企业急需") and text.endswith("…")
+    assert len(text) == inbox.SUMMARY_LENGTH and "\n" not in text and "\t" not in text
+    dingtalk = InboundMessage(platform="dingtalk", payload={
+        "msgId": "m0", "msgtype": "text", "text": {"content": " 查询\x00 0001\x1b[31m"}, "senderNick": "赵服务",
+        "senderStaffId": "zhaofw", "conversationType": "2", "conversationTitle": "人社局工作群"})
+    assert inbox.summary(dingtalk) == "赵服务（zhaofw） 在群「人社局工作群」：查询 0001 [31m"
+
+    contact = InboundMessage(platform="wecom", payload={"message": {
+        "MsgType": "event", "Event": "change_contact", "ChangeType": "delete_user", "UserID": "lisi"}})
+    assert inbox.summary(contact) == "通讯录变更 delete_user lisi"
+    picture = InboundMessage(platform="dingtalk", payload={
+        "msgId": "m1", "msgtype": "picture", "senderStaffId": "zhaofw", "conversationType": "1",
+        "sessionWebhook": "https://oapi.dingtalk.com/robot/sendBySession?session=secret"})
+    assert inbox.summary(picture) == "zhaofw：〔picture消息〕"
+    # Whatever arrived, the page still renders.
+    assert inbox.summary(InboundMessage(platform="dingtalk", payload={"text": ["x"], "senderNick": {}})) == "?："
+    assert inbox.summary(InboundMessage(platform="wecom", payload={"message": "x"})) == ""
+    assert inbox.summary(InboundMessage(platform="sandbox", payload={"a": 1})) == ""

@@ -42,6 +42,8 @@ def test_production_refuses_to_start_without_a_strong_secret(tmp_path):
         ({"UPLOAD_MAX_MB": "0"}, "UPLOAD_MAX_MB"),
         ({"SANDBOX_ENABLED": "maybe"}, "SANDBOX_ENABLED"),
         ({"DINGTALK_MODE": "socket"}, "DINGTALK_MODE"),
+        ({"INBOUND_RETENTION_DAYS": "ninety"}, "INBOUND_RETENTION_DAYS"),
+        ({"INBOUND_RETENTION_DAYS": "6"}, "INBOUND_RETENTION_DAYS 不能小于 7"),
     ],
 )
 def test_invalid_values_name_the_variable(tmp_path, env, message):
@@ -58,3 +60,9 @@ def test_platforms_enable_themselves_when_configured(tmp_path):
     s = settings(tmp_path, WECOM_CORP_ID="ww1", WECOM_SECRET="sec", DINGTALK_APP_KEY="k", DINGTALK_APP_SECRET="s")
     assert s.wecom.enabled and s.dingtalk.enabled
     assert not settings(tmp_path).wecom.enabled
+
+
+def test_inbound_retention_defaults_to_ninety_days(tmp_path):
+    assert settings(tmp_path).inbound_retention_days == 90
+    assert settings(tmp_path, INBOUND_RETENTION_DAYS="7").inbound_retention_days == 7
+    assert settings(tmp_path, INBOUND_RETENTION_DAYS="").inbound_retention_days == 90
