@@ -6,6 +6,7 @@ message naming the variable, so a misconfigured deployment never half-starts.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from collections.abc import Mapping
@@ -50,10 +51,17 @@ class DingTalkSettings:
     # (an intranet mirror may replace Alibaba's CDN).
     corp_id: str = ""
     jsapi_url: str = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js"
+    # HTTP event subscription (事件与回调): the signing token and the 43-character aes key.
+    event_token: str = ""
+    event_aes_key: str = ""
 
     @property
     def enabled(self) -> bool:
         return bool(self.app_key and self.app_secret)
+
+    @property
+    def events_enabled(self) -> bool:
+        return self.enabled and self.mode == "http" and bool(self.event_token and self.event_aes_key)
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,20 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
     return raw
 
 
+def _aes_key(env: Mapping[str, str], name: str, where: str) -> str:
+    """A callback EncodingAESKey: 43 characters of base64 (32 bytes), or empty."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return ""
+    try:
+        valid = len(value) == 43 and len(base64.b64decode(value + "=", validate=True)) == 32
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigError(f"{name} 必须是 43 位的 EncodingAESKey（{where}）")
+    return value
+
+
 def _secret_key(env: Mapping[str, str], app_env: str, instance_dir: Path) -> str:
     key = (env.get("SECRET_KEY") or "").strip()
     if key:
@@ -208,7 +230,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
             agent_id=env.get("WECOM_AGENT_ID", ""),
             secret=env.get("WECOM_SECRET", ""),
             token=env.get("WECOM_TOKEN", ""),
-            aes_key=env.get("WECOM_AES_KEY", ""),
+            aes_key=_aes_key(env, "WECOM_AES_KEY", "在企业微信管理后台应用的“接收消息”设置中生成"),
             api_base=_url(env, "WECOM_API_BASE", WeComSettings.api_base, ("http", "https")),
         ),
         dingtalk=DingTalkSettings(
@@ -221,5 +243,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
             mode=dingtalk_mode,
             corp_id=env.get("DINGTALK_CORP_ID", ""),
             jsapi_url=_url(env, "DINGTALK_JSAPI_URL", DingTalkSettings.jsapi_url, ("http", "https")),
+            event_token=env.get("DINGTALK_EVENT_TOKEN", ""),
+            event_aes_key=_aes_key(env, "DINGTALK_EVENT_AES_KEY", "在钉钉开发者后台“事件与回调”中生成"),
         ),
     )

@@ -1,4 +1,5 @@
-"""DingTalk enterprise robot, HTTP mode: ``POST /dingtalk/robot``.
+"""DingTalk in HTTP mode: the enterprise robot (``POST /dingtalk/robot``) and the encrypted
+event subscription (``POST /dingtalk/events``).
 
 DingTalk signs each callback with headers ``timestamp`` (ms) and ``sign`` =
 base64(HMAC-SHA256(AppSecret, "{timestamp}\\n{AppSecret}")). A request is checked before anything
@@ -9,10 +10,18 @@ audit row (written on its own, throttled per address so a flood cannot fill the 
 A valid message is only stored in the inbox (one INSERT keyed by ``msgId``, committed here) and
 answered with an empty JSON object at once; the ``process_inbound`` job runs the command and the
 answer goes to the conversation's ``sessionWebhook`` through the outbox.
+
+The event subscription (事件与回调, HTTP push) posts ``{"encrypt": …}`` with ``signature``,
+``timestamp`` (ms) and ``nonce`` in the query. It is checked the same way (1-hour window, size,
+the SDK's ``DingTalkCrypto`` for the signature and the AES envelope bound to our AppKey), and
+answered with the encrypted ``success`` DingTalk waits 1.5 s for; the URL check (``check_url``)
+is answered without storing anything, an organisation event we act on is stored in the inbox
+like a robot message (keyed by a digest of its plaintext, so a retry stores nothing new).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 
@@ -27,6 +36,7 @@ from handlers.public.ratelimit import SlidingWindowLimiter
 from integrations.dingtalk import verify_callback_sign
 from integrations.dingtalk_inbound import PLATFORM, InvalidRobotMessage, robot_event
 from services import audit
+from services.dingtalk_roster import CONTACT_EVENTS
 
 log = logging.getLogger("youxubiying.dingtalk")
 
@@ -96,3 +106,55 @@ def robot():
              "stored" if stored else "duplicate")
     # The answer leaves through the outbox once the job has run the command (sessionWebhook).
     return jsonify({})
+
+
+@bp.post("/events")
+def events():
+    config = settings().dingtalk
+    if not config.events_enabled:
+        abort(404)  # not configured, or Stream mode (events arrive over the worker's connection)
+    from dingtalk.core.exceptions import InvalidCorpIdOrSuiteKeyException, InvalidSignatureException
+    from dingtalk.crypto import DingTalkCrypto
+
+    timestamp = request.args.get("timestamp", "")
+    now_ms = int(now().timestamp() * 1000)
+    if not timestamp.isdigit() or abs(now_ms - int(timestamp)) > SIGN_WINDOW_SECONDS * 1000:
+        return _reject(403, "stale", "钉钉事件回调的时间戳无效或已过期", f"timestamp={timestamp[:20]!r}")
+    body = _read_body()
+    if body is None:
+        return _reject(413, "too_large", "消息体过大", f"超过 {MAX_BODY_BYTES} 字节")
+    try:
+        envelope = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _reject(400, "bad_json", "消息体不是合法的 JSON", "JSON 解析失败")
+    encrypted = envelope.get("encrypt") if isinstance(envelope, dict) else None
+    if not isinstance(encrypted, str) or not encrypted:
+        return _reject(400, "bad_message", "消息体缺少 encrypt 字段", "没有 encrypt")
+    crypto = DingTalkCrypto(config.event_token, config.event_aes_key, config.app_key)
+    try:
+        plaintext = crypto.decrypt_encrypt_str(request.args.get("signature", ""), timestamp,
+                                               request.args.get("nonce", ""), encrypted)
+    except InvalidSignatureException:
+        return _reject(403, "bad_signature", "钉钉事件回调签名校验失败", "signature 不符")
+    except InvalidCorpIdOrSuiteKeyException:
+        return _reject(403, "wrong_app", "钉钉事件回调不属于本应用", "AppKey 不符")
+    except Exception as error:  # noqa: BLE001 - bad base64 / padding / UTF-8 inside a signed envelope
+        return _reject(400, "bad_encrypt", "钉钉事件回调无法解密", type(error).__name__)
+    try:
+        event = json.loads(plaintext)
+    except (TypeError, ValueError):
+        return _reject(400, "bad_event", "钉钉事件内容不是合法的 JSON", "明文 JSON 解析失败")
+    event_type = str(event.get("EventType") or "") if isinstance(event, dict) else ""
+    if not event_type:
+        return _reject(400, "bad_event", "钉钉事件缺少 EventType", "没有 EventType")
+    if event_type in CONTACT_EVENTS:
+        digest = hashlib.sha256(plaintext.encode() if isinstance(plaintext, str) else plaintext).hexdigest()
+        try:
+            stored = store_message(PLATFORM, f"event:{event_type}:{digest[:40]}", {"event": event})
+        except Exception:
+            log.exception("dingtalk event callback: could not store %s", event_type)
+            return render_error(503, "busy", "处理失败，请稍后重试")
+        log.info("dingtalk event %s: %s", event_type, "stored" if stored else "duplicate")
+    else:
+        log.info("dingtalk event %s acknowledged", event_type)  # check_url and events we do not act on
+    return jsonify(crypto.encrypt_message("success"))

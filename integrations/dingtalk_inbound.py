@@ -106,11 +106,22 @@ def robot_event(payload: Any, *, received_at: datetime | None = None, robot_code
     )
 
 
+def contact_event(payload: Any) -> dict[str, Any] | None:
+    """The organisation event of a stored HTTP event callback (``{"event": {...}}``), else None."""
+    event = payload.get("event") if isinstance(payload, dict) else None
+    return event if isinstance(event, dict) else None
+
+
 def summarise(payload: Any) -> str:
     """Who wrote a stored callback body, where, and what, for the administrators' log (plain text;
     never the ``sessionWebhook``, which can post to the conversation)."""
     if not isinstance(payload, dict):
         return ""
+    event = contact_event(payload)
+    if event is not None:
+        users = event.get("UserId") or event.get("userId") or []
+        users = [users] if isinstance(users, str) else users if isinstance(users, list) else []
+        return f"〔通讯录事件〕{event.get('EventType', '')}：{'、'.join(str(u) for u in users[:10])}"
 
     def plain(name: str) -> str:
         value = payload.get(name)
@@ -148,10 +159,19 @@ def inbox_processor(settings: Settings) -> InboxProcessor:
         return robot_event(row.payload, received_at=row.created_at, robot_code=settings.dingtalk.robot_code)
 
     def process(session: Session, row: InboundMessage, now: datetime) -> str:
+        event = contact_event(row.payload)
+        if event is not None:
+            from services.dingtalk_roster import apply_contact_event
+
+            event_type = str(event.get("EventType") or "")
+            changed = apply_contact_event(session, event_type, event, now)
+            return f"{event_type} 解除绑定 {changed} 人"
         outcome = process_robot_event(session, settings, event_of(row), now)
         return f"{outcome.status} {outcome.order_number or ''}".strip()
 
     def apologise(session: Session, row: InboundMessage, text: str, now: datetime) -> None:
+        if contact_event(row.payload) is not None:
+            return  # nobody to tell: the failure shows on the 回调消息 page
         event = event_of(row)
         if event.reply_handle.get("session_webhook") or event.sender_platform_id:
             _session_reply(session, event, _sender(session, event), text, now, suffix=f"failed:{row.id}")

@@ -81,8 +81,10 @@ class ContactEventHandler(EventHandler):
         self.logger = log
 
     async def process(self, event: EventMessage):
+        from services.dingtalk_roster import CONTACT_EVENTS
+
         event_type = event.headers.event_type or ""
-        if event_type != "user_leave_org":
+        if event_type not in CONTACT_EVENTS:
             return AckMessage.STATUS_OK, "ignored"
         try:
             await asyncio.to_thread(self._apply, event_type, event.data)

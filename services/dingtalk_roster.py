@@ -30,6 +30,8 @@ from services.roster import flag_orders_for_reassignment
 log = logging.getLogger(__name__)
 
 LEFT_REASON = "钉钉通讯录：成员离职"
+# The organisation events acted on (Stream push or the HTTP event callback); others are acknowledged only.
+CONTACT_EVENTS = frozenset({"user_leave_org"})
 
 
 class RosterSource(Protocol):
@@ -117,7 +119,7 @@ def apply_contact_event(session: Session, event_type: str, data: dict[str, Any],
     (``services.roster``). The event came over DingTalk, so without ``channels`` the dispatchers
     are told there.
     """
-    if event_type != "user_leave_org":
+    if event_type not in CONTACT_EVENTS:
         return 0
     channels = channels or Channels(sandbox=False, dingtalk=True)
     userids = data.get("userId") or data.get("UserId") or []

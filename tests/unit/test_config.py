@@ -44,6 +44,9 @@ def test_production_refuses_to_start_without_a_strong_secret(tmp_path):
         ({"DINGTALK_MODE": "socket"}, "DINGTALK_MODE"),
         ({"INBOUND_RETENTION_DAYS": "ninety"}, "INBOUND_RETENTION_DAYS"),
         ({"INBOUND_RETENTION_DAYS": "6"}, "INBOUND_RETENTION_DAYS 不能小于 7"),
+        ({"DINGTALK_EVENT_AES_KEY": "too-short"}, "DINGTALK_EVENT_AES_KEY 必须是 43 位"),
+        ({"DINGTALK_EVENT_AES_KEY": "!" * 43}, "DINGTALK_EVENT_AES_KEY"),
+        ({"WECOM_AES_KEY": "x" * 44}, "WECOM_AES_KEY 必须是 43 位"),
     ],
 )
 def test_invalid_values_name_the_variable(tmp_path, env, message):
@@ -66,3 +69,11 @@ def test_inbound_retention_defaults_to_ninety_days(tmp_path):
     assert settings(tmp_path).inbound_retention_days == 90
     assert settings(tmp_path, INBOUND_RETENTION_DAYS="7").inbound_retention_days == 7
     assert settings(tmp_path, INBOUND_RETENTION_DAYS="").inbound_retention_days == 90
+
+
+def test_dingtalk_event_callback_needs_token_key_and_http_mode(tmp_path):
+    key = "a" * 43
+    base = {"DINGTALK_APP_KEY": "k", "DINGTALK_APP_SECRET": "s", "DINGTALK_EVENT_TOKEN": "t", "DINGTALK_EVENT_AES_KEY": key}
+    assert settings(tmp_path, **base).dingtalk.events_enabled
+    assert not settings(tmp_path, **base, DINGTALK_MODE="stream").dingtalk.events_enabled
+    assert not settings(tmp_path, **{**base, "DINGTALK_EVENT_TOKEN": ""}).dingtalk.events_enabled
