@@ -95,56 +95,95 @@ BRANDS = (
     "永利", "庆丰", "鑫达", "华光", "辰光", "蓝海", "青禾", "绿源", "沃土", "丰收", "稻香", "碧水", "金穗",
 )
 
-# (industry words in the company name, industry tag code, size bands to draw from)
-COMPANY_INDUSTRIES: tuple[tuple[str, str, str], ...] = (
-    ("智能装备", "high_end_equipment", "中小"),
-    ("精密机械", "high_end_equipment", "中小"),
-    ("数控机床", "high_end_equipment", "中"),
-    ("液压设备", "high_end_equipment", "小"),
-    ("自动化设备", "high_end_equipment", "小微"),
-    ("仪器仪表", "high_end_equipment", "小"),
-    ("生物医药", "biomedicine_tcm", "中大"),
-    ("医疗器械", "biomedicine_tcm", "中小"),
-    ("中药饮片", "biomedicine_tcm", "小"),
-    ("制药", "biomedicine_tcm", "中大"),
-    ("新材料", "new_energy_materials", "中小"),
-    ("新能源科技", "new_energy_materials", "小"),
-    ("锂电科技", "new_energy_materials", "中"),
-    ("高分子材料", "new_energy_materials", "小"),
-    ("信息技术", "xinchuang", "小微"),
-    ("软件", "xinchuang", "小微"),
-    ("电子科技", "xinchuang", "中小"),
-    ("数据科技", "xinchuang", "微"),
-    ("供应链管理", "modern_services", "小"),
-    ("国际物流", "modern_services", "中小"),
-    ("检测技术", "modern_services", "小微"),
-    ("五金制品", "general_manufacturing", "小微"),
-    ("包装制品", "general_manufacturing", "小"),
-    ("塑料制品", "general_manufacturing", "小微"),
-    ("家具", "general_manufacturing", "小"),
-    ("服装", "general_manufacturing", "小微"),
-    ("食品", "general_manufacturing", "中小"),
-    ("金属制品", "general_manufacturing", "小"),
-    ("汽车配件", "general_manufacturing", "中小"),
-    ("商贸", "wholesale_retail", "微"),
-    ("建材销售", "wholesale_retail", "微"),
-    ("建筑工程", "construction", "中小"),
-    ("装饰工程", "construction", "小微"),
-    ("运输", "transport_storage", "小微"),
-    ("仓储", "transport_storage", "小"),
-    ("餐饮管理", "accommodation_catering", "小微"),
+# (industry words in the company name, industry tag code, size bands to draw from, GB/T 4754-2017 class
+# code and name). The class is what the firm would be registered under; size figures are drawn to fit
+# the band by the rules of that industry (services.size_band).
+COMPANY_INDUSTRIES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("智能装备", "high_end_equipment", "中小", "C3491", "工业机器人制造"),
+    ("精密机械", "high_end_equipment", "中小", "C3484", "机械零部件加工"),
+    ("数控机床", "high_end_equipment", "中", "C3421", "金属切削机床制造"),
+    ("液压设备", "high_end_equipment", "小", "C3444", "液压动力机械及元件制造"),
+    ("自动化设备", "high_end_equipment", "小微", "C3499", "其他未列明通用设备制造业"),
+    ("仪器仪表", "high_end_equipment", "小", "C4011", "工业自动控制系统装置制造"),
+    ("生物医药", "biomedicine_tcm", "中大", "C2761", "生物药品制造"),
+    ("医疗器械", "biomedicine_tcm", "中小", "C3581", "医疗诊断、监护及治疗设备制造"),
+    ("中药饮片", "biomedicine_tcm", "小", "C2730", "中药饮片加工"),
+    ("制药", "biomedicine_tcm", "中大", "C2720", "化学药品制剂制造"),
+    ("新材料", "new_energy_materials", "中小", "C2659", "其他合成材料制造"),
+    ("新能源科技", "new_energy_materials", "小", "D4416", "太阳能发电"),
+    ("锂电科技", "new_energy_materials", "中", "C3841", "锂离子电池制造"),
+    ("高分子材料", "new_energy_materials", "小", "C2651", "初级形态塑料及合成树脂制造"),
+    ("信息技术", "xinchuang", "小微", "I6531", "信息系统集成服务"),
+    ("软件", "xinchuang", "小微", "I6513", "应用软件开发"),
+    ("电子科技", "xinchuang", "中小", "C3982", "电子电路制造"),
+    ("数据科技", "xinchuang", "微", "I6550", "信息处理和存储支持服务"),
+    ("供应链管理", "modern_services", "小", "L7224", "供应链管理服务"),
+    ("国际物流", "modern_services", "中小", "G5821", "货物运输代理"),
+    ("检测技术", "modern_services", "小微", "M7452", "检测服务"),
+    ("五金制品", "general_manufacturing", "小微", "C3351", "建筑、家具用金属配件制造"),
+    ("包装制品", "general_manufacturing", "小", "C2231", "纸和纸板容器制造"),
+    ("塑料制品", "general_manufacturing", "小微", "C2929", "塑料零件及其他塑料制品制造"),
+    ("家具", "general_manufacturing", "小", "C2110", "木质家具制造"),
+    ("服装", "general_manufacturing", "小微", "C1819", "其他机织服装制造"),
+    ("食品", "general_manufacturing", "中小", "C1432", "速冻食品制造"),
+    ("金属制品", "general_manufacturing", "小", "C3311", "金属结构制造"),
+    ("汽车配件", "general_manufacturing", "中小", "C3670", "汽车零部件及配件制造"),
+    ("商贸", "wholesale_retail", "微", "F5199", "其他未列明批发业"),
+    ("建材销售", "wholesale_retail", "微", "F5165", "建材批发"),
+    ("建筑工程", "construction", "中小", "E4790", "其他房屋建筑业"),
+    ("装饰工程", "construction", "小微", "E5011", "公共建筑装饰和装修"),
+    ("运输", "transport_storage", "小微", "G5431", "普通货物道路运输"),
+    # 通用仓储 is G59, which the district maps to 现代服务业; the demo keeps this firm an ordinary one.
+    ("仓储", "transport_storage", "小", "G5920", "通用仓储"),
+    ("餐饮管理", "accommodation_catering", "小微", "H6241", "餐饮配送服务"),
 )
 KEY_INDUSTRY_TAGS = ("high_end_equipment", "biomedicine_tcm", "new_energy_materials", "xinchuang", "modern_services")
 
-# 个体工商户: (业态, industry tag code)
-SHOPS: tuple[tuple[str, str], ...] = (
-    ("五金店", "wholesale_retail"), ("便利店", "wholesale_retail"), ("小吃店", "accommodation_catering"),
-    ("汽车修理部", "other"), ("建材经营部", "wholesale_retail"), ("理发店", "other"),
-    ("水果店", "wholesale_retail"), ("日用百货店", "wholesale_retail"), ("快餐店", "accommodation_catering"),
-    ("家电维修部", "other"),
+# 个体工商户: (业态, industry tag code, GB/T 4754-2017 class code and name)
+SHOPS: tuple[tuple[str, str, str, str], ...] = (
+    ("五金店", "wholesale_retail", "F5281", "五金零售"),
+    ("便利店", "wholesale_retail", "F5213", "便利店零售"),
+    ("小吃店", "accommodation_catering", "H6291", "小吃服务"),
+    ("汽车修理部", "other", "O8111", "汽车修理与维护"),
+    ("建材经营部", "wholesale_retail", "F5289", "其他室内装饰材料零售"),
+    ("理发店", "other", "O8040", "理发及美容服务"),
+    ("水果店", "wholesale_retail", "F5223", "果品、蔬菜零售"),
+    ("日用百货店", "wholesale_retail", "F5219", "其他综合零售"),
+    ("快餐店", "accommodation_catering", "H6220", "快餐服务"),
+    ("家电维修部", "other", "O8132", "日用电器修理"),
 )
-# 农民专业合作社 products
-COOP_PRODUCTS = ("蔬菜种植", "果品", "水产养殖", "花卉苗木", "粮食种植", "食用菌", "生猪养殖", "葡萄种植")
+# 农民专业合作社: (products, GB/T 4754-2017 class code and name)
+COOP_PRODUCTS: tuple[tuple[str, str, str], ...] = (
+    ("蔬菜种植", "A0141", "蔬菜种植"),
+    ("果品", "A0151", "仁果类和核果类水果种植"),
+    ("水产养殖", "A0412", "内陆养殖"),
+    ("花卉苗木", "A0143", "花卉种植"),
+    ("粮食种植", "A0112", "小麦种植"),
+    ("食用菌", "A0142", "食用菌种植"),
+    ("生猪养殖", "A0313", "猪的饲养"),
+    ("葡萄种植", "A0152", "葡萄种植"),
+)
+
+# Registry figures the demo gives each market entity (services.seed_demo draws within these).
+# 市场主体类型 of companies other than 股份有限公司, with weights; the big ones are joint-stock companies.
+COMPANY_MARKET_TYPES: tuple[tuple[str, int], ...] = (
+    ("有限责任公司（自然人投资或控股）", 6),
+    ("有限责任公司（自然人独资）", 2),
+    ("有限责任公司（法人独资）", 1),
+    ("其他有限责任公司", 1),
+)
+JOINT_STOCK_MARKET_TYPE = "股份有限公司（非上市、自然人投资或控股）"
+# 注册资本 (万元) by size band; 个体工商户 register a 资金数额, cooperatives the members' contributions.
+REGISTERED_CAPITAL = {
+    "大": (10000, 20000, 30000, 50000),
+    "中": (1000, 2000, 3000, 5000),
+    "小": (100, 200, 300, 500, 1000),
+    "微": (10, 30, 50, 100),
+    "individual": (1, 2, 3, 5, 10),
+    "cooperative": (50, 100, 200, 300, 500),
+}
+# 资质 a "2+3" firm may hold (the 专精特新 title only for small and medium firms).
+QUALIFICATIONS = ("高新技术企业", "科技型中小企业", "专精特新中小企业", "瞪羚企业", "雏鹰企业")
 
 # Address fragments: towns and the development zone host parks and villages, streets host shops.
 TOWN_PLACES = ("工业园区", "科技园", "创业园", "物流园", "工业区", "商贸园")
@@ -491,3 +530,204 @@ ROUTINE: tuple[tuple[str | None, str, str, str, str, str], ...] = (
     ("rsj", "growth", "enterprise", "人才引进落户", "企业引进的博士研发人员想办理人才引进落户。",
      "已协助通过“海河英才”通道完成落户申请。"),
 )
+
+
+# --------------------------------------------------------------------------------------------------
+# Policies (政策库). Invented for the demo, in the style of a district's measures; document numbers say
+# 示例 so they cannot be taken for real ones. ``conditions`` are services.policy_matching conditions,
+# except that ``stages`` holds stage codes (the seed turns them into ``stage_ids``). Windows close
+# ``open_days`` calendar days after the demo's "now"; None: 常年受理 (or 免申即享).
+# --------------------------------------------------------------------------------------------------
+DEMO_POLICY_NOTE = "（本政策为系统演示数据，内容为虚构。）"
+
+
+@dataclass(frozen=True)
+class DemoGrant:
+    """How the owner department marks some pushes 兑现: ``note`` with {} for the amount in 万元."""
+
+    note: str
+    low: float
+    high: float
+    step: float = 0.01
+    per_employee: bool = False  # low..high per employee: a refund follows the payroll
+
+
+@dataclass(frozen=True)
+class DemoItem:
+    title: str
+    summary: str  # 申报条件 and 支持标准
+    materials: str  # what to hand in; the seed adds the accepting department
+    conditions: dict
+    open_days: int | None = 60
+    no_application: bool = False
+    grant: DemoGrant | None = None
+
+
+@dataclass(frozen=True)
+class DemoPolicy:
+    key: str
+    title: str
+    owner: str  # department code
+    issuing_body: str
+    level: str  # 国家 / 天津市 / 北辰区
+    doc_number: str  # "{year}" is the year of publication
+    summary: str
+    items: tuple[DemoItem, ...]
+
+
+DEMO_POLICIES: dict[str, DemoPolicy] = {p.key: p for p in (
+    DemoPolicy(
+        "manufacturing", "北辰区支持先进制造业高质量发展的若干措施", "gxj", "北辰区人民政府办公室", "北辰区",
+        "北辰政办发〔{year}〕示例1号",
+        "围绕“2+3”现代产业体系，对制造业企业实施智能化改造和数字化转型、带动区内产业链协同配套、"
+        "研制应用首台（套）重大技术装备给予资金支持，资金由区财政统筹安排，工信局牵头组织申报和审核。",
+        (
+            DemoItem(
+                "智能化改造和数字化转型项目补助",
+                "申报条件：在本区登记注册、依法纳税的中型、小型制造业企业，处于生产经营或发展壮大阶段，"
+                "近一年内完成智能化改造或数字化转型项目，设备和软件投资额不低于 200 万元。"
+                "支持标准：按项目设备和软件实际投资额的 10% 给予补助，单个企业最高 200 万元。",
+                "提交项目申报书、投资明细及发票复印件、项目验收报告，经所在镇街（开发区）初审后报送。",
+                {"industries": ["C"], "size_bands": ["中", "小"], "stages": ["operation", "growth"]},
+                open_days=45, grant=DemoGrant("已拨付智能化改造补助资金 {} 万元", 20, 160),
+            ),
+            DemoItem(
+                "产业链“链主”企业协同配套奖励",
+                "申报条件：列入区“2+3”重点产业链的链主企业，上年度向区内配套企业采购额同比增长 10% 以上。"
+                "支持标准：按新增区内采购额的 1% 给予奖励，单个企业最高 100 万元。",
+                "提交申报书、上年度区内配套采购合同及发票汇总表、配套企业名单。",
+                {"chain_positions": ["链主"], "key_industry": True},
+                open_days=60, grant=DemoGrant("已拨付协同配套奖励 {} 万元", 30, 100),
+            ),
+            DemoItem(
+                "首台（套）重大技术装备推广应用奖励",
+                "申报条件：成立满 3 年的通用设备、专用设备制造业“2+3”重点产业链企业，"
+                "产品列入国家或天津市首台（套）重大技术装备推广应用指导目录，并在申报年度内实现首次销售。"
+                "支持标准：按单台（套）销售价格的 20% 给予奖励，单个企业最高 300 万元。",
+                "提交申报书、目录入选证明、销售合同及发票、用户使用报告。",
+                {"industries": ["C34", "C35"], "key_industry": True, "age_min_years": 3},
+                open_days=60,
+            ),
+        ),
+    ),
+    DemoPolicy(
+        "jobs", "北辰区落实稳岗扩岗支持政策实施细则", "rsj", "北辰区人力资源和社会保障局", "北辰区",
+        "北辰人社发〔{year}〕示例2号",
+        "落实国家和天津市稳就业政策，对吸纳重点群体就业的企业发放一次性扩岗补助，"
+        "对不裁员、少裁员的中小微企业返还失业保险费，其中稳岗返还通过大数据比对“免申即享”。",
+        (
+            DemoItem(
+                "一次性扩岗补助",
+                "申报条件：招用毕业年度或离校 2 年内未就业高校毕业生、登记失业的 16—24 岁青年，"
+                "与其签订 1 年以上劳动合同并按月足额缴纳社会保险费满 3 个月的企业，未列入经营异常名录。"
+                "支持标准：每招用 1 人发放一次性扩岗补助 1500 元。",
+                "提交申请表、劳动合同复印件和社会保险缴费明细，可在区政务服务中心人社窗口或网上办理。",
+                {"entity_types": ["enterprise"], "exclude_abnormal": True},
+                open_days=90, grant=DemoGrant("已发放一次性扩岗补助 {} 万元", 0.15, 1.2, step=0.15),
+            ),
+            DemoItem(
+                "失业保险稳岗返还",
+                "享受条件：依法参加失业保险且足额缴费、上年度未裁员或裁员率不高于规定标准的中小微企业"
+                "（30 人及以下的企业裁员率不高于参保职工总数的 20%），未列入经营异常名录。"
+                "支持标准：按企业上年度实际缴纳失业保险费的 60% 返还，经数据比对后直接拨付至企业对公账户，无需申报。",
+                "无需提交材料；返还名单公示 5 个工作日后拨付，对公账户变更的请及时告知。",
+                {"entity_types": ["enterprise"], "size_bands": ["中", "小", "微"], "exclude_abnormal": True},
+                open_days=None, no_application=True, grant=DemoGrant("已返还失业保险费 {} 万元", 0.018, 0.03, per_employee=True),
+            ),
+        ),
+    ),
+    DemoPolicy(
+        "zjtx", "北辰区专精特新中小企业梯度培育实施方案", "gxj", "北辰区人民政府办公室", "北辰区",
+        "北辰政办发〔{year}〕示例3号",
+        "建立“创新型中小企业—专精特新中小企业—专精特新‘小巨人’企业”梯度培育库，"
+        "对入库企业提供诊断辅导、融资对接和认定奖励。",
+        (
+            DemoItem(
+                "创新型中小企业入库培育",
+                "申报条件：成立满 1 年、具有高新技术企业或科技型中小企业资质的中小微企业。"
+                "支持内容：纳入区级培育库，免费提供专精特新诊断和申报辅导，优先推荐银行“专精特新贷”。",
+                "提交入库申请表、资质证书复印件和上年度财务报表。",
+                {"qualifications": ["高新技术企业", "科技型中小企业"], "size_bands": ["中", "小", "微"],
+                 "entity_types": ["enterprise"], "age_min_years": 1},
+                open_days=None,
+            ),
+            DemoItem(
+                "专精特新中小企业认定奖励",
+                "申报条件：“2+3”重点产业链中首次被认定为天津市专精特新中小企业或国家级专精特新“小巨人”的企业。"
+                "支持标准：市级专精特新中小企业一次性奖励 20 万元，国家级“小巨人”企业一次性奖励 50 万元。",
+                "提交奖励申请表和认定文件复印件。",
+                {"qualifications": ["专精特新中小企业"], "key_industry": True},
+                open_days=90,
+            ),
+        ),
+    ),
+    DemoPolicy(
+        "individual", "北辰区个体工商户纾困帮扶若干措施", "scjgj", "北辰区市场监督管理局", "北辰区",
+        "北辰市监发〔{year}〕示例4号",
+        "支持个体工商户稳定经营、转型升级：鼓励“个转企”，对零售、餐饮个体工商户的经营贷款给予贴息。",
+        (
+            DemoItem(
+                "“个转企”升级奖励",
+                "申报条件：成立满 1 年、正常经营的个体工商户转型为企业，转型后继续在本区经营。"
+                "支持标准：给予一次性奖励 5000 元，并协助办理变更登记、银行开户和税务衔接。",
+                "转型完成后提交奖励申请表、新营业执照复印件和原个体工商户注销证明。",
+                {"entity_types": ["individual"], "age_min_years": 1},
+                open_days=120,
+            ),
+            DemoItem(
+                "零售餐饮个体工商户经营贷款贴息",
+                "申报条件：从事零售、餐饮的个体工商户，在合作银行获得 50 万元以下经营性贷款并按期还本付息。"
+                "支持标准：按贷款实际利息的 50% 给予贴息，每户每年最高 1 万元。",
+                "提交贴息申请表、借款合同和利息支付凭证。",
+                {"entity_types": ["individual"], "industries": ["F52", "H62"]},
+                open_days=90,
+            ),
+        ),
+    ),
+    DemoPolicy(
+        "agriculture", "北辰区设施农业提质增效扶持办法（征求意见稿）", "nyncw", "北辰区农业农村委员会", "北辰区",
+        "",
+        "支持农民专业合作社改造提升老旧设施大棚，推广水肥一体化和智能环境控制。",
+        (
+            DemoItem(
+                "老旧设施大棚改造提升补助",
+                "申报条件：从事种植业的农民专业合作社，改造连片 20 亩以上的老旧日光温室或塑料大棚。"
+                "支持标准：按改造面积每亩补助 5000 元，单个合作社最高 50 万元。",
+                "提交申报书、土地流转合同、改造方案和预算。",
+                {"entity_types": ["cooperative"], "industries": ["A01"]},
+                open_days=120,
+            ),
+        ),
+    ),
+)}
+
+# Training and consultation events around the policies (times are set by the seed).
+DEMO_TRAININGS = {
+    "jobs_briefing": {
+        "title": "稳岗扩岗政策专场培训会", "kind": "培训", "department": "rsj", "policy": "jobs",
+        "description": "讲解一次性扩岗补助申领流程、稳岗返还“免申即享”到账查询和社保补贴政策，现场答疑。",
+        "place": "北辰区人力资源市场二楼培训室", "capacity": 60,
+        "audience": {"entity_types": ["enterprise"], "size_bands": ["小", "微"]},
+        "zones": ("tianmu", "beicang", "xiaodian", "kaifaqu"),
+    },
+    "manufacturing_briefing": {
+        "title": "智能化改造和数字化转型政策解读会", "kind": "政策宣讲", "department": "gxj", "policy": "manufacturing",
+        "description": "解读《北辰区支持先进制造业高质量发展的若干措施》，邀请服务商介绍智能化改造案例，"
+                       "现场开展一对一申报辅导。",
+        "place": "北辰经济技术开发区企业服务中心报告厅", "capacity": 80,
+        "audience": {"industries": ["C"], "size_bands": ["中", "小"]},
+        "zones": (),
+    },
+}
+# Questions: one asked at the 人社局 training, one by an enterprise on its policy page about the 工信局 policy.
+DEMO_QUESTIONS = {
+    "jobs_briefing": (
+        "我们去年招了 3 名应届毕业生，今年还能申领一次性扩岗补助吗？",
+        "可以。只要是毕业年度或离校 2 年内未就业的高校毕业生，签订 1 年以上劳动合同并连续缴纳社会保险费满 3 个月，"
+        "就可以在政策有效期内申领，每人 1500 元。",
+    ),
+    "manufacturing": (
+        "智能化改造项目是分两期建设的，可以按一期已完成的投资先申报补助吗？",
+        "可以按已完成并通过验收的一期投资额申报，二期完成后在下一申报批次另行申报，两期合计补助不超过 200 万元。",
+    ),
+}

@@ -11,12 +11,17 @@ What it creates:
   for six personas (see ``PERSONAS``).
 - about 200 market entities spread over the zones (enterprises, 个体工商户, 农民专业合作社) with
   valid 统一社会信用代码, an address in the zone and exactly one service staff member of that zone;
-  the "2+3" ones carry a key industry tag.
+  the "2+3" ones carry a key industry tag. Each has the registry's profile: a GB/T 4754-2017 industry
+  class, 市场主体类型, 注册资本, 从业人员, 营业收入 and 资产总额 that put it in its size band
+  (``services.size_band.classify`` agrees with the stored band), a service stage, and for "2+3"
+  firms qualifications (高新技术企业, 专精特新 …), so policy matching has something to match.
 - work orders in every state and on every level of the ladder. They are not written as rows: each
   one is *played* through the real operations of ``services.workorders`` (create, dispatch, sign,
   return, escalate, joint meeting, extension, suspend, resolve, feedback, visit …) at times spread
   over the past three weeks of Beijing working hours, in chronological order across all orders.
   Events, deadlines, numbers and outbox rows are therefore exactly what the live desk would have.
+- policies, pushes and training events, played the same way through the policy operations and the
+  ``policy_campaigns`` job (see ``services.seed_demo_policies``).
 
 Idempotent: a ``demo_seeded`` system setting marks a seeded database and a second run changes
 nothing. Deterministic: a fixed random seed, so every fresh demo looks the same for the same ``now``.
@@ -26,10 +31,12 @@ The session is flushed, never committed.
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,17 +51,24 @@ from models import (
     EntityType,
     IndustryTag,
     Person,
+    Policy,
+    PolicyPush,
+    PolicyStatus,
+    PushCampaign,
     Role,
     ServiceStage,
     SystemSetting,
+    TrainingEvent,
     WorkOrder,
     Zone,
 )
 from services import demo_data as data
+from services import size_band
 from services import workorders as wo
 from services.deadlines import load_calendar
 from services.lifecycle import State
 from services.notify import Channels, chief_helpers, department_leaders
+from services.seed_demo_policies import PolicyCast, seed_policies
 from services.sla import WorkCalendar
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -95,6 +109,11 @@ class DemoSummary:
     logins: list[DemoLogin]
     skipped_logins: list[str] = field(default_factory=list)
     password: str = data.DEMO_PASSWORD
+    policies: int = 0
+    published_policies: int = 0
+    campaigns: int = 0
+    pushes: int = 0
+    trainings: int = 0
 
     def describe(self) -> str:
         if self.already_seeded:
@@ -108,6 +127,11 @@ class DemoSummary:
         if self.by_state:
             states = " · ".join(f"{State.LABELS.get(s, s)} {self.by_state[s]}" for s in State.ALL if s in self.by_state)
             lines.append(f"工单状态：{states}")
+        if self.policies:
+            lines.append(
+                f"政策 {self.policies} 项（已发布 {self.published_policies} 项）；推送任务 {self.campaigns} 个，"
+                f"推送 {self.pushes} 家次；培训咨询活动 {self.trainings} 场。"
+            )
         lines.append(f"演示登录（仅限开发环境，密码均为 {self.password}）：")
         width = max((len(login.username) for login in self.logins), default=8)
         for login in self.logins:
@@ -147,6 +171,10 @@ def seed_demo(session: Session, *, channels: Channels, now: datetime | None = No
     created, skipped = _create_logins(session, cast)
     clock = DemoClock(now, load_calendar(session))
     _Player(session, refs, cast, pool, channels).play(build_stories(clock))
+    seed_policies(session, clock, PolicyCast(
+        departments=refs.departments, stages=refs.stages, zones={z.code: z for z in refs.zones},
+        helpers=cast.helpers, leaders=cast.leaders,
+    ), channels, seed=RANDOM_SEED)
 
     seeded_at = clock.anchor.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
     session.add(SystemSetting(key=MARKER_KEY, value={
@@ -183,6 +211,11 @@ def _summary(session: Session, *, already_seeded: bool, seeded_at: str) -> DemoS
         orders=sum(by_state.values()),
         by_state=by_state,
         logins=logins,
+        policies=count(Policy),
+        published_policies=count(Policy, Policy.status == PolicyStatus.PUBLISHED),
+        campaigns=count(PushCampaign),
+        pushes=count(PolicyPush),
+        trainings=count(TrainingEvent),
     )
 
 
@@ -419,7 +452,7 @@ def _create_enterprises(session: Session, refs: _References, cast: _Cast, names:
             row = Enterprise(zone=zone, service_staff=staff[index % len(staff)], legal_representative=owner,
                              status="存续")
             if kind in ("key", "plain"):
-                words, tag, sizes = what
+                words, tag, sizes, code, code_name = what
                 row.entity_type = EntityType.ENTERPRISE
                 row.size_band = rng.choice(sizes)
                 suffix = "股份有限公司" if row.size_band == "大" else "有限公司"
@@ -438,7 +471,7 @@ def _create_enterprises(session: Session, refs: _References, cast: _Cast, names:
                 row.established_on = date(rng.randint(1998, 2024), rng.randint(1, 12), rng.randint(1, 28))
                 row.contact_name = names.person()
             elif kind == "shop":
-                trade, tag = what
+                trade, tag, code, code_name = what
                 row.entity_type = EntityType.INDIVIDUAL
                 row.size_band = "微"
                 row.name = unique_name(lambda t=trade: f"天津市北辰区{rng.choice(data.BRANDS)}{t}")
@@ -446,20 +479,126 @@ def _create_enterprises(session: Session, refs: _References, cast: _Cast, names:
                 row.established_on = date(rng.randint(2016, 2024), rng.randint(1, 12), rng.randint(1, 28))
                 row.contact_name = owner
             else:
+                product, code, code_name = what
                 row.entity_type = EntityType.COOPERATIVE
                 row.size_band = rng.choice(("小", "微"))
-                row.name = unique_name(lambda p=what: f"天津市北辰区{rng.choice(data.BRANDS)}{p}农民专业合作社")
+                row.name = unique_name(lambda p=product: f"天津市北辰区{rng.choice(data.BRANDS)}{p}农民专业合作社")
                 row.industry_tag = refs.tags.get("agriculture")
                 row.established_on = date(rng.randint(2008, 2022), rng.randint(1, 12), rng.randint(1, 28))
                 row.contact_name = owner
             row.uscc = uscc(row.entity_type, row.established_on)
             row.address = address(zone, row.entity_type)
             row.contact_phone = names.phone()
+            _registry_profile(row, code, code_name, refs.stages, key=kind == "key")
             session.add(row)
             firms.append(row)
         pool.by_zone[zone.code] = firms
     session.flush()
     return pool
+
+
+def _registry_profile(row: Enterprise, code: str, code_name: str, stages: dict[str, ServiceStage], *,
+                      key: bool) -> None:
+    """What the registry would hold for this entity: industry, 市场主体类型, capital, figures that put it
+    in the size band the demo drew for it, a service stage and (for "2+3" firms) qualifications.
+
+    Drawn from a generator of its own, seeded by the entity's name: the demo's main sequence (and so
+    every name, code and order of the demo) stays what it was before these fields existed.
+    """
+    rnd = random.Random(f"{RANDOM_SEED}:{row.name}")
+    drawn = row.size_band
+    row.industry_code, row.industry_name = code, code_name
+    figures = band_figures(code, drawn, rnd, entity_type=row.entity_type)
+    row.employees, row.revenue, row.assets = figures[size_band.X], figures[size_band.Y], figures[size_band.Z]
+    row.size_band = size_band.classify(code, row.employees, row.revenue, row.assets) or ""
+    if row.size_band != drawn:  # band_figures is wrong for this industry: fail loudly, never seed a lie
+        raise RuntimeError(f"演示企业 {row.name} 的规模数据与规模 {drawn} 不符（{code}）")
+    capital_key = row.entity_type if row.entity_type != EntityType.ENTERPRISE else drawn
+    row.registered_capital = Decimal(rnd.choice(data.REGISTERED_CAPITAL[capital_key]))
+    if row.entity_type == EntityType.INDIVIDUAL:
+        row.market_type = "个体工商户"
+    elif row.entity_type == EntityType.COOPERATIVE:
+        row.market_type = "农民专业合作社"
+    elif drawn == size_band.LARGE:
+        row.market_type = data.JOINT_STOCK_MARKET_TYPE
+    else:
+        names, weights = zip(*data.COMPANY_MARKET_TYPES, strict=True)
+        row.market_type = rnd.choices(names, weights)[0]
+    row.stage = stages.get(_stage_of(row, rnd, key=key))
+    row.qualifications = _qualifications(row, rnd) if key else []
+
+
+def _stage_of(row: Enterprise, rnd: random.Random, *, key: bool) -> str:
+    if row.entity_type != EntityType.ENTERPRISE:
+        return "operation" if row.entity_type == EntityType.INDIVIDUAL or rnd.random() < 0.7 else "growth"
+    if row.established_on is not None and row.established_on.year >= 2023:
+        return rnd.choice(("startup", "construction"))
+    roll = rnd.random()
+    if roll < 0.1:
+        return "construction"
+    return "growth" if roll < (0.5 if key else 0.25) else "operation"
+
+
+def _qualifications(row: Enterprise, rnd: random.Random) -> list[str]:
+    held = []
+    sme = row.size_band in (size_band.MEDIUM, size_band.SMALL, size_band.MICRO)
+    if row.established_on is not None and row.established_on.year <= 2021 and rnd.random() < 0.5:
+        held.append("高新技术企业")
+    if sme and rnd.random() < 0.45:
+        held.append("科技型中小企业")
+    if row.size_band in (size_band.MEDIUM, size_band.SMALL) and rnd.random() < 0.25:
+        held.append("专精特新中小企业")
+    if row.size_band in (size_band.MEDIUM, size_band.SMALL) and rnd.random() < 0.1:
+        held.append("瞪羚企业")
+    elif sme and row.established_on is not None and row.established_on.year >= 2019 and rnd.random() < 0.15:
+        held.append("雏鹰企业")
+    return held
+
+
+# Typical figures by band, for an indicator the industry's size rule does not use (e.g. employees of a
+# construction firm): (low, high) with high exclusive.
+_TYPICAL = {
+    size_band.X: {size_band.LARGE: (1000, 3000), size_band.MEDIUM: (300, 1000), size_band.SMALL: (50, 300),
+                  size_band.MICRO: (3, 20)},
+    size_band.Y: {size_band.LARGE: (40000, 100000), size_band.MEDIUM: (5000, 40000), size_band.SMALL: (500, 5000),
+                  size_band.MICRO: (30, 300)},
+}
+
+
+def band_figures(code: str, band: str, rnd: random.Random, *, entity_type: str = EntityType.ENTERPRISE
+                 ) -> dict[str, Any]:
+    """从业人员, 营业收入 and 资产总额 (万元) for an entity of industry ``code`` that are in ``band`` by
+    国统字〔2017〕213号: every indicator of the industry's rule inside the band's range (micro: all
+    below the small bound), the others typical of the band. Assets only for companies."""
+    rule = size_band.RULES[size_band.industry_of(code)]
+    index = size_band.BANDS.index(band)
+    values: dict[str, Any] = {size_band.X: None, size_band.Y: None, size_band.Z: None}
+    for name in (size_band.X, size_band.Y, size_band.Z):
+        if name not in rule.bounds:
+            continue
+        large, medium, small = rule.bounds[name]
+        low, high = {0: (large, large * 2), 1: (medium, large), 2: (small, medium)}.get(
+            index, (max(1, small // 5) if name == size_band.X else small / 6, small))
+        values[name] = _between(rnd, low, high, whole=name == size_band.X)
+    if values[size_band.X] is None:
+        low, high = (3, 13) if entity_type == EntityType.COOPERATIVE else _TYPICAL[size_band.X][band]
+        values[size_band.X] = _between(rnd, low, high, whole=True)
+    if values[size_band.Y] is None:
+        low, high = (8, 60) if entity_type == EntityType.INDIVIDUAL else _TYPICAL[size_band.Y][band]
+        values[size_band.Y] = _between(rnd, low, high, whole=False)
+    if values[size_band.Z] is None and entity_type == EntityType.ENTERPRISE:
+        values[size_band.Z] = (values[size_band.Y] * Decimal(str(round(rnd.uniform(0.6, 1.5), 2)))).quantize(
+            Decimal("0.01"), ROUND_DOWN)
+    return values
+
+
+def _between(rnd: random.Random, low: float, high: float, *, whole: bool) -> Any:
+    """Log-uniform in [low, high): small firms are more common than big ones within a band."""
+    value = math.exp(rnd.uniform(math.log(low), math.log(high)))
+    if whole:
+        return min(max(int(value), math.ceil(low)), math.ceil(high) - 1)
+    amount = Decimal(str(value)).quantize(Decimal("0.01"), ROUND_DOWN)
+    return min(max(amount, Decimal(str(low)).quantize(Decimal("0.01"), ROUND_UP)), Decimal(high) - Decimal("0.01"))
 
 
 # ==================================================================================================

@@ -1,10 +1,13 @@
-"""The demo seed: every state and level, a sound organisation, valid codes, and idempotence."""
+"""The demo seed: every state and level, a sound organisation, valid codes, registry profiles that
+agree with the size rules, policies pushed to exactly the enterprises they match, and idempotence."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from models import (
@@ -17,16 +20,30 @@ from models import (
     JointMeeting,
     OutboundMessage,
     Person,
+    Policy,
+    PolicyItem,
+    PolicyPush,
+    PolicyQuestion,
+    PolicyStatus,
+    PushCampaign,
     ReturnVisit,
     Role,
     Satisfaction,
+    TrainingEvent,
+    TrainingRegistration,
+    TrainingStatus,
     WorkOrder,
     WorkOrderEvent,
     Zone,
 )
+from models.policy import CampaignKind, CampaignStatus, ItemStatus
+from services import demo_data
 from services.lifecycle import State
 from services.notify import Channels
-from services.seed_demo import DemoClock, build_stories, seed_demo
+from services.policy_matching import match_select, matches, parse_conditions
+from services.policy_push import DIGEST_KIND
+from services.seed_demo import DemoClock, band_figures, build_stories, seed_demo
+from services.size_band import BANDS, classify, industry_of, parse_industry_code
 from services.sla import WorkCalendar
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -53,6 +70,9 @@ def test_demo_seed(session, now):
     _the_interesting_orders_are_there(session, now)
     _organisation(session, demo)
     _enterprises(session)
+    _registry_profiles(session)
+    _policies(session, demo, now)
+    _trainings(session, now)
     _second_run_changes_nothing(session, now)
 
 
@@ -135,6 +155,7 @@ def _organisation(session, demo):
     assert logins["leader"].role == Role.DISTRICT_LEADER
     text = demo.describe()
     assert "demo1234" in text and all(u in text for u in logins)
+    assert f"政策 {len(demo_data.DEMO_POLICIES)} 项" in text and f"推送 {demo.pushes} 家次" in text
 
 
 def _enterprises(session):
@@ -156,8 +177,103 @@ def _enterprises(session):
         assert order.zone_id == order.enterprise.zone_id
 
 
+def _registry_profiles(session):
+    enterprises = session.scalars(select(Enterprise)).all()
+    for e in enterprises:
+        assert parse_industry_code(e.industry_code) == (e.industry_code, ""), e.name
+        assert len(e.industry_code) == 5 and e.industry_name, e.name
+        # The stored band is exactly what the 2017 size rules make of the stored figures.
+        assert classify(e.industry_code, e.employees, e.revenue, e.assets) == e.size_band, e.name
+        assert e.market_type and e.registered_capital and e.registered_capital > 0, e.name
+        assert e.stage is not None, e.name
+        if e.industry_tag.is_key_industry:  # a "2+3" tag: the class lies in the tag's GB/T 4754 codes
+            assert any(e.industry_code.startswith(p) for p in e.industry_tag.gbt_sections.split(",")), e.name
+    by_type = {t: [e for e in enterprises if e.entity_type == t] for t in ("enterprise", "individual", "cooperative")}
+    assert all(e.market_type == "个体工商户" and e.industry_code[0] in "FHO" for e in by_type["individual"])
+    assert all(e.market_type == "农民专业合作社" and e.industry_code.startswith("A") for e in by_type["cooperative"])
+    assert all(e.assets is not None for e in by_type["enterprise"])
+    assert {"中", "小", "微"} <= {e.size_band for e in by_type["enterprise"]}
+    assert any(e.qualifications for e in enterprises if e.is_key_industry)
+
+
+def _policies(session, demo, now):
+    statuses = {p.title: p.status for p in session.scalars(select(Policy))}
+    assert len(statuses) == len(demo_data.DEMO_POLICIES) == demo.policies
+    assert set(statuses.values()) == {PolicyStatus.PUBLISHED, PolicyStatus.REVIEW, PolicyStatus.DRAFT}
+    assert "示例" in "".join(p.doc_number for p in session.scalars(select(Policy)))
+    campaigns = session.scalars(select(PushCampaign).order_by(PushCampaign.id)).all()
+    assert [(c.kind, c.status) for c in campaigns] == [
+        (CampaignKind.MANUAL, CampaignStatus.RUNNING),  # approved and run by the job; digests in the outbox
+        (CampaignKind.NEW_ITEM, CampaignStatus.RUNNING),  # created by the daily job after publication
+        (CampaignKind.MANUAL, CampaignStatus.DRAFT),  # waiting for the department leader
+    ]
+    assert campaigns[0].approved_by is not None and campaigns[0].created_by is not None
+    assert _count(session, OutboundMessage, OutboundMessage.kind == DIGEST_KIND) == sum(c.digests for c in campaigns) > 0
+
+    pushes = session.scalars(select(PolicyPush)).all()
+    assert len(pushes) == demo.pushes > 0
+    pushed_items = {p.item_id for p in pushes}
+    assert pushed_items == {i.id for c in campaigns[:2] for i in c.items}
+    for item in session.scalars(select(PolicyItem).where(PolicyItem.id.in_(pushed_items))):
+        assert item.status == ItemStatus.PUBLISHED and item.policy.status == PolicyStatus.PUBLISHED
+        conditions = parse_conditions(item.conditions)
+        mine = [p for p in pushes if p.item_id == item.id]
+        # Each target met the item's conditions when it was pushed (the matcher's own rule) …
+        for p in mine:
+            assert matches(conditions, p.enterprise, p.created_at.astimezone(BEIJING).date()), (item.title, p.enterprise.name)
+            assert p.staff_id == p.enterprise.service_staff_id and p.digest_key
+        # … and by now every enterprise the item matches has been told (the weekly cap only delays).
+        matched = set(session.scalars(match_select(conditions, now.astimezone(BEIJING).date(), session, Enterprise.id)))
+        assert {p.enterprise_id for p in mine} == matched, item.title
+    assert any(p.opened_at for p in pushes) and any(p.applied_at for p in pushes)
+    granted = [p for p in pushes if p.granted_at]
+    assert any(p.item.no_application and p.applied_at is None for p in granted)
+    assert any(p.applied_by_label == "企业自行标记" for p in pushes)
+    for p in pushes:
+        steps = [t for t in (p.created_at, p.opened_at, p.applied_at, p.granted_at) if t is not None]
+        assert all(t <= now for t in steps) and p.created_at == min(steps), p.id
+        if p.applied_at and p.opened_at:
+            assert p.opened_at <= p.applied_at
+
+
+def _trainings(session, now):
+    events = {e.status: e for e in session.scalars(select(TrainingEvent))}
+    held, upcoming = events[TrainingStatus.DONE], events[TrainingStatus.OPEN]
+    assert held.starts_at < now < upcoming.starts_at
+    for event in (held, upcoming):
+        assert _count(session, TrainingRegistration, TrainingRegistration.event_id == event.id) > 0
+    attended = set(session.scalars(select(TrainingRegistration.attended)
+                                   .where(TrainingRegistration.event_id == held.id)))
+    assert True in attended and None not in attended  # attendance was recorded for everyone
+    questions = session.scalars(select(PolicyQuestion)).all()
+    assert questions and all(q.answer and q.published_to_kb and q.answered_at <= now for q in questions)
+
+
+def test_band_figures_fit_every_band_of_every_demo_industry():
+    """Whatever band the demo draws, the figures put the firm in it by the industry's own rule."""
+    rnd = random.Random(7)
+    cases = [(code, BANDS, "enterprise") for *_, code, _name in demo_data.COMPANY_INDUSTRIES]
+    cases += [(code, ("微",), "individual") for *_, code, _name in demo_data.SHOPS]
+    cases += [(code, ("小", "微"), "cooperative") for _, code, _name in demo_data.COOP_PRODUCTS]
+    for code, bands, entity_type in cases:
+        assert industry_of(code) is not None, code
+        for band in bands:
+            for _ in range(40):
+                f = band_figures(code, band, rnd, entity_type=entity_type)
+                assert classify(code, f["employees"], f["revenue"], f["assets"]) == band, (code, band, f)
+                assert (f["assets"] is not None) == (entity_type == "enterprise" or industry_of(code) == "construction")
+
+
+@pytest.mark.parametrize("table", [demo_data.COMPANY_INDUSTRIES, demo_data.SHOPS, demo_data.COOP_PRODUCTS])
+def test_demo_industry_codes_are_gbt4754_classes(table):
+    for row in table:
+        code, name = row[-2], row[-1]
+        assert parse_industry_code(f"{code} {name}") == (code, name)
+
+
 def _second_run_changes_nothing(session, now):
-    tables = (Person, Enterprise, WorkOrder, WorkOrderEvent, OutboundMessage, ConsoleLogin)
+    tables = (Person, Enterprise, WorkOrder, WorkOrderEvent, OutboundMessage, ConsoleLogin, Policy, PolicyItem,
+              PushCampaign, PolicyPush, TrainingEvent, TrainingRegistration, PolicyQuestion)
     before = {m.__name__: _count(session, m) for m in tables}
     again = seed_demo(session, channels=Channels(sandbox=True), now=now + timedelta(days=3))
     assert again.already_seeded
