@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import delete, insert, select, text  # noqa: E402
 
+from bench.run import best_of as _best  # noqa: E402
 from database import session_scope  # noqa: E402
 from models import Enterprise, Person, Role, ServiceStage, Zone  # noqa: E402
 
@@ -100,16 +101,6 @@ def _hand_written(dialect: str) -> tuple[str, dict]:
     where = (f"status IN ('存续','在业','开业','在营','迁入') AND industry_code LIKE 'C%' "
              f"AND size_band IN ('中','小','微') AND established_on <= :d AND {quals} AND {abnormal}")
     return where, params
-
-
-def _best(fn, repeat: int = 5) -> tuple[float, object]:
-    best, result = None, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        elapsed = time.perf_counter() - t0
-        best = elapsed if best is None else min(best, elapsed)
-    return best, result
 
 
 def _cleanup(session_factory) -> None:

@@ -92,6 +92,17 @@ def main() -> None:
     engine.dispose()
 
 
+def best_of(fn, repeat: int = 5) -> tuple[float, object]:
+    """The fastest of ``repeat`` timed calls of ``fn`` and the last result."""
+    best, result = None, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        elapsed = time.perf_counter() - t0
+        best = elapsed if best is None else min(best, elapsed)
+    return best, result
+
+
 def run_alone(benchmark) -> None:
     """``python bench/bench_<name>.py [--database-url URL]``: one benchmark on a fresh database."""
     parser = argparse.ArgumentParser(description=(benchmark.__module__ or "").rsplit(".", 1)[-1])

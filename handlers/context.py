@@ -43,5 +43,5 @@ def current_person() -> Person | None:
 def op_context(channel: str = "console", actor: Person | None = None) -> OpContext:
     return OpContext(
         session=db(), actor=actor if actor is not None else current_person(), now=now(), channel=channel,
-        channels=delivery_channels(),
+        channels=delivery_channels(), base_url=settings().base_url,
     )

@@ -194,7 +194,8 @@ def process_robot_event(session: Session, settings: Settings, event: ChatEvent, 
 
     if event.conversation_type == "group":
         map_conversation(session, event, person, now)
-    ctx = OpContext(session=session, actor=person, now=now, channel=PLATFORM, channels=channels)
+    ctx = OpContext(session=session, actor=person, now=now, channel=PLATFORM, channels=channels,
+                    base_url=settings.base_url)
     if event.reply_handle.get("msgtype") != "text":
         if not _first_delivery(session, event, now):
             return RobotOutcome("duplicate")

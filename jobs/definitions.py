@@ -160,6 +160,14 @@ def housekeeping(app: Flask) -> str:
     return prune(app.extensions["db_sessionmaker"], now=utc_now(), inbound_retention=retention).describe()
 
 
+def handbook_refresh(app: Flask) -> str:
+    """Count the last 90 days of orders into the handbook's topics; propose the new ones."""
+    from services.handbook import refresh
+
+    with session_scope(app.extensions["db_sessionmaker"]) as session:
+        return refresh(session, utc_now()).describe()
+
+
 JOBS: tuple[JobDefinition, ...] = (
     JobDefinition("process_inbound", "处理企业微信、钉钉回调收到的消息（指令、卡片点击、通讯录变更）", process_inbound,
                   interval_seconds=1),
@@ -176,5 +184,8 @@ JOBS: tuple[JobDefinition, ...] = (
     # At night, when callbacks and deliveries are few; batches keep each lock short anyway.
     JobDefinition("housekeeping", "清理过期的回调记录、限流计数、令牌与卡片响应码", housekeeping,
                   cron={"hour": 3, "minute": 40}),
+    # Daily, after housekeeping: yesterday's orders are all in; the counts are per day anyway.
+    JobDefinition("handbook_refresh", "更新高频事项应答手册：统计近90天工单、提议新的高频事项", handbook_refresh,
+                  cron={"hour": 4, "minute": 10}),
 )
 JOBS_BY_NAME: dict[str, JobDefinition] = {job.name: job for job in JOBS}

@@ -4,6 +4,16 @@ from models.assignment import AddressRuleKind, StaffAssignmentRule, StaffRuleTar
 from models.base import Base, utcnow
 from models.chat import ChatGroup
 from models.enterprise import Enterprise, EntityType, RegistrationStatus, StatusFlag
+from models.knowledge import (
+    CaseStudy,
+    HandbookTopic,
+    HandbookTopicCount,
+    KnowledgeEntry,
+    KnowledgeGram,
+    KnowledgeSource,
+    KnowledgeStatus,
+    TopicStatus,
+)
 from models.org import (
     ApiToken,
     ConsoleLogin,
@@ -79,4 +89,6 @@ __all__ = [
     "CampaignKind", "CampaignStatus", "ItemStatus", "Policy", "PolicyItem", "PolicyLevel", "PolicyPush",
     "PolicyStatus", "PushCampaign", "PushCampaignItem", "PushChannel", "PushStatus",
     "PolicyQuestion", "TrainingEvent", "TrainingInvitation", "TrainingKind", "TrainingRegistration", "TrainingStatus",
+    "CaseStudy", "HandbookTopic", "HandbookTopicCount", "KnowledgeEntry", "KnowledgeGram", "KnowledgeSource",
+    "KnowledgeStatus", "TopicStatus",
 ]

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import case, func, or_, select
 
 from models import Department, DepartmentKind, Enterprise, Person, Role, Satisfaction, WorkOrder
-from services import screening, workorders
+from services import knowledge, screening, workorders
 from services.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from services.ladder import level_label
 from services.lifecycle import TRANSITIONS, Action, State
@@ -42,7 +42,7 @@ MAX_LISTED = 10
 MIN_SHORT_REF = 3
 
 # Parameters that take the rest of the line (free text, may contain spaces).
-GREEDY_PARAMS = frozenset({"内容", "结果", "理由", "说明", "意见"})
+GREEDY_PARAMS = frozenset({"内容", "结果", "理由", "说明", "意见", "关键词"})
 ORDER_PARAM = "单号"
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
@@ -212,10 +212,17 @@ def _split_head(raw: str) -> tuple[str, str]:
 
 
 def _prefix_command(word: str) -> tuple[CommandSpec, str] | None:
-    """``报到0001`` typed without a space: the longest command word the text starts with."""
+    """``报到0001`` typed without a space: the longest command word the text starts with. A
+    one-character word taking free text (查) may run straight into Chinese: 「查社保补贴」."""
     for key in sorted(_LOOKUP, key=len, reverse=True):
-        if not key.isascii() and word.startswith(key) and _ATTACHED_ARGUMENT.match(word[len(key):]):
-            return _LOOKUP[key], word[len(key):]
+        if key.isascii() or not word.startswith(key):
+            continue
+        tail = word[len(key):]
+        spec = _LOOKUP[key]
+        free_text = len(key) == 1 and bool(spec.params) and spec.params[0].greedy
+        if _ATTACHED_ARGUMENT.match(tail) or (free_text and tail):
+            return spec, tail
+        return None  # the longest word decides: 「查询社保」 is no knowledge query for 「询社保」
     return None
 
 
@@ -290,8 +297,9 @@ def suggest(word: str, rest: str = "") -> str | None:
             scored.append((ratio, prefix, -position, candidate))
     match = [max(scored)[3]] if scored else []
     if not match:
-        # "办结了 0001": the first word runs on past a command name.
-        match = [w for w in sorted(words, key=len, reverse=True) if not w.isascii() and w in word][:1]
+        # "办结了 0001": the first word runs on past a command name (not a one-character word:
+        # 「检查」 does not mean 查).
+        match = [w for w in sorted(words, key=len, reverse=True) if not w.isascii() and len(w) > 1 and w in word][:1]
     if not match:
         return None
     name = _LOOKUP[match[0]].name
@@ -725,3 +733,14 @@ def _visit(ctx: OpContext, args: dict[str, str]) -> CommandResult:
     else:
         text = f"已记录回访（{rating}），工单 {order.number} 已提请区网格中心研判。"
     return _done("回访", order, text)
+
+
+@command("知识", aliases=("查", "查知识"), syntax="知识 关键词",
+         help="查知识库：返回最相关的 3 条已发布问答", example="查 社保补贴")
+def _knowledge(ctx: OpContext, args: dict[str, str]) -> CommandResult:
+    query = args["关键词"]
+    folded = _nfkc(query).strip()
+    if _FULL_NUMBER.fullmatch(folded.lstrip("#")) or (folded.isdigit() and len(folded) >= MIN_SHORT_REF):
+        # 「查 0001」: a work-order number, not a question.
+        return _show(ctx, {ORDER_PARAM: folded})
+    return CommandResult(True, knowledge.chat_answer(ctx.session, query, base_url=ctx.base_url), command="知识")

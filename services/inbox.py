@@ -262,7 +262,7 @@ def processors_for(settings) -> dict[str, InboxProcessor]:
     if settings.wecom.enabled:
         from services import wecom_inbound
 
-        processors[wecom_inbound.PLATFORM] = wecom_inbound.inbox_processor(channels)
+        processors[wecom_inbound.PLATFORM] = wecom_inbound.inbox_processor(channels, base_url=settings.base_url)
     if settings.dingtalk.enabled:
         from integrations import dingtalk_inbound
 

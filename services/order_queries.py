@@ -25,7 +25,7 @@ from models import (
 )
 from services.lifecycle import State
 from services.paging import Page, paginate
-from services.permissions import visible_orders_clause
+from services.permissions import department_and_units, visible_orders_clause
 from services.roster import LIVE_STATES
 
 PER_PAGE = 20
@@ -92,8 +92,7 @@ def needs_reassignment_clause():
 
 
 def _department_clause(department_id: int):
-    units = select(Department.id).where(Department.parent_id == department_id)
-    return or_(WorkOrder.assigned_department_id == department_id, WorkOrder.assigned_department_id.in_(units))
+    return department_and_units(WorkOrder.assigned_department_id, department_id)
 
 
 def _search_clause(q: str):

@@ -9,6 +9,14 @@ from services.errors import PermissionDenied
 from services.lifecycle import Action
 
 HUB_ALL = (Role.DISPATCHER, Role.SYSADMIN)
+# Roles that see every order of the district (the hubs, the read-only district leader, the administrator).
+DISTRICT_WIDE = (Role.SYSADMIN, Role.DISPATCHER, Role.BIZENV_OFFICE, Role.DISTRICT_LEADER)
+
+
+def department_and_units(column, department_id: int):
+    """SQL: ``column`` is the department or one of its units (a parent department sees its units' orders)."""
+    units = select(Department.id).where(Department.parent_id == department_id)
+    return or_(column == department_id, column.in_(units))
 
 
 def is_owner_side(person: Person, order: WorkOrder) -> bool:
@@ -95,7 +103,7 @@ def authorize(person: Person | None, action: str, order: WorkOrder) -> None:
 
 
 def can_view(person: Person, order: WorkOrder) -> bool:
-    if person.role in (Role.SYSADMIN, Role.DISPATCHER, Role.BIZENV_OFFICE, Role.DISTRICT_LEADER):
+    if person.role in DISTRICT_WIDE:
         return True
     if person.role in Role.ZONE_ROLES:
         return (order.zone_id is not None and order.zone_id == person.zone_id) or is_owner_side(person, order)
@@ -114,7 +122,7 @@ def ensure_can_view(person: Person, order: WorkOrder) -> None:
 def visible_orders_clause(person: Person):
     """SQL filter matching ``can_view`` for lists (departments: current assignment or units under it)."""
     role = person.role
-    if role in (Role.SYSADMIN, Role.DISPATCHER, Role.BIZENV_OFFICE, Role.DISTRICT_LEADER):
+    if role in DISTRICT_WIDE:
         return true()
     if role in Role.ZONE_ROLES:
         clauses = [WorkOrder.submitter_id == person.id]
@@ -125,11 +133,7 @@ def visible_orders_clause(person: Person):
         )
         return or_(*clauses)
     if role in Role.DEPARTMENT_ROLES and person.department_id is not None:
-        units = select(Department.id).where(Department.parent_id == person.department_id)
-        return or_(
-            WorkOrder.assigned_department_id == person.department_id,
-            WorkOrder.assigned_department_id.in_(units),
-        )
+        return department_and_units(WorkOrder.assigned_department_id, person.department_id)
     return false()
 
 

@@ -92,13 +92,14 @@ def summarise(payload: dict[str, Any]) -> str:
     return f"{_field(message, 'FromUserName') or '?'}：{what}"
 
 
-def inbox_processor(channels: Channels) -> InboxProcessor:
-    """``handle_message`` for rows the callback stored, and the apology when one finally fails."""
+def inbox_processor(channels: Channels, *, base_url: str = "") -> InboxProcessor:
+    """``handle_message`` for rows the callback stored, and the apology when one finally fails.
+    ``base_url`` makes the links in command answers absolute (WeCom opens them outside the console)."""
 
     def process(session: Session, row: InboundMessage, now: datetime) -> str:
         payload = row.payload or {}
         return handle_message(session, payload.get("message") or {}, now=now, channels=channels,
-                              ip=str(payload.get("ip") or ""))
+                              ip=str(payload.get("ip") or ""), base_url=base_url)
 
     def apologise(session: Session, row: InboundMessage, text: str, now: datetime) -> None:
         person = _person(session, _field((row.payload or {}).get("message") or {}, "FromUserName"))
@@ -127,7 +128,7 @@ def _person(session: Session, userid: str) -> Person | None:
 
 
 def handle_message(session: Session, message: dict[str, Any], *, now: datetime, channels: Channels,
-                   ip: str = "") -> str:
+                   ip: str = "", base_url: str = "") -> str:
     """Act on one decrypted message; returns a short outcome for the log line."""
     msg_type = _field(message, "MsgType").lower()
     key = message_key(message)
@@ -136,13 +137,15 @@ def handle_message(session: Session, message: dict[str, Any], *, now: datetime, 
         if event == "change_contact":
             return _change_contact(session, message, key, now=now, channels=channels)
         if event == "template_card_event":
-            return _card_click(session, message, key, now=now, channels=channels, ip=ip)
+            return _card_click(session, message, key, now=now, channels=channels, ip=ip, base_url=base_url)
         if event == "click":  # an app menu item whose key is a command word (我的工单, 帮助)
-            return _as_text(session, message, _field(message, "EventKey"), key, now=now, channels=channels, ip=ip)
+            return _as_text(session, message, _field(message, "EventKey"), key, now=now, channels=channels, ip=ip,
+                            base_url=base_url)
         log.debug("wecom: event %r ignored", event)
         return f"ignored event {event or '?'}"
     if msg_type == "text":
-        return _as_text(session, message, _field(message, "Content"), key, now=now, channels=channels, ip=ip)
+        return _as_text(session, message, _field(message, "Content"), key, now=now, channels=channels, ip=ip,
+                        base_url=base_url)
     # Pictures, voice, locations…: tell the person once what the app understands.
     person = _known_sender(session, message, key, now=now, ip=ip)
     if isinstance(person, str):
@@ -170,25 +173,26 @@ def _known_sender(session: Session, message: dict[str, Any], key: str, *, now: d
     return "unknown user"
 
 
-def _context(session: Session, person: Person, now: datetime, channels: Channels) -> OpContext:
-    return OpContext(session=session, actor=person, now=now, channel=PLATFORM, channels=channels)
+def _context(session: Session, person: Person, now: datetime, channels: Channels, base_url: str) -> OpContext:
+    return OpContext(session=session, actor=person, now=now, channel=PLATFORM, channels=channels, base_url=base_url)
 
 
 def _as_text(session: Session, message: dict[str, Any], text: str, key: str, *, now: datetime, channels: Channels,
-             ip: str) -> str:
+             ip: str, base_url: str) -> str:
     person = _known_sender(session, message, key, now=now, ip=ip)
     if isinstance(person, str):
         return person
     if not text:
         return "empty text"
-    result = chat_inbound.handle_text(_context(session, person, now, channels), text, dedupe=(PLATFORM, key))
+    result = chat_inbound.handle_text(_context(session, person, now, channels, base_url), text,
+                                      dedupe=(PLATFORM, key))
     if result.duplicate:
         return "duplicate"
     return f"command {result.command or '?'} ok={result.ok}"
 
 
 def _card_click(session: Session, message: dict[str, Any], key: str, *, now: datetime, channels: Channels,
-                ip: str) -> str:
+                ip: str, base_url: str) -> str:
     person = _known_sender(session, message, key, now=now, ip=ip)
     if isinstance(person, str):
         return person
@@ -197,7 +201,8 @@ def _card_click(session: Session, message: dict[str, Any], key: str, *, now: dat
     if task_id and code:
         store_response_code(session, task_id, _field(message, "FromUserName"), code, now)
     button = _field(message, "EventKey")
-    result = chat_inbound.handle_button(_context(session, person, now, channels), button, dedupe=(PLATFORM, key))
+    result = chat_inbound.handle_button(_context(session, person, now, channels, base_url), button,
+                                        dedupe=(PLATFORM, key))
     if result.duplicate:
         return "duplicate"
     return f"button {button} ok={result.ok}"

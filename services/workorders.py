@@ -61,6 +61,8 @@ class OpContext:
     now: datetime
     channel: str = "console"
     channels: Channels = field(default_factory=Channels)
+    # The site's address, when the caller knows it: links in chat answers are then absolute.
+    base_url: str = ""
 
     @property
     def actor_label(self) -> str:

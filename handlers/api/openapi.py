@@ -14,8 +14,10 @@ from flask import jsonify
 from handlers.api.actions import ACTIONS
 from handlers.api.base import Field, bp
 from handlers.api.orders import CREATE_FIELDS, LIST_PARAMETERS
+from handlers.api.statistics import PARAMETERS as STATISTICS_PARAMETERS
 from models import Role, Satisfaction
 from services import ladder, screening
+from services import statistics as stats
 from services.lifecycle import Action, State
 from services.serializers import EXTENSION_STATUS, VISIT_METHODS
 from services.workorders import CHANNEL_LABELS, PRIORITIES
@@ -218,6 +220,7 @@ def _schemas() -> dict[str, dict]:
             "anyOf": [{"required": ["enterprise_id"]}, {"required": ["enterprise_uscc"]}],
         },
     }
+    schemas.update(_statistics_schemas())
     for name, spec in ACTIONS.items():
         body = _request_schema(spec.fields, spec.summary)
         body["properties"] = {"action": {"const": name}} | body["properties"]
@@ -232,6 +235,59 @@ def _schemas() -> dict[str, dict]:
         },
     }
     return schemas
+
+
+_COUNT_DESCRIPTIONS = {
+    "overdue_open": "超期数中截至期末仍未办结的部分（本期含今天时即当前超期的工单）",
+    "overdue_resolved": "超期数中超过时限才办结的部分",
+    "dispatched": "统计期内的派单（吹哨）次数，退单率的分母",
+    "returned": "统计期内的退单次数",
+    "visits": "统计期内的回访评价次数，解决率与满意率的分母",
+}
+
+
+def _statistics_schemas() -> dict[str, dict]:
+    number_or_null = {"type": ["number", "null"]}
+    kpis = {}
+    for key in stats.COUNT_KEYS:
+        kpi = stats.KPI_BY_KEY.get(key)
+        kpis[key] = {"type": "integer", "description": f"{kpi.label}：{kpi.definition}" if kpi else _COUNT_DESCRIPTIONS[key]}
+    for key in stats.RATIO_KEYS:
+        kpi = stats.KPI_BY_KEY[key]
+        kpis[key] = _ref("Ratio") | {"description": f"{kpi.label}（{kpi.numerator}/{kpi.denominator}）：{kpi.definition}"}
+    average = stats.KPI_BY_KEY["avg_handling_workdays"]
+    kpis["avg_handling_workdays"] = number_or_null | {"description": f"{average.label}（工作日，保留一位小数）："
+                                                                     f"{average.definition} 没有办结的工单时为 null"}
+    return {
+        "Ratio": _obj({
+            "numerator": I, "denominator": I,
+            "percent": number_or_null | {"description": "百分比，保留一位小数；分母为 0 时为 null（页面显示“—”）"},
+            "below_threshold": {"type": "boolean", "description": "未达到目标值（见 definitions 的 threshold）"},
+        }, description="比率：分子与分母"),
+        "StatisticsKpis": _obj(kpis, description="一行的各项指标"),
+        "StatisticsRow": _obj({
+            "key": _nullable(I) | {"description": "片区、部门、诉求领域的 ID 或层级 1–4；“无承办部门”等行、合计和绿色通道为 null"},
+            "label": S,
+            "kind": _enum(("group", "total", "subset"), "group=分组行；total=合计；subset=其中（绿色通道，不另计入合计）"),
+            "kpis": _ref("StatisticsKpis"),
+        }),
+        "StatisticsReport": _obj({
+            "group": _enum(stats.GROUPS, _labels(stats.GROUPS)),
+            "group_label": S,
+            "period": _obj({
+                "preset": _enum((*stats.PRESETS, stats.CUSTOM)), "label": S, "from": D, "to": D,
+                "as_of": DT | {"description": "统计截至（期末与当前时间中较早者），北京时间"},
+            }),
+            "scope": _obj({"kind": _enum(("district", "zone", "department"), "全区、本片区、本部门（含下属单位）"),
+                           "label": S}),
+            "rows": {"type": "array", "items": _ref("StatisticsRow")},
+            "total": _ref("StatisticsRow"),
+            "subsets": {"type": "array", "items": _ref("StatisticsRow")},
+            "definitions": {"type": "array", "items": _obj({
+                "key": S, "label": S, "definition": S, "threshold": number_or_null, "higher_is_better": B,
+            })},
+        }, description="统计表：各分组行、合计，以及各指标的口径"),
+    }
 
 
 def _transition_schema(action: str) -> str:
@@ -340,6 +396,17 @@ def build_document(server_url: str = "/api/v1") -> dict:
                         "200": _envelope(_ref("WorkOrder"), "操作后的工单详情"),
                         **_errors("Forbidden", "NotFound", "Conflict", "Unprocessable"),
                     },
+                },
+            },
+            "/statistics": {
+                "get": {
+                    "operationId": "getStatistics",
+                    "summary": "统计：按片区、部门、层级或诉求领域分组的受理、办结、响应率、按时办结率、满意率等指标",
+                    "description": "数据范围随令牌所属人员的角色：区领导、区营商环境办、区网格中心、系统管理员为全区；"
+                                   "片区管理员、为企服务人员为本片区；首席帮办、部门领导为本部门（含下属单位）。"
+                                   "参数有误时返回 400。",
+                    "parameters": [_query_parameter(f) for f in STATISTICS_PARAMETERS],
+                    "responses": {"200": _envelope(_ref("StatisticsReport"), "统计表"), **_errors("Forbidden")},
                 },
             },
             "/reference": {

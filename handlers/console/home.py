@@ -11,10 +11,13 @@ from handlers.context import current_person, db, settings
 from models import Role
 from services import order_queries
 from services.permissions import can_create_order
+from services.statistics import can_view_statistics
 
 BOARD_ROLES = (Role.DISPATCHER, Role.BIZENV_OFFICE, Role.SYSADMIN)
-# Who may open ``admin.index`` (the admin pages check for themselves; this only hides the link).
+# Who may open ``admin.index`` and ``registry.enterprises`` (the pages check for themselves; this
+# only hides the links).
 ADMIN_ROLES = (Role.SYSADMIN, Role.DISPATCHER)
+REGISTRY_ROLES = (Role.SYSADMIN, Role.ZONE_ADMIN, Role.DISPATCHER)
 
 
 def nav_items(person) -> list[dict]:
@@ -32,6 +35,12 @@ def nav_items(person) -> list[dict]:
         items.append({"endpoint": "grid.index", "label": "网格", "prefix": "/grid"})
     if person.role in ADMIN_ROLES and "admin.index" in current_app.view_functions:
         items.append({"endpoint": "admin.index", "label": "管理", "prefix": "/admin"})
+    if person.role in REGISTRY_ROLES:
+        items.append({"endpoint": "registry.enterprises", "label": "企业库", "prefix": "/registry"})
+    items.append({"endpoint": "policies.index", "label": "政策", "prefix": "/policies"})
+    items.append({"endpoint": "knowledge.index", "label": "知识库", "prefix": "/knowledge"})
+    if can_view_statistics(person):
+        items.append({"endpoint": "statistics.index", "label": "统计", "prefix": "/statistics"})
     for item in items:
         item["url"] = url_for(item["endpoint"])
     # The longest matching prefix is the current page ("新建诉求" rather than "工单" on /orders/new).

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from models import Role
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import desktop_page, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -27,15 +27,9 @@ def seeded(factory, session):
     return {"rsj_id": rsj.id, "helper": helper.name}
 
 
-def sign_out(page) -> None:
-    page.click("text=退出")
-    page.wait_for_selector("text=您已安全退出")
-
-
 def test_staff_files_dispatcher_dispatches_whistle_reaches_the_group(live_server, browser, seeded, artifacts):
     base = live_server
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page.set_default_timeout(15_000)
+    page = desktop_page(browser)
 
     # 1. The service staff member files a level-2 request without naming a department.
     page.goto(f"{base}/login")

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from models import Role, SystemSetting
+from tests.browser.helpers import desktop_page, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -38,25 +39,11 @@ def seeded(factory, session):
     return {}
 
 
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def sign_out(page) -> None:
-    page.click("text=退出")
-    page.wait_for_selector("text=您已安全退出")
-
-
 def test_policy_item_preview_approval_and_campaign_progress(app, live_server, browser, seeded, artifacts):
     from jobs.scheduler import run_job_now
 
     base = live_server
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page.set_default_timeout(15_000)
+    page = desktop_page(browser)
 
     # 1. The chief helper enters the policy and an item with its conditions, and previews the match.
     sign_in(page, base, "helper")

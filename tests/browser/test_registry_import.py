@@ -9,7 +9,7 @@ import pytest
 
 from jobs.scheduler import run_job_now
 from models import Role
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import desktop_page, sign_in
 from tests.registry.exports import bad_check_digit, codes, full_width, row, write_xlsx
 
 pytestmark = pytest.mark.browser
@@ -34,8 +34,7 @@ def test_upload_preview_confirm_census(app, live_server, browser, seeded, tmp_pa
         row(5, a, "天津北辰精密机械有限公司"),
         row(6, "120113600012345", "北辰区老李修车铺", kind="个体工商户", founded="20090807"),
     ])
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page.set_default_timeout(15_000)
+    page = desktop_page(browser)
     sign_in(page, base, "admin")
 
     page.click("nav >> text=企业库")

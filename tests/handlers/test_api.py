@@ -336,7 +336,8 @@ def _resolve(document: dict, schema: dict) -> dict:
     return schema
 
 
-_TYPES = {"string": str, "integer": int, "boolean": bool, "object": dict, "array": list, "null": type(None)}
+_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "object": dict, "array": list,
+          "null": type(None)}
 
 
 def _validate(document: dict, schema: dict, value, path="$") -> list[str]:
@@ -350,7 +351,8 @@ def _validate(document: dict, schema: dict, value, path="$") -> list[str]:
         problems.append(f"{path}: {value!r} != const {schema['const']!r}")
     if "type" in schema:
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        ok = any(isinstance(value, _TYPES[t]) and not (t == "integer" and isinstance(value, bool)) for t in types)
+        ok = any(isinstance(value, _TYPES[t]) and not (t in ("integer", "number") and isinstance(value, bool))
+                 for t in types)
         if not ok:
             return [f"{path}: {value!r} is not {types}"]
     if "enum" in schema and value not in schema["enum"]:

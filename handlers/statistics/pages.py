@@ -1,0 +1,72 @@
+"""统计 pages: the KPI table (period selector, group tabs), its xlsx export and the 通报 ranking."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+from handlers.console.auth import login_required
+from handlers.context import current_person, db, now
+from handlers.grid.common import xlsx_download
+from handlers.statistics import bp
+from services import statistics
+from services.errors import PermissionDenied
+from services.statistics import InvalidQuery
+
+
+def _query_args() -> dict[str, str]:
+    """The page's own form: a preset leaves the date fields behind; "custom" uses them."""
+    args = {key: value.strip() for key, value in request.args.items() if value.strip()}
+    if args.get("period", statistics.CUSTOM) != statistics.CUSTOM:
+        args.pop("from", None)
+        args.pop("to", None)
+    return args
+
+
+def _report(group: str | None = None):
+    person = current_person()
+    scope = statistics.scope_for(person)
+    moment = now()
+    parsed_group, period = statistics.parse_query(_query_args(), moment)
+    return statistics.build_report(db(), scope, group or parsed_group, period, moment)
+
+
+def _page(report, *, error: InvalidQuery | None = None, status: int = 200):
+    args = report.period.query_args()
+    return render_template(
+        "statistics/index.html", report=report, args=args, groups=statistics.GROUPS, presets=statistics.PRESETS,
+        kpis=statistics.KPIS, notes=statistics.ATTRIBUTION_NOTES, error=error,
+        bulletin=statistics.can_view_bulletin(current_person()) and report.group in statistics.RANKED_GROUPS,
+    ), status
+
+
+@bp.get("/")
+@login_required
+def index():
+    try:
+        report = _report()
+    except InvalidQuery as error:
+        # Show the form again with the message, on this month's numbers.
+        group = request.args.get("group") if request.args.get("group") in statistics.GROUPS else "zone"
+        moment = now()
+        report = statistics.build_report(db(), statistics.scope_for(current_person()), group,
+                                         statistics.preset_period(statistics.DEFAULT_PRESET, moment), moment)
+        return _page(report, error=error, status=error.http_status)
+    return _page(report)
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export():
+    report = _report()
+    return xlsx_download([statistics.report_sheet(report)], f"统计-按{report.group_label}")
+
+
+@bp.get("/bulletin")
+@login_required
+def bulletin():
+    if not statistics.can_view_bulletin(current_person()):
+        raise PermissionDenied("通报排名仅供区领导、区营商环境办、区网格中心和系统管理员查看")
+    group = request.args.get("group") if request.args.get("group") in statistics.RANKED_GROUPS else "zone"
+    report = _report(group)
+    return render_template("statistics/bulletin.html", report=report, ranked=statistics.ranking(report),
+                           kpis=statistics.KPI_BY_KEY, presets=statistics.PRESETS, generated=now())
