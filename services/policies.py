@@ -45,7 +45,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,7 +54,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import Department, Person, Role, ServiceStage, Zone
 from models.policy import ItemStatus, Policy, PolicyItem, PolicyLevel, PolicyStatus
-from services import audit, excel_io
+from services import excel_io
+from services.admin import AdminContext
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.excel_io import Column, TableSpec
 from services.policy_matching import (
@@ -70,19 +71,8 @@ _SPLIT = re.compile(r"[,，、;；\s]+")
 MAX_ATTACHMENTS = 20
 
 
-@dataclass
-class PolicyContext:
-    session: Session
-    actor: Person | None
-    now: datetime
-    ip: str = ""
-
-    def audit(self, action: str, target_type: str, target_id: Any, detail: Mapping[str, Any]) -> None:
-        audit.record(self.session, self.actor, action, target_type, target_id, detail, self.ip, self.now)
-
-    @property
-    def today(self) -> date:
-        return self.now.astimezone(LOCAL_TZ).date()
+# Who acts, when, from where; ``audit`` and ``today`` as every console operation has them.
+PolicyContext = AdminContext
 
 
 # --------------------------------------------------------------------------------------------------

@@ -58,14 +58,21 @@ def policy_page_view(token: str):
                                "asked": "问题已提交，牵头部门答复后会显示在本页。"}.get(request.args.get("done", ""), ""))
 
 
-@bp.post("/p/<token>/applied")
-def policy_page_applied(token: str):
+def _posted_push(token: str):
+    """(the push a form on the enterprise's page was posted for, None), or (None, the refusal):
+    too many posts from this address, or a token we do not know."""
     refused = _over_limit(VIEW_LIMIT, POST_LIMIT)
     if refused:
-        return refused
+        return None, refused
     push = policy_push.find_by_token(db(), token)
-    if push is None:
-        return _unknown()
+    return (push, None) if push is not None else (None, _unknown())
+
+
+@bp.post("/p/<token>/applied")
+def policy_page_applied(token: str):
+    push, refused = _posted_push(token)
+    if refused:
+        return refused
     try:
         target = policy_page.sibling_push(db(), push, request.form.get("push_id") or push.id)
         policy_push.mark_applied_by_token(db(), target.open_token, now(), ip=_client())
@@ -77,12 +84,9 @@ def policy_page_applied(token: str):
 
 @bp.post("/p/<token>/events/<int:event_id>/register")
 def policy_page_register(token: str, event_id: int):
-    refused = _over_limit(VIEW_LIMIT, POST_LIMIT)
+    push, refused = _posted_push(token)
     if refused:
         return refused
-    push = policy_push.find_by_token(db(), token)
-    if push is None:
-        return _unknown()
     form = {key: (request.form.get(key) or "").strip() for key in ("contact_name", "contact_phone")}
     try:
         event = training.get_event(db(), event_id)
@@ -100,12 +104,9 @@ def policy_page_register(token: str, event_id: int):
 
 @bp.post("/p/<token>/questions")
 def policy_page_question(token: str):
-    refused = _over_limit(VIEW_LIMIT, POST_LIMIT)
+    push, refused = _posted_push(token)
     if refused:
         return refused
-    push = policy_push.find_by_token(db(), token)
-    if push is None:
-        return _unknown()
     form = {key: (request.form.get(key) or "").strip()
             for key in ("question", "asked_by", "contact_phone", "policy_id", "event_id")}
     page = policy_page.build(db(), push, now())
