@@ -18,6 +18,7 @@ from models import (
     Enterprise,
     ExtensionRequest,
     Person,
+    RequestDomain,
     Role,
     WorkOrder,
     WorkOrderEvent,
@@ -39,6 +40,7 @@ class OrderFilters:
     level: int | None = None
     zone_id: int | None = None
     department_id: int | None = None
+    domain_id: int | None = None  # 诉求类别
     overdue: bool = False
     green: bool = False
     mine: bool = False
@@ -48,8 +50,8 @@ class OrderFilters:
 
     @property
     def active(self) -> bool:
-        return any((self.state, self.level, self.zone_id, self.department_id, self.overdue, self.green, self.mine,
-                    self.q.strip()))
+        return any((self.state, self.level, self.zone_id, self.department_id, self.domain_id, self.overdue,
+                    self.green, self.mine, self.q.strip()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,6 +137,8 @@ def filtered_clauses(person: Person, filters: OrderFilters, now: datetime) -> li
         clauses.append(WorkOrder.zone_id == filters.zone_id)
     if filters.department_id:
         clauses.append(_department_clause(filters.department_id))
+    if filters.domain_id:
+        clauses.append(WorkOrder.domain_id == filters.domain_id)
     if filters.overdue:
         clauses.append(overdue_clause(now))
     if filters.green:
@@ -292,6 +296,10 @@ def department_choices(session: Session) -> list[Department]:
     for orphans in children.values():  # units whose parent is inactive
         result.extend(orphans)
     return result
+
+
+def domain_choices(session: Session) -> list[RequestDomain]:
+    return list(session.scalars(select(RequestDomain).order_by(RequestDomain.sort_order, RequestDomain.id)))
 
 
 def zone_choices(session: Session) -> list[Zone]:

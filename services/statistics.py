@@ -58,7 +58,6 @@ from sqlalchemy.sql.functions import FunctionElement
 from models import (
     Department,
     Person,
-    RequestDomain,
     ReturnVisit,
     Role,
     Satisfaction,
@@ -278,7 +277,7 @@ class Row:
     counts: Counts = field(default_factory=Counts)
     kind: str = "group"  # group | total | subset
     # Query arguments of the console order list showing this row's orders; None when the list
-    # cannot filter that way (request domains, "no department").
+    # cannot filter that way ("no department", "no category").
     filters: dict[str, Any] | None = None
 
     def alarms(self) -> set[str]:
@@ -830,8 +829,7 @@ def _rows(session: Session, group: str, scope: Scope, counts: dict[tuple, Counts
                 rows.append(Row(d.id, d.display_name, filters={"department": d.id}))
         missing_label = NO_DEPARTMENT
     else:
-        domains = session.scalars(select(RequestDomain).order_by(RequestDomain.sort_order, RequestDomain.id))
-        rows = [Row(d.id, d.name) for d in domains]
+        rows = [Row(d.id, d.name, filters={"domain": d.id}) for d in order_queries.domain_choices(session)]
         missing_label = NO_DOMAIN
     index = {row.key: row for row in rows}
     for key, numbers in by_key.items():

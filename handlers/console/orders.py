@@ -45,6 +45,7 @@ def _filters_from(args) -> order_queries.OrderFilters:
         level=number("level") if number("level") in LEVELS else None,
         zone_id=number("zone"),
         department_id=number("department"),
+        domain_id=number("domain"),
         overdue=args.get("overdue") == "1",
         green=args.get("green") == "1",
         mine=args.get("mine") == "1",
@@ -63,6 +64,7 @@ def orders():
     return render_template(
         "console/orders.html", page=page, filters=filters, args=args,
         zones=order_queries.zone_choices(db()), departments=order_queries.department_choices(db()),
+        domains=order_queries.domain_choices(db()),
         levels=LEVELS, states=State.LABELS,
     )
 

@@ -137,6 +137,11 @@ def test_order_list_is_scoped_by_role(client, people, pending_order):
     assert pending_order.number in listing
     assert pending_order.number in client.get("/orders?state=pending_dispatch").get_data(as_text=True)
     assert pending_order.number not in client.get("/orders?state=processing").get_data(as_text=True)
+    # 诉求类别: the order's own category lists it, another does not.
+    other_domain = 1 + max(pending_order.domain_id or 0, 0)
+    assert pending_order.domain_id is not None
+    assert pending_order.number in client.get(f"/orders?domain={pending_order.domain_id}").get_data(as_text=True)
+    assert pending_order.number not in client.get(f"/orders?domain={other_domain}").get_data(as_text=True)
 
 
 def test_detail_offers_exactly_the_permitted_actions(client, people, pending_order):

@@ -220,7 +220,15 @@ def test_by_domain(story):
     assert labels[:5] == ["经济调节", "市场监管", "社会管理", "公共服务", "生态环境保护"]
     social = row(report, "社会管理")
     assert (social.counts.received, social.counts.resolved, social.counts.dispatched) == (3, 2, 4)
-    assert social.counts.satisfaction_rate == R(2, 3) and social.filters is None
+    assert social.counts.satisfaction_rate == R(2, 3) and social.filters == {"domain": social.key}
+    # The row's link lists the orders of that category, and only those.
+    from datetime import UTC, datetime
+
+    from services import order_queries
+
+    listed = order_queries.search_orders(story.session, story.leader, order_queries.OrderFilters(domain_id=social.key),
+                                         datetime.now(UTC))
+    assert listed.total >= social.counts.received and {o.domain_id for o in listed.items} == {social.key}
     public = row(report, "公共服务").counts
     assert (public.received, public.resolved, public.on_time_rate, public.backlog) == (1, 1, R(1, 2), 2)
     market = row(report, "市场监管").counts
