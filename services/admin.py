@@ -47,8 +47,9 @@ from models import (
     Zone,
 )
 from services import audit, inbox, outbox, screening
-from services.errors import Conflict, NotFound, ValidationFailed
+from services.errors import Conflict, ValidationFailed
 from services.ladder import LEVELS
+from services.lookup import get_or_not_found
 from services.sla import PRIORITIES
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -216,14 +217,7 @@ def _check(errors: dict[str, str]) -> None:
 
 
 def _get(session: Session, model: type, row_id: Any, label: str, *, lock: bool = False) -> Any:
-    try:
-        key = int(row_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"未找到该{label}") from None
-    row = session.get(model, key, with_for_update=lock, populate_existing=lock)
-    if row is None:
-        raise NotFound(f"未找到该{label}")
-    return row
+    return get_or_not_found(session, model, row_id, f"未找到该{label}", lock=lock)
 
 
 def _apply(row: Any, values: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -61,7 +61,8 @@ from models import (
     ServiceStage,
 )
 from services.admin import AdminContext
-from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from services.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from services.lookup import get_or_not_found
 from services.paging import Page, paginate
 
 EDITOR_ROLES = (Role.BIZENV_OFFICE, Role.SYSADMIN)
@@ -305,13 +306,7 @@ def visible_clause(session: Session, person: Person | None):
 # --------------------------------------------------------------------------------------------------
 def get_row(session: Session, model, row_id: Any, message: str):
     """One entry, case or handbook topic by id (as typed); ``NotFound(message)`` otherwise."""
-    try:
-        row = session.get(model, int(row_id))
-    except (TypeError, ValueError):
-        row = None
-    if row is None:
-        raise NotFound(message)
-    return row
+    return get_or_not_found(session, model, row_id, message)
 
 
 def get_entry(session: Session, entry_id: Any) -> KnowledgeEntry:

@@ -58,6 +58,7 @@ from services import excel_io
 from services.admin import AdminContext
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.excel_io import Column, TableSpec
+from services.lookup import get_or_not_found
 from services.policy_matching import (
     CHAIN_POSITIONS,
     CONDITION_KEYS,
@@ -138,25 +139,11 @@ def allowed_actions(session: Session, person: Person | None, policy: Policy) -> 
 # Loading
 # --------------------------------------------------------------------------------------------------
 def get_policy(session: Session, policy_id: Any) -> Policy:
-    try:
-        pid = int(policy_id)
-    except (TypeError, ValueError):
-        raise NotFound("政策不存在") from None
-    policy = session.get(Policy, pid)
-    if policy is None:
-        raise NotFound("政策不存在")
-    return policy
+    return get_or_not_found(session, Policy, policy_id, "政策不存在")
 
 
 def get_item(session: Session, item_id: Any) -> PolicyItem:
-    try:
-        iid = int(item_id)
-    except (TypeError, ValueError):
-        raise NotFound("申报事项不存在") from None
-    item = session.get(PolicyItem, iid)
-    if item is None:
-        raise NotFound("申报事项不存在")
-    return item
+    return get_or_not_found(session, PolicyItem, item_id, "申报事项不存在")
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ from models.policy import (
     PushStatus,
 )
 from services.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from services.lookup import get_or_not_found
 from services.notify import Channels, Notifier, local_time
 from services.policies import PolicyContext, can, is_owner_person
 from services.policy_matching import MatchPreview, item_open, match_clause, parse_conditions, preview
@@ -279,14 +280,7 @@ def forward_text(push: PolicyPush, base_url: str = "") -> str:
 # Campaign operations (console)
 # --------------------------------------------------------------------------------------------------
 def get_campaign(session: Session, campaign_id: Any) -> PushCampaign:
-    try:
-        cid = int(campaign_id)
-    except (TypeError, ValueError):
-        raise NotFound("推送任务不存在") from None
-    campaign = session.get(PushCampaign, cid)
-    if campaign is None:
-        raise NotFound("推送任务不存在")
-    return campaign
+    return get_or_not_found(session, PushCampaign, campaign_id, "推送任务不存在")
 
 
 def list_campaigns(session: Session, *, status: str = "", department_id: int | None = None, policy_id: int | None = None,
@@ -992,13 +986,7 @@ def can_mark(session: Session, person: Person | None, push: PolicyPush, what: st
 
 
 def _get_push(session: Session, push_id: Any) -> PolicyPush:
-    try:
-        push = session.get(PolicyPush, int(push_id))
-    except (TypeError, ValueError):
-        push = None
-    if push is None:
-        raise NotFound("推送记录不存在")
-    return push
+    return get_or_not_found(session, PolicyPush, push_id, "推送记录不存在")
 
 
 def mark_applied(session: Session, push_id: Any, actor: Person | None, now: datetime, *, ip: str = "") -> PolicyPush:

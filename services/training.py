@@ -44,7 +44,8 @@ from models import (
     TrainingStatus,
 )
 from services import audit, policy_matching, policy_push
-from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from services.errors import Conflict, PermissionDenied, ValidationFailed
+from services.lookup import get_or_not_found
 from services.notify import Channels, Notifier
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -157,14 +158,7 @@ def _phone_ok(phone: str) -> bool:
 
 
 def _get(session: Session, model: type, row_id: Any, label: str) -> Any:
-    try:
-        key = int(row_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"未找到该{label}") from None
-    row = session.get(model, key)
-    if row is None:
-        raise NotFound(f"未找到该{label}")
-    return row
+    return get_or_not_found(session, model, row_id, f"未找到该{label}")
 
 
 def get_event(session: Session, event_id: Any) -> TrainingEvent:

@@ -39,6 +39,7 @@ from models import (
 from services import reference_data as ref
 from services.admin import AdminContext
 from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.lookup import get_or_not_found
 
 _MATCHER_KEY = "grid.zone_matcher"
 # Enterprises that no longer need serving do not weigh on a staff member's load.
@@ -102,13 +103,7 @@ def managed_zones(session: Session, person: Person, *, placing: bool = False) ->
 
 
 def _zone(session: Session, zone_id: Any) -> Zone:
-    try:
-        zone = session.get(Zone, int(zone_id))
-    except (TypeError, ValueError):
-        zone = None
-    if zone is None:
-        raise NotFound("未找到该片区")
-    return zone
+    return get_or_not_found(session, Zone, zone_id, "未找到该片区")
 
 
 # --------------------------------------------------------------------------------------------------
