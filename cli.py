@@ -59,8 +59,8 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("seed", help="载入区级基础数据（可重复执行）；--demo 追加演示数据")
     @click.option("--demo", is_flag=True, help="追加演示人员、企业与各状态工单")
     def seed(demo):
-        from services.seed_reference import seed_reference
-        from services.zone_rules import seed_address_rules
+        from services.demo.reference import seed_reference
+        from services.grid.rules import seed_address_rules
 
         with _unit_of_work() as session:
             counts = seed_reference(session)
@@ -71,7 +71,7 @@ def register_commands(app: Flask) -> None:
         if demo:
             if current_app.extensions["settings"].is_production:
                 raise click.ClickException("生产环境不能载入演示数据（--demo 仅用于开发与演示）")
-            from services.seed_demo import seed_demo
+            from services.demo.seed import seed_demo
 
             with _unit_of_work() as session:
                 summary = seed_demo(session, channels=_channels(current_app))
@@ -82,7 +82,7 @@ def register_commands(app: Flask) -> None:
     @click.argument("name")
     def api_token(person_id, name):
         from models import Person, utcnow
-        from services.api_tokens import issue_token
+        from services.admin.api_tokens import issue_token
 
         with _unit_of_work() as session:
             person = session.get(Person, person_id)
@@ -122,7 +122,7 @@ def register_commands(app: Flask) -> None:
     @click.argument("dept_ids", nargs=-1, required=True, type=int)
     def dingtalk_roster(dept_ids):
         from integrations.dingtalk import DingTalkError, dingtalk_api
-        from services.dingtalk_roster import sync_dingtalk_roster
+        from services.grid.dingtalk_roster import sync_dingtalk_roster
 
         _require_platform(current_app, "dingtalk")
         api = dingtalk_api(current_app)
@@ -132,7 +132,7 @@ def register_commands(app: Flask) -> None:
     @click.argument("department_ids", nargs=-1, required=True, type=int)
     def wecom_sync(department_ids):
         from integrations.wecom import WeComApiError, wecom_api
-        from services.wecom_roster import sync_wecom_roster
+        from services.grid.wecom_roster import sync_wecom_roster
 
         _require_platform(current_app, "wecom")
         api = wecom_api(current_app)
@@ -152,8 +152,9 @@ def register_commands(app: Flask) -> None:
         from sqlalchemy import select
 
         from models import ImportJob, ImportStatus, utcnow
-        from services import excel_io, import_jobs, registry_import
         from services.errors import ValidationFailed
+        from services.registry import excel_io, import_jobs
+        from services.registry import importer as registry_import
 
         flask_app = current_app._get_current_object()
         factory = flask_app.extensions["db_sessionmaker"]
@@ -214,7 +215,7 @@ def register_commands(app: Flask) -> None:
 
 
 def _channels(app: Flask):
-    from services.notify import Channels
+    from services.messaging.notify import Channels
 
     s = app.extensions["settings"]
     return Channels(sandbox=s.sandbox_enabled, wecom=s.wecom.enabled, dingtalk=s.dingtalk.enabled)

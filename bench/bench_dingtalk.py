@@ -17,8 +17,8 @@ from config import DingTalkSettings, load_settings
 from database import session_scope
 from integrations.dingtalk import hmac_sign, verify_callback_sign
 from models import Department, InboundMessage, InboxStatus, Person, Role
-from services.notify import Channels
-from services.workorders import NewOrder, OpContext, create_order
+from services.messaging.notify import Channels
+from services.orders.operations import NewOrder, OpContext, create_order
 
 CALLBACKS = 300
 APP_SECRET = "bench-app-secret-0123456789abcdef"
@@ -91,7 +91,7 @@ def _drain_inbox(app: Flask) -> tuple[int, float]:
     from sqlalchemy import func, select
 
     from jobs.definitions import utc_now
-    from services.inbox import process_due, processors_for
+    from services.messaging.inbox import process_due, processors_for
 
     factory = app.extensions["db_sessionmaker"]
     processors = processors_for(app.extensions["settings"])

@@ -3,7 +3,7 @@
 Prints, on the database ``bench/run.py`` was given (SQLite by default, ``--database-url`` for
 PostgreSQL):
 
-* **match** — ``services.policy_matching.match_select`` fetching every matched enterprise id,
+* **match** — ``services.policies.matching.match_select`` fetching every matched enterprise id,
   against a hand-written single SQL query for the same conditions (target ≤ 2 s and ≤ 2×);
 * **preview** — the console preview (total, per zone, per staff member, a 20-row sample with
   explanations), against the hand-written query grouped by (zone, staff member) plus the sample;
@@ -115,7 +115,7 @@ def _cleanup(session_factory) -> None:
 
 
 def run(session_factory, ids) -> None:
-    from services.policy_matching import match_select, parse_conditions, preview
+    from services.policies.matching import match_select, parse_conditions, preview
 
     rows = int(os.environ.get("BENCH_POLICY_ROWS") or DEFAULT_ROWS)
     _cleanup(session_factory)
@@ -163,7 +163,7 @@ def run(session_factory, ids) -> None:
 def _bench_push(session_factory) -> float:
     from models import Department
     from models.policy import CampaignStatus, ItemStatus, Policy, PolicyItem, PolicyStatus, PushCampaign
-    from services.policy_push import PushSettings, select_targets
+    from services.policies.push import PushSettings, select_targets
 
     with session_scope(session_factory) as session:
         department = session.scalars(select(Department).order_by(Department.id)).first()

@@ -124,8 +124,8 @@ def _server_cpu(engine) -> dict[int, float]:
 
 def _child_import(path: str, url: str) -> dict:
     from database import make_engine, make_session_factory
-    from services import zone_rules  # noqa: F401 - imported lazily by the import; a jobs process has it already
-    from services.registry_import import import_enterprises
+    from services.grid import rules as zone_rules  # noqa: F401 - imported lazily by the import; a jobs process has it already
+    from services.registry.importer import import_enterprises
 
     engine = make_engine(url)
     factory = make_session_factory(engine)
@@ -154,7 +154,7 @@ def _seed_address_rules(session_factory) -> None:
     from database import session_scope
 
     try:
-        from services.zone_rules import seed_address_rules
+        from services.grid.rules import seed_address_rules
     except ImportError:
         return
     with session_scope(session_factory) as session:

@@ -1,7 +1,7 @@
 """Statistics benchmark: the KPI report over 50,000 generated orders and their event logs.
 
 Prints, on the database ``bench/run.py`` was given (SQLite by default, ``--database-url`` for
-PostgreSQL), the time of ``services.statistics.build_report`` for
+PostgreSQL), the time of ``services.statistics.kpis.build_report`` for
 
 * a **past year by zone** (the state at the period's end rebuilt from the event log — the heaviest),
 * a **past year by department** (dispatch / sign / return attribution over the event stream),
@@ -39,8 +39,8 @@ from models import (  # noqa: E402
     WorkOrderEvent,
     Zone,
 )
-from services import statistics  # noqa: E402
-from services.lifecycle import Action, State  # noqa: E402
+from services.orders.lifecycle import Action, State  # noqa: E402
+from services.statistics import kpis as statistics  # noqa: E402
 
 DEFAULT_ORDERS = 50_000
 PREFIX = "BST-"

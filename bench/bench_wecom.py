@@ -163,8 +163,8 @@ def _drain_inbox(factory) -> tuple[int, float]:
     from sqlalchemy import func, select
 
     from jobs.definitions import utc_now
-    from services import inbox, wecom_inbound
-    from services.notify import Channels
+    from services.messaging import inbox, wecom_inbound
+    from services.messaging.notify import Channels
 
     processors = {wecom_inbound.PLATFORM: wecom_inbound.inbox_processor(Channels(sandbox=False, wecom=True))}
     t0 = time.perf_counter()

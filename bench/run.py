@@ -19,9 +19,9 @@ from sqlalchemy import insert, text  # noqa: E402
 
 from database import make_engine, make_session_factory, session_scope  # noqa: E402
 from models import Base, Enterprise, Person, Role, WorkOrder, Zone  # noqa: E402
-from services.notify import Channels  # noqa: E402
-from services.seed_reference import seed_reference  # noqa: E402
-from services.workorders import NewOrder, OpContext, create_order  # noqa: E402
+from services.demo.reference import seed_reference  # noqa: E402
+from services.messaging.notify import Channels  # noqa: E402
+from services.orders.operations import NewOrder, OpContext, create_order  # noqa: E402
 
 
 def prepare(url: str):

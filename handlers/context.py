@@ -8,8 +8,8 @@ from flask import current_app, g, session
 from sqlalchemy.orm import Session
 
 from models import Person, utcnow
-from services.notify import Channels
-from services.workorders import OpContext
+from services.messaging.notify import Channels
+from services.orders.operations import OpContext
 
 
 def db() -> Session:

@@ -36,7 +36,7 @@ from handlers.public.ratelimit import SlidingWindowLimiter
 from integrations.dingtalk import verify_callback_sign
 from integrations.dingtalk_inbound import PLATFORM, InvalidRobotMessage, robot_event
 from services import audit
-from services.dingtalk_roster import CONTACT_EVENTS
+from services.grid.dingtalk_roster import CONTACT_EVENTS
 
 log = logging.getLogger("youxubiying.dingtalk")
 

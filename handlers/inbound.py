@@ -1,6 +1,6 @@
 """Storing a verified platform callback in the inbox: shared by ``/wecom/callback`` and ``/dingtalk/robot``.
 
-The callback's whole transaction is one INSERT (``services.inbox.store``), committed here so the
+The callback's whole transaction is one INSERT (``services.messaging.inbox.store``), committed here so the
 platform gets its answer at once; where this process runs the scheduler (development), the
 ``process_inbound`` job is woken after the commit so the answer does not wait for the next tick.
 """
@@ -15,7 +15,7 @@ from flask import current_app
 
 from handlers.context import db, now, settings
 from jobs.scheduler import wake_inbound
-from services import inbox
+from services.messaging import inbox
 
 # SQLite runs one writer at a time. Callbacks of this process queue on this lock rather than on
 # SQLite's busy handler, which polls with growing sleeps: measured with 20 concurrent WeCom senders

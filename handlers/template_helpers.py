@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from flask_wtf.csrf import generate_csrf
 
 from models import OutboxStatus, Role
-from services.ladder import LEVELS
-from services.lifecycle import Action, State
+from services.orders.ladder import LEVELS
+from services.orders.lifecycle import Action, State
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 

@@ -20,7 +20,8 @@ from handlers.context import now, settings
 from handlers.errors import render_error
 from handlers.inbound import store_message
 from integrations.wecom_inbound import CallbackRejected, CallbackVerifier, field_text
-from services import audit, wecom_inbound
+from services import audit
+from services.messaging import wecom_inbound
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The one interface every chat backend implements, and the neutral types it speaks.
 
-Delivery (``services.delivery``) hands an adapter an ``OutboundView`` of an outbox row inside
+Delivery (``services.messaging.delivery``) hands an adapter an ``OutboundView`` of an outbox row inside
 that row's own transaction and records the outcome from what the adapter returns or raises:
 
 * ``DeliveryResult``   — the platform accepted the message: the row is marked sent.

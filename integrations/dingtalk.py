@@ -426,7 +426,7 @@ IP_WHITELIST_HELP = (
 
 
 def _now_stamp(now: datetime) -> str:
-    from services.notify import local_time
+    from services.messaging.notify import local_time
 
     return local_time(now, "%Y-%m-%d %H:%M")
 
@@ -553,7 +553,7 @@ class DingTalkAdapter(ChatAdapter):
             order = self._order(session, message)
             if order is None:
                 return ""
-            from services.notify import order_url
+            from services.messaging.notify import order_url
 
             path = order_url(order)
         return h5_link(self.settings.base_url, path)
@@ -609,7 +609,7 @@ class DingTalkAdapter(ChatAdapter):
         number = str(message.payload.get("order_number") or (order.number if order else ""))
         lines = [f"### 吹哨报到：{number}"]
         if order is not None:
-            from services.notify import local_time, order_summary
+            from services.messaging.notify import local_time, order_summary
 
             enterprise = order.enterprise.name if order.enterprise else "—"
             lines += [f"**{enterprise}**", order_summary(order, 120),
@@ -623,7 +623,7 @@ class DingTalkAdapter(ChatAdapter):
             group.last_error = str(exc)
             return "；卡片未发出（机器人安全设置校验失败）"
         except RateLimited as exc:
-            from services import outbox
+            from services.messaging import outbox
 
             until = datetime.now(UTC) + timedelta(seconds=exc.retry_after_seconds)
             outbox.pause_channel(session, key, until=until, reason=str(exc))

@@ -7,7 +7,7 @@ the conversation's ``sessionWebhook``, delivered after commit with an @ of the s
 time the robot is used in a department group, the group's ``conversationId`` is recorded on the
 department's ``ChatGroup``.
 
-The HTTP callback only checks and stores the body in the inbox (``services.inbox``) and answers
+The HTTP callback only checks and stores the body in the inbox (``services.messaging.inbox``) and answers
 at once; the ``process_inbound`` job runs it through ``inbox_processor``. The Stream worker is
 already out of any request and runs ``handle_robot_message`` itself, acknowledging afterwards.
 """
@@ -27,11 +27,12 @@ from config import Settings
 from database import session_scope
 from integrations.base import ChatEvent
 from models import ChatGroup, InboundMessage, InboundReceipt, Person, utcnow
-from services import audit, chat_inbound
-from services.inbox import InboxProcessor
-from services.notify import Channels, ReplyTarget
-from services.outbox import Envelope, enqueue
-from services.workorders import OpContext
+from services import audit
+from services.messaging import chat as chat_inbound
+from services.messaging.inbox import InboxProcessor
+from services.messaging.notify import Channels, ReplyTarget
+from services.messaging.outbox import Envelope, enqueue
+from services.orders.operations import OpContext
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def inbox_processor(settings: Settings) -> InboxProcessor:
     def process(session: Session, row: InboundMessage, now: datetime) -> str:
         event = contact_event(row.payload)
         if event is not None:
-            from services.dingtalk_roster import apply_contact_event
+            from services.grid.dingtalk_roster import apply_contact_event
 
             event_type = str(event.get("EventType") or "")
             changed = apply_contact_event(session, event_type, event, now)

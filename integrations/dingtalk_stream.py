@@ -81,7 +81,7 @@ class ContactEventHandler(EventHandler):
         self.logger = log
 
     async def process(self, event: EventMessage):
-        from services.dingtalk_roster import CONTACT_EVENTS
+        from services.grid.dingtalk_roster import CONTACT_EVENTS
 
         event_type = event.headers.event_type or ""
         if event_type not in CONTACT_EVENTS:
@@ -94,7 +94,7 @@ class ContactEventHandler(EventHandler):
         return AckMessage.STATUS_OK, "OK"
 
     def _apply(self, event_type: str, data: dict) -> None:
-        from services.dingtalk_roster import apply_contact_event
+        from services.grid.dingtalk_roster import apply_contact_event
 
         with session_scope(self.app.extensions["db_sessionmaker"]) as session:
             apply_contact_event(session, event_type, data, utcnow())

@@ -5,7 +5,7 @@ calamine parses the sheet natively and hands rows to Python one list at a time. 
 module registers the reader with pyexcel-io's plugin chain (the way pyexcel-xlsx registers
 itself, ``IOPluginInfoChainV2``) and moves it ahead of the other readers for those file types,
 so ``pyexcel.iget_array`` / ``pyexcel_io.iget_data`` use it by default. pyexcel-xlsx stays
-registered: ask for it with ``library="pyexcel-xlsx"`` (``services.excel_io`` falls back to it
+registered: ask for it with ``library="pyexcel-xlsx"`` (``services.registry.excel_io`` falls back to it
 when calamine cannot parse a file). Without python-calamine installed nothing is registered
 and pyexcel keeps using pyexcel-xlsx.
 

@@ -13,7 +13,7 @@ from flask import Flask
 
 from database import session_scope
 from jobs import worker_id
-from services.notify import Channels
+from services.messaging.notify import Channels
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 # One delivery run keeps taking full batches for at most this long (the next run follows anyway).
@@ -73,7 +73,7 @@ def _limiter(app: Flask):
 
 
 def deliver_outbox(app: Flask) -> str:
-    from services.delivery import DeliveryStats, deliver_due
+    from services.messaging.delivery import DeliveryStats, deliver_due
 
     settings = app.extensions["settings"]
     total = DeliveryStats()
@@ -92,7 +92,7 @@ def deliver_outbox(app: Flask) -> str:
 
 
 def sla_watchdog(app: Flask) -> str:
-    from services.alerts import run_sla_watchdog
+    from services.orders.alerts import run_sla_watchdog
 
     with session_scope(app.extensions["db_sessionmaker"]) as session:
         fired = run_sla_watchdog(session, utc_now(), channels_for(app))
@@ -100,7 +100,7 @@ def sla_watchdog(app: Flask) -> str:
 
 
 def send_surveys(app: Flask) -> str:
-    from services.surveys import send_due_surveys
+    from services.orders.surveys import send_due_surveys
 
     settings = app.extensions["settings"]
     with session_scope(app.extensions["db_sessionmaker"]) as session:
@@ -112,7 +112,7 @@ def send_surveys(app: Flask) -> str:
 
 def process_inbound(app: Flask) -> str:
     """Act on the platform messages the callbacks stored (commands, card clicks, contact events)."""
-    from services.inbox import InboxStats, process_due, processors_for
+    from services.messaging.inbox import InboxStats, process_due, processors_for
 
     total = InboxStats()
     processors = processors_for(app.extensions["settings"])
@@ -133,20 +133,20 @@ def process_inbound(app: Flask) -> str:
 
 
 def run_imports(app: Flask) -> str:
-    from services.import_jobs import run_queued
+    from services.registry.import_jobs import run_queued
 
     return run_queued(app.extensions["db_sessionmaker"], worker=worker_id(), clock=utc_now)
 
 
 def policy_campaigns(app: Flask) -> str:
-    from services.policy_push import run_campaigns
+    from services.policies.push import run_campaigns
 
     report = run_campaigns(app.extensions["db_sessionmaker"], now_fn=utc_now, channels=channels_for(app))
     return report.describe()
 
 
 def policy_uptake_weekly(app: Flask) -> str:
-    from services.policy_push import send_uptake_digests
+    from services.policies.push import send_uptake_digests
 
     with session_scope(app.extensions["db_sessionmaker"]) as session:
         sent = send_uptake_digests(session, utc_now(), channels_for(app))
@@ -154,7 +154,7 @@ def policy_uptake_weekly(app: Flask) -> str:
 
 
 def housekeeping(app: Flask) -> str:
-    from services.housekeeping import prune
+    from services.admin.housekeeping import prune
 
     retention = timedelta(days=app.extensions["settings"].inbound_retention_days)
     return prune(app.extensions["db_sessionmaker"], now=utc_now(), inbound_retention=retention).describe()
@@ -162,7 +162,7 @@ def housekeeping(app: Flask) -> str:
 
 def handbook_refresh(app: Flask) -> str:
     """Count the last 90 days of orders into the handbook's topics; propose the new ones."""
-    from services.handbook import refresh
+    from services.knowledge.handbook import refresh
 
     with session_scope(app.extensions["db_sessionmaker"]) as session:
         return refresh(session, utc_now()).describe()

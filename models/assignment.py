@@ -1,6 +1,6 @@
 """The grid's assignment rules: which zone an address belongs to, which staff member serves whom.
 
-Both are data the district edits at run time (see ``services.zone_rules``); an enterprise's own
+Both are data the district edits at run time (see ``services.grid.rules``); an enterprise's own
 ``zone_id`` / ``service_staff_id`` are the result, and the rules only decide for new or moved
 enterprises and for the 未分配 queue.
 """

@@ -73,7 +73,7 @@ class Enterprise(TimestampMixin, Base):
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
     established_on: Mapped[date | None] = mapped_column()
 
-    # From the registry (市场监管局 exports); see services.registry_import.
+    # From the registry (市场监管局 exports); see services.registry.importer.
     market_type: Mapped[str] = mapped_column(String(64), default="")  # 市场主体类型 as registered
     status_flags: Mapped[list[Any]] = mapped_column(default=list)  # StatusFlag values
     registered_capital: Mapped[Decimal | None] = mapped_column(Money)  # 万元

@@ -5,7 +5,7 @@ recurring kind of request found in real tickets, answered by one entry, with its
 Policies are not copied here: an entry may point at a policy in the policy library
 (``policy_id``), and the policy Q&A kept there (``PolicyQuestion.published_to_kb``) stays there.
 
-Search is character-bigram matching on normalised text (services.knowledge): every entry and case
+Search is character-bigram matching on normalised text (services.knowledge.entries): every entry and case
 has its terms in ``knowledge_gram``, indexed by term, so a query is one indexed, grouped lookup on
 SQLite and PostgreSQL alike, without extensions.
 """

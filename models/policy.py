@@ -2,7 +2,7 @@
 
 A ``Policy`` is one document (national, Tianjin or Beichen) owned by a district department; it is
 split into ``PolicyItem`` rows, each with an application window and matching ``conditions`` on the
-enterprise profile (see ``services.policy_matching`` for the condition keys). A ``PushCampaign``
+enterprise profile (see ``services.policies.matching`` for the condition keys). A ``PushCampaign``
 delivers one or more items to the enterprises they match; each enterprise × item pair is pushed at
 most once, ever (``PolicyPush`` is unique on it), and the push row carries the funnel
 pushed → opened → applied → granted.
@@ -40,7 +40,7 @@ class PolicyStatus:
 
 class Policy(TimestampMixin, Base):
     """One policy document. ``attachments`` is a JSON list of
-    ``{"filename", "storage_key", "size", "sha256", "content_type"}`` as stored by services.attachments."""
+    ``{"filename", "storage_key", "size", "sha256", "content_type"}`` as stored by services.orders.attachments."""
 
     __tablename__ = "policy"
 
@@ -94,7 +94,7 @@ class ItemStatus:
 
 
 class PolicyItem(TimestampMixin, Base):
-    """申报事项. ``conditions`` is the JSON documented in services.policy_matching (empty: everyone)."""
+    """申报事项. ``conditions`` is the JSON documented in services.policies.matching (empty: everyone)."""
 
     __tablename__ = "policy_item"
 
@@ -220,7 +220,7 @@ class PushChannel:
 class PolicyPush(Base):
     """One item told to one enterprise — never twice (unique enterprise × item) — and its uptake.
 
-    ``open_token`` is the enterprise's no-login link ``/p/<token>`` (services.policy_push.open_link).
+    ``open_token`` is the enterprise's no-login link ``/p/<token>`` (services.policies.push.open_link).
     A deadline reminder reuses the row (``reminder_*``) instead of pushing the item again."""
 
     __tablename__ = "policy_push"

@@ -47,7 +47,7 @@ class TrainingEvent(TimestampMixin, Base):
     ends_at: Mapped[datetime] = mapped_column()
     place: Mapped[str] = mapped_column(String(200), default="")
     online_url: Mapped[str] = mapped_column(String(500), default="")
-    # Same shape as PolicyItem.conditions (services.policy_matching): {} means every operating enterprise.
+    # Same shape as PolicyItem.conditions (services.policies.matching): {} means every operating enterprise.
     audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
     capacity: Mapped[int | None] = mapped_column()  # None: no limit
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)

@@ -6,7 +6,7 @@ from sqlalchemy import false, or_, select, true
 
 from models import Department, Enterprise, Person, Role, WorkOrder
 from services.errors import PermissionDenied
-from services.lifecycle import Action
+from services.orders.lifecycle import Action
 
 HUB_ALL = (Role.DISPATCHER, Role.SYSADMIN)
 # Roles that see every order of the district (the hubs, the read-only district leader, the administrator).

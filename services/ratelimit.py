@@ -7,7 +7,7 @@ the caller puts its message back until then (queue, never drop). Windows are key
 
 Fixed windows allow up to twice the limit across a window boundary; adapters whose platform
 counts on a sliding minute should name a limit with that margin, and a platform's own
-"too many" still pauses the channel (see ``services.delivery``).
+"too many" still pauses the channel (see ``services.messaging.delivery``).
 """
 
 from __future__ import annotations

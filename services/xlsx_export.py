@@ -25,10 +25,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from models import Department, Enterprise, EntityType, Person, Role, WorkOrder, Zone
-from services import order_queries
-from services.ladder import LEVELS
-from services.lifecycle import State
-from services.workorders import CHANNEL_LABELS, PRIORITIES
+from services.orders import queries as order_queries
+from services.orders.ladder import LEVELS
+from services.orders.lifecycle import State
+from services.orders.operations import CHANNEL_LABELS, PRIORITIES
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -71,7 +71,7 @@ def session_factory(app):
     factory = app.extensions["db_sessionmaker"]
     _wipe(app.extensions["db_engine"])
     from database import session_scope
-    from services.seed_reference import seed_reference
+    from services.demo.reference import seed_reference
 
     with session_scope(factory) as session:
         seed_reference(session)

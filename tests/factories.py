@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from models import ConsoleLogin, Department, Enterprise, Person, Role, ServiceStage, Zone
-from services.notify import Channels
-from services.workorders import NewOrder, OpContext, create_order
+from services.messaging.notify import Channels
+from services.orders.operations import NewOrder, OpContext, create_order
 
 _counter = itertools.count(1)
 # Production hashes use werkzeug's default (scrypt); tests only need a valid hash, quickly.

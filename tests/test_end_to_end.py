@@ -14,14 +14,14 @@ from sqlalchemy import select
 
 from integrations.sandbox import SandboxAdapter
 from models import Person, Role, SandboxMessage, WorkOrder
-from services import chat_inbound
-from services import workorders as wo
-from services.delivery import deliver_due
-from services.lifecycle import Action, State
-from services.notify import Channels
+from services.messaging import chat as chat_inbound
+from services.messaging.delivery import deliver_due
+from services.messaging.notify import Channels
+from services.orders import operations as wo
+from services.orders.lifecycle import Action, State
+from services.orders.operations import OpContext
+from services.orders.surveys import send_due_surveys
 from services.ratelimit import DatabaseRateLimiter
-from services.surveys import send_due_surveys
-from services.workorders import OpContext
 
 
 def say(session_factory, person_id, text, at, conversation=None):

@@ -1,7 +1,7 @@
 """Administration pages: organisation, people, deadlines, holidays, screening rules, settings, logs.
 
 System administrators edit; the grid-center dispatcher may look at the deadline policies and the
-holiday calendar. Every change goes through ``services.admin`` and is audited there.
+holiday calendar. Every change goes through ``services.admin.operations`` and is audited there.
 """
 
 from __future__ import annotations

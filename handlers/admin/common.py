@@ -8,7 +8,7 @@ from flask import render_template, request
 
 from handlers.context import current_person, db, now
 from models import Role
-from services.admin import AdminContext
+from services.admin.operations import AdminContext
 from services.errors import ValidationFailed
 
 EDITORS = (Role.SYSADMIN,)

@@ -6,7 +6,7 @@ from handlers.admin import bp
 from handlers.admin.common import VIEWERS, can_edit
 from handlers.console.auth import roles_required
 from handlers.context import db, now
-from services import admin
+from services.admin import operations as admin
 
 
 @bp.get("/")

@@ -10,9 +10,10 @@ from handlers.admin.common import EDITORS, admin_ctx
 from handlers.console.auth import roles_required
 from handlers.context import db, settings
 from models import InboxStatus, OutboxStatus
-from services import admin, inbox
+from services.admin import operations as admin
+from services.admin.housekeeping import FAILED_RETENTION_FACTOR
 from services.errors import Conflict
-from services.housekeeping import FAILED_RETENTION_FACTOR
+from services.messaging import inbox
 
 
 @bp.get("/outbox")

@@ -10,7 +10,7 @@ from handlers.admin.common import EDITORS, admin_ctx, form_data, render_invalid
 from handlers.console.auth import roles_required
 from handlers.context import db
 from models import ConsoleLogin, Department, Person, Role, ServiceStage, Zone
-from services import admin
+from services.admin import operations as admin
 from services.errors import ValidationFailed
 
 

@@ -10,11 +10,12 @@ from handlers.admin.common import EDITORS, VIEWERS, admin_ctx, can_edit, form_da
 from handlers.console.auth import roles_required
 from handlers.context import db, now
 from models import RequestDomain, ScreeningRule, SlaPolicy
-from services import admin, screening
-from services.admin import LOCAL_TZ
+from services.admin import operations as admin
+from services.admin.operations import LOCAL_TZ
 from services.errors import ValidationFailed
-from services.ladder import LEVELS
-from services.sla import PRIORITIES
+from services.orders import screening
+from services.orders.ladder import LEVELS
+from services.orders.sla import PRIORITIES
 
 
 # --------------------------------------------------------------------------------------------

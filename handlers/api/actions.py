@@ -11,11 +11,11 @@ from typing import Any
 
 from handlers.api.base import BOOLEAN, DATE, INTEGER, INTEGER_LIST, STRING, Field
 from models import Person, Satisfaction, WorkOrder
-from services import ladder, screening
-from services import workorders as wo
-from services.lifecycle import Action, allowed_actions
+from services.orders import ladder, screening
+from services.orders import operations as wo
+from services.orders.lifecycle import Action, allowed_actions
+from services.orders.serializers import VISIT_METHODS
 from services.permissions import can
-from services.serializers import VISIT_METHODS
 
 Run = Callable[[wo.OpContext, WorkOrder, dict[str, Any]], Any]
 

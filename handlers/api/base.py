@@ -17,7 +17,7 @@ from application import csrf
 from handlers.context import db, now
 from handlers.errors import render_error
 from models import Person
-from services.api_tokens import Unauthenticated, authenticate
+from services.admin.api_tokens import Unauthenticated, authenticate
 from services.errors import DomainError, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

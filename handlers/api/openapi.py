@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of /api/v1, written by hand as Python dicts.
 
 Request bodies and query parameters come from the same ``Field`` tables the handlers parse
-with; response schemas mirror ``services.serializers`` (a test checks real responses against
+with; response schemas mirror ``services.orders.serializers`` (a test checks real responses against
 them, so a field added there must be added here).
 """
 
@@ -16,11 +16,11 @@ from handlers.api.base import Field, bp
 from handlers.api.orders import CREATE_FIELDS, LIST_PARAMETERS
 from handlers.api.statistics import PARAMETERS as STATISTICS_PARAMETERS
 from models import Role, Satisfaction
-from services import ladder, screening
-from services import statistics as stats
-from services.lifecycle import Action, State
-from services.serializers import EXTENSION_STATUS, VISIT_METHODS
-from services.workorders import CHANNEL_LABELS, PRIORITIES
+from services.orders import ladder, screening
+from services.orders.lifecycle import Action, State
+from services.orders.operations import CHANNEL_LABELS, PRIORITIES
+from services.orders.serializers import EXTENSION_STATUS, VISIT_METHODS
+from services.statistics import kpis as stats
 
 API_VERSION = "1.0.0"
 

@@ -21,12 +21,12 @@ from handlers.api.base import (
 )
 from handlers.context import db, now, op_context
 from models import Department, Enterprise, Person, WorkOrder
-from services import workorders as wo
-from services.deadlines import load_calendar
 from services.errors import NotFound, ValidationFailed
-from services.lifecycle import State
+from services.orders import operations as wo
+from services.orders.deadlines import load_calendar
+from services.orders.lifecycle import State
+from services.orders.serializers import OVERDUE_STATES, order_detail, order_summary
 from services.permissions import can_view, visible_orders_clause
-from services.serializers import OVERDUE_STATES, order_detail, order_summary
 
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 100

@@ -8,10 +8,10 @@ from handlers.api.actions import ACTIONS
 from handlers.api.base import bp, ok
 from handlers.context import db
 from models import Department, DepartmentKind, RequestDomain, Satisfaction, ServiceStage, Zone
-from services import ladder, screening
-from services.lifecycle import State
-from services.serializers import VISIT_METHODS
-from services.workorders import PRIORITIES
+from services.orders import ladder, screening
+from services.orders.lifecycle import State
+from services.orders.operations import PRIORITIES
+from services.orders.serializers import VISIT_METHODS
 
 
 def _labelled(mapping: dict) -> list[dict]:

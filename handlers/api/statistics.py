@@ -6,8 +6,8 @@ from flask import request
 
 from handlers.api.base import DATE, STRING, Field, bp, caller, ok
 from handlers.context import db, now
-from services import statistics
-from services.statistics import InvalidQuery
+from services.statistics import kpis as statistics
+from services.statistics.kpis import InvalidQuery
 
 # Query parameters, documented in the OpenAPI document from this same table.
 PARAMETERS: tuple[Field, ...] = (

@@ -25,11 +25,11 @@ from handlers.console.common import (
 from handlers.console.orders import render_detail
 from handlers.context import db, op_context
 from models import WorkOrder
-from services import workorders as wo
 from services.errors import DomainError, ValidationFailed
-from services.ladder import CITY_ROUTES
-from services.lifecycle import Action, State
-from services.workorders import CityInfo, OpContext
+from services.orders import operations as wo
+from services.orders.ladder import CITY_ROUTES
+from services.orders.lifecycle import Action, State
+from services.orders.operations import CityInfo, OpContext
 
 Handler = Callable[[OpContext, WorkOrder], str]
 

@@ -9,9 +9,9 @@ from handlers.console.auth import roles_required
 from handlers.console.common import request_now
 from handlers.console.home import BOARD_ROLES
 from handlers.context import current_person, db
-from services import order_queries
-from services import workorders as wo
-from services.lifecycle import Action
+from services.orders import operations as wo
+from services.orders import queries as order_queries
+from services.orders.lifecycle import Action
 from services.permissions import can
 
 

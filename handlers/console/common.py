@@ -15,14 +15,15 @@ from handlers.console import bp
 from handlers.context import current_person, db, now, op_context, settings
 from handlers.template_helpers import local_dt
 from models import Attachment, Person, RequestDomain, Role, Satisfaction, ServiceStage, WorkOrder
-from services import attachments, order_queries, sla
-from services import workorders as wo
-from services.deadlines import load_calendar
 from services.errors import DomainError, ValidationFailed
-from services.ladder import LEVELS
-from services.lifecycle import Action, State, allowed_actions
+from services.orders import attachments, sla
+from services.orders import operations as wo
+from services.orders import queries as order_queries
+from services.orders.deadlines import load_calendar
+from services.orders.ladder import LEVELS
+from services.orders.lifecycle import Action, State, allowed_actions
+from services.orders.operations import PRIORITIES
 from services.permissions import can, ensure_can_view
-from services.workorders import PRIORITIES
 
 VISIT_METHODS = {"phone": "电话回访", "visit": "上门回访", "chat": "线上回访"}
 

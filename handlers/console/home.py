@@ -9,9 +9,9 @@ from handlers.console.auth import login_required
 from handlers.console.common import request_now
 from handlers.context import current_person, db, settings
 from models import Role
-from services import order_queries
+from services.orders import queries as order_queries
 from services.permissions import can_create_order
-from services.statistics import can_view_statistics
+from services.statistics.kpis import can_view_statistics
 
 BOARD_ROLES = (Role.DISPATCHER, Role.BIZENV_OFFICE, Role.SYSADMIN)
 # Who may open ``admin.index`` and ``registry.enterprises`` (the pages check for themselves; this

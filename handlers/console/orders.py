@@ -19,13 +19,13 @@ from handlers.console.common import (
     visible_actions,
 )
 from handlers.context import current_person, db
-from services import order_queries
-from services import workorders as wo
 from services.errors import DomainError, PermissionDenied
-from services.ladder import CITY_ROUTES, LEVELS
-from services.lifecycle import Action, State
+from services.orders import operations as wo
+from services.orders import queries as order_queries
+from services.orders.ladder import CITY_ROUTES, LEVELS
+from services.orders.lifecycle import Action, State
+from services.orders.screening import CATEGORIES
 from services.permissions import can_create_order
-from services.screening import CATEGORIES
 
 # Actions offered on the page besides the lifecycle ones (they authorise as a comment).
 EXTRA_ACTIONS = ("city_reference",)

@@ -185,7 +185,7 @@ def _back(key: str):
 @roles_required(Role.SYSADMIN)
 def sandbox_send():
     _require_sandbox()
-    from services import chat_inbound
+    from services.messaging import chat as chat_inbound
 
     key = request.form.get("conversation", "")
     conversation = _describe(key)
@@ -208,7 +208,7 @@ def sandbox_send():
 @roles_required(Role.SYSADMIN)
 def sandbox_button():
     _require_sandbox()
-    from services import chat_inbound
+    from services.messaging import chat as chat_inbound
 
     raw_id = (request.form.get("message_id") or "").strip()
     message = db().get(SandboxMessage, int(raw_id)) if raw_id.isdigit() else None
@@ -233,7 +233,7 @@ def deliver_now() -> str:
     """Run one delivery pass in this process (the jobs thread does the same every few seconds)."""
     from integrations.registry import adapters_for
     from jobs import worker_id
-    from services import delivery
+    from services.messaging import delivery
     from services.ratelimit import make_limiter
 
     app = current_app._get_current_object()

@@ -1,7 +1,7 @@
 """The grid console (/grid): address rules, the 未分配 queue, staff within a zone, rosters, posters, exports.
 
 Zone admins work on their own zone, system administrators on all of them; the grid center
-(dispatcher) places unassigned enterprises. Every change goes through ``services.zone_rules``
+(dispatcher) places unassigned enterprises. Every change goes through ``services.grid.rules``
 (or the roster import) and is audited there.
 """
 

@@ -10,7 +10,7 @@ from flask import Response, abort, current_app, request, stream_with_context
 from handlers.context import current_person, db, now
 from models import Role, Zone
 from services import paging, xlsx_export
-from services.admin import AdminContext
+from services.admin.operations import AdminContext
 from services.paging import Page
 
 MANAGERS = (Role.SYSADMIN, Role.ZONE_ADMIN)

@@ -10,8 +10,8 @@ from handlers.context import current_person, db
 from handlers.grid import bp
 from handlers.grid.common import MANAGERS, PLACERS, POSTER_ROLES
 from models import Enterprise
-from services import zone_rules
-from services.public_contact import pending_requests_count
+from services.grid import rules as zone_rules
+from services.grid.public_contact import pending_requests_count
 
 
 @bp.get("/")

@@ -14,8 +14,10 @@ from handlers.context import db, now, settings
 from handlers.grid import bp
 from handlers.grid.common import grid_ctx
 from models import Department, ImportJob, Role, Zone
-from services import excel_io, people_roster, xlsx_export
+from services import xlsx_export
 from services.errors import ValidationFailed
+from services.grid import people_roster
+from services.registry import excel_io
 
 EDITORS = (Role.SYSADMIN,)
 SHOWN_ERRORS = 200

@@ -10,7 +10,8 @@ from handlers.grid import bp
 from handlers.grid.common import POSTER_ROLES, zone_or_404
 from handlers.public.contact import public_url
 from models import Person, Role, Zone
-from services import public_contact, zone_rules
+from services.grid import public_contact
+from services.grid import rules as zone_rules
 
 TARGETS = {"contact": "public.contact", "request": "public.contact_request"}
 

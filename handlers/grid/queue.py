@@ -10,8 +10,8 @@ from handlers.context import current_person, db
 from handlers.grid import bp
 from handlers.grid.common import PLACERS, grid_ctx, page_number, paginate
 from models import Enterprise, Role, Zone
-from services import zone_rules
 from services.errors import ValidationFailed
+from services.grid import rules as zone_rules
 
 
 def _staffing_note(result) -> str:

@@ -7,10 +7,10 @@ from flask import flash, redirect, render_template, request, url_for
 from handlers.console.auth import login_required
 from handlers.context import current_person, db, op_context
 from handlers.grid import bp
-from services import public_contact
-from services import workorders as wo
 from services.errors import DomainError
-from services.lifecycle import State
+from services.grid import public_contact
+from services.orders import operations as wo
+from services.orders.lifecycle import State
 
 
 @bp.get("/requests")

@@ -9,8 +9,8 @@ from handlers.context import current_person, db
 from handlers.grid import bp
 from handlers.grid.common import MANAGERS, form_data, grid_ctx
 from models import AddressRuleKind, Role
-from services import zone_rules
 from services.errors import ValidationFailed
+from services.grid import rules as zone_rules
 
 
 def _page(*, status: int = 200, errors=None, form=None, error_message: str = "", error_row=None,

@@ -11,8 +11,9 @@ from handlers.context import current_person, db, now
 from handlers.grid import bp
 from handlers.grid.common import MANAGERS, form_data, grid_ctx, page_number, paginate, zone_or_404
 from models import Enterprise, Person, Role, StaffRuleTarget
-from services import admin, zone_rules
+from services.admin import operations as admin
 from services.errors import ValidationFailed
+from services.grid import rules as zone_rules
 
 
 def _managed_zone(zone_id: int):

@@ -1,7 +1,7 @@
 """The knowledge console (/knowledge): 知识库 (Q&A entries), 案例库 (cases from closed orders),
 应答手册 (the high-frequency handbook), and the similar-content lookup the new-request form uses.
 
-Handlers parse the form, call one operation in ``services.knowledge`` / ``cases`` / ``handbook``
+Handlers parse the form, call one operation in ``services.knowledge.entries`` / ``cases`` / ``handbook``
 and render; who may do what is decided there, the request boundary commits.
 """
 

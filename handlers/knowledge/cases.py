@@ -9,9 +9,10 @@ from handlers.context import current_person, db
 from handlers.knowledge import bp
 from handlers.knowledge.common import choices, form_data, int_arg, knowledge_ctx, page_arg, query_arg
 from models import KnowledgeStatus
-from services import cases, knowledge
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from services.workorders import get_order
+from services.knowledge import cases
+from services.knowledge import entries as knowledge
+from services.orders.operations import get_order
 
 PER_PAGE = 30
 MESSAGES = {

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from handlers.context import current_person, db, now
 from handlers.knowledge import bp
 from models import Department, RequestDomain, ServiceStage, WorkOrder
-from services import cases, knowledge
-from services.knowledge import KnowledgeContext
+from services.knowledge import cases
+from services.knowledge import entries as knowledge
+from services.knowledge.entries import KnowledgeContext
 
 MAX_QUERY = 100
 

@@ -20,8 +20,9 @@ from handlers.knowledge.common import (
     suggestion_items,
 )
 from models import KnowledgeSource, KnowledgeStatus, Policy, PolicyStatus
-from services import cases, knowledge
 from services.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from services.knowledge import cases
+from services.knowledge import entries as knowledge
 
 PER_PAGE = 30
 ENTRY_FIELDS = ("title", "answer", "domain_id", "stage_id", "department_id", "policy_id", "keywords")

@@ -12,9 +12,9 @@ from handlers.knowledge import bp
 from handlers.knowledge.common import knowledge_ctx
 from handlers.template_helpers import LOCAL_TZ
 from models import TopicStatus
-from services import handbook as handbook_service
-from services import knowledge
 from services.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from services.knowledge import entries as knowledge
+from services.knowledge import handbook as handbook_service
 
 REVIEW_MESSAGES = {"publish": "已收录入应答手册", "dismiss": "已标记为不收录（计数仍会更新）",
                    "restore": "已恢复为待审核", "link": "已关联知识条目"}

@@ -1,6 +1,6 @@
 """Work-order actions from the phone: the console's form → operation table, the mobile pages around it.
 
-The mapping from form fields to ``services.workorders`` operations lives once, in
+The mapping from form fields to ``services.orders.operations`` operations lives once, in
 ``handlers.console.actions.HANDLERS``; here only the channel (the platform the person signed in
 through) and the pages shown before and after differ.
 """
@@ -15,9 +15,9 @@ from handlers.context import current_person, db, op_context
 from handlers.mobile import bp
 from handlers.mobile.auth import mobile_login_required, signed_in_channel
 from handlers.mobile.pages import MOBILE_ACTIONS, render_detail, render_survey
-from services import workorders as wo
 from services.errors import DomainError
-from services.lifecycle import Action
+from services.orders import operations as wo
+from services.orders.lifecycle import Action
 
 
 @bp.post("/orders/<number>/<action>")

@@ -5,7 +5,7 @@ User-Agent): WeCom redirects through its OAuth page and back to ``/m/auth/wecom/
 DingTalk gets a small page whose script asks the client for a 免登 code and posts it to
 ``/m/auth/dingtalk``. An ordinary browser may use a console session, or is told to open the page
 from the workbench. A platform user id bound to no active person creates nothing (see
-``services.mobile_auth``).
+``services.admin.mobile_auth``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from handlers.console.auth import NotSignedIn, safe_next
 from handlers.context import current_person, db, now, settings
 from handlers.errors import HTTP_MESSAGES, wants_json
 from handlers.mobile import bp
-from services import mobile_auth
+from services.admin import mobile_auth
+from services.admin.mobile_auth import DINGTALK, PLATFORM_LABELS, WECOM
 from services.errors import DomainError, NotFound, ValidationFailed
-from services.mobile_auth import DINGTALK, PLATFORM_LABELS, WECOM
 
 log = logging.getLogger("youxubiying.mobile")
 

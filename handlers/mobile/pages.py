@@ -23,10 +23,10 @@ from handlers.context import current_person, db
 from handlers.mobile import bp
 from handlers.mobile.auth import mobile_login_required, signed_in_channel
 from models import Role, Satisfaction
-from services import order_queries
-from services import workorders as wo
 from services.errors import DomainError, InvalidTransition, PermissionDenied
-from services.lifecycle import Action, State
+from services.orders import operations as wo
+from services.orders import queries as order_queries
+from services.orders.lifecycle import Action, State
 from services.permissions import can, can_create_order
 
 # Actions whose forms fit a phone; the rest (升级, 联席会商, 市级编号) link to the console.

@@ -13,9 +13,11 @@ from handlers.context import current_person, db, now, settings
 from handlers.mobile import bp
 from handlers.mobile.auth import mobile_login_required
 from models import CampaignKind, PolicyPush
-from services import policy_matching, policy_push, training
 from services.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from services.training import TrainingContext
+from services.policies import matching as policy_matching
+from services.policies import push as policy_push
+from services.policies import training
+from services.policies.training import TrainingContext
 
 
 @dataclass

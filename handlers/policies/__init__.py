@@ -1,7 +1,7 @@
 """The policy console (/policies): the policy library, match preview, push campaigns, uptake,
 training and consultation events with their questions.
 
-Handlers only parse the form, call one operation in ``services.policies`` / ``policy_push`` /
+Handlers only parse the form, call one operation in ``services.policies.library`` / ``policy_push`` /
 ``training`` and render; who may do what is decided there, the request boundary commits.
 """
 

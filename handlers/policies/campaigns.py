@@ -10,8 +10,10 @@ from handlers.context import current_person, db
 from handlers.policies import bp
 from handlers.policies.common import policy_ctx
 from models import CampaignStatus, ItemStatus, Policy, PolicyStatus, PushStatus, Role
-from services import policies, policy_push, training
 from services.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
+from services.policies import library as policies
+from services.policies import push as policy_push
+from services.policies import training
 
 PUSH_ROWS = 200
 

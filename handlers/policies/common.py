@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from handlers.context import current_person, db, delivery_channels, now
 from models import EntityType, ServiceStage, Zone
-from services import policy_matching
-from services.policies import PolicyContext
-from services.training import TrainingContext
+from services.policies import matching as policy_matching
+from services.policies.library import PolicyContext
+from services.policies.training import TrainingContext
 
 # Suggestions only: the registry holds whatever names the imports brought.
 QUALIFICATION_SUGGESTIONS = (

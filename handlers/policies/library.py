@@ -24,8 +24,11 @@ from handlers.policies.common import (
     policy_ctx,
 )
 from models import Department, DepartmentKind, ItemStatus, PolicyLevel, PolicyStatus
-from services import attachments, policies, policy_matching, training
 from services.errors import DomainError, InvalidTransition, PermissionDenied, ValidationFailed
+from services.orders import attachments
+from services.policies import library as policies
+from services.policies import matching as policy_matching
+from services.policies import training
 from services.xlsx_export import XLSX_MIME
 
 PER_PAGE = 50

@@ -25,9 +25,9 @@ from models import (
     TrainingRegistration,
     TrainingStatus,
 )
-from services import public_contact
-from services import training as training_ops
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from services.grid import public_contact
+from services.policies import training as training_ops
 
 
 def _departments(person) -> list[Department]:

@@ -13,8 +13,10 @@ from handlers.context import current_person, db, now
 from handlers.policies import bp
 from handlers.policies.common import policy_ctx
 from models import Department, DepartmentKind, PolicyPush
-from services import policies, policy_push, policy_stats
 from services.errors import InvalidTransition, NotFound
+from services.policies import library as policies
+from services.policies import push as policy_push
+from services.policies import uptake as policy_stats
 
 PERIODS = (("", "全部"), ("30", "近 30 天"), ("90", "近 90 天"), ("365", "近一年"))
 

@@ -14,10 +14,10 @@ from flask import current_app, render_template, request, url_for
 
 from handlers.context import db, delivery_channels, now, settings
 from handlers.public import bp
-from services import public_contact
 from services.errors import ValidationFailed
+from services.grid import public_contact
+from services.orders.operations import OpContext
 from services.ratelimit import RateLimiter, make_limiter
-from services.workorders import OpContext
 
 # (bucket, limit, window seconds): page views, lookups, submitted requests per client address.
 PAGE_LIMIT = ("view", 60, 60)

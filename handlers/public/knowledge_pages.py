@@ -10,7 +10,8 @@ from handlers.context import db
 from handlers.public import bp
 from handlers.public.contact import over_limit
 from models import CaseStudy
-from services import cases, handbook, public_contact
+from services.grid import public_contact
+from services.knowledge import cases, handbook
 
 # (bucket, limit, window seconds) per client address.
 VIEW_LIMIT = ("knowledge_view", 60, 60)

@@ -14,9 +14,12 @@ from handlers.context import db, now
 from handlers.public import bp
 from handlers.public.contact import client_address as _client
 from handlers.public.contact import over_limit as _over_limit
-from services import policy_page, policy_push, public_contact, training
 from services.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from services.training import TrainingContext
+from services.grid import public_contact
+from services.policies import page as policy_page
+from services.policies import push as policy_push
+from services.policies import training
+from services.policies.training import TrainingContext
 
 # (bucket, limit, window seconds) per client address.
 VIEW_LIMIT = ("policy_view", 60, 60)

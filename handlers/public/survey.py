@@ -16,9 +16,9 @@ from handlers.context import db, delivery_channels, now
 from handlers.public import bp
 from handlers.public.ratelimit import SlidingWindowLimiter
 from models import Satisfaction, WorkOrder
-from services import workorders
 from services.errors import DomainError, ValidationFailed
-from services.lifecycle import State
+from services.orders import operations as workorders
+from services.orders.lifecycle import State
 
 POSTS_PER_MINUTE = 10
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,64}")

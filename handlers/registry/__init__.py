@@ -1,8 +1,8 @@
 """The enterprise registry console (/registry): the list, profiles, the census (底数) and the imports.
 
 System administrators, zone admins (their own zone) and the grid-center dispatcher look; system
-administrators import. Queries and edits live in ``services.registry``, imports in
-``services.registry_import`` / ``services.import_jobs`` (run by the jobs process).
+administrators import. Queries and edits live in ``services.registry.enterprises``, imports in
+``services.registry.importer`` / ``services.registry.import_jobs`` (run by the jobs process).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from handlers.console.auth import roles_required
 from handlers.context import current_person, db, now
 from handlers.registry import bp
 from models import EntityType, RegistrationStatus
-from services import registry
-from services.registry import VIEW_ROLES
+from services.registry import enterprises as registry
+from services.registry.enterprises import VIEW_ROLES
 
 
 @bp.get("/census")

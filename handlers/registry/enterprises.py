@@ -9,10 +9,11 @@ from handlers.console.auth import roles_required
 from handlers.context import current_person, db, now
 from handlers.registry import bp
 from models import EnterpriseEventKind, EntityType, RegistrationStatus, ServiceStage
-from services import registry, size_band
-from services.admin import AdminContext
+from services.admin.operations import AdminContext
 from services.errors import ValidationFailed
-from services.registry import VIEW_ROLES, Filters
+from services.registry import enterprises as registry
+from services.registry import size_band
+from services.registry.enterprises import VIEW_ROLES, Filters
 
 
 def _choices() -> dict:

@@ -18,9 +18,10 @@ from handlers.console.common import checkbox, upload_root
 from handlers.context import current_person, db, now, settings
 from handlers.registry import bp
 from models import ImportJob
-from services import excel_io, import_jobs, registry_import
 from services.errors import NotFound, ValidationFailed
-from services.registry import IMPORT_ROLES, IMPORT_VIEW_ROLES, VIEW_ROLES
+from services.registry import excel_io, import_jobs
+from services.registry import importer as registry_import
+from services.registry.enterprises import IMPORT_ROLES, IMPORT_VIEW_ROLES, VIEW_ROLES
 
 log = logging.getLogger(__name__)
 KIND = "enterprises"

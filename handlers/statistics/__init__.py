@@ -1,5 +1,5 @@
 """The statistics console (/statistics): KPIs by zone, department, level and domain, the xlsx export
-and the printable 通报. Every number comes from ``services.statistics``; what a person sees is the
+and the printable 通报. Every number comes from ``services.statistics.kpis``; what a person sees is the
 scope of their role (the district, their zone, or their department with its units)."""
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from handlers.console.auth import login_required
 from handlers.context import current_person, db, now
 from handlers.grid.common import xlsx_download
 from handlers.statistics import bp
-from services import statistics
 from services.errors import PermissionDenied
-from services.statistics import InvalidQuery
+from services.statistics import kpis as statistics
+from services.statistics.kpis import InvalidQuery
 
 
 def _query_args() -> dict[str, str]:

@@ -7,8 +7,8 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from models import Role, utcnow
-from services import workorders as wo
-from services.statistics import LOCAL_TZ
+from services.orders import operations as wo
+from services.statistics.kpis import LOCAL_TZ
 from tests.browser.helpers import desktop_page, sign_in
 
 pytestmark = pytest.mark.browser

@@ -35,8 +35,8 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from models import ChatGroup, Person, Role, WorkOrder
-from services.notify import Channels
-from services.workorders import NewOrder, OpContext, create_order
+from services.messaging.notify import Channels
+from services.orders.operations import NewOrder, OpContext, create_order
 
 ROBOT_PER_MINUTE = 20
 ROBOT_BAN_SECONDS = 600

@@ -76,7 +76,7 @@ def dingtalk_process(dingtalk_app):
 @pytest.fixture
 def dingtalk_deliver(dingtalk_app, session_factory):
     from integrations.registry import adapters_for
-    from services.delivery import deliver_due
+    from services.messaging.delivery import deliver_due
     from services.ratelimit import DatabaseRateLimiter
 
     adapters = adapters_for(dingtalk_app.extensions["settings"])

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from models import Role
 from services import xlsx_export
-from services.workorders import NewOrder, create_order
+from services.orders.operations import NewOrder, create_order
 from tests.grid.conftest import login
 
 LEDGER_HEADERS = [c.header for c in xlsx_export.LEDGER_COLUMNS]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from models import AuditLog, Enterprise, Person, ZoneAddressRule
-from services import zone_rules
+from services.grid import rules as zone_rules
 from tests.grid.conftest import login, page_token
 
 

@@ -9,9 +9,9 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from models import AuditLog, ImportJob, ImportStatus, Person, Role
-from services import people_roster
-from services.admin import AdminContext
+from services.admin.operations import AdminContext
 from services.errors import ValidationFailed
+from services.grid import people_roster
 from tests.grid.conftest import login, page_token
 
 HEADERS = ["姓名", "手机号", "角色", "片区/部门", "企业微信账号", "钉钉账号", "职务", "服务阶段"]

@@ -9,7 +9,7 @@ import time_machine
 from sqlalchemy import select
 
 from models import OutboundMessage, WorkOrder
-from services.lifecycle import State
+from services.orders.lifecycle import State
 from tests.grid.conftest import login, page_token, token_from
 
 IP = {"REMOTE_ADDR": "203.0.113.9"}

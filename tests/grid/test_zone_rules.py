@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AuditLog, Enterprise, Role, StaffAssignmentRule, ZoneAddressRule
-from services import zone_rules as zr
-from services.admin import AdminContext
+from services.admin.operations import AdminContext
 from services.errors import PermissionDenied, ValidationFailed
+from services.grid import rules as zr
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from models import (
     ScreeningRule,
     SlaPolicy,
 )
-from services import inbox, outbox
-from services.deadlines import load_calendar
+from services.messaging import inbox, outbox
+from services.orders.deadlines import load_calendar
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -10,8 +10,8 @@ import time_machine
 from sqlalchemy import select
 
 from models import ApiToken, Role, WorkOrder
-from services.api_tokens import TOKEN_PREFIX, authenticate, hash_token, issue_token
-from services.lifecycle import State
+from services.admin.api_tokens import TOKEN_PREFIX, authenticate, hash_token, issue_token
+from services.orders.lifecycle import State
 
 CONTENT = "企业急需招聘 30 名技术工人，请协助对接招聘会"
 

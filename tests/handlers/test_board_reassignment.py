@@ -7,13 +7,13 @@ import re
 from sqlalchemy import select
 
 from models import OutboundMessage, Role, WorkOrderEvent
-from services import order_queries
-from services import workorders as wo
-from services.dingtalk_roster import apply_contact_event
-from services.lifecycle import State
-from services.notify import Channels
-from services.roster import reassign_note
-from services.wecom_roster import member_left
+from services.grid.dingtalk_roster import apply_contact_event
+from services.grid.leavers import reassign_note
+from services.grid.wecom_roster import member_left
+from services.messaging.notify import Channels
+from services.orders import operations as wo
+from services.orders import queries as order_queries
+from services.orders.lifecycle import State
 from tests.handlers.test_console import login
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Attachment, ConsoleLogin, OutboundMessage, Role, SandboxMessage, WorkOrder, utcnow
-from services.lifecycle import State
+from services.orders.lifecycle import State
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -469,8 +469,8 @@ def test_level_three_joint_meeting_and_city_escalation(client, people, factory, 
 def test_staff_confirms_an_enterprise_self_service_request_from_the_detail_page(
     client, people, factory, session, session_factory, now
 ):
-    from services import workorders as wo
-    from services.notify import Channels
+    from services.messaging.notify import Channels
+    from services.orders import operations as wo
 
     ctx = wo.OpContext(session, None, now, "public", Channels(sandbox=True))
     order = wo.create_order(ctx, wo.NewOrder(enterprise_id=people.enterprise.id, level=1, await_confirmation=True,

@@ -15,7 +15,7 @@ from dingtalk.crypto import DingTalkCrypto
 from sqlalchemy import func, select
 
 from models import AuditLog, InboundMessage, InboxStatus, Person
-from services import inbox
+from services.messaging import inbox
 from tests.emulators.dingtalk import make_desk
 from tests.emulators.dingtalk_fixtures import dingtalk_settings_for
 

@@ -22,7 +22,7 @@ from models import (
     WorkOrder,
     WorkOrderEvent,
 )
-from services.lifecycle import Action, State
+from services.orders.lifecycle import Action, State
 from tests.emulators.dingtalk import (
     BASE_URL,
     ROBOT_SECRET,

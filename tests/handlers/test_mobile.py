@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from config import DingTalkSettings
 from models import Attachment, AuditLog, Person, Role, WorkOrder, WorkOrderEvent
-from services import mobile_auth
-from services.lifecycle import State
+from services.admin import mobile_auth
+from services.orders.lifecycle import State
 
 WXWORK_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
              "Mobile/15E148 wxwork/4.1.22 MicroMessenger/7.0.1 Language/zh ColorScheme/Light")
@@ -252,7 +252,7 @@ def test_other_departments_cannot_open_the_order(client, factory, session, peopl
 
 def test_staff_records_the_visit_on_the_survey_page(client, factory, session, people, dispatched_order, now,
                                                     session_factory):
-    from services import workorders as wo
+    from services.orders import operations as wo
 
     order = session.get(WorkOrder, dispatched_order.id)
     ctx = factory.ctx(people.helper, now)

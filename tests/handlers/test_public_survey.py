@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from models import ReturnVisit, Role, WorkOrder
-from services import workorders as wo
-from services.lifecycle import State
+from services.orders import operations as wo
+from services.orders.lifecycle import State
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -14,8 +14,8 @@ import time_machine
 from openpyxl import load_workbook
 
 from models import Role
-from services import statistics as st
-from services.api_tokens import issue_token
+from services.admin.api_tokens import issue_token
+from services.statistics import kpis as st
 from tests.handlers.test_api import _validate
 from tests.handlers.test_console import login as sign_in
 from tests.services.test_statistics import APRIL_10, MARCH, Story

@@ -26,10 +26,10 @@ from models import (
     WorkOrder,
     WorkOrderEvent,
 )
-from services.delivery import deliver_due
-from services.lifecycle import Action, State
+from services.grid.wecom_roster import REASSIGN_NOTE
+from services.messaging.delivery import deliver_due
+from services.orders.lifecycle import Action, State
 from services.ratelimit import DatabaseRateLimiter
-from services.wecom_roster import REASSIGN_NOTE
 from tests.emulators.wecom import (
     card_event,
     change_contact_event,

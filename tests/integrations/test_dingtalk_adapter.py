@@ -24,7 +24,7 @@ from integrations.dingtalk import (
 from integrations.registry import adapters_for
 from models import ChannelPause, ChatGroup, OutboundMessage, OutboxStatus, Role
 from services.kvstore import DatabaseKvStore, RedisKvStore, TokenStore
-from services.outbox import Envelope, enqueue
+from services.messaging.outbox import Envelope, enqueue
 from services.ratelimit import DatabaseRateLimiter
 from tests.emulators.dingtalk_fixtures import APP_SECRET
 

@@ -23,9 +23,9 @@ from models import (
     Role,
     WorkOrder,
 )
-from services.delivery import deliver_due
-from services.lifecycle import State
-from services.notify import Channels
+from services.messaging.delivery import deliver_due
+from services.messaging.notify import Channels
+from services.orders.lifecycle import State
 from services.ratelimit import DatabaseRateLimiter
 from tests.emulators.dingtalk import callback_headers, make_desk, robot_message, whistled_order
 from tests.emulators.dingtalk_fixtures import APP_SECRET, dingtalk_settings_for

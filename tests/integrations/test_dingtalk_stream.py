@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from integrations.dingtalk_stream import StreamWorker
 from models import Person, WorkOrder, WorkOrderEvent
-from services.lifecycle import Action, State
+from services.orders.lifecycle import Action, State
 from tests.emulators.dingtalk import make_desk, robot_message, whistled_order
 
 

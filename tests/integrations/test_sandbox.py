@@ -8,9 +8,9 @@ from integrations.base import OutboundView, PermanentError
 from integrations.registry import adapters_for
 from integrations.sandbox import SandboxAdapter
 from models import OutboundMessage, OutboxStatus, Role, SandboxMessage
-from services import workorders as wo
-from services.delivery import deliver_due
-from services.outbox import Envelope, enqueue
+from services.messaging.delivery import deliver_due
+from services.messaging.outbox import Envelope, enqueue
+from services.orders import operations as wo
 from services.ratelimit import DatabaseRateLimiter
 
 

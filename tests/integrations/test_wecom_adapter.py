@@ -11,8 +11,8 @@ from integrations.base import OutboundView
 from integrations.registry import adapters_for
 from integrations.wecom import MEMBER_HOUR_RULE, MEMBER_RULE, ROBOT_RULE, WeComAdapter
 from models import ChannelPause, ChatGroup, OutboundMessage, OutboxStatus, RateWindow, Role, WeComCardCode
-from services.delivery import deliver_due
-from services.outbox import Envelope, enqueue
+from services.messaging.delivery import deliver_due
+from services.messaging.outbox import Envelope, enqueue
 from services.ratelimit import DatabaseRateLimiter
 
 # The start of a 20-second window, so a test's sends all fall in one window.

@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from integrations.wecom import WeComApi
 from models import AuditLog, OutboundMessage, Person, Role, WorkOrderEvent
-from services import workorders as wo
+from services.grid.wecom_roster import REASSIGN_NOTE, mask_mobile, normalise_mobile, sync_wecom_roster
 from services.kvstore import TokenStore
-from services.notify import Channels
-from services.wecom_roster import REASSIGN_NOTE, mask_mobile, normalise_mobile, sync_wecom_roster
+from services.messaging.notify import Channels
+from services.orders import operations as wo
 from tests.emulators.fixtures import wecom_settings_for
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from database import session_scope
 from integrations.base import ChatAdapter, DeliveryResult, OutboundView, RateRule
-from services.outbox import Envelope, enqueue
+from services.messaging.outbox import Envelope, enqueue
 from services.ratelimit import DatabaseRateLimiter, RedisRateLimiter
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

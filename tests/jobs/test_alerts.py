@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import select
 
 from models import OutboundMessage, Role, WorkOrderAlert, WorkOrderEvent
-from services import workorders as wo
-from services.alerts import run_sla_watchdog
-from services.lifecycle import Action, State
-from services.notify import Channels
+from services.messaging.notify import Channels
+from services.orders import operations as wo
+from services.orders.alerts import run_sla_watchdog
+from services.orders.lifecycle import Action, State
 
 BJ = ZoneInfo("Asia/Shanghai")
 CHANNELS = Channels(sandbox=True)

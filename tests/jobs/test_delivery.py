@@ -8,8 +8,8 @@ from database import session_scope
 from integrations.base import OutboundView, PermanentError, RateLimited, RateRule, TransientError
 from integrations.sandbox import SandboxAdapter
 from models import ChannelPause, OutboundMessage, OutboxStatus, SandboxMessage
-from services import outbox
-from services.delivery import deliver_due, delivery_counts, delivery_log
+from services.messaging import outbox
+from services.messaging.delivery import deliver_due, delivery_counts, delivery_log
 from tests.jobs.conftest import ScriptedAdapter, put_messages
 
 

@@ -3,10 +3,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from models import OutboundMessage, Role, Satisfaction, WorkOrderEvent
-from services import workorders as wo
-from services.lifecycle import Action
-from services.notify import Channels
-from services.surveys import send_due_surveys
+from services.messaging.notify import Channels
+from services.orders import operations as wo
+from services.orders.lifecycle import Action
+from services.orders.surveys import send_due_surveys
 
 CHANNELS = Channels(sandbox=True)
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from models import RequestDomain, Role, ServiceStage
-from services import workorders as wo
-from services.knowledge import KnowledgeContext
+from services.knowledge.entries import KnowledgeContext
+from services.orders import operations as wo
 
 
 @pytest.fixture

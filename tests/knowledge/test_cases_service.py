@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditLog, KnowledgeStatus
-from services import cases, knowledge
 from services.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
-from services.lifecycle import State
+from services.knowledge import cases
+from services.knowledge import entries as knowledge
+from services.orders.lifecycle import State
 
 NAMES = ("天津北辰甲科技有限公司", "北辰甲科技", "甲科技", "张伟", "王服务", "李帮办", "孙法人",
          "13812345678", "911201131234567890", "双街镇丰产河道 8 号")

@@ -7,8 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from models import KnowledgeEntry, OutboundMessage, SandboxMessage
-from services import chat_inbound, commands, knowledge
-from services.workorders import OpContext
+from services.knowledge import entries as knowledge
+from services.messaging import chat as chat_inbound
+from services.messaging import commands
+from services.orders.operations import OpContext
 
 
 @pytest.fixture

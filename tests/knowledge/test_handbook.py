@@ -11,9 +11,10 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from models import HandbookTopic, KnowledgeEntry, KnowledgeSource, KnowledgeStatus, TopicStatus, utcnow
-from services import handbook, knowledge
-from services import workorders as wo
 from services.errors import PermissionDenied, ValidationFailed
+from services.knowledge import entries as knowledge
+from services.knowledge import handbook
+from services.orders import operations as wo
 from services.xlsx_export import write_workbook
 
 

@@ -7,10 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AuditLog, KnowledgeGram, KnowledgeStatus, PolicyQuestion
-from services import knowledge, policies
 from services.errors import InvalidTransition, PermissionDenied, ValidationFailed
-from services.knowledge import EntryFilter
-from services.policies import PolicyContext
+from services.knowledge import entries as knowledge
+from services.knowledge.entries import EntryFilter
+from services.policies import library as policies
+from services.policies.library import PolicyContext
 
 
 def test_terms_fold_full_width_and_cut_chinese_into_bigrams():

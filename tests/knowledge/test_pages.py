@@ -11,8 +11,9 @@ import time_machine
 from sqlalchemy import select
 
 from models import AuditLog, CaseStudy, KnowledgeEntry, KnowledgeStatus
-from services import cases, handbook, knowledge
-from services.lifecycle import State
+from services.knowledge import cases, handbook
+from services.knowledge import entries as knowledge
+from services.orders.lifecycle import State
 from tests.policies_ui.conftest import fresh, login, page_token, settle, token_from
 
 IP = {"REMOTE_ADDR": "198.51.100.20"}

@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 
 from models import Enterprise, Person, Role, ServiceStage, Zone
 from models.policy import Policy, PolicyItem
-from services.policies import PolicyContext, add_item, create_policy, publish, submit
+from services.policies.library import PolicyContext, add_item, create_policy, publish, submit
 from tests.factories import make_uscc
 
 INDUSTRY_CODES = ("C3311", "C3312", "C3411", "C3511", "C2710", "I6510", "I6520", "M7320", "F5123", "A0111", "")

@@ -15,9 +15,9 @@ from integrations.registry import adapters_for
 from integrations.wecom import MEMBER_RULE, ROBOT_RULE
 from models import ChatGroup, OutboundMessage, OutboxStatus, Role, SystemSetting
 from models.policy import CampaignStatus, PolicyPush, PushCampaign, PushStatus
-from services.delivery import deliver_due
-from services.notify import Channels
-from services.policy_push import DIGEST_KIND, run_campaigns
+from services.messaging.delivery import deliver_due
+from services.messaging.notify import Channels
+from services.policies.push import DIGEST_KIND, run_campaigns
 from services.ratelimit import DatabaseRateLimiter
 from tests.emulators.dingtalk_fixtures import dingtalk_settings_for
 from tests.emulators.fixtures import wecom_settings_for

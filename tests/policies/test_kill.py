@@ -15,8 +15,8 @@ from sqlalchemy import func, insert, select, text
 from database import session_scope
 from models import Enterprise, OutboundMessage, Person, Role, SandboxMessage, SystemSetting, Zone
 from models.policy import CampaignStatus, PolicyPush, PushCampaign, PushStatus
-from services.policies import PolicyContext
-from services.policy_push import DIGEST_KIND, approve_campaign, create_campaign
+from services.policies.library import PolicyContext
+from services.policies.push import DIGEST_KIND, approve_campaign, create_campaign
 from tests.factories import make_uscc
 from tests.jobs.test_kill import start_jobs_process, wait_for
 from tests.policies.conftest import published_item

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from models import AuditLog, Role
 from models.policy import ItemStatus, Policy, PolicyItem, PolicyStatus
-from services import policies
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from services.policies import IMPORT_SPEC, PolicyContext, PolicyFilter
+from services.policies import library as policies
+from services.policies.library import IMPORT_SPEC, PolicyContext, PolicyFilter
 
 
 def _ctx(session, person, now):
@@ -131,7 +131,7 @@ def test_validation_lists_every_problem(session, desk, now):
 
 
 def test_attachments_are_listed_once_and_removable(session, desk, now, tmp_path):
-    from services.attachments import Upload, store_uploads
+    from services.orders.attachments import Upload, store_uploads
 
     ctx = _ctx(session, desk.helper, now)
     policy = policies.create_policy(ctx, _form(desk))

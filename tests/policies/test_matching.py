@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from models import Enterprise
 from services.errors import ValidationFailed
-from services.policy_matching import (
+from services.policies.matching import (
     count_matches,
     describe,
     explain,

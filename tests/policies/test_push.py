@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from integrations.sandbox import SandboxAdapter
 from models import Enterprise, OutboundMessage, OutboxStatus, Person, Role, SandboxMessage, SystemSetting
 from models.policy import CampaignKind, CampaignStatus, PolicyPush, PushCampaign, PushStatus
-from services.delivery import deliver_due
 from services.errors import InvalidTransition, PermissionDenied
-from services.notify import Channels
-from services.policies import PolicyContext
-from services.policy_matching import count_matches, parse_conditions
-from services.policy_push import (
+from services.messaging.delivery import deliver_due
+from services.messaging.notify import Channels
+from services.policies.library import PolicyContext
+from services.policies.matching import count_matches, parse_conditions
+from services.policies.push import (
     DIGEST_KIND,
     EXTERNAL_SKIPPED_NOTE,
     approve_campaign,
@@ -82,7 +82,7 @@ def digests_by_person(session_factory) -> Counter:
 
 
 def matched_operating(session, item) -> set[int]:
-    from services.policy_matching import match_select
+    from services.policies.matching import match_select
 
     return set(session.scalars(match_select(parse_conditions(item.conditions), date(2026, 3, 2), session, Enterprise.id)))
 
@@ -280,7 +280,7 @@ def test_a_manually_pushed_item_is_not_pushed_again_by_the_daily_job(session, se
 
 def test_a_reminder_goes_to_those_not_yet_applied_seven_days_before_the_window_closes(
         session, session_factory, desk, factory, now):
-    from services.policy_push import mark_applied
+    from services.policies.push import mark_applied
 
     firms = [factory.enterprise(staff=desk.staff[i % 2], zone=desk.staff[i % 2].zone) for i in range(4)]
     item = published_item(session, desk, now, {}, apply_until=date(2026, 3, 20))
@@ -318,7 +318,7 @@ def test_cancelling_releases_enterprises_not_yet_named_in_a_digest(session, sess
     factory.enterprise(staff=desk.staff[0], zone=desk.zones[0])
     item = published_item(session, desk, now, {})
     campaign = approved_campaign(session, desk, [item.id], now)
-    from services.policy_push import select_targets
+    from services.policies.push import select_targets
 
     with session_factory() as s:
         c = s.get(PushCampaign, campaign.id)

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from models import AuditLog, OutboundMessage, Role
 from models.policy import PolicyPush
-from services import policy_stats
 from services.errors import InvalidTransition, NotFound, PermissionDenied
-from services.notify import Channels
-from services.policy_matching import items_for_enterprise
-from services.policy_push import (
+from services.messaging.notify import Channels
+from services.policies import uptake as policy_stats
+from services.policies.matching import items_for_enterprise
+from services.policies.push import (
     UPTAKE_KIND,
     enterprise_pushes,
     find_by_token,
@@ -86,12 +86,12 @@ def test_marks_applied_and_granted_with_the_right_people(session, pushed, desk, 
 
 
 def test_no_application_items_are_granted_not_applied(session, desk, factory, now):
-    from services.policies import PolicyContext
-    from services.policy_push import select_targets
+    from services.policies.library import PolicyContext
+    from services.policies.push import select_targets
 
     factory.enterprise(staff=desk.staff[0], zone=desk.zones[0])
     item = published_item(session, desk, now, {}, no_application=True, item_title="免申即享补贴")
-    from services.policy_push import create_campaign, push_settings
+    from services.policies.push import create_campaign, push_settings
 
     campaign = create_campaign(PolicyContext(session, desk.helper, now), [item.id])
     select_targets(session, campaign, item, now, push_settings(session))
@@ -150,7 +150,7 @@ def test_the_weekly_uptake_digest_goes_once_a_week_to_the_owner_department(sessi
 
 
 def test_the_uptake_digest_waits_for_monday_nine(session, pushed, now):
-    from services.policy_push import uptake_due
+    from services.policies.push import uptake_due
 
     monday_0859 = now - timedelta(hours=1, minutes=1)  # now is Monday 10:00 Beijing
     assert not uptake_due(monday_0859) and uptake_due(now) and uptake_due(now + timedelta(days=6, hours=13))

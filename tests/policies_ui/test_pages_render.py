@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from models import CampaignStatus, Policy, PushCampaign, TrainingRegistration, TrainingStatus
-from services import policies, policy_push, training
-from services.policies import PolicyContext
-from services.training import TrainingContext, local_input
+from services.policies import library as policies
+from services.policies import push as policy_push
+from services.policies import training
+from services.policies.library import PolicyContext
+from services.policies.training import TrainingContext, local_input
 from tests.policies_ui.conftest import fresh, login, page_token, settle
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

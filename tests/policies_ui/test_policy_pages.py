@@ -18,8 +18,8 @@ from models import (
     PolicyStatus,
     PushCampaign,
 )
-from services import policies
-from services.policies import PolicyContext
+from services.policies import library as policies
+from services.policies.library import PolicyContext
 from tests.policies_ui.conftest import fresh, login, page_token, settle, token_from
 
 

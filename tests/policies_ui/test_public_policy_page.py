@@ -18,9 +18,10 @@ from models import (
     TrainingRegistration,
     TrainingStatus,
 )
-from services import policies, training
-from services.policies import PolicyContext
-from services.training import TrainingContext, local_input
+from services.policies import library as policies
+from services.policies import training
+from services.policies.library import PolicyContext
+from services.policies.training import TrainingContext, local_input
 from tests.policies_ui.conftest import fresh, settle, token_from
 
 IP = {"REMOTE_ADDR": "203.0.113.40"}

@@ -19,9 +19,11 @@ from models import (
     TrainingRegistration,
     TrainingStatus,
 )
-from services import policies, policy_push, training
-from services.policies import PolicyContext
-from services.training import TrainingContext, local_input
+from services.policies import library as policies
+from services.policies import push as policy_push
+from services.policies import training
+from services.policies.library import PolicyContext
+from services.policies.training import TrainingContext, local_input
 from tests.policies_ui.conftest import fresh, login, page_token, settle, token_from
 
 

@@ -18,10 +18,10 @@ from models import (
     TrainingKind,
     TrainingStatus,
 )
-from services import training
 from services.errors import Conflict, PermissionDenied, ValidationFailed
-from services.notify import Channels
-from services.training import TrainingContext, local_input
+from services.messaging.notify import Channels
+from services.policies import training
+from services.policies.training import TrainingContext, local_input
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from openpyxl import Workbook, load_workbook
 from pyexcel_io.plugins import NEW_READERS
 
 import integrations.pyexcel_calamine as calamine_plugin
-from services import excel_io
 from services.errors import ValidationFailed
-from services.registry_import import ENTERPRISE_SPEC
+from services.registry import excel_io
+from services.registry.importer import ENTERPRISE_SPEC
 from tests.registry.exports import HEADERS, codes, row, write_csv, write_xlsx
 
 SPEC = excel_io.TableSpec("测试表", (

@@ -21,9 +21,9 @@ from models import (
     StatusFlag,
     WorkOrder,
 )
-from services import import_jobs
 from services.errors import ValidationFailed
-from services.registry_import import ENTERPRISE_SPEC, import_enterprises
+from services.registry import import_jobs
+from services.registry.importer import ENTERPRISE_SPEC, import_enterprises
 from tests.factories import make_uscc
 from tests.registry.exports import HEADERS, bad_check_digit, codes, full_width, row, write_csv, write_xlsx
 
@@ -291,8 +291,8 @@ def test_a_file_with_only_a_header_is_refused(session_factory, tmp_path, now):
 
 
 def test_the_template_imports_its_own_examples(session_factory, tmp_path, now):
-    from services import excel_io
-    from services.registry_import import TEMPLATE_EXAMPLES, TEMPLATE_NOTES
+    from services.registry import excel_io
+    from services.registry.importer import TEMPLATE_EXAMPLES, TEMPLATE_NOTES
 
     path = tmp_path / "模板.xlsx"
     excel_io.write_template(path, ENTERPRISE_SPEC, example_rows=TEMPLATE_EXAMPLES, notes=TEMPLATE_NOTES)
@@ -354,7 +354,7 @@ def test_stale_running_jobs_are_failed(session_factory, tmp_path, now):
 
 
 def test_new_enterprises_are_placed_by_the_address_rules_and_staffed(session_factory, factory, session, tmp_path, now):
-    from services.zone_rules import seed_address_rules
+    from services.grid.rules import seed_address_rules
 
     seed_address_rules(session)
     staff = factory.person(Role.SERVICE_STAFF, zone=factory.zone("tianmu"), name="天穆服务员")
@@ -385,7 +385,7 @@ def snapshot(session_factory):
 def test_small_chunks_give_the_same_result_as_one_chunk(session_factory, engine, factory, session, tmp_path, now):
     """Chunks are checked, applied and written one step apart (the writing on a thread of its own):
     duplicates across chunks, errors, staffing loads and the re-import must not depend on that."""
-    from services.zone_rules import seed_address_rules
+    from services.grid.rules import seed_address_rules
 
     seed_address_rules(session)
     tianmu = factory.zone("tianmu")

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from services import size_band, uscc
+from services.registry import size_band, uscc
 from tests.factories import make_uscc
 
 # Codes as printed on well-known companies' business licences.

@@ -22,10 +22,11 @@ from models import (
     SlaPolicy,
     SystemSetting,
 )
-from services import admin, outbox
-from services.deadlines import load_calendar, rule_for
+from services.admin import operations as admin
 from services.errors import Conflict, ValidationFailed
-from services.lifecycle import State
+from services.messaging import outbox
+from services.orders.deadlines import load_calendar, rule_for
+from services.orders.lifecycle import State
 
 
 @pytest.fixture

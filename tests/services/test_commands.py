@@ -14,10 +14,11 @@ from models import (
     WorkOrder,
     WorkOrderEvent,
 )
-from services import chat_inbound, commands
-from services.lifecycle import Action, State
-from services.notify import Channels, ReplyTarget
-from services.workorders import OpContext
+from services.messaging import chat as chat_inbound
+from services.messaging import commands
+from services.messaging.notify import Channels, ReplyTarget
+from services.orders.lifecycle import Action, State
+from services.orders.operations import OpContext
 
 
 @pytest.fixture
@@ -444,8 +445,8 @@ def test_sign_race_across_sessions(session_factory, now):
     a, b = session_factory(), session_factory()
     try:
         from models import Person
-        from services.notify import Channels
-        from services.workorders import OpContext
+        from services.messaging.notify import Channels
+        from services.orders.operations import OpContext
 
         if b.get_bind().dialect.name == "postgresql":
             # B holds a stale copy of the order (SQLite serialises writers, so only PostgreSQL can).

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 from models import Role
-from services import workorders as wo
 from services.errors import Conflict
-from services.lifecycle import State
-from services.notify import Channels
+from services.messaging.notify import Channels
+from services.orders import operations as wo
+from services.orders.lifecycle import State
 
 
 def test_simultaneous_sign_has_one_winner(factory, session, session_factory, now):

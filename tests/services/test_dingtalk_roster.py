@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from integrations.dingtalk import DingTalkApi
 from models import AuditLog, Person, Role
-from services.dingtalk_roster import apply_contact_event, normalize_mobile, sync_dingtalk_roster
+from services.grid.dingtalk_roster import apply_contact_event, normalize_mobile, sync_dingtalk_roster
 
 
 def test_normalize_mobile():

@@ -18,7 +18,7 @@ from models import (
     RateWindow,
     WeComCardCode,
 )
-from services.housekeeping import PruneReport, prune
+from services.admin.housekeeping import PruneReport, prune
 
 RETENTION = timedelta(days=90)
 SECOND = timedelta(seconds=1)
@@ -156,7 +156,7 @@ def test_a_failed_message_an_administrator_is_retrying_is_left_alone(session_fac
     as it is after that transaction (here: put back to pending) on the next run."""
     if session_factory.kw["bind"].dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time: nothing can hold a row while housekeeping runs")
-    from services import admin
+    from services.admin import operations as admin
 
     add(session_factory, message("failed-long-ago", InboxStatus.FAILED, now - 4 * RETENTION),
         message("failed-too", InboxStatus.FAILED, now - 4 * RETENTION))

@@ -31,10 +31,11 @@ from models import (
     WorkOrder,
     WorkOrderEvent,
 )
-from services import audit, inbox, wecom_inbound
-from services.inbox import InboxProcessor
-from services.lifecycle import Action, State
-from services.notify import Channels
+from services import audit
+from services.messaging import inbox, wecom_inbound
+from services.messaging.inbox import InboxProcessor
+from services.messaging.notify import Channels
+from services.orders.lifecycle import Action, State
 from tests.emulators.wecom import text_message
 
 CHANNELS = Channels(sandbox=False, wecom=True, dingtalk=True)

@@ -37,14 +37,14 @@ from models import (
     Zone,
 )
 from models.policy import CampaignKind, CampaignStatus, ItemStatus
-from services import demo_data
-from services.lifecycle import State
-from services.notify import Channels
-from services.policy_matching import match_select, matches, parse_conditions
-from services.policy_push import DIGEST_KIND
-from services.seed_demo import DemoClock, band_figures, build_stories, seed_demo
-from services.size_band import BANDS, classify, industry_of, parse_industry_code
-from services.sla import WorkCalendar
+from services.demo import data as demo_data
+from services.demo.seed import DemoClock, band_figures, build_stories, seed_demo
+from services.messaging.notify import Channels
+from services.orders.lifecycle import State
+from services.orders.sla import WorkCalendar
+from services.policies.matching import match_select, matches, parse_conditions
+from services.policies.push import DIGEST_KIND
+from services.registry.size_band import BANDS, classify, industry_of, parse_industry_code
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

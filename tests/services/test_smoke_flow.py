@@ -1,6 +1,6 @@
 from models import Role
-from services import workorders as wo
-from services.lifecycle import State
+from services.orders import operations as wo
+from services.orders.lifecycle import State
 
 
 def test_level2_flow(factory, session, now):

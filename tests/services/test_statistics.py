@@ -22,14 +22,14 @@ import pytest
 from sqlalchemy import event, select
 
 from models import RequestDomain, Role
-from services import statistics as st
-from services import workorders as wo
-from services.alerts import run_sla_watchdog
-from services.deadlines import load_calendar
 from services.errors import PermissionDenied
-from services.lifecycle import State
-from services.notify import Channels
-from services.statistics import LOCAL_TZ, InvalidQuery, Period, Ratio
+from services.messaging.notify import Channels
+from services.orders import operations as wo
+from services.orders.alerts import run_sla_watchdog
+from services.orders.deadlines import load_calendar
+from services.orders.lifecycle import State
+from services.statistics import kpis as st
+from services.statistics.kpis import LOCAL_TZ, InvalidQuery, Period, Ratio
 
 MARCH = Period(date(2026, 3, 1), date(2026, 3, 31))
 APRIL_10 = datetime(2026, 4, 10, 10, 0, tzinfo=LOCAL_TZ)
@@ -224,7 +224,7 @@ def test_by_domain(story):
     # The row's link lists the orders of that category, and only those.
     from datetime import UTC, datetime
 
-    from services import order_queries
+    from services.orders import queries as order_queries
 
     listed = order_queries.search_orders(story.session, story.leader, order_queries.OrderFilters(domain_id=social.key),
                                          datetime.now(UTC))

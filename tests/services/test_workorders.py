@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from models import OutboundMessage, Role, WorkOrderEvent
-from services import workorders as wo
 from services.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
-from services.lifecycle import Action, State
-from services.screening import CATEGORIES
+from services.orders import operations as wo
+from services.orders.lifecycle import Action, State
+from services.orders.screening import CATEGORIES
 
 H = timedelta(hours=1)
 

@@ -3,8 +3,8 @@
 import pytest
 
 from models import Person, Role
-from services import commands
-from services.commands import UsageError, normalize, parse, suggest
+from services.messaging import commands
+from services.messaging.commands import UsageError, normalize, parse, suggest
 
 
 def test_normalize_full_width_and_ideographic_space():

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-import services.seed_reference as seed_module
 from models import (
     Base,
     Department,
@@ -21,8 +20,9 @@ from models import (
     SystemSetting,
     Zone,
 )
-from services import reference_data as ref
-from services.seed_reference import seed_reference
+from services.demo import reference as seed_module
+from services.demo import reference_data as ref
+from services.demo.reference import seed_reference
 
 TEST_RULES = [
     {"category": "涉法涉诉", "keywords": "起诉,诉讼,判决", "reason": "涉法涉诉事项不在服务范围",
@@ -263,7 +263,7 @@ def test_new_data_rows_and_parent_moves_are_applied(session: Session, monkeypatc
 
 
 def test_real_default_screening_rules_seed_when_available() -> None:
-    screening = pytest.importorskip("services.screening")
+    screening = pytest.importorskip("services.orders.screening")
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
     with Session(engine) as s:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from services.errors import ValidationFailed
-from services.screening import (
+from services.orders.screening import (
     CATEGORIES,
     DEFAULT_RULES,
     RuleSpec,

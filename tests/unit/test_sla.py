@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from services.sla import (
+from services.orders.sla import (
     ALERT_LABELS,
     DEFAULT_RULES,
     AlertPlan,

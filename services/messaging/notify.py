@@ -1,0 +1,261 @@
+"""Compose the desk's outbound messages and put them in the outbox, one row per channel.
+
+Payloads are platform-neutral; each adapter in ``integrations`` renders them its own way
+(a WeCom template card, a DingTalk actionCard, a sandbox bubble). People are named by person
+id and resolved to platform user ids at delivery time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Department, Person, Role, WorkOrder
+from services.messaging.outbox import Envelope, enqueue
+from services.orders.ladder import level_label
+from services.orders.lifecycle import State
+
+log = logging.getLogger(__name__)
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+SHARED_CARD_KINDS = ("card", "card_update")
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """Where a command's answer goes when it is not the sender's own chat on the channel the command
+    came from — e.g. the DingTalk group conversation the robot was @-ed in (``target_type``
+    "session", its sessionWebhook in ``payload``). ``payload`` is merged under the reply's text."""
+
+    target_type: str
+    target_ref: str
+    payload: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Which delivery backends are switched on in this deployment."""
+
+    sandbox: bool = True
+    wecom: bool = False
+    dingtalk: bool = False
+
+
+def local_time(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+    return value.astimezone(LOCAL_TZ).strftime(fmt) if value else "—"
+
+
+def order_url(order: WorkOrder) -> str:
+    return f"/m/orders/{order.number}"
+
+
+def order_summary(order: WorkOrder, limit: int = 60) -> str:
+    text = " ".join(order.content.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def chief_helpers(session: Session, department_id: int, stage_id: int | None = None) -> list[Person]:
+    """The department's chief helpers, those serving the order's stage first; leaders if none."""
+    people = list(
+        session.scalars(
+            select(Person)
+            .where(Person.department_id == department_id, Person.active.is_(True), Person.role == Role.CHIEF_HELPER)
+            .order_by(Person.id)
+        )
+    )
+    if stage_id is not None:
+        by_stage = [p for p in people if any(s.id == stage_id for s in p.stages)]
+        if by_stage:
+            return by_stage
+    if people:
+        return people
+    return list(
+        session.scalars(
+            select(Person)
+            .where(Person.department_id == department_id, Person.active.is_(True), Person.role == Role.DEPT_LEADER)
+            .order_by(Person.id)
+        )
+    )
+
+
+def department_leaders(session: Session, department_id: int) -> list[Person]:
+    return list(
+        session.scalars(
+            select(Person).where(
+                Person.department_id == department_id, Person.active.is_(True), Person.role == Role.DEPT_LEADER
+            )
+        )
+    )
+
+
+def hub_department(session: Session, code: str) -> Department | None:
+    return session.scalar(select(Department).where(Department.code == code))
+
+
+def hub_people(session: Session, role: str) -> list[Person]:
+    return list(session.scalars(select(Person).where(Person.role == role, Person.active.is_(True))))
+
+
+class Notifier:
+    """Writes outbox rows for one operation; ``key`` makes every row idempotent per business event."""
+
+    def __init__(self, session: Session, channels: Channels, now: datetime):
+        self.session = session
+        self.channels = channels
+        self.now = now
+
+    # -- routing -----------------------------------------------------------------------------
+    def _person_channels(self, person: Person) -> list[str]:
+        result = []
+        if self.channels.sandbox:
+            result.append("sandbox")
+        if self.channels.wecom and person.wecom_userid:
+            result.append("wecom")
+        if self.channels.dingtalk and person.dingtalk_userid:
+            result.append("dingtalk")
+        return result
+
+    def _group_channels(self, department: Department) -> list[tuple[str, str]]:
+        result = []
+        if self.channels.sandbox:
+            result.append(("sandbox", str(department.id)))
+        from services.messaging import groups as chatgroups  # late import: optional platform group bindings
+
+        result.extend(chatgroups.group_targets(self.session, department, self.channels))
+        return result
+
+    def _put(self, *, channel, kind, target_type, target_ref, payload, key, order) -> None:
+        enqueue(
+            self.session,
+            Envelope(
+                channel=channel,
+                kind=kind,
+                target_type=target_type,
+                target_ref=target_ref,
+                payload=payload,
+                dedupe_key=f"{key}:{kind}:{target_type}:{target_ref}:{channel}",
+                work_order_id=order.id if order is not None else None,
+            ),
+            now=self.now,
+        )
+
+    def to_person(self, person: Person | None, *, kind: str, payload: dict, key: str, order=None) -> None:
+        if person is None or not person.active:
+            return
+        for channel in self._person_channels(person):
+            self._put(
+                channel=channel, kind=kind, target_type="person", target_ref=str(person.id),
+                payload=payload, key=key, order=order,
+            )
+
+    def to_people(self, people: Iterable[Person], *, kind: str, payload: dict, key: str, order=None) -> None:
+        unique = list({p.id: p for p in people if p is not None and p.active}.values())
+        if kind not in SHARED_CARD_KINDS:
+            for person in unique:
+                self.to_person(person, kind=kind, payload=payload, key=key, order=order)
+            return
+        # One card for all recipients on a real platform: WeCom greys a card for everyone only when
+        # they all received the same message (update_template_card with atall), under one task id.
+        by_channel: dict[str, list[Person]] = {}
+        for person in unique:
+            for channel in self._person_channels(person):
+                by_channel.setdefault(channel, []).append(person)
+        for channel, members in by_channel.items():
+            if channel == "sandbox":
+                for person in members:
+                    self._put(channel=channel, kind=kind, target_type="person", target_ref=str(person.id),
+                              payload=payload, key=key, order=order)
+            else:
+                self._put(channel=channel, kind=kind, target_type="people",
+                          target_ref=",".join(str(p.id) for p in members), payload=payload, key=key, order=order)
+
+    def to_group(self, department: Department | None, *, kind: str, payload: dict, key: str, order=None) -> None:
+        if department is None:
+            return
+        for channel, ref in self._group_channels(department):
+            self._put(channel=channel, kind=kind, target_type="group", target_ref=ref, payload=payload, key=key, order=order)
+
+    # -- messages ------------------------------------------------------------------------------
+    def whistle(self, order: WorkOrder, department: Department, helpers: list[Person], key: str) -> None:
+        """吹哨: @ the chief helpers in the department group, and a card to each of them."""
+        names = " ".join(f"@{p.name}" for p in helpers) or "（本部门尚未配置首席帮办，请部门领导认领）"
+        enterprise = order.enterprise.name if order.enterprise else "—"
+        due = f"请于 {local_time(order.sign_due_at)} 前报到" if order.sign_due_at else "请尽快报到"
+        text = (
+            f"【吹哨报到】{names}\n"
+            f"工单 {order.number}（{level_label(order.level)}{'·绿色通道' if order.green_channel else ''}）\n"
+            f"企业：{enterprise}\n诉求：{order_summary(order)}\n{due}，办理时限 {local_time(order.due_at)}。\n"
+            f"回复「报到 {order.number[-4:]}」即可接单。"
+        )
+        self.to_group(
+            department, kind="whistle",
+            payload={"text": text, "mentions": [p.id for p in helpers], "order_number": order.number},
+            key=key, order=order,
+        )
+        card = {
+            "title": f"吹哨报到：{order.number}",
+            "text": f"{enterprise}：{order_summary(order, 120)}",
+            "fields": [
+                ["响应层级", level_label(order.level)],
+                ["报到时限", local_time(order.sign_due_at)],
+                ["办理时限", local_time(order.due_at)],
+            ],
+            "buttons": [
+                {"key": f"sign:{order.number}", "label": "报到", "style": "primary"},
+                {"key": f"return:{order.number}", "label": "退回"},
+                {"key": f"transfer:{order.number}", "label": "转办"},
+            ],
+            "url": order_url(order),
+            "task_id": f"{order.number}-{order.deadline_version}-{department.id}",
+            "order_number": order.number,
+        }
+        self.to_people(helpers, kind="card", payload=card, key=key, order=order)
+
+    def close_cards(self, order: WorkOrder, label: str, key: str, department: Department, helpers: list[Person]) -> None:
+        payload = {"task_id": f"{order.number}-{order.deadline_version}-{department.id}", "label": label,
+                   "order_number": order.number}
+        self.to_people(helpers, kind="card_update", payload=payload, key=key, order=order)
+
+    def status_line(self, order: WorkOrder, department: Department | None, text: str, key: str) -> None:
+        self.to_group(department, kind="status", payload={"text": text, "order_number": order.number}, key=key, order=order)
+
+    def notice(self, person: Person | None, order: WorkOrder, title: str, text: str, key: str, kind="notice") -> None:
+        stamp = local_time(self.now, "%Y-%m-%d %H:%M")
+        payload = {
+            "title": title,
+            # Order number and time in every notice: DingTalk drops identical content within a day.
+            "text": f"{text}\n工单 {order.number} · {State.LABELS.get(order.state, order.state)} · {stamp}",
+            "url": order_url(order),
+            "order_number": order.number,
+        }
+        self.to_person(person, kind=kind, payload=payload, key=key, order=order)
+
+    def notice_many(self, people: Iterable[Person], order: WorkOrder, title: str, text: str, key: str, kind="notice"):
+        for person in {p.id: p for p in people if p is not None}.values():
+            self.notice(person, order, title, text, key, kind=kind)
+
+    def reply_to(self, person: Person, text: str, key: str, *, channel: str,
+                 target: ReplyTarget | None = None) -> str | None:
+        """A command's answer, to the person who typed it, on the channel the command came from
+        and nowhere else (a person on both WeCom and DingTalk asked on one of them). Returns the
+        outbox dedupe key of the reply, or None when that channel cannot reach the person."""
+        dedupe_key = f"{key}:reply:{person.id}:{channel}"
+        if target is None:
+            if channel not in self._person_channels(person):
+                log.warning("reply to person %s not queued: channel %r is off or not bound for them", person.id,
+                            channel)
+                return None
+            target = ReplyTarget("person", str(person.id))
+        enqueue(
+            self.session,
+            Envelope(channel=channel, kind="reply", target_type=target.target_type, target_ref=target.target_ref,
+                     payload={**target.payload, "text": text}, dedupe_key=dedupe_key),
+            now=self.now,
+        )
+        return dedupe_key

@@ -1,0 +1,915 @@
+"""Work-order operations: every step of the 有需必应 loop.
+
+Each operation takes an ``OpContext`` (session, actor, now, channel, delivery channels),
+checks the transition table and the actor's rights, changes the order, records one immutable
+event, writes its messages to the outbox and flushes. It never commits: the caller's
+request or job boundary does.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models import (
+    Attachment,
+    CityEscalation,
+    DailySequence,
+    Department,
+    DepartmentKind,
+    Enterprise,
+    ExtensionRequest,
+    JointMeeting,
+    Person,
+    RequestDomain,
+    ReturnVisit,
+    Role,
+    Satisfaction,
+    ScreeningRule,
+    ServiceStage,
+    SystemSetting,
+    WorkOrder,
+    WorkOrderEvent,
+)
+from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from services.messaging.notify import (
+    Channels,
+    Notifier,
+    chief_helpers,
+    hub_department,
+    hub_people,
+    local_time,
+)
+from services.orders import ladder, screening, sla
+from services.orders.deadlines import load_calendar, rule_for, start_clock
+from services.orders.lifecycle import Action, State, check_transition
+from services.permissions import authorize, can_create_order
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+PRIORITIES = {"normal": "一般", "urgent": "紧急（水电气热中断）", "emergency": "特急（危及生命财产安全）"}
+CHANNEL_LABELS = {
+    "console": "网页工作台", "sandbox": "沙箱聊天", "wecom": "企业微信", "dingtalk": "钉钉",
+    "api": "接口", "public": "企业自助", "system": "系统",
+}
+MIN_CONTENT = 5
+MAX_CONTENT = 5000
+
+
+@dataclass
+class OpContext:
+    session: Session
+    actor: Person | None
+    now: datetime
+    channel: str = "console"
+    channels: Channels = field(default_factory=Channels)
+    # The site's address, when the caller knows it: links in chat answers are then absolute.
+    base_url: str = ""
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor is None:
+            return "系统"
+        unit = self.actor.unit_label
+        return f"{self.actor.name}（{unit}）" if unit else self.actor.name
+
+    def notifier(self) -> Notifier:
+        return Notifier(self.session, self.channels, self.now)
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    enterprise_id: int
+    content: str
+    title: str = ""
+    domain_id: int | None = None
+    stage_id: int | None = None
+    priority: str = "normal"
+    is_complex: bool = False
+    level: int = 1
+    department_id: int | None = None
+    contact_name: str = ""
+    contact_phone: str = ""
+    attachments: tuple[dict, ...] = ()
+    # An enterprise's own request (public form): it waits, received, for its service staff member
+    # to confirm (``confirm_request``) instead of being accepted at once.
+    await_confirmation: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+def setting(session: Session, key: str, default):
+    row = session.get(SystemSetting, key)
+    return default if row is None else row.value
+
+
+def allocate_number(session: Session, now: datetime) -> str:
+    """BC-YYYYMMDD-NNNN, day in Beijing time; atomic on SQLite and PostgreSQL."""
+    day = now.astimezone(LOCAL_TZ).strftime("%Y%m%d")
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(DailySequence)
+        .values(day=day, last_value=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last_value": DailySequence.last_value + 1})
+        .returning(DailySequence.last_value)
+    )
+    value = session.execute(stmt).scalar_one()
+    return f"BC-{day}-{value:04d}"
+
+
+def get_order(session: Session, number_or_id: str | int, *, lock: bool = False) -> WorkOrder:
+    query = select(WorkOrder)
+    if isinstance(number_or_id, int) or str(number_or_id).isdigit():
+        query = query.where(WorkOrder.id == int(number_or_id))
+    else:
+        query = query.where(WorkOrder.number == str(number_or_id).strip().upper())
+    if lock:
+        # populate_existing: what we read under the lock must replace any stale copy in the session.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    order = session.scalar(query)
+    if order is None:
+        raise NotFound(f"未找到工单 {number_or_id}")
+    return order
+
+
+def _lock(ctx: OpContext, order: WorkOrder) -> WorkOrder:
+    """Re-read the order under a row lock so concurrent operations see each other's result."""
+    return get_order(ctx.session, order.id, lock=True)
+
+
+def _record(
+    ctx: OpContext, order: WorkOrder, action: str, from_state: str | None, note: str = "", **data
+) -> WorkOrderEvent:
+    event = WorkOrderEvent(
+        work_order=order,
+        action=action,
+        actor_id=ctx.actor.id if ctx.actor else None,
+        actor_label=ctx.actor_label,
+        channel=ctx.channel,
+        from_state=from_state,
+        to_state=order.state,
+        note=note,
+        data={k: v for k, v in data.items() if v is not None},
+        created_at=ctx.now,
+    )
+    ctx.session.add(event)
+    ctx.session.flush()
+    return event
+
+
+def _require_text(value: str | None, field_name: str, label: str, minimum: int = 2) -> str:
+    text = (value or "").strip()
+    if len(text) < minimum:
+        raise ValidationFailed(f"请填写{label}（至少 {minimum} 个字）", fields={field_name: "必填"})
+    return text
+
+
+def _department(session: Session, department_id: int | None, *, label="承办部门") -> Department:
+    if department_id is None:
+        raise ValidationFailed(f"请选择{label}", fields={"department_id": "必填"})
+    department = session.get(Department, department_id)
+    if department is None or not department.active or department.kind == DepartmentKind.HUB:
+        raise ValidationFailed(f"{label}无效", fields={"department_id": "无效"})
+    return department
+
+
+def _transition(ctx: OpContext, order: WorkOrder, action: str, target: str | None = None) -> str:
+    new_state = check_transition(action, order.state, target)
+    authorize(ctx.actor, action, order)
+    return new_state
+
+
+def _owner_people(order: WorkOrder) -> list[Person]:
+    people = [order.submitter]
+    if order.enterprise is not None and order.enterprise.service_staff is not None:
+        people.append(order.enterprise.service_staff)
+    return [p for p in people if p is not None]
+
+
+def _hub_group(ctx: OpContext, level: int) -> Department | None:
+    return hub_department(ctx.session, ladder.hub_for_level(level))
+
+
+def _hub_staff(ctx: OpContext, level: int) -> list[Person]:
+    return hub_people(ctx.session, Role.BIZENV_OFFICE if level == 3 else Role.DISPATCHER)
+
+
+def _announce_queue(ctx: OpContext, order: WorkOrder, event: WorkOrderEvent, why: str) -> None:
+    """An order waiting in a hub's queue: tell the hub's people."""
+    hub = _hub_group(ctx, order.level)
+    text = (
+        f"【待派单】{order.number}（{ladder.level_label(order.level)}"
+        f"{'·绿色通道，请优先协调' if order.green_channel else ''}）{why}\n"
+        f"企业：{order.enterprise.name if order.enterprise else '—'}"
+    )
+    ctx.notifier().status_line(order, hub, text, f"e{event.id}")
+
+
+def _dispatch_to(ctx: OpContext, order: WorkOrder, department: Department, event_key: str) -> None:
+    """Assign to a department, start its clock and blow the whistle."""
+    order.assigned_department_id = department.id
+    order.assigned_department = department
+    order.assigned_person_id = None
+    order.dispatched_at = ctx.now
+    order.signed_at = None
+    start_clock(ctx.session, order, ctx.now, needs_sign=True)
+    helpers = chief_helpers(ctx.session, department.id, order.stage_id)
+    ctx.notifier().whistle(order, department, helpers, event_key)
+
+
+# --------------------------------------------------------------------------------------------
+# Intake: create, screen, accept or refuse
+# --------------------------------------------------------------------------------------------
+def classify(session: Session, text: str) -> tuple[int | None, list[int]]:
+    """Suggest a request domain and candidate departments from the text (the dispatcher decides)."""
+    domains = [(d.id, d.keywords) for d in session.scalars(select(RequestDomain).order_by(RequestDomain.sort_order))]
+    departments = [
+        (d.id, d.keywords)
+        for d in session.scalars(
+            select(Department).where(Department.active.is_(True), Department.kind != DepartmentKind.HUB)
+            .order_by(Department.sort_order)
+        )
+    ]
+    domain_rank = ladder.rank_by_keywords(text, domains)
+    department_rank = ladder.rank_by_keywords(text, departments)
+    return (domain_rank[0][0] if domain_rank else None), [d for d, _ in department_rank[:3]]
+
+
+def screening_rules(session: Session) -> list[screening.RuleSpec]:
+    rows = session.scalars(
+        select(ScreeningRule).where(ScreeningRule.active.is_(True)).order_by(ScreeningRule.sort_order, ScreeningRule.id)
+    )
+    return [screening.RuleSpec.from_model(r) for r in rows]
+
+
+def create_order(ctx: OpContext, data: NewOrder) -> WorkOrder:
+    session = ctx.session
+    if not can_create_order(ctx.actor):
+        raise PermissionDenied("只有为企服务人员、片区管理员或区网格中心可以提交诉求")
+    errors = {}
+    content = (data.content or "").strip()
+    if len(content) < MIN_CONTENT:
+        errors["content"] = f"诉求内容至少 {MIN_CONTENT} 个字"
+    elif len(content) > MAX_CONTENT:
+        errors["content"] = f"诉求内容不能超过 {MAX_CONTENT} 字"
+    enterprise = session.get(Enterprise, data.enterprise_id) if data.enterprise_id else None
+    if enterprise is None:
+        errors["enterprise_id"] = "请选择企业"
+    if data.priority not in PRIORITIES:
+        errors["priority"] = "紧急程度无效"
+    if data.level not in ladder.LEVELS:
+        errors["level"] = "响应层级无效"
+    if data.domain_id is not None and session.get(RequestDomain, data.domain_id) is None:
+        errors["domain_id"] = "诉求领域无效"
+    if data.stage_id is not None and session.get(ServiceStage, data.stage_id) is None:
+        errors["stage_id"] = "服务阶段无效"
+    if errors:
+        raise ValidationFailed("提交的信息不完整：" + "；".join(errors.values()), fields=errors)
+    if data.level == 2 and data.department_id is not None:
+        _department(session, data.department_id)
+    if ctx.actor is not None and ctx.actor.role == Role.SERVICE_STAFF and enterprise.zone_id not in (
+        None, ctx.actor.zone_id
+    ):
+        raise PermissionDenied("该企业不在您的片区，请联系企业所在片区的为企服务人员")
+
+    domain_id, _ = classify(session, content) if data.domain_id is None else (data.domain_id, [])
+    title = (data.title or "").strip() or content.split("\n")[0][:40]
+    order = WorkOrder(
+        number=allocate_number(session, ctx.now),
+        enterprise=enterprise,
+        enterprise_id=enterprise.id,
+        submitter_id=ctx.actor.id if ctx.actor else None,
+        submitter=ctx.actor,
+        zone_id=enterprise.zone_id or (ctx.actor.zone_id if ctx.actor else None),
+        channel=ctx.channel,
+        domain_id=domain_id,
+        stage_id=data.stage_id,
+        title=title[:200],
+        content=content,
+        contact_name=data.contact_name.strip(),
+        contact_phone=data.contact_phone.strip(),
+        level=data.level,
+        is_complex=data.is_complex,
+        priority=data.priority,
+        state=State.RECEIVED,
+        created_at=ctx.now,
+    )
+    session.add(order)
+    session.flush()
+    for item in data.attachments:
+        order.attachments.append(
+            Attachment(work_order_id=order.id, uploaded_by_id=order.submitter_id, created_at=ctx.now, **item)
+        )
+    _record(ctx, order, Action.CREATE, None, content[:200], level=data.level, department_id=data.department_id)
+
+    suggestion = screening.screen(f"{title}\n{content}", screening_rules(session))
+    if suggestion is not None:
+        order.screening_category = suggestion.category
+        order.screening_reason = suggestion.reason
+        order.screening_channel = suggestion.proper_channel
+        event = _record(
+            ctx, order, Action.COMMENT, State.RECEIVED,
+            f"甄别建议：{suggestion.category_label}（命中：{'、'.join(suggestion.matched)}），请确认是否不予受理",
+            screening=suggestion.category,
+        )
+        ctx.notifier().notice_many(
+            [ctx.actor] if ctx.actor else hub_people(session, Role.DISPATCHER), order, "诉求需人工甄别",
+            f"系统甄别提示该诉求可能属于「{suggestion.category_label}」。请确认不予受理，或填写理由后继续受理。",
+            f"e{event.id}",
+        )
+        return order
+    if data.await_confirmation:
+        event = _record(ctx, order, Action.COMMENT, State.RECEIVED, "企业自助提交，待为企服务人员核实受理")
+        staff = enterprise.service_staff
+        recipients = [staff] if staff is not None and staff.active else hub_people(session, Role.DISPATCHER)
+        ctx.notifier().notice_many(
+            recipients, order, "企业自助提交诉求，请核实受理",
+            f"{enterprise.name}通过公开渠道提交诉求：{title}。请与企业核实后，在“网格 → 企业自助诉求”中确认受理。",
+            f"e{event.id}",
+        )
+        return order
+    _accept(ctx, order, department_id=data.department_id)
+    return order
+
+
+def _accept(ctx: OpContext, order: WorkOrder, *, department_id: int | None, note: str = "") -> None:
+    route = ladder.initial_route(
+        requested_level=order.level,
+        is_complex=order.is_complex,
+        key_industry=bool(order.enterprise and order.enterprise.is_key_industry),
+        department_id=department_id,
+    )
+    from_state = order.state
+    order.state = check_transition(Action.ACCEPT, from_state, route.state)
+    order.level = route.level
+    order.green_channel = route.green_channel
+    order.accepted_at = ctx.now
+    if route.handled_by_submitter:
+        order.assigned_person_id = ctx.actor.id if ctx.actor else order.submitter_id
+        start_clock(ctx.session, order, ctx.now, needs_sign=False)
+    event = _record(
+        ctx, order, Action.ACCEPT, from_state, note or ladder.level_label(route.level),
+        level=route.level, green_channel=route.green_channel or None, department_id=route.department_id,
+    )
+    if route.department_id is not None:
+        _dispatch_to(ctx, order, _department(ctx.session, route.department_id), f"e{event.id}")
+    elif route.hub is not None:
+        start_clock(ctx.session, order, ctx.now, needs_sign=False)
+        _announce_queue(ctx, order, event, "绿色通道直达区级会商" if route.green_channel else "")
+
+
+def confirm_screening(ctx: OpContext, order: WorkOrder, *, decision: str, reason: str = "") -> WorkOrder:
+    """A person decides on the screening suggestion: refuse the order, or override and accept it."""
+    order = _lock(ctx, order)
+    if order.state != State.RECEIVED:
+        raise Conflict(f"工单 {order.number} 已完成甄别")
+    if decision == "reject":
+        return reject(ctx, order, category=order.screening_category, reason=order.screening_reason or reason,
+                      proper_channel=order.screening_channel)
+    if decision != "override":
+        raise ValidationFailed("甄别结论只能是 不予受理 或 推翻建议继续受理")
+    authorize(ctx.actor, Action.ACCEPT, order)
+    reason = screening.require_override_reason(reason)
+    order.screening_decision = "overridden"
+    order.screening_override_reason = reason
+    _accept(ctx, order, department_id=None, note=f"推翻甄别建议继续受理：{reason}")
+    return order
+
+
+def confirm_request(ctx: OpContext, order: WorkOrder, *, note: str = "") -> WorkOrder:
+    """The service staff member confirms an enterprise's own request: accepted and routed as usual."""
+    order = _lock(ctx, order)
+    if order.state != State.RECEIVED:
+        raise Conflict(f"工单 {order.number} 已受理或已处理")
+    if order.screening_category:
+        raise Conflict(f"工单 {order.number} 有甄别提示，请在工单页面确认甄别结论")
+    authorize(ctx.actor, Action.ACCEPT, order)
+    _accept(ctx, order, department_id=None, note=note.strip() or "已与企业核实，确认受理")
+    return order
+
+
+def reject(
+    ctx: OpContext, order: WorkOrder, *, category: str | None, reason: str, proper_channel: str = ""
+) -> WorkOrder:
+    order = _lock(ctx, order)
+    from_state = order.state
+    new_state = _transition(ctx, order, Action.REJECT)
+    if category not in screening.CATEGORIES:
+        raise ValidationFailed("请选择不予受理的类别", fields={"category": "必选"})
+    reason = _require_text(reason, "reason", "不予受理的理由")
+    order.state = new_state
+    rule = next((r for r in screening_rules(ctx.session) if r.category == category), None)
+    channel_text = (proper_channel or (rule.proper_channel if rule else "")).strip()
+    order.screening_category = category
+    order.screening_decision = "confirmed"
+    order.reject_reason = reason
+    order.reject_channel = channel_text
+    message = screening.rejection_message(category, reason, channel_text)
+    event = _record(ctx, order, Action.REJECT, from_state, message, category=category)
+    ctx.notifier().notice_many(_owner_people(order), order, "诉求不予受理", message, f"e{event.id}")
+    return order
+
+
+# --------------------------------------------------------------------------------------------
+# Dispatch, sign, return, transfer
+# --------------------------------------------------------------------------------------------
+def dispatch(
+    ctx: OpContext, order: WorkOrder, *, department_id: int | None, note: str = "", designate: bool = False
+) -> WorkOrder:
+    order = _lock(ctx, order)
+    from_state = order.state
+    new_state = _transition(ctx, order, Action.DISPATCH)
+    department = _department(ctx.session, department_id)
+    max_returns = int(setting(ctx.session, "max_returns", 3))
+    if order.return_count >= max_returns:
+        if ctx.actor is not None and ctx.actor.role not in (Role.DISPATCHER, Role.SYSADMIN):
+            raise PermissionDenied(f"该工单已被退回 {order.return_count} 次，须由区网格中心指定承办")
+        designate = True
+    order.state = new_state
+    order.designated = designate
+    if order.level == 1:
+        order.level = 2  # a department now handles it: 部门协调办理
+    event = _record(
+        ctx, order, Action.DISPATCH, from_state, note.strip(),
+        department_id=department.id, department=department.display_name, designated=designate or None,
+    )
+    _dispatch_to(ctx, order, department, f"e{event.id}")
+    ctx.notifier().notice_many(
+        _owner_people(order), order, "诉求已派单",
+        f"已派至 {department.display_name}{'（指定承办）' if designate else ''}，等待首席帮办报到。", f"e{event.id}",
+    )
+    return order
+
+
+def sign(ctx: OpContext, order: WorkOrder) -> WorkOrder:
+    """报到: the first chief helper to report takes the order; everyone else is told who did."""
+    order = _lock(ctx, order)
+    if order.state != State.DISPATCHED and order.signed_at is not None and order.assigned_person is not None:
+        taker = order.assigned_person
+        raise Conflict(
+            f"工单 {order.number} 已由 {taker.name} 于 {local_time(order.signed_at)} 报到",
+            code="already_signed",
+        )
+    from_state = order.state
+    order.state = _transition(ctx, order, Action.SIGN)
+    order.assigned_person_id = ctx.actor.id if ctx.actor else None
+    order.assigned_person = ctx.actor
+    order.signed_at = ctx.now
+    late = order.sign_due_at is not None and ctx.now > order.sign_due_at
+    event = _record(ctx, order, Action.SIGN, from_state, "超时报到" if late else "", late=late or None)
+    department = order.assigned_department
+    notifier = ctx.notifier()
+    key = f"e{event.id}"
+    helpers = chief_helpers(ctx.session, department.id, order.stage_id)
+    notifier.close_cards(order, f"已由{ctx.actor.name if ctx.actor else '系统'}报到", key, department, helpers)
+    notifier.status_line(
+        order, department,
+        f"【已报到】{ctx.actor_label} 已报到 {order.number}，办理时限 {local_time(order.due_at)}。", key,
+    )
+    notifier.notice_many(
+        _owner_people(order), order, "首席帮办已报到",
+        f"{ctx.actor_label} 已报到并牵头办理，办理时限 {local_time(order.due_at)}。", key,
+    )
+    return order
+
+
+def return_order(ctx: OpContext, order: WorkOrder, *, reason: str) -> WorkOrder:
+    """退单: a wrongly assigned order goes back to the hub, always with a reason, within the window."""
+    order = _lock(ctx, order)
+    from_state = order.state
+    new_state = _transition(ctx, order, Action.RETURN)
+    reason = _require_text(reason, "reason", "退回理由", 4)
+    if order.designated:
+        raise ValidationFailed("该工单由区网格中心指定承办，不能退回；如有困难请申请延期或升级")
+    rule = rule_for(ctx.session, order)
+    window = rule.return_limit_workdays_complex if order.is_complex else rule.return_limit_workdays
+    if order.dispatched_at is not None:
+        limit = load_calendar(ctx.session).add_workdays(order.dispatched_at, window)
+        if ctx.now > limit:
+            raise ValidationFailed(f"已超过退单时限（派单后 {window} 个工作日内），请办理或申请转办、延期")
+    department = order.assigned_department
+    order.state = new_state
+    order.return_count += 1
+    order.assigned_department_id = None
+    order.assigned_department = None
+    order.assigned_person_id = None
+    order.assigned_person = None
+    order.sign_due_at = None
+    max_returns = int(setting(ctx.session, "max_returns", 3))
+    event = _record(
+        ctx, order, Action.RETURN, from_state, reason,
+        department_id=department.id if department else None, return_count=order.return_count,
+    )
+    key = f"e{event.id}"
+    if department is not None:
+        helpers = chief_helpers(ctx.session, department.id, order.stage_id)
+        ctx.notifier().close_cards(order, f"已由{ctx.actor.name if ctx.actor else '系统'}退回", key, department, helpers)
+        ctx.notifier().status_line(order, department, f"【已退回】{ctx.actor_label} 退回 {order.number}：{reason}", key)
+    must_designate = order.return_count >= max_returns
+    _announce_queue(
+        ctx, order, event,
+        f"被 {department.display_name if department else ''} 退回（第 {order.return_count} 次）：{reason}"
+        + ("。已达退单上限，请区网格中心指定承办" if must_designate else ""),
+    )
+    return order
+
+
+def transfer(ctx: OpContext, order: WorkOrder, *, department_id: int | None, reason: str) -> WorkOrder:
+    order = _lock(ctx, order)
+    from_state = order.state
+    new_state = _transition(ctx, order, Action.TRANSFER)
+    reason = _require_text(reason, "reason", "转办理由", 2)
+    target = _department(ctx.session, department_id, label="转办部门")
+    previous = order.assigned_department
+    if previous is not None and previous.id == target.id:
+        raise ValidationFailed("不能转办给当前承办部门")
+    order.state = new_state
+    if order.level == 1:
+        order.level = 2
+    event = _record(
+        ctx, order, Action.TRANSFER, from_state, reason,
+        department_id=target.id, department=target.display_name,
+        from_department_id=previous.id if previous else None,
+    )
+    key = f"e{event.id}"
+    if previous is not None:
+        helpers = chief_helpers(ctx.session, previous.id, order.stage_id)
+        ctx.notifier().close_cards(order, f"已转办至{target.name}", key, previous, helpers)
+        ctx.notifier().status_line(order, previous, f"【已转办】{order.number} 已转至 {target.display_name}：{reason}", key)
+    _dispatch_to(ctx, order, target, key)
+    return order
+
+
+# --------------------------------------------------------------------------------------------
+# Handling: reply, suspend/resume, extension, resolve
+# --------------------------------------------------------------------------------------------
+def reply(ctx: OpContext, order: WorkOrder, *, text: str) -> WorkOrder:
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.REPLY)
+    text = _require_text(text, "text", "答复内容")
+    event = _record(ctx, order, Action.REPLY, order.state, text)
+    ctx.notifier().notice_many(_owner_people(order), order, "诉求办理进展", f"{ctx.actor_label}：{text}", f"e{event.id}")
+    return order
+
+
+def suspend(ctx: OpContext, order: WorkOrder, *, reason: str) -> WorkOrder:
+    """挂起: waiting on the enterprise; the clock stops until resumed."""
+    order = _lock(ctx, order)
+    from_state = order.state
+    new_state = _transition(ctx, order, Action.SUSPEND)
+    order.suspend_reason = _require_text(reason, "reason", "挂起原因", 4)
+    order.state = new_state
+    order.suspended_at = ctx.now
+    event = _record(ctx, order, Action.SUSPEND, from_state, order.suspend_reason)
+    ctx.notifier().notice_many(
+        _owner_people(order), order, "工单已挂起", f"等待企业补充：{order.suspend_reason}", f"e{event.id}"
+    )
+    return order
+
+
+def resume(ctx: OpContext, order: WorkOrder, *, note: str = "") -> WorkOrder:
+    order = _lock(ctx, order)
+    from_state = order.state
+    order.state = _transition(ctx, order, Action.RESUME)
+    calendar = load_calendar(ctx.session)
+    paused = order.suspended_at
+    if order.due_at is not None and paused is not None:
+        order.due_at = sla.resume_deadline(calendar, order.due_at, paused, ctx.now)
+        if order.clock_started_at is not None:
+            # Shift the start as well: the 50 %/80 % reminders count handling time, not the pause.
+            order.clock_started_at = sla.resume_deadline(calendar, order.clock_started_at, paused, ctx.now)
+    order.suspended_at = None
+    order.suspend_reason = ""
+    _record(ctx, order, Action.RESUME, from_state, note.strip(), paused_since=paused.isoformat() if paused else None)
+    return order
+
+
+def request_extension(ctx: OpContext, order: WorkOrder, *, days: int, reason: str) -> ExtensionRequest:
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.REQUEST_EXTENSION)
+    if not isinstance(days, int) or not 1 <= days <= 30:
+        raise ValidationFailed("延期天数须为 1–30 个工作日", fields={"days": "1–30"})
+    reason = _require_text(reason, "reason", "延期理由", 4)
+    if order.due_at is not None and ctx.now >= order.due_at:
+        raise ValidationFailed("工单已超期，不能再申请延期；请尽快办理或申请升级")
+    if any(r.status == "pending" for r in order.extension_requests):
+        raise Conflict("已有待审批的延期申请")
+    request = ExtensionRequest(
+        work_order_id=order.id, requested_by_id=ctx.actor.id if ctx.actor else None,
+        days=days, reason=reason, created_at=ctx.now,
+    )
+    ctx.session.add(request)
+    order.extension_requests.append(request)
+    event = _record(ctx, order, Action.REQUEST_EXTENSION, order.state, reason, days=days)
+    ctx.notifier().notice_many(
+        hub_people(ctx.session, Role.DISPATCHER), order, "延期申请待审批",
+        f"{ctx.actor_label} 申请延期 {days} 个工作日：{reason}", f"e{event.id}",
+    )
+    return request
+
+
+def decide_extension(ctx: OpContext, order: WorkOrder, *, approve: bool, note: str = "") -> WorkOrder:
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.DECIDE_EXTENSION)
+    request = next((r for r in order.extension_requests if r.status == "pending"), None)
+    if request is None:
+        raise NotFound("没有待审批的延期申请")
+    if not approve:
+        note = _require_text(note, "note", "不同意延期的理由", 2)
+    request.status = "approved" if approve else "denied"
+    request.decided_by_id = ctx.actor.id if ctx.actor else None
+    request.decided_at = ctx.now
+    request.decision_note = note.strip()
+    if approve and order.due_at is not None:
+        order.due_at = sla.extend_deadline(load_calendar(ctx.session), order.due_at, request.days)
+        order.deadline_version += 1  # reminders count again against the new deadline
+    event = _record(
+        ctx, order, Action.DECIDE_EXTENSION, order.state, note.strip(),
+        approved=approve, days=request.days, due_at=order.due_at.isoformat() if order.due_at else None,
+    )
+    ctx.notifier().notice(
+        request.requested_by, order, "延期申请结果",
+        f"延期 {request.days} 个工作日{'已批准，新的办理时限 ' + local_time(order.due_at) if approve else '未获批准：' + note}",
+        f"e{event.id}",
+    )
+    return order
+
+
+def resolve(ctx: OpContext, order: WorkOrder, *, result: str) -> WorkOrder:
+    """办结: the handler records the result; the service staff member then tells the enterprise."""
+    order = _lock(ctx, order)
+    from_state = order.state
+    new_state = _transition(ctx, order, Action.RESOLVE)
+    order.result = _require_text(result, "result", "办理结果", 4)
+    order.state = new_state
+    order.resolved_at = ctx.now
+    overdue = order.due_at is not None and ctx.now > order.due_at
+    event = _record(ctx, order, Action.RESOLVE, from_state, order.result, overdue=overdue or None)
+    key = f"e{event.id}"
+    ctx.notifier().notice_many(
+        _owner_people(order), order, "诉求已办结，请反馈企业",
+        f"办理结果：{order.result}\n请第一时间将结果反馈企业，并在工单中登记“已反馈”。", key,
+    )
+    if order.assigned_department is not None:
+        ctx.notifier().status_line(order, order.assigned_department, f"【已办结】{order.number}：{order.result}", key)
+    return order
+
+
+# --------------------------------------------------------------------------------------------
+# Feedback, return visit, reopen, archive
+# --------------------------------------------------------------------------------------------
+def feedback(ctx: OpContext, order: WorkOrder, *, note: str = "") -> WorkOrder:
+    order = _lock(ctx, order)
+    from_state = order.state
+    order.state = _transition(ctx, order, Action.FEEDBACK)
+    order.feedback_note = note.strip()
+    order.feedback_at = ctx.now
+    order.survey_token = order.survey_token or secrets.token_urlsafe(24)
+    _record(ctx, order, Action.FEEDBACK, from_state, order.feedback_note or "已将办理结果反馈企业")
+    return order
+
+
+def visit(
+    ctx: OpContext, order: WorkOrder, *, satisfaction: str, resolved: bool = True, comment: str = "",
+    method: str = "phone",
+) -> WorkOrder:
+    """回访: record the enterprise's rating; a rating below 基本满意 reopens the order once."""
+    order = _lock(ctx, order)
+    from_state = order.state
+    new_state = _transition(ctx, order, Action.VISIT)
+    if satisfaction not in Satisfaction.ALL:
+        raise ValidationFailed("请选择满意度", fields={"satisfaction": "必选"})
+    positive = satisfaction in Satisfaction.POSITIVE
+    comment = comment.strip()
+    if not positive and len(comment) < 2:
+        raise ValidationFailed("评价为不满意时必须填写意见", fields={"comment": "必填"})
+    order.state = new_state
+    round_no = len(order.visits) + 1
+    order.visits.append(
+        ReturnVisit(
+            work_order_id=order.id, round=round_no, satisfaction=satisfaction, resolved=resolved and positive,
+            comment=comment, method=method, recorded_by_id=ctx.actor.id if ctx.actor else None, created_at=ctx.now,
+        )
+    )
+    order.visited_at = ctx.now
+    event = _record(ctx, order, Action.VISIT, from_state, comment, satisfaction=satisfaction, round=round_no,
+                    method=method)
+    if positive:
+        _archive(ctx, order, "回访满意，归档")
+    elif order.reopen_count == 0:
+        _reopen(ctx, order, f"回访{satisfaction}：{comment}", f"e{event.id}")
+    else:
+        ctx.notifier().notice_many(
+            hub_people(ctx.session, Role.DISPATCHER), order, "重办后回访仍不满意",
+            f"企业评价：{satisfaction}，意见：{comment}。请研判后归档或升级协调。", f"e{event.id}",
+        )
+    return order
+
+
+def _reopen(ctx: OpContext, order: WorkOrder, note: str, key: str) -> None:
+    from_state = order.state
+    order.reopen_count += 1
+    order.result = ""
+    order.resolved_at = None
+    order.feedback_at = None
+    order.survey_sent_at = None
+    order.survey_reminded_at = None
+    order.survey_token = None
+    order.state = check_transition(Action.REOPEN, from_state, State.PROCESSING)
+    start_clock(ctx.session, order, ctx.now, needs_sign=False)
+    event = _record(ctx, order, Action.REOPEN, from_state, note)
+    handlers = [order.assigned_person] if order.assigned_person else []
+    ctx.notifier().notice_many(handlers, order, "工单重办", f"{note}\n请重新办理，时限 {local_time(order.due_at)}。",
+                               f"e{event.id}")
+    if order.assigned_department is not None:
+        ctx.notifier().status_line(order, order.assigned_department, f"【重办】{order.number}：{note}", f"e{event.id}")
+    del key
+
+
+def reopen(ctx: OpContext, order: WorkOrder, *, reason: str) -> WorkOrder:
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.REOPEN, State.PROCESSING)
+    _reopen(ctx, order, _require_text(reason, "reason", "重办理由"), "manual")
+    return order
+
+
+def _archive(ctx: OpContext, order: WorkOrder, note: str) -> None:
+    from_state = order.state
+    order.state = check_transition(Action.ARCHIVE, from_state)
+    order.archived_at = ctx.now
+    _record(ctx, order, Action.ARCHIVE, from_state, note)
+
+
+def archive(ctx: OpContext, order: WorkOrder, *, note: str = "") -> WorkOrder:
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.ARCHIVE)
+    if order.state == State.FED_BACK:
+        note = _require_text(note, "note", "未回访即归档的说明（如：多次回访无应答）")
+    _archive(ctx, order, note.strip() or "归档")
+    return order
+
+
+# --------------------------------------------------------------------------------------------
+# The ladder: escalate, level-3 consultation, city escalation, supervision
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CityInfo:
+    route: str  # 12345 | city_department
+    city_department: str = ""
+    city_reference: str = ""
+    city_deadline: date | None = None
+    note: str = ""
+
+
+def escalate(
+    ctx: OpContext, order: WorkOrder, *, reason: str, level: int | None = None,
+    department_id: int | None = None, city: CityInfo | None = None,
+) -> WorkOrder:
+    order = _lock(ctx, order)
+    from_state = order.state
+    _transition(ctx, order, Action.ESCALATE, State.PENDING_DISPATCH)
+    reason = _require_text(reason, "reason", "升级理由", 4)
+    target = ladder.escalation_target(order.level, level)
+    if target == 4:
+        if city is None or city.route not in ladder.CITY_ROUTES:
+            raise ValidationFailed("市级提级须选择渠道：市12345企业服务专席或市级部门", fields={"route": "必选"})
+        if city.route == "city_department" and not city.city_department.strip():
+            raise ValidationFailed("请填写市级部门名称", fields={"city_department": "必填"})
+    target_department = (
+        _department(ctx.session, department_id) if target == 2 and department_id is not None else None
+    )
+    previous = order.assigned_department
+    order.level = target
+    order.assigned_person_id = None
+    order.assigned_person = None
+    if target == 4:
+        order.city_escalations.append(
+            CityEscalation(
+                work_order_id=order.id, route=city.route, city_department=city.city_department.strip(),
+                city_reference=city.city_reference.strip(), city_deadline=city.city_deadline,
+                note=city.note.strip(), escalated_by_id=ctx.actor.id if ctx.actor else None, created_at=ctx.now,
+            )
+        )
+        # The zone or department that escalated keeps tracking the city's handling to the end.
+        order.state = check_transition(Action.ESCALATE, from_state, State.PROCESSING)
+        if previous is None:
+            order.assigned_person_id = ctx.actor.id if ctx.actor else order.submitter_id
+        start_clock(ctx.session, order, ctx.now, needs_sign=False)
+        event = _record(
+            ctx, order, Action.ESCALATE, from_state, reason, level=4, route=city.route,
+            city_reference=city.city_reference or None, city_department=city.city_department or None,
+        )
+        ctx.notifier().notice_many(
+            _owner_people(order), order, "诉求已提级市级办理",
+            f"{ladder.CITY_ROUTES[city.route]}{('：' + city.city_department) if city.city_department else ''}"
+            f"{'，市级编号 ' + city.city_reference if city.city_reference else ''}。请持续跟踪至办结。",
+            f"e{event.id}",
+        )
+        return order
+    if previous is not None:
+        order.assigned_department_id = None
+        order.assigned_department = None
+    if target_department is not None:
+        order.state = check_transition(Action.ESCALATE, from_state, State.DISPATCHED)
+        event = _record(ctx, order, Action.ESCALATE, from_state, reason, level=2, department_id=department_id)
+        _dispatch_to(ctx, order, target_department, f"e{event.id}")
+        return order
+    order.state = check_transition(Action.ESCALATE, from_state, State.PENDING_DISPATCH)
+    order.sign_due_at = None
+    event = _record(
+        ctx, order, Action.ESCALATE, from_state, reason, level=target,
+        from_department_id=previous.id if previous else None,
+    )
+    start_clock(ctx.session, order, ctx.now, needs_sign=False)
+    _announce_queue(ctx, order, event, f"升级：{reason}")
+    return order
+
+
+def record_city_reference(
+    ctx: OpContext, order: WorkOrder, *, city_reference: str, city_deadline: date | None = None, note: str = ""
+) -> WorkOrder:
+    """The 12345 number (and deadline) often arrive after the escalation; keep tracking against them."""
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.COMMENT)
+    if order.level != 4 or not order.city_escalations:
+        raise ValidationFailed("只有市级提级办理的工单可以登记市级编号")
+    record = order.city_escalations[-1]
+    record.city_reference = _require_text(city_reference, "city_reference", "市级工单编号", 3)
+    if city_deadline is not None:
+        record.city_deadline = city_deadline
+        start_clock(ctx.session, order, ctx.now, needs_sign=False)
+    _record(ctx, order, Action.COMMENT, order.state, note.strip() or f"登记市级编号 {record.city_reference}",
+            city_reference=record.city_reference)
+    return order
+
+
+def lead_department_for(order: WorkOrder) -> Department | None:
+    """Level 3 default lead: the department that leads the order's service stage."""
+    return order.stage.lead_department if order.stage is not None else None
+
+
+def joint_meeting(
+    ctx: OpContext, order: WorkOrder, *, held_on: date, department_ids: list[int], decisions: str,
+    lead_department_id: int | None,
+) -> WorkOrder:
+    """联席会议: record who met and what was decided, and hand the order to the lead department."""
+    order = _lock(ctx, order)
+    from_state = order.state
+    _transition(ctx, order, Action.JOINT_MEETING, State.DISPATCHED)
+    if order.level != 3:
+        raise ValidationFailed("联席会商只适用于区级会商办理的工单")
+    decisions = _require_text(decisions, "decisions", "会商意见", 4)
+    departments = [_department(ctx.session, d, label="参会部门") for d in dict.fromkeys(department_ids)]
+    if len(departments) < 2:
+        raise ValidationFailed("联席会商至少需要两个参会部门", fields={"department_ids": "至少两个"})
+    lead = _department(ctx.session, lead_department_id, label="牵头部门")
+    meeting = JointMeeting(
+        work_order_id=order.id, held_on=held_on, convened_by_id=ctx.actor.id if ctx.actor else None,
+        decisions=decisions, created_at=ctx.now, departments=departments,
+    )
+    order.joint_meetings.append(meeting)
+    order.state = check_transition(Action.JOINT_MEETING, from_state, State.DISPATCHED)
+    event = _record(
+        ctx, order, Action.JOINT_MEETING, from_state, decisions, department_id=lead.id,
+        departments=[d.id for d in departments], held_on=held_on.isoformat(),
+    )
+    key = f"e{event.id}"
+    _dispatch_to(ctx, order, lead, key)
+    for department in departments:
+        if department.id != lead.id:
+            ctx.notifier().status_line(
+                order, department,
+                f"【联席会商】{order.number} 由 {lead.display_name} 牵头，本部门配合。会商意见：{decisions}", key,
+            )
+    return order
+
+
+def supervise(ctx: OpContext, order: WorkOrder, *, note: str) -> WorkOrder:
+    """督办 by a person (the SLA job sends its own automatic notices)."""
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.SUPERVISE)
+    note = _require_text(note, "note", "督办意见")
+    event = _record(ctx, order, Action.SUPERVISE, order.state, note)
+    key = f"e{event.id}"
+    targets = [order.assigned_person] if order.assigned_person else []
+    if order.assigned_department is not None:
+        targets += chief_helpers(ctx.session, order.assigned_department.id, order.stage_id)
+        ctx.notifier().status_line(order, order.assigned_department, f"【督办】{order.number}：{note}", key)
+    elif order.state == State.PENDING_DISPATCH:
+        targets += _hub_staff(ctx, order.level)
+    ctx.notifier().notice_many(targets, order, "督办通知", f"{ctx.actor_label} 督办：{note}", key, kind="supervise")
+    return order
+
+
+def comment(ctx: OpContext, order: WorkOrder, *, text: str) -> WorkOrder:
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.COMMENT)
+    _record(ctx, order, Action.COMMENT, order.state, _require_text(text, "text", "备注"))
+    return order

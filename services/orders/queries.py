@@ -1,0 +1,306 @@
+"""Read-side queries over work orders: filtered lists, queues, dashboard counts, pickers.
+
+Pure SQLAlchemy (no Flask): the console, the mobile pages and the API share it. Every list is
+scoped by ``permissions.visible_orders_clause`` so a person only ever sees what ``can_view`` allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, case, exists, func, or_, select, true
+from sqlalchemy.orm import Session, selectinload
+
+from models import (
+    Department,
+    DepartmentKind,
+    Enterprise,
+    ExtensionRequest,
+    Person,
+    RequestDomain,
+    Role,
+    WorkOrder,
+    WorkOrderEvent,
+    Zone,
+)
+from services.grid.leavers import LIVE_STATES
+from services.orders.lifecycle import State
+from services.paging import Page, paginate
+from services.permissions import department_and_units, visible_orders_clause
+
+PER_PAGE = 20
+MAX_PER_PAGE = 100
+HUB_ROLES = (Role.DISPATCHER, Role.BIZENV_OFFICE, Role.SYSADMIN)
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    state: str | None = None
+    level: int | None = None
+    zone_id: int | None = None
+    department_id: int | None = None
+    domain_id: int | None = None  # 诉求类别
+    overdue: bool = False
+    green: bool = False
+    mine: bool = False
+    q: str = ""
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    @property
+    def active(self) -> bool:
+        return any((self.state, self.level, self.zone_id, self.department_id, self.domain_id, self.overdue,
+                    self.green, self.mine, self.q.strip()))
+
+
+# --------------------------------------------------------------------------------------------
+# Clauses
+# --------------------------------------------------------------------------------------------
+def overdue_clause(now: datetime):
+    """Past the handling deadline while the clock runs, or past the sign deadline while unsigned."""
+    return or_(
+        and_(WorkOrder.state.in_(State.CLOCK_RUNNING), WorkOrder.due_at.is_not(None), WorkOrder.due_at < now),
+        and_(WorkOrder.state == State.DISPATCHED, WorkOrder.sign_due_at.is_not(None), WorkOrder.sign_due_at < now),
+    )
+
+
+def sign_overdue_clause(now: datetime):
+    return and_(WorkOrder.state == State.DISPATCHED, WorkOrder.sign_due_at.is_not(None), WorkOrder.sign_due_at < now)
+
+
+def mine_clause(person: Person):
+    """Orders this person submitted, handles, or whose enterprise they serve."""
+    return or_(
+        WorkOrder.submitter_id == person.id,
+        WorkOrder.assigned_person_id == person.id,
+        WorkOrder.enterprise_id.in_(select(Enterprise.id).where(Enterprise.service_staff_id == person.id)),
+    )
+
+
+def pending_extension_clause():
+    return WorkOrder.id.in_(select(ExtensionRequest.work_order_id).where(ExtensionRequest.status == "pending"))
+
+
+def needs_reassignment_clause():
+    """Live orders still assigned to someone who has since left a platform's address book
+    (``services.grid.leavers`` notes it on the order); reassigning the order clears it."""
+    flagged = exists().where(
+        WorkOrderEvent.work_order_id == WorkOrder.id,
+        WorkOrderEvent.data["needs_reassignment"].as_boolean() == true(),
+        WorkOrderEvent.data["person_id"].as_integer() == WorkOrder.assigned_person_id,
+    )
+    return and_(WorkOrder.state.in_(LIVE_STATES), WorkOrder.assigned_person_id.is_not(None), flagged)
+
+
+def _department_clause(department_id: int):
+    return department_and_units(WorkOrder.assigned_department_id, department_id)
+
+
+def _search_clause(q: str):
+    text = q.strip()
+    pattern = f"%{text}%"
+    enterprise_ids = select(Enterprise.id).where(
+        or_(Enterprise.name.ilike(pattern), Enterprise.uscc.ilike(pattern), Enterprise.reg_no.ilike(pattern))
+    )
+    return or_(
+        WorkOrder.number.ilike(pattern),
+        WorkOrder.title.ilike(pattern),
+        WorkOrder.enterprise_id.in_(enterprise_ids),
+    )
+
+
+def green_first():
+    """Green-channel orders waiting in a hub queue come before everything else (first in line)."""
+    return case((and_(WorkOrder.state == State.PENDING_DISPATCH, WorkOrder.green_channel.is_(True)), 0), else_=1)
+
+
+def _with_relations(query):
+    return query.options(
+        selectinload(WorkOrder.enterprise),
+        selectinload(WorkOrder.assigned_department).selectinload(Department.parent),
+        selectinload(WorkOrder.assigned_person),
+        selectinload(WorkOrder.zone),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Lists
+# --------------------------------------------------------------------------------------------
+def filtered_clauses(person: Person, filters: OrderFilters, now: datetime) -> list:
+    clauses = [visible_orders_clause(person)]
+    if filters.state:
+        clauses.append(WorkOrder.state == filters.state)
+    if filters.level:
+        clauses.append(WorkOrder.level == filters.level)
+    if filters.zone_id:
+        clauses.append(WorkOrder.zone_id == filters.zone_id)
+    if filters.department_id:
+        clauses.append(_department_clause(filters.department_id))
+    if filters.domain_id:
+        clauses.append(WorkOrder.domain_id == filters.domain_id)
+    if filters.overdue:
+        clauses.append(overdue_clause(now))
+    if filters.green:
+        clauses.append(WorkOrder.green_channel.is_(True))
+    if filters.mine:
+        clauses.append(mine_clause(person))
+    if filters.q.strip():
+        clauses.append(_search_clause(filters.q))
+    return clauses
+
+
+def search_orders(session: Session, person: Person, filters: OrderFilters, now: datetime) -> Page:
+    clauses = filtered_clauses(person, filters, now)
+    query = (
+        _with_relations(select(WorkOrder))
+        .where(*clauses)
+        .order_by(green_first(), WorkOrder.created_at.desc(), WorkOrder.id.desc())
+    )
+    return paginate(session, query, page=filters.page, per_page=min(max(1, filters.per_page), MAX_PER_PAGE),
+                    count_query=select(func.count(WorkOrder.id)).where(*clauses))
+
+
+def _queue(session: Session, person: Person, *clauses, oldest_first: bool = True, limit: int = 50) -> list[WorkOrder]:
+    order_by = [green_first(), WorkOrder.created_at.asc() if oldest_first else WorkOrder.created_at.desc()]
+    query = (
+        _with_relations(select(WorkOrder))
+        .where(visible_orders_clause(person), *clauses)
+        .order_by(*order_by, WorkOrder.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+@dataclass
+class Board:
+    screening: list[WorkOrder]
+    pending_dispatch: list[WorkOrder]
+    waiting_sign: list[WorkOrder]
+    overdue: list[WorkOrder]
+    extensions: list[WorkOrder]
+    max_returns: int
+    needs_reassignment: list[WorkOrder] = field(default_factory=list)
+
+
+def dispatch_board(session: Session, person: Person, now: datetime, *, max_returns: int = 3) -> Board:
+    """The hubs' dispatch board: every queue that needs a decision, most urgent first."""
+    return Board(
+        screening=_queue(session, person, WorkOrder.state == State.RECEIVED),
+        # Green channel first; among the rest, orders at the return limit (designation needed) first.
+        pending_dispatch=sorted(
+            _queue(session, person, WorkOrder.state == State.PENDING_DISPATCH, limit=100),
+            key=lambda o: (not o.green_channel, o.return_count < max_returns),
+        ),
+        waiting_sign=sorted(
+            _queue(session, person, WorkOrder.state == State.DISPATCHED, limit=100),
+            key=lambda o: (o.sign_due_at is None, o.sign_due_at or now),
+        ),
+        overdue=_queue(session, person, overdue_clause(now), limit=100),
+        extensions=_queue(session, person, pending_extension_clause()),
+        max_returns=max_returns,
+        needs_reassignment=_queue(session, person, needs_reassignment_clause(), limit=100),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Dashboard
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Counts:
+    my_open: int
+    waiting_sign: int
+    overdue: int
+    to_feedback: int
+    to_visit: int
+    pending_dispatch: int
+    screening: int
+    extensions: int
+
+
+def dashboard_counts(session: Session, person: Person, now: datetime) -> Counts:
+    visible = visible_orders_clause(person)
+
+    def count(*clauses) -> int:
+        return session.scalar(select(func.count(WorkOrder.id)).where(visible, *clauses)) or 0
+
+    department_side = person.role in Role.DEPARTMENT_ROLES
+    # A chief helper's "waiting for sign" is the department's queue; a zone's is its dispatched orders.
+    return Counts(
+        my_open=count(mine_clause(person), WorkOrder.state.in_(State.OPEN)) if not department_side
+        else count(WorkOrder.state.in_(State.OPEN)),
+        waiting_sign=count(WorkOrder.state == State.DISPATCHED),
+        overdue=count(overdue_clause(now)),
+        to_feedback=count(WorkOrder.state == State.RESOLVED),
+        to_visit=count(WorkOrder.state == State.FED_BACK),
+        pending_dispatch=count(WorkOrder.state == State.PENDING_DISPATCH),
+        screening=count(WorkOrder.state == State.RECEIVED),
+        extensions=count(pending_extension_clause()),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Pickers
+# --------------------------------------------------------------------------------------------
+def enterprise_scope_clause(person: Person):
+    """Service staff and zone admins pick enterprises of their own zone (or those they serve)."""
+    if person.role in Role.ZONE_ROLES:
+        clauses = [Enterprise.service_staff_id == person.id]
+        if person.zone_id is not None:
+            clauses.append(Enterprise.zone_id == person.zone_id)
+        return or_(*clauses)
+    return None
+
+
+def search_enterprises(session: Session, person: Person, q: str, *, limit: int = 20) -> list[Enterprise]:
+    query = select(Enterprise).options(selectinload(Enterprise.zone), selectinload(Enterprise.service_staff))
+    scope = enterprise_scope_clause(person)
+    if scope is not None:
+        query = query.where(scope)
+    text = (q or "").strip()
+    if text:
+        pattern = f"%{text}%"
+        query = query.where(
+            or_(Enterprise.name.ilike(pattern), Enterprise.uscc.ilike(pattern), Enterprise.reg_no.ilike(pattern))
+        )
+    return list(session.scalars(query.order_by(Enterprise.name, Enterprise.id).limit(limit)))
+
+
+def enterprise_in_scope(session: Session, person: Person, enterprise_id: int) -> Enterprise | None:
+    query = select(Enterprise).where(Enterprise.id == enterprise_id)
+    scope = enterprise_scope_clause(person)
+    if scope is not None:
+        query = query.where(scope)
+    return session.scalar(query)
+
+
+def department_choices(session: Session) -> list[Department]:
+    """Departments and units an order can be assigned to; each unit right after its parent."""
+    rows = list(
+        session.scalars(
+            select(Department)
+            .options(selectinload(Department.parent))
+            .where(Department.active.is_(True), Department.kind != DepartmentKind.HUB)
+            .order_by(Department.sort_order, Department.id)
+        )
+    )
+    parents = [d for d in rows if d.parent_id is None]
+    children: dict[int, list[Department]] = {}
+    for d in rows:
+        if d.parent_id is not None:
+            children.setdefault(d.parent_id, []).append(d)
+    result: list[Department] = []
+    for parent in parents:
+        result.append(parent)
+        result.extend(children.pop(parent.id, []))
+    for orphans in children.values():  # units whose parent is inactive
+        result.extend(orphans)
+    return result
+
+
+def domain_choices(session: Session) -> list[RequestDomain]:
+    return list(session.scalars(select(RequestDomain).order_by(RequestDomain.sort_order, RequestDomain.id)))
+
+
+def zone_choices(session: Session) -> list[Zone]:
+    return list(session.scalars(select(Zone).where(Zone.active.is_(True)).order_by(Zone.sort_order, Zone.id)))
