@@ -113,15 +113,16 @@ def register_commands(app: Flask) -> None:
         dingtalk = _require_platform(flask_app, "dingtalk")
         if dingtalk.mode != "stream":
             click.echo("提示：DINGTALK_MODE 不是 stream；请确认钉钉开发者后台的机器人消息接收模式为 Stream 模式", err=True)
-        from integrations.dingtalk_stream import run_stream_worker
+        from extensions import dingtalk_stream_worker
 
         click.echo("钉钉 Stream 连接已启动（Ctrl-C 停止）")
-        run_stream_worker(flask_app)
+        dingtalk_stream_worker(flask_app).run()
 
     @app.cli.command("dingtalk-roster", help="按手机号把钉钉通讯录成员绑定到人员（参数：钉钉部门 ID，可多个）")
     @click.argument("dept_ids", nargs=-1, required=True, type=int)
     def dingtalk_roster(dept_ids):
-        from integrations.dingtalk import DingTalkError, dingtalk_api
+        from extensions import dingtalk_api
+        from integrations.dingtalk import DingTalkError
         from services.grid.dingtalk_roster import sync_dingtalk_roster
 
         _require_platform(current_app, "dingtalk")
@@ -131,7 +132,8 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("wecom-sync", help="按手机号把企业微信通讯录成员绑定到人员（参数：企业微信部门 ID，可多个）")
     @click.argument("department_ids", nargs=-1, required=True, type=int)
     def wecom_sync(department_ids):
-        from integrations.wecom import WeComApiError, wecom_api
+        from extensions import wecom_api
+        from integrations.wecom import WeComApiError
         from services.grid.wecom_roster import sync_wecom_roster
 
         _require_platform(current_app, "wecom")

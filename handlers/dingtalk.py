@@ -34,9 +34,8 @@ from handlers.errors import render_error
 from handlers.inbound import store_message
 from handlers.public.ratelimit import SlidingWindowLimiter
 from integrations.dingtalk import verify_callback_sign
-from integrations.dingtalk_inbound import PLATFORM, InvalidRobotMessage, robot_event
+from integrations.dingtalk_inbound import CONTACT_EVENTS, PLATFORM, InvalidRobotMessage, robot_event
 from services import audit
-from services.grid.dingtalk_roster import CONTACT_EVENTS
 
 log = logging.getLogger("youxubiying.dingtalk")
 

@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 
 from handlers.context import db, now, settings
-from jobs.scheduler import wake_inbound
+from jobs.wakes import wake_inbound
 from services.messaging import inbox
 
 # SQLite runs one writer at a time. Callbacks of this process queue on this lock rather than on

@@ -19,9 +19,9 @@ from database import session_scope
 from handlers.context import now, settings
 from handlers.errors import render_error
 from handlers.inbound import store_message
+from integrations import wecom_inbound
 from integrations.wecom_inbound import CallbackRejected, CallbackVerifier, field_text
 from services import audit
-from services.messaging import wecom_inbound
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,15 @@ logged by the adapter that parses them, never raised.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -75,10 +79,21 @@ class RateRule:
 
 
 @dataclass(frozen=True)
+class ChannelPause:
+    """A channel the adapter found unusable until ``until`` while the message itself went out
+    (a DingTalk whistle's card throttled after its @-text was sent): delivery records the pause."""
+
+    channel_key: str
+    until: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class DeliveryResult:
     ok: bool = True
     platform_message_id: str = ""
     detail: str = ""
+    pauses: tuple[ChannelPause, ...] = ()
 
 
 class DeliveryError(Exception):
@@ -123,11 +138,63 @@ class ChatEvent:
     conversation_type: str = "person"  # person | group
     sender_person_id: int | None = None
     sender_platform_id: str = ""
+    kind: str = "text"  # text | button | unsupported (a picture, voice, file…: answered with a hint)
+    message_type: str = ""  # the platform's own type name, for the log
     card_key: str = ""  # the button pressed on an interactive card (e.g. "sign:BC-20260302-0001")
     card_task_id: str = ""
-    reply_handle: dict[str, Any] = field(default_factory=dict)  # response_url / sessionWebhook, etc.
+    card_response_code: str = ""  # WeCom: the code that lets the card be greyed later
+    # Where an answer can go into the conversation itself (DingTalk's sessionWebhook, a robot's
+    # response_url): the payload the adapter's "session" target reads. Empty: answers go to the
+    # sender's own chat with the app.
+    reply_handle: dict[str, Any] = field(default_factory=dict)
+    conversation_title: str = ""
+    sender_name: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
     received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContactEvent:
+    """A change in a platform's address book that the desk follows: a member who ``left`` (their
+    binding goes, their orders are flagged for reassignment), was ``renamed`` (new userid) or merely
+    ``updated``."""
+
+    platform: str
+    change: str  # left | renamed | updated
+    userids: tuple[str, ...]
+    dedupe_key: str = ""
+    new_userid: str = ""
+    reason: str = ""  # Chinese, for the audit trail ("成员已从通讯录删除")
+    event_type: str = ""  # the platform's own name (delete_user, user_leave_org…), for the log
+
+
+InboundEvent = ChatEvent | ContactEvent
+
+
+class InvalidInbound(ValueError):
+    """A verified callback whose body is not something the desk can act on (Chinese reason in ``str``)."""
+
+
+class InboundParser(ABC):
+    """One platform's stored callback bodies → neutral events. Pure: no database, no domain code.
+
+    The web callback stores the verified body in the inbox; the jobs process asks the parser what
+    it says (``parse``) and runs the one platform-neutral flow (``services.messaging.inbound``).
+    """
+
+    platform: str = ""
+    #: The ``Person`` column that holds this platform's user id.
+    person_field: str = ""
+
+    @abstractmethod
+    def parse(self, payload: Any, *, received_at: datetime | None = None) -> InboundEvent | None:
+        """The event a stored body carries; None for a body the desk ignores; ``InvalidInbound``
+        for one it cannot read."""
+
+    @abstractmethod
+    def summarise(self, payload: Any) -> str:
+        """Who sent a stored body and what it says, for the administrators' log (plain text, never
+        a credential such as a reply webhook or a card's response code)."""
 
 
 class ChatAdapter(ABC):
@@ -180,21 +247,60 @@ def retry_on_stale_token(call: Callable[[], T], *, stale: Callable[[Exception], 
     return call()
 
 
-def app_token_store(app):
-    """The app's one ``services.kvstore.TokenStore``, shared by every platform's API facade.
+class TokenStorage(Protocol):
+    """Where an adapter keeps its platform access token: handed to it, shared by every process in
+    production (``services.kvstore.TokenStore``). ``get`` takes a default so the store is also
+    wechatpy's ``SessionStorage``; ``bound(session)`` routes reads and writes through a database
+    session the caller holds open (SQLite has one writer)."""
 
-    Inside a request that already opened its database session, tokens go through that session
-    (on SQLite a second connection would wait for the request's write lock).
-    """
-    store = app.extensions.get("token_store")
-    if store is None:
-        from flask import g, has_app_context
+    def get(self, key: str, default: str | None = None) -> str | None: ...
 
-        from services.kvstore import TokenStore
+    def set(self, key: str, value: str, ttl: int | None = None) -> None: ...
 
-        def request_session() -> Session | None:
-            return g.get("db_session") if has_app_context() else None
+    def delete(self, key: str) -> None: ...
 
-        store = app.extensions.setdefault("token_store", TokenStore.from_settings(
-            app.extensions["settings"], app.extensions["db_sessionmaker"], session_provider=request_session))
-    return store
+    def bound(self, session: Any) -> AbstractContextManager[Any]: ...
+
+    def in_session(self, session: Any) -> TokenStorage: ...
+
+
+class MemoryKvStore:
+    """This process only: the last resort of a store, or a cache in front of the shared one."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._data: dict[str, tuple[str, float | None]] = {}
+        self._lock = threading.Lock()
+        self.clock = clock
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        with self._lock:
+            found = self._data.get(key)
+            if found is None:
+                return default
+            value, until = found
+            if until is not None and until <= self.clock():
+                del self._data[key]
+                return default
+            return value
+
+    def set(self, key: str, value: str, ttl: int | None = None) -> None:
+        with self._lock:
+            self._data[key] = (value, self.clock() + ttl if ttl else None)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+    def bound(self, session: Any) -> AbstractContextManager[Any]:
+        return nullcontext(session)
+
+    def in_session(self, session: Any) -> MemoryKvStore:
+        return self
+
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def beijing_time(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+    """A stored UTC instant as people in Tianjin read it ("—" for none)."""
+    return value.astimezone(BEIJING).strftime(fmt) if value else "—"

@@ -21,7 +21,8 @@ Work notifications go through ``client.post('topapi/message/corpconversation/asy
 dingtalk-sdk's own ``message.asyncsend_v2`` is routed to a hard-coded Taobao gateway and would
 ignore ``DINGTALK_API_BASE``.
 
-Tokens: ``AppKeyClient`` keeps the access token in ``KvStorage`` over ``services.kvstore.TokenStore``
+Tokens: ``AppKeyClient`` keeps the access token in ``KvStorage`` over the token store handed in
+(``integrations.base.TokenStorage``; in the app ``services.kvstore.TokenStore``)
 (shared with WeCom: Redis when configured, else the database — inside the caller's transaction
 when one is open, because SQLite has one writer and a second connection would wait on it), with
 a small in-process cache in front. A token the platform rejects is dropped and the call retried once.
@@ -38,7 +39,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urljoin, urlparse
 
@@ -51,19 +52,21 @@ from sqlalchemy.orm import Session
 
 from config import DingTalkSettings, Settings
 from integrations.base import (
+    ChannelPause,
     ChatAdapter,
     DeliveryResult,
+    MemoryKvStore,
     OutboundView,
     PermanentError,
     RateLimited,
     RateRule,
+    TokenStorage,
     TransientError,
-    app_token_store,
+    beijing_time,
     person_ids,
     retry_on_stale_token,
 )
-from models import ChatGroup, Person, WorkOrder
-from services.kvstore import MemoryKvStore, TokenStore
+from models import ChatGroup, Person
 
 log = logging.getLogger(__name__)
 
@@ -253,12 +256,12 @@ class DingTalkApi:
         self,
         settings: DingTalkSettings,
         *,
-        tokens: TokenStore | None = None,
+        tokens: TokenStorage | None = None,
         timeout: tuple[float, float] = HTTP_TIMEOUT,
         clock: Callable[[], float] = time.time,
     ):
         self.settings = settings
-        self.tokens = tokens or TokenStore()
+        self.tokens = tokens if tokens is not None else MemoryKvStore()
         self.timeout = timeout
         self.clock = clock
         self.memory = MemoryKvStore()
@@ -274,7 +277,7 @@ class DingTalkApi:
 
     # -- plumbing ------------------------------------------------------------------------------
     def _store(self, session: Session | None):
-        return _LayeredKv(self.memory, self.tokens.backend(session))
+        return _LayeredKv(self.memory, self.tokens.in_session(session) if session is not None else self.tokens)
 
     def client(self, session: Session | None = None) -> AppKeyClient:
         corp_id = getattr(self.settings, "corp_id", "") or self.settings.app_key
@@ -403,15 +406,6 @@ class DingTalkApi:
         return token
 
 
-def dingtalk_api(app) -> DingTalkApi:
-    """The app's DingTalk facade, made once, over the app's token store (see ``app_token_store``)."""
-    api = app.extensions.get("dingtalk_api")
-    if api is None:
-        api = app.extensions.setdefault(
-            "dingtalk_api", DingTalkApi(app.extensions["settings"].dingtalk, tokens=app_token_store(app)))
-    return api
-
-
 # --------------------------------------------------------------------------------------------
 # Delivery
 # --------------------------------------------------------------------------------------------
@@ -426,9 +420,7 @@ IP_WHITELIST_HELP = (
 
 
 def _now_stamp(now: datetime) -> str:
-    from services.messaging.notify import local_time
-
-    return local_time(now, "%Y-%m-%d %H:%M")
+    return beijing_time(now, "%Y-%m-%d %H:%M")
 
 
 def _with_reference(text: str, order_number: str, now: datetime) -> str:
@@ -465,9 +457,9 @@ class _RobotMisconfigured(PermanentError):
 class DingTalkAdapter(ChatAdapter):
     name = CHANNEL
 
-    def __init__(self, settings: Settings, api: DingTalkApi | None = None):
+    def __init__(self, settings: Settings, api: DingTalkApi | None = None, *, tokens: TokenStorage | None = None):
         self.settings = settings
-        self.api = api or DingTalkApi(settings.dingtalk, tokens=TokenStore.from_settings(settings))
+        self.api = api or DingTalkApi(settings.dingtalk, tokens=tokens)
 
     # -- buckets -------------------------------------------------------------------------------
     def rate_rules(self, message: OutboundView) -> tuple[RateRule, ...]:
@@ -544,19 +536,9 @@ class DingTalkAdapter(ChatAdapter):
         by_id = {p.id: p for p in people if p.active and p.dingtalk_userid}
         return [(by_id[i], by_id[i].dingtalk_userid) for i in ids if i in by_id]
 
-    def _order(self, session: Session, message: OutboundView) -> WorkOrder | None:
-        return session.get(WorkOrder, message.work_order_id) if message.work_order_id else None
-
-    def _order_link(self, session: Session, message: OutboundView) -> str:
+    def _order_link(self, message: OutboundView) -> str:
         path = str(message.payload.get("url") or "")
-        if not path:
-            order = self._order(session, message)
-            if order is None:
-                return ""
-            from services.messaging.notify import order_url
-
-            path = order_url(order)
-        return h5_link(self.settings.base_url, path)
+        return h5_link(self.settings.base_url, path) if path else ""
 
     @staticmethod
     def _mention_text(text: str, mentioned: list[tuple[Person, str]]) -> str:
@@ -596,24 +578,20 @@ class DingTalkAdapter(ChatAdapter):
         group.last_error = ""
         if message.kind != "whistle":
             return DeliveryResult(detail=f"已发到钉钉群「{group.name}」")
-        detail = f"已 @ {len(body['at']['atUserIds'])} 人" + self._whistle_card(group, message, session, key)
-        return DeliveryResult(detail=detail)
+        card_detail, pauses = self._whistle_card(group, message, key, now)
+        return DeliveryResult(detail=f"已 @ {len(body['at']['atUserIds'])} 人" + card_detail, pauses=pauses)
 
-    def _whistle_card(self, group: ChatGroup, message: OutboundView, session: Session, key: str) -> str:
+    def _whistle_card(self, group: ChatGroup, message: OutboundView, key: str,
+                      now: datetime) -> tuple[str, tuple[ChannelPause, ...]]:
         """The actionCard after the @-text. The @ (the part that matters) is out already, so a
-        failure here is logged and reported, never retried: a retry would @ everyone again."""
-        link = self._order_link(session, message)
+        failure here is logged and reported, never retried: a retry would @ everyone again; a
+        throttled robot is paused through the result (delivery records it with the outcome)."""
+        link = self._order_link(message)
         if not link:
-            return ""
-        order = self._order(session, message)
-        number = str(message.payload.get("order_number") or (order.number if order else ""))
-        lines = [f"### 吹哨报到：{number}"]
-        if order is not None:
-            from services.messaging.notify import local_time, order_summary
-
-            enterprise = order.enterprise.name if order.enterprise else "—"
-            lines += [f"**{enterprise}**", order_summary(order, 120),
-                      f"报到时限：{local_time(order.sign_due_at)}　办理时限：{local_time(order.due_at)}"]
+            return "", ()
+        number = str(message.payload.get("order_number") or "")
+        card = message.payload.get("card") if isinstance(message.payload.get("card"), dict) else {}
+        lines = [f"### 吹哨报到：{number}", *(str(line) for line in card.get("lines") or [])]
         body = {"msgtype": "actionCard", "actionCard": {
             "title": f"吹哨报到：{number}", "text": "\n\n".join(lines), "btnOrientation": "0",
             "singleTitle": "打开工单", "singleURL": link}}
@@ -621,18 +599,15 @@ class DingTalkAdapter(ChatAdapter):
             self._robot(group, body, key)
         except _RobotMisconfigured as exc:
             group.last_error = str(exc)
-            return "；卡片未发出（机器人安全设置校验失败）"
+            return "；卡片未发出（机器人安全设置校验失败）", ()
         except RateLimited as exc:
-            from services.messaging import outbox
-
-            until = datetime.now(UTC) + timedelta(seconds=exc.retry_after_seconds)
-            outbox.pause_channel(session, key, until=until, reason=str(exc))
+            until = now + timedelta(seconds=exc.retry_after_seconds)
             log.warning("dingtalk: whistle %s card not sent, robot paused: %s", message.id, exc)
-            return "；卡片未发出（机器人限流）"
+            return "；卡片未发出（机器人限流）", (ChannelPause(key, until, str(exc)),)
         except (PermanentError, TransientError) as exc:
             log.warning("dingtalk: whistle %s card not sent: %s", message.id, exc)
-            return f"；卡片未发出：{exc}"
-        return "；已发卡片"
+            return f"；卡片未发出：{exc}", ()
+        return "；已发卡片", ()
 
     # -- session webhook (answers in the group) -----------------------------------------------------
     def _to_session(self, message: OutboundView, session: Session, now: datetime) -> DeliveryResult:
@@ -706,7 +681,7 @@ class DingTalkAdapter(ChatAdapter):
         if number:
             parts.append(f"可在群内 @机器人 发送「报到 {number[-4:]}」接单，或点击下方按钮处理。")
         parts.append(_now_stamp(now))
-        link = self._order_link(session, message)
+        link = self._order_link(message)
         if not link:
             raise PermanentError("卡片缺少工单链接")
         return {"msgtype": "action_card", "action_card": {

@@ -2,9 +2,11 @@
 
 ``flask --app wsgi dingtalk-stream`` runs one ``StreamWorker``: it asks the gateway
 (``{DINGTALK_OPENAPI_BASE}v1.0/gateway/connections/open``) for an endpoint and a ticket, connects,
-and hands every ``/v1.0/im/bot/messages/get`` callback to ``handle_robot_message`` — the same
-function the HTTP endpoint calls — then acknowledges it. Contact events pushed over the same
-connection (``user_leave_org``) deactivate the person's DingTalk binding.
+and hands every ``/v1.0/im/bot/messages/get`` callback to the handler it was given — in the app,
+the same platform-neutral flow that acts on the HTTP callbacks' stored bodies
+(``services.messaging.inbound``, wired by ``extensions.dingtalk_stream_worker``) — then
+acknowledges it. Contact events pushed over the same connection (``user_leave_org``) go to the
+event handler (the person's DingTalk binding is removed).
 
 The worker is ``dingtalk_stream.DingTalkStreamClient`` with two methods of our own: the
 connection request (the package hard-codes ``api.dingtalk.com`` and sends it without a timeout)
@@ -22,6 +24,8 @@ import platform
 import signal
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote_plus, urljoin
 
 import requests
@@ -39,10 +43,10 @@ from dingtalk_stream import (
 )
 from dingtalk_stream.version import VERSION_STRING
 
-from database import session_scope
+from config import DingTalkSettings
+from integrations.base import InvalidInbound
 from integrations.dingtalk import HTTP_TIMEOUT
-from integrations.dingtalk_inbound import InvalidRobotMessage, handle_robot_message
-from models import utcnow
+from integrations.dingtalk_inbound import CONTACT_EVENTS
 
 log = logging.getLogger("youxubiying.dingtalk.stream")
 
@@ -52,59 +56,55 @@ SHORT_LIVED_SECONDS = 5.0  # a connection closed sooner than this counts as a fa
 
 
 class RobotMessageHandler(CallbackHandler):
-    """``/v1.0/im/bot/messages/get`` → the shared robot-message code path, off the event loop."""
+    """``/v1.0/im/bot/messages/get`` → the callback the worker was given, off the event loop."""
 
-    def __init__(self, app):
+    def __init__(self, on_message: Callable[[Any], str]):
         super().__init__()
-        self.app = app
+        self.on_message = on_message
         self.logger = log
 
     async def process(self, message: CallbackMessage):
         try:
-            outcome = await asyncio.to_thread(handle_robot_message, self.app, message.data)
-        except InvalidRobotMessage as error:
+            status = await asyncio.to_thread(self.on_message, message.data)
+        except InvalidInbound as error:
             log.warning("stream: unusable robot message %s: %s", message.headers.message_id, error)
             return AckMessage.STATUS_BAD_REQUEST, str(error)
         except Exception:
             # Not acknowledged as handled: the gateway may deliver it again; msgId de-duplicates.
             log.exception("stream: robot message %s failed", message.headers.message_id)
             return AckMessage.STATUS_SYSTEM_EXCEPTION, "error"
-        return AckMessage.STATUS_OK, outcome.status
+        return AckMessage.STATUS_OK, status
 
 
 class ContactEventHandler(EventHandler):
     """Organisation events subscribed in Stream mode; only leaving the organisation matters here."""
 
-    def __init__(self, app):
+    def __init__(self, on_event: Callable[[str, dict[str, Any]], str]):
         super().__init__()
-        self.app = app
+        self.on_event = on_event
         self.logger = log
 
     async def process(self, event: EventMessage):
-        from services.grid.dingtalk_roster import CONTACT_EVENTS
-
         event_type = event.headers.event_type or ""
         if event_type not in CONTACT_EVENTS:
             return AckMessage.STATUS_OK, "ignored"
         try:
-            await asyncio.to_thread(self._apply, event_type, event.data)
+            await asyncio.to_thread(self.on_event, event_type, event.data)
         except Exception:
             log.exception("stream: event %s %s failed", event_type, event.headers.event_id)
             return AckMessage.STATUS_SYSTEM_EXCEPTION, "error"
         return AckMessage.STATUS_OK, "OK"
 
-    def _apply(self, event_type: str, data: dict) -> None:
-        from services.grid.dingtalk_roster import apply_contact_event
-
-        with session_scope(self.app.extensions["db_sessionmaker"]) as session:
-            apply_contact_event(session, event_type, data, utcnow())
-
 
 class StreamWorker(DingTalkStreamClient):
-    def __init__(self, app, *, backoff: tuple[float, ...] = BACKOFF_SECONDS, subscribe_events: bool = True):
-        settings = app.extensions["settings"].dingtalk
+    """The Stream-mode connection. What a robot message or an organisation event does is handed in
+    (``on_robot_message(payload) -> status``, ``on_event(event_type, data) -> status``); a robot
+    message the handler cannot read raises ``InvalidInbound`` and is refused."""
+
+    def __init__(self, settings: DingTalkSettings, *, on_robot_message: Callable[[Any], str],
+                 on_event: Callable[[str, dict[str, Any]], str] | None = None,
+                 backoff: tuple[float, ...] = BACKOFF_SECONDS):
         super().__init__(Credential(settings.app_key, settings.app_secret), logger=log)
-        self.app = app
         base = settings.openapi_base if settings.openapi_base.endswith("/") else settings.openapi_base + "/"
         self.open_connection_url = urljoin(base, OPEN_CONNECTION_PATH)
         self.backoff = backoff
@@ -112,9 +112,9 @@ class StreamWorker(DingTalkStreamClient):
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task] = set()
-        self.register_callback_handler(ChatbotMessage.TOPIC, RobotMessageHandler(app))
-        if subscribe_events:
-            self.register_all_event_handler(ContactEventHandler(app))
+        self.register_callback_handler(ChatbotMessage.TOPIC, RobotMessageHandler(on_robot_message))
+        if on_event is not None:
+            self.register_all_event_handler(ContactEventHandler(on_event))
 
     # -- the connection ticket ---------------------------------------------------------------------
     def open_connection(self):
@@ -224,9 +224,3 @@ class StreamWorker(DingTalkStreamClient):
             await self.start()
 
         asyncio.run(main())
-
-
-def run_stream_worker(app) -> None:
-    settings = app.extensions["settings"].dingtalk
-    log.info("stream: starting for app %s via %s", settings.app_key, settings.openapi_base)
-    StreamWorker(app).run()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from config import Settings
-from integrations.base import ChatAdapter
+from integrations.base import ChatAdapter, TokenStorage
 from integrations.sandbox import SandboxAdapter
 
 
-def adapters_for(settings: Settings) -> dict[str, ChatAdapter]:
+def adapters_for(settings: Settings, *, tokens: TokenStorage | None = None) -> dict[str, ChatAdapter]:
     """Channel name (as written in ``OutboundMessage.channel``) → adapter.
+
+    ``tokens`` is where the platform adapters keep their access tokens (the app hands its shared
+    store in); without it, this process's memory.
 
     Messages of a channel without an adapter here stay pending (never claimed, never lost)
     until a process that has it runs.
@@ -16,15 +19,12 @@ def adapters_for(settings: Settings) -> dict[str, ChatAdapter]:
     adapters: dict[str, ChatAdapter] = {}
     if settings.sandbox_enabled:
         adapters["sandbox"] = SandboxAdapter()
-    # Real platforms register here, e.g.:
-    #   if settings.wecom.enabled: adapters["wecom"] = WeComAdapter(settings.wecom)
-    #   if settings.dingtalk.enabled: adapters["dingtalk"] = DingTalkAdapter(settings.dingtalk)
     if settings.wecom.enabled:
         from integrations.wecom import WeComAdapter
 
-        adapters["wecom"] = WeComAdapter(settings)
+        adapters["wecom"] = WeComAdapter(settings, tokens=tokens)
     if settings.dingtalk.enabled:
         from integrations.dingtalk import DingTalkAdapter
 
-        adapters["dingtalk"] = DingTalkAdapter(settings)
+        adapters["dingtalk"] = DingTalkAdapter(settings, tokens=tokens)
     return adapters

@@ -13,8 +13,9 @@
   ``update_template_card`` (``atall``), notices as text cards linking to the order, replies
   as texts. People without a bound WeCom userid are skipped, not failed.
 
-Tokens live in ``services.kvstore.TokenStore`` (shared with DingTalk): on SQLite they go through
-the session the caller is working in whenever one is bound (``WeComApi.bound(session)``).
+The token store is handed in (``integrations.base.TokenStorage``; in the app the shared
+``services.kvstore.TokenStore``): on SQLite it goes through the session the caller is working in
+whenever one is bound (``WeComApi.bound(session)``).
 """
 
 from __future__ import annotations
@@ -36,17 +37,17 @@ from integrations import wecom_cards as cards
 from integrations.base import (
     ChatAdapter,
     DeliveryResult,
+    MemoryKvStore,
     OutboundView,
     PermanentError,
     RateLimited,
     RateRule,
+    TokenStorage,
     TransientError,
-    app_token_store,
     person_ids,
     retry_on_stale_token,
 )
 from models import ChatGroup, OutboundMessage, OutboxStatus, Person, WeComCardCode
-from services.kvstore import TokenStore, bind_session
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def _normalised_base(api_base: str) -> str:
 class WeComClient(WeChatClient):
     """wechatpy's enterprise client under our base URL, with timeouts and a bounded token retry."""
 
-    def __init__(self, settings: WeComSettings, storage: TokenStore, *, timeout: float = HTTP_TIMEOUT_SECONDS):
+    def __init__(self, settings: WeComSettings, storage: TokenStorage, *, timeout: float = HTTP_TIMEOUT_SECONDS):
         super().__init__(settings.corp_id, settings.secret, session=storage, timeout=timeout, auto_retry=False)
         self.API_BASE_URL = _normalised_base(settings.api_base)
 
@@ -160,7 +161,7 @@ def _api_error(error: Exception) -> WeComApiError:
 class WeComApi:
     """The WeCom calls the desk makes. Every method raises ``WeComApiError`` on failure."""
 
-    def __init__(self, settings: WeComSettings, storage: TokenStore, *, timeout: float = HTTP_TIMEOUT_SECONDS):
+    def __init__(self, settings: WeComSettings, storage: TokenStorage, *, timeout: float = HTTP_TIMEOUT_SECONDS):
         self.settings = settings
         self.storage = storage
         self.client = WeComClient(settings, storage, timeout=timeout)
@@ -177,7 +178,7 @@ class WeComApi:
     @contextmanager
     def bound(self, session: Session) -> Iterator[WeComApi]:
         """Token reads and writes go through ``session`` inside this block (see the module docstring)."""
-        with bind_session(session):
+        with self.storage.bound(session):
             yield self
 
     def _call(self, fn: Callable[[], Any]) -> Any:
@@ -237,23 +238,15 @@ class WeComApi:
         return self._call(call)
 
 
-def wecom_api(app) -> WeComApi:
-    """The app's ``WeComApi``, made once, over the app's token store (see ``app_token_store``)."""
-    api = app.extensions.get("wecom_api")
-    if api is None:
-        api = app.extensions.setdefault("wecom_api", WeComApi(app.extensions["settings"].wecom, app_token_store(app)))
-    return api
-
-
 # --- Delivery -----------------------------------------------------------------------------------
 
 
 class WeComAdapter(ChatAdapter):
     name = "wecom"
 
-    def __init__(self, settings: Settings, api: WeComApi | None = None):
+    def __init__(self, settings: Settings, api: WeComApi | None = None, *, tokens: TokenStorage | None = None):
         self.base_url = settings.base_url
-        self.api = api or WeComApi(settings.wecom, TokenStore.from_settings(settings))
+        self.api = api or WeComApi(settings.wecom, tokens if tokens is not None else MemoryKvStore())
 
     # -- buckets -------------------------------------------------------------------------------
     def rate_rules(self, message: OutboundView) -> tuple[RateRule, ...]:

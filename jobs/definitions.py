@@ -13,6 +13,7 @@ from flask import Flask
 
 from database import session_scope
 from jobs import worker_id
+from jobs.wakes import wake_delivery
 from services.messaging.notify import Channels
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -54,11 +55,9 @@ def channels_for(app: Flask) -> Channels:
 
 
 def _adapters(app: Flask):
-    from integrations.registry import adapters_for
+    from extensions import chat_adapters
 
-    if "chat_adapters" not in app.extensions:
-        app.extensions["chat_adapters"] = adapters_for(app.extensions["settings"])
-    return app.extensions["chat_adapters"]
+    return chat_adapters(app)
 
 
 def _limiter(app: Flask):
@@ -112,7 +111,8 @@ def send_surveys(app: Flask) -> str:
 
 def process_inbound(app: Flask) -> str:
     """Act on the platform messages the callbacks stored (commands, card clicks, contact events)."""
-    from services.messaging.inbox import InboxStats, process_due, processors_for
+    from services.messaging.inbound import processors_for
+    from services.messaging.inbox import InboxStats, process_due
 
     total = InboxStats()
     processors = processors_for(app.extensions["settings"])
@@ -126,8 +126,6 @@ def process_inbound(app: Flask) -> str:
         if not stats.claimed or time.monotonic() - started > DELIVERY_BUDGET_SECONDS:
             break
     if total.done or total.failed:
-        from jobs.scheduler import wake_delivery
-
         wake_delivery(app)  # the answers are in the outbox now
     return total.describe()
 

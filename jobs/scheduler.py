@@ -11,9 +11,7 @@ from __future__ import annotations
 import atexit
 import logging
 import signal
-import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import click
@@ -25,6 +23,7 @@ from flask import Flask
 
 from jobs import worker_id
 from jobs.definitions import JOBS, JOBS_BY_NAME, LOCAL_TZ, JobDefinition
+from jobs.wakes import job_wakes
 
 log = logging.getLogger(__name__)
 
@@ -35,23 +34,10 @@ class UnknownJob(click.ClickException, LookupError):
     pass
 
 
-@dataclass
-class _Wakes:
-    """Which jobs are running in this process and which were woken meanwhile (see ``_wake``)."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    running: set[str] = field(default_factory=set)
-    woken: set[str] = field(default_factory=set)
-
-
-def _wakes(app: Flask) -> _Wakes:
-    return app.extensions.setdefault("job_wakes", _Wakes())
-
-
 def _run(app: Flask, job: JobDefinition) -> None:
     """A scheduled run: never let an exception escape into the scheduler thread. A job woken while
     it runs goes round once more, since APScheduler drops a start while an instance is running."""
-    wakes = _wakes(app)
+    wakes = job_wakes(app)
     with wakes.lock:
         wakes.running.add(job.name)
         wakes.woken.discard(job.name)
@@ -130,35 +116,6 @@ def start_in_background(app: Flask):
     atexit.register(lambda: scheduler.running and scheduler.shutdown(wait=False))
     log.info("background scheduler started in the web process (development only), worker %s", worker_id())
     return scheduler
-
-
-def _wake(app: Flask, name: str) -> bool:
-    """Run job ``name`` now instead of at its next tick — only where this process runs the
-    scheduler (the development server, and the jobs process waking one job from another).
-    A run in progress is told to go round once more; any run starting later sees the caller's
-    committed work anyway."""
-    scheduler = app.extensions.get("scheduler")
-    if scheduler is None or not scheduler.running:
-        return False
-    wakes = _wakes(app)
-    with wakes.lock:
-        if name in wakes.running:
-            wakes.woken.add(name)
-            return True
-    scheduler.modify_job(name, next_run_time=datetime.now(LOCAL_TZ))
-    return True
-
-
-def wake_delivery(app: Flask) -> bool:
-    """Deliver now instead of at the next tick (only where this process runs the scheduler)."""
-    return _wake(app, "deliver_outbox")
-
-
-def wake_inbound(app: Flask) -> bool:
-    """Process a just-stored platform message now instead of at the next tick (only where this
-    process runs the scheduler: in development the callback's answer then feels instant; in
-    production the jobs process polls every second)."""
-    return _wake(app, "process_inbound")
 
 
 def run_job_now(app: Flask, name: str) -> str:

@@ -1,1 +1,13 @@
-"""Domain operations and pure rules. Nothing in this package imports Flask."""
+"""The domain: operations and pure rules, grouped by domain. Nothing in this package imports Flask.
+
+Domains (each folder's ``__init__`` says what it is and names its modules): ``orders`` (the work-order
+loop), ``messaging`` (outbox, delivery, inbound flow, chat commands), ``registry`` (enterprise
+registry and its imports), ``grid`` (zones, staff, rosters, public contact), ``policies`` (library,
+matching, push, training), ``knowledge`` (answers, cases, handbook), ``statistics`` (KPIs), ``admin``
+(run-time administration) and ``demo`` (reference data and the demo district).
+
+Shared by several domains, directly here: ``errors`` (domain errors with a Chinese message),
+``permissions`` (who may do what to which order), ``paging``, ``lookup`` (a row by a typed id),
+``audit`` (the audit trail), ``kvstore`` (the key-value store shared by processes: platform tokens),
+``ratelimit`` (shared rate limits) and ``xlsx_export`` (the Excel exports).
+"""

@@ -2,15 +2,14 @@
 
 It holds what must be shared but is cheap to lose, such as platform access tokens. The
 interface (get / set with ttl / delete, string values) fits both wechatpy's SessionStorage and
-dingtalk-sdk's KvStorage; ``TokenStore`` is the one both platform integrations use.
+dingtalk-sdk's KvStorage; ``TokenStore`` is the one handed to both platform integrations (it
+implements ``integrations.base.TokenStorage``).
 """
 
 from __future__ import annotations
 
 import contextvars
 import copy
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from database import session_scope
+from integrations.base import MemoryKvStore
 from models import KvEntry
 
 
@@ -109,34 +109,6 @@ class DatabaseKvStore:
             SessionKvStore(session, self.clock).delete(key)
 
 
-class MemoryKvStore:
-    """This process only: the last resort of a store, or a cache in front of the shared one."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
-        self._data: dict[str, tuple[str, float | None]] = {}
-        self._lock = threading.Lock()
-        self.clock = clock
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            found = self._data.get(key)
-            if found is None:
-                return None
-            value, until = found
-            if until is not None and until <= self.clock():
-                del self._data[key]
-                return None
-            return value
-
-    def set(self, key: str, value: str, ttl: int | None = None) -> None:
-        with self._lock:
-            self._data[key] = (value, self.clock() + ttl if ttl else None)
-
-    def delete(self, key: str) -> None:
-        with self._lock:
-            self._data.pop(key, None)
-
-
 # --- Platform access tokens -----------------------------------------------------------------------
 
 _bound_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar("token_session", default=None)
@@ -197,6 +169,10 @@ class TokenStore:
         if session is not None:
             return SessionKvStore(session, self.clock)
         return self.database if self.database is not None else self.memory
+
+    def bound(self, session: Session):
+        """Reads and writes go through ``session`` inside this block (``integrations.base.TokenStorage``)."""
+        return bind_session(session)
 
     def get(self, key: str, default: str | None = None) -> str | None:
         value = self.backend().get(key)

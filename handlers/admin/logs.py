@@ -14,6 +14,7 @@ from services.admin import operations as admin
 from services.admin.housekeeping import FAILED_RETENTION_FACTOR
 from services.errors import Conflict
 from services.messaging import inbox
+from services.messaging.inbound import summary as inbound_summary
 
 
 @bp.get("/outbox")
@@ -39,7 +40,7 @@ def inbound():
     days = settings().inbound_retention_days
     return render_template("admin/inbound.html", messages=admin.list_inbound(db(), status=status), status=status,
                            statuses=InboxStatus.LABELS, counts=admin.inbound_status_counts(db()),
-                           platforms=admin.PLATFORMS, summary=inbox.summary, reference=inbox.reference,
+                           platforms=admin.PLATFORMS, summary=inbound_summary, reference=inbox.reference,
                            kept_days=(days, days * FAILED_RETENTION_FACTOR))
 
 

@@ -185,7 +185,7 @@ def _back(key: str):
 @roles_required(Role.SYSADMIN)
 def sandbox_send():
     _require_sandbox()
-    from services.messaging import chat as chat_inbound
+    from services.messaging import chat
 
     key = request.form.get("conversation", "")
     conversation = _describe(key)
@@ -197,7 +197,7 @@ def sandbox_send():
         return _back(key)
     try:
         actor = _actor_from_form(conversation)
-        chat_inbound.handle_text(op_context("sandbox", actor=actor), text, conversation=key)
+        chat.handle_text(op_context("sandbox", actor=actor), text, conversation=key)
     except DomainError as error:
         db().rollback()
         flash(error.message, "error")
@@ -208,7 +208,7 @@ def sandbox_send():
 @roles_required(Role.SYSADMIN)
 def sandbox_button():
     _require_sandbox()
-    from services.messaging import chat as chat_inbound
+    from services.messaging import chat
 
     raw_id = (request.form.get("message_id") or "").strip()
     message = db().get(SandboxMessage, int(raw_id)) if raw_id.isdigit() else None
@@ -222,7 +222,7 @@ def sandbox_button():
         return _back(message.conversation)
     try:
         actor = _actor_from_form(_describe(message.conversation))
-        chat_inbound.handle_button(op_context("sandbox", actor=actor), key, conversation=message.conversation)
+        chat.handle_button(op_context("sandbox", actor=actor), key, conversation=message.conversation)
     except DomainError as error:
         db().rollback()
         flash(error.message, "error")
@@ -231,7 +231,7 @@ def sandbox_button():
 
 def deliver_now() -> str:
     """Run one delivery pass in this process (the jobs thread does the same every few seconds)."""
-    from integrations.registry import adapters_for
+    from extensions import chat_adapters
     from jobs import worker_id
     from services.messaging import delivery
     from services.ratelimit import make_limiter
@@ -240,7 +240,7 @@ def deliver_now() -> str:
     app_settings = settings()
     factory = app.extensions["db_sessionmaker"]
     stats = delivery.deliver_due(
-        factory, adapters_for(app_settings), make_limiter(app_settings, factory),
+        factory, chat_adapters(app), make_limiter(app_settings, factory),
         worker_id=worker_id(), now_fn=now, batch_size=app_settings.outbox_batch_size,
         max_attempts=app_settings.outbox_max_attempts,
         lease=timedelta(seconds=app_settings.outbox_claim_lease_seconds),

@@ -99,11 +99,11 @@ def _exchange_code(platform: str, code: str) -> str:
     rejected = f"{label}身份校验未通过（登录码无效、已使用或已过期，或不是本单位账号），请从工作台重新打开页面"
     try:
         if platform == WECOM:
-            from integrations.wecom import wecom_api
+            from extensions import wecom_api
 
             userid = wecom_api(app).user_id_from_code(code)
         else:
-            from integrations.dingtalk import dingtalk_api
+            from extensions import dingtalk_api
 
             userid = dingtalk_api(app).user_id_from_code(code)
     except DomainError:

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from integrations.base import ContactEvent
+from integrations.dingtalk_inbound import LEFT_REASON, leaver_event
 from models import Person
 from services import audit
 from services.grid.leavers import flag_orders_for_reassignment
@@ -29,9 +31,6 @@ from services.messaging.notify import Channels
 
 log = logging.getLogger(__name__)
 
-LEFT_REASON = "钉钉通讯录：成员离职"
-# The organisation events acted on (Stream push or the HTTP event callback); others are acknowledged only.
-CONTACT_EVENTS = frozenset({"user_leave_org"})
 
 
 class RosterSource(Protocol):
@@ -119,14 +118,18 @@ def apply_contact_event(session: Session, event_type: str, data: dict[str, Any],
     (``services.grid.leavers``). The event came over DingTalk, so without ``channels`` the dispatchers
     are told there.
     """
-    if event_type not in CONTACT_EVENTS:
+    event = leaver_event(event_type, data)
+    return follow_contact_event(session, event, now=now, channels=channels) if event is not None else 0
+
+
+def follow_contact_event(session: Session, event: ContactEvent, *, now: datetime,
+                         channels: Channels | None = None) -> int:
+    """A member who left (``ContactEvent`` of DingTalk); returns how many bindings were removed."""
+    if event.change != "left":
         return 0
     channels = channels or Channels(sandbox=False, dingtalk=True)
-    userids = data.get("userId") or data.get("UserId") or []
-    if isinstance(userids, str):
-        userids = [userids]
     changed = 0
-    for userid in sorted({str(u) for u in userids if u}):
+    for userid in event.userids:
         person = session.scalar(select(Person).where(Person.dingtalk_userid == userid))
         if person is None:
             continue

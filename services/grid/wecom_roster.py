@@ -20,6 +20,8 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from integrations.base import ContactEvent
+from integrations.wecom_inbound import GONE_STATUSES
 from models import Person, WorkOrder
 from services import audit
 from services.grid.leavers import flag_orders_for_reassignment, reassign_note
@@ -29,7 +31,6 @@ log = logging.getLogger(__name__)
 
 REASSIGN_NOTE = reassign_note("wecom")
 # Member status in user/get and user/list: 1 active, 2 disabled, 4 not yet activated, 5 left.
-GONE_STATUSES = frozenset({2, 5})
 USER_NOT_FOUND = 60111
 
 
@@ -100,6 +101,20 @@ def member_renamed(session: Session, old_userid: str, new_userid: str, *, now: d
     audit.record(session, None, "wecom.binding_renamed", "person", person.id,
                  {"from": old_userid, "to": new_userid}, "", now)
     return True
+
+
+def follow_contact_event(session: Session, event: ContactEvent, *, now: datetime, channels: Channels) -> str:
+    """A ``change_contact`` event of WeCom: follow a renamed userid, unbind a member who is gone."""
+    if event.change not in ("left", "updated") or not event.userids:
+        return f"ignored {event.event_type or 'change_contact'}"
+    userid = event.userids[0]
+    if event.new_userid:
+        member_renamed(session, userid, event.new_userid, now=now)
+        userid = event.new_userid
+    if event.change == "left":
+        orders = member_left(session, userid, now=now, channels=channels, reason=event.reason)
+        return f"member {userid} {'deleted' if event.event_type == 'delete_user' else 'left'}, {len(orders)} orders flagged"
+    return f"member {userid} updated"
 
 
 # --------------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ class CommandResult:
     reply: str
     order_number: str | None = None
     command: str | None = None
-    duplicate: bool = False  # set by chat_inbound when a platform re-delivers a message
+    duplicate: bool = False  # set by services.messaging.chat when a platform re-delivers a message
 
 
 @dataclass(frozen=True)

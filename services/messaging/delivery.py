@@ -189,6 +189,8 @@ def _deliver_one(
                     "outbox %s: attempt %s failed, retry at %s: %s", message_id, message.attempts,
                     message.next_attempt_at.isoformat(), error, exc_info=not transient)
             return "retrying"
+        for pause in result.pauses:
+            outbox.pause_channel(session, pause.channel_key, until=pause.until, reason=pause.reason)
         outbox.mark_sent(session, message, now=now)
         log.debug("outbox %s: sent via %s (%s)", message_id, view.channel, result.detail or result.platform_message_id)
         return "sent"

@@ -17,8 +17,8 @@ nothing but verify, parse and ``store`` the message — one ``INSERT … ON CONF
    ``max_attempts`` mark the row failed and tell the sender in Chinese, with a reference an
    administrator can find the row by (``IN-<id>``).
 
-Nothing here knows a platform: ``processors_for`` maps each platform to its processing function
-(``services.messaging.wecom_inbound``, ``integrations.dingtalk_inbound``).
+Nothing here knows a platform: the caller maps each platform to its ``InboxProcessor``
+(``services.messaging.inbound.processors_for``: the platform's parser and the one neutral flow).
 """
 
 from __future__ import annotations
@@ -234,37 +234,3 @@ def requeue_failed(message: InboundMessage, *, now: datetime) -> None:
     message.next_attempt_at = now
     message.processed_at = None
     message.outcome = ""
-
-
-SUMMARY_LENGTH = 120
-
-
-def summary(message: InboundMessage, limit: int = SUMMARY_LENGTH) -> str:
-    """One short line of what a stored message says (sender and text, or the event), as plain text
-    on one line; the platform modules read their own payloads."""
-    from integrations import dingtalk_inbound
-    from services.messaging import wecom_inbound
-
-    summarise = {wecom_inbound.PLATFORM: wecom_inbound.summarise,
-                 dingtalk_inbound.PLATFORM: dingtalk_inbound.summarise}.get(message.platform)
-    text = summarise(message.payload or {}) if summarise is not None else ""
-    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def processors_for(settings) -> dict[str, InboxProcessor]:
-    """The processors of the platforms this deployment has switched on."""
-    from services.messaging.notify import Channels
-
-    channels = Channels(sandbox=settings.sandbox_enabled, wecom=settings.wecom.enabled,
-                        dingtalk=settings.dingtalk.enabled)
-    processors: dict[str, InboxProcessor] = {}
-    if settings.wecom.enabled:
-        from services.messaging import wecom_inbound
-
-        processors[wecom_inbound.PLATFORM] = wecom_inbound.inbox_processor(channels, base_url=settings.base_url)
-    if settings.dingtalk.enabled:
-        from integrations import dingtalk_inbound
-
-        processors[dingtalk_inbound.PLATFORM] = dingtalk_inbound.inbox_processor(settings)
-    return processors

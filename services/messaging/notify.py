@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from integrations.base import beijing_time
 from models import Department, Person, Role, WorkOrder
 from services.messaging.outbox import Envelope, enqueue
 from services.orders.ladder import level_label
@@ -47,8 +48,7 @@ class Channels:
     dingtalk: bool = False
 
 
-def local_time(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
-    return value.astimezone(LOCAL_TZ).strftime(fmt) if value else "—"
+local_time = beijing_time
 
 
 def order_url(order: WorkOrder) -> str:
@@ -193,9 +193,13 @@ class Notifier:
             f"企业：{enterprise}\n诉求：{order_summary(order)}\n{due}，办理时限 {local_time(order.due_at)}。\n"
             f"回复「报到 {order.number[-4:]}」即可接单。"
         )
+        # ``card`` is what a platform that follows the @-text with a link card (DingTalk) shows on it.
+        group_card = {"lines": [f"**{enterprise}**", order_summary(order, 120),
+                                f"报到时限：{local_time(order.sign_due_at)}　办理时限：{local_time(order.due_at)}"]}
         self.to_group(
             department, kind="whistle",
-            payload={"text": text, "mentions": [p.id for p in helpers], "order_number": order.number},
+            payload={"text": text, "mentions": [p.id for p in helpers], "order_number": order.number,
+                     "url": order_url(order), "card": group_card},
             key=key, order=order,
         )
         card = {

@@ -15,7 +15,7 @@ from dingtalk.crypto import DingTalkCrypto
 from sqlalchemy import func, select
 
 from models import AuditLog, InboundMessage, InboxStatus, Person
-from services.messaging import inbox
+from services.messaging.inbound import summary
 from tests.emulators.dingtalk import make_desk
 from tests.emulators.dingtalk_fixtures import dingtalk_settings_for
 
@@ -89,7 +89,7 @@ def test_a_leaver_is_stored_once_and_loses_the_binding(client, crypto, events_ap
     with session_factory() as s:
         [row] = s.scalars(select(InboundMessage)).all()
         assert row.platform == "dingtalk" and row.payload == {"event": event}
-        assert inbox.summary(row).startswith("〔通讯录事件〕user_leave_org：wangbb")
+        assert summary(row).startswith("〔通讯录事件〕user_leave_org：wangbb")
 
     run_job_now(events_app, "process_inbound")
     with session_factory() as s:

@@ -438,7 +438,8 @@ def test_in_development_the_jobs_thread_is_woken_after_the_commit(wecom_app, wec
     """With the scheduler in the web process (development), a stored message is processed and its
     answer delivered at once — here the periodic runs are pushed an hour away, so only the wakes
     (callback → process_inbound → deliver_outbox) can do it."""
-    from jobs.scheduler import start_in_background, wake_inbound
+    from jobs.scheduler import start_in_background
+    from jobs.wakes import wake_inbound
 
     assert wake_inbound(wecom_app) is False  # no scheduler in this process: the jobs process polls
     scheduler = start_in_background(wecom_app)

@@ -11,12 +11,12 @@ import time_machine
 from sqlalchemy import select
 
 from database import session_scope
+from extensions import dingtalk_api
 from integrations.dingtalk import (
     NOTICE_RULE,
     DingTalkAdapter,
     DingTalkApi,
     DingTalkError,
-    dingtalk_api,
     hmac_sign,
     robot_token,
     verify_callback_sign,
@@ -222,7 +222,7 @@ def test_tokens_are_shared_through_the_store(dingtalk_emulator, settings, sessio
     assert dingtalk_emulator.token_fetches == 1
 
     # Inside an open transaction (SQLite: the only writer) the token is kept in that session.
-    three = DingTalkApi(settings.dingtalk)
+    three = DingTalkApi(settings.dingtalk, tokens=TokenStore())
     with session_scope(session_factory) as s:
         assert three.user_id_from_code(dingtalk_emulator.issue_code("wangbb"), session=s) == "wangbb"
     assert dingtalk_emulator.token_fetches == 1

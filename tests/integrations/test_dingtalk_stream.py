@@ -11,7 +11,7 @@ import time_machine
 from dingtalk_stream import ChatbotMessage
 from sqlalchemy import select
 
-from integrations.dingtalk_stream import StreamWorker
+from extensions import dingtalk_stream_worker
 from models import Person, WorkOrder, WorkOrderEvent
 from services.orders.lifecycle import Action, State
 from tests.emulators.dingtalk import make_desk, robot_message, whistled_order
@@ -20,7 +20,7 @@ from tests.emulators.dingtalk import make_desk, robot_message, whistled_order
 @pytest.fixture
 def worker(dingtalk_app, dingtalk_emulator, session_factory):
     gateway = dingtalk_emulator.attach_gateway()
-    stream = StreamWorker(dingtalk_app, backoff=(0.05, 0.1, 0.2))
+    stream = dingtalk_stream_worker(dingtalk_app, backoff=(0.05, 0.1, 0.2))
     thread = threading.Thread(target=stream.run, name="dingtalk-stream-test", daemon=True)
     thread.start()
     assert gateway.wait_connected(1), "the worker never connected to the gateway"

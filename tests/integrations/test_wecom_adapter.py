@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from database import session_scope
+from extensions import chat_adapters
 from integrations.base import OutboundView
 from integrations.registry import adapters_for
 from integrations.wecom import MEMBER_HOUR_RULE, MEMBER_RULE, ROBOT_RULE, WeComAdapter
@@ -21,7 +22,7 @@ T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 def run(app, at=T0):
     factory = app.extensions["db_sessionmaker"]
-    adapters = {"wecom": adapters_for(app.extensions["settings"])["wecom"]}
+    adapters = {"wecom": chat_adapters(app)["wecom"]}
     return deliver_due(factory, adapters, DatabaseRateLimiter(factory), worker_id="wecom-adapter-test",
                        now_fn=lambda: at, batch_size=100, max_attempts=3)
 

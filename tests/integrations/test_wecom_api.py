@@ -9,8 +9,9 @@ import redis
 from sqlalchemy import select
 
 from database import session_scope
+from extensions import wecom_api
 from integrations import wecom_cards as cards
-from integrations.wecom import WeComApi, WeComApiError, wecom_api
+from integrations.wecom import WeComApi, WeComApiError
 from models import KvEntry
 from services.kvstore import DatabaseKvStore, RedisKvStore, TokenStore
 from tests.emulators.fixtures import wecom_settings_for

@@ -14,9 +14,8 @@ from jobs.scheduler import (
     build_scheduler,
     run_job_now,
     start_in_background,
-    wake_delivery,
-    wake_inbound,
 )
+from jobs.wakes import wake_delivery, wake_inbound
 from models import OutboxStatus, SandboxMessage
 from tests.jobs.conftest import put_messages
 
@@ -108,7 +107,8 @@ def test_claim_lease_is_configurable(tmp_path):
 def test_a_job_woken_while_it_runs_goes_round_once_more(app):
     """APScheduler drops a start while an instance runs; a wake then must not be lost."""
     from jobs.definitions import JobDefinition
-    from jobs.scheduler import _run, _wake
+    from jobs.scheduler import _run
+    from jobs.wakes import wake as _wake
 
     calls = []
 

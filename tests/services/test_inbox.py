@@ -19,8 +19,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from database import session_scope
-from integrations import dingtalk_inbound
-from integrations.wecom_inbound import parse_xml
+from integrations import wecom_inbound
+from integrations.dingtalk_inbound import DingTalkInbound
+from integrations.wecom_inbound import WeComInbound, parse_xml
 from models import (
     AuditLog,
     InboundMessage,
@@ -32,7 +33,8 @@ from models import (
     WorkOrderEvent,
 )
 from services import audit
-from services.messaging import inbox, wecom_inbound
+from services.messaging import inbox
+from services.messaging.inbound import SUMMARY_LENGTH, InboundContext, inbox_processor, summary
 from services.messaging.inbox import InboxProcessor
 from services.messaging.notify import Channels
 from services.orders.lifecycle import Action, State
@@ -74,7 +76,7 @@ def submit(session_factory, now, msg_id=9001) -> int:
 
 
 def processors():
-    return {"wecom": wecom_inbound.inbox_processor(CHANNELS)}
+    return {"wecom": inbox_processor(WeComInbound(), InboundContext(CHANNELS))}
 
 
 def run(session_factory, at, procs=None, **kw):
@@ -184,7 +186,7 @@ def test_a_dingtalk_message_that_fails_is_answered_in_its_group(session_factory,
                "sessionWebhookExpiredTime": 9_999_999_999_999}
     with session_scope(session_factory) as session:
         inbox.store(session, "dingtalk", "msgFAIL01", payload, now)
-    procs = {"dingtalk": dingtalk_inbound.inbox_processor(settings)}
+    procs = {"dingtalk": inbox_processor(DingTalkInbound(), InboundContext.from_settings(settings))}
     with commits_fail(marking_done):
         for attempt in range(inbox.MAX_ATTEMPTS):
             run(session_factory, now + timedelta(minutes=attempt), procs)
@@ -298,22 +300,22 @@ def test_the_job_processes_what_the_callbacks_stored(app, wecom_app, session_fac
 def test_the_administrators_summary_is_one_short_line_without_secrets(now):
     wecom = InboundMessage(platform="wecom", payload=wecom_inbound.stored_payload(
         parse_xml(text_message("staff01", "诉求 天津北辰精工机械有限公司\n\t" + CONTENT * 5, 9100)), "203.0.113.9"))
-    text = inbox.summary(wecom)
+    text = summary(wecom)
     assert text.startswith("staff01：诉求 天津北辰精工机械有限公司 企业急需") and text.endswith("…")
-    assert len(text) == inbox.SUMMARY_LENGTH and "\n" not in text and "\t" not in text
+    assert len(text) == SUMMARY_LENGTH and "\n" not in text and "\t" not in text
     dingtalk = InboundMessage(platform="dingtalk", payload={
         "msgId": "m0", "msgtype": "text", "text": {"content": " 查询\x00 0001\x1b[31m"}, "senderNick": "赵服务",
         "senderStaffId": "zhaofw", "conversationType": "2", "conversationTitle": "人社局工作群"})
-    assert inbox.summary(dingtalk) == "赵服务（zhaofw） 在群「人社局工作群」：查询 0001 [31m"
+    assert summary(dingtalk) == "赵服务（zhaofw） 在群「人社局工作群」：查询 0001 [31m"
 
     contact = InboundMessage(platform="wecom", payload={"message": {
         "MsgType": "event", "Event": "change_contact", "ChangeType": "delete_user", "UserID": "lisi"}})
-    assert inbox.summary(contact) == "通讯录变更 delete_user lisi"
+    assert summary(contact) == "通讯录变更 delete_user lisi"
     picture = InboundMessage(platform="dingtalk", payload={
         "msgId": "m1", "msgtype": "picture", "senderStaffId": "zhaofw", "conversationType": "1",
         "sessionWebhook": "https://oapi.dingtalk.com/robot/sendBySession?session=secret"})
-    assert inbox.summary(picture) == "zhaofw：〔picture消息〕"
+    assert summary(picture) == "zhaofw：〔picture消息〕"
     # Whatever arrived, the page still renders.
-    assert inbox.summary(InboundMessage(platform="dingtalk", payload={"text": ["x"], "senderNick": {}})) == "?："
-    assert inbox.summary(InboundMessage(platform="wecom", payload={"message": "x"})) == ""
-    assert inbox.summary(InboundMessage(platform="sandbox", payload={"a": 1})) == ""
+    assert summary(InboundMessage(platform="dingtalk", payload={"text": ["x"], "senderNick": {}})) == "?："
+    assert summary(InboundMessage(platform="wecom", payload={"message": "x"})) == ""
+    assert summary(InboundMessage(platform="sandbox", payload={"a": 1})) == ""
