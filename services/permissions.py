@@ -95,6 +95,19 @@ def can(person: Person | None, action: str, order: WorkOrder) -> bool:
     return False
 
 
+def can_track_city(person: Person | None, order: WorkOrder) -> bool:
+    """Who keeps a city-level order's 12345 number and city deadline current: the hubs, and the
+    two sides of the order (its zone and the department handling it). Anyone who may merely see
+    the order may comment on it, but must not move its deadline."""
+    if person is None:
+        return True
+    if not person.active or person.role == Role.DISTRICT_LEADER:
+        return False
+    if person.role in (Role.SYSADMIN, Role.DISPATCHER, Role.BIZENV_OFFICE):
+        return True
+    return is_owner_side(person, order) or is_assignee_side(person, order)
+
+
 def authorize(person: Person | None, action: str, order: WorkOrder) -> None:
     if not can(person, action, order):
         label = Action.LABELS.get(action, action)
@@ -141,3 +154,28 @@ def can_create_order(person: Person | None) -> bool:
     if person is None:
         return True
     return person.active and person.role in (Role.SERVICE_STAFF, Role.ZONE_ADMIN, Role.DISPATCHER, Role.SYSADMIN)
+
+
+def can_submit_for(person: Person | None, enterprise: Enterprise) -> bool:
+    """Whether ``person`` may file a request for ``enterprise``: the zone side only for the
+    enterprises of its own zone (or those it serves), the grid center for any. The one check
+    behind the web form, the phone, chat and the API (``enterprise_scope_clause`` is its SQL)."""
+    if person is None:
+        return True
+    if not can_create_order(person):
+        return False
+    if person.role in Role.ZONE_ROLES:
+        return enterprise.service_staff_id == person.id or (
+            person.zone_id is not None and enterprise.zone_id == person.zone_id)
+    return True
+
+
+def enterprise_scope_clause(person: Person):
+    """SQL matching ``can_submit_for`` for pickers: service staff and zone admins pick enterprises
+    of their own zone (or those they serve); None means every enterprise."""
+    if person.role in Role.ZONE_ROLES:
+        clauses = [Enterprise.service_staff_id == person.id]
+        if person.zone_id is not None:
+            clauses.append(Enterprise.zone_id == person.zone_id)
+        return or_(*clauses)
+    return None

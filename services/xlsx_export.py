@@ -29,6 +29,7 @@ from services.orders import queries as order_queries
 from services.orders.ladder import LEVELS
 from services.orders.lifecycle import State
 from services.orders.operations import CHANNEL_LABELS, PRIORITIES
+from services.permissions import enterprise_scope_clause
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -247,7 +248,7 @@ ENTERPRISE_COLUMNS = (
 
 def enterprise_scope(person: Person):
     """Zone roles see their zone (and whom they serve); others the whole registry."""
-    return order_queries.enterprise_scope_clause(person)
+    return enterprise_scope_clause(person)
 
 
 def enterprise_clauses(person: Person, filters: EnterpriseFilters) -> list:

@@ -15,7 +15,7 @@ from services.orders import ladder, screening
 from services.orders import operations as wo
 from services.orders.lifecycle import Action, allowed_actions
 from services.orders.serializers import VISIT_METHODS
-from services.permissions import can
+from services.permissions import can, can_track_city
 
 Run = Callable[[wo.OpContext, WorkOrder, dict[str, Any]], Any]
 
@@ -30,6 +30,8 @@ class ActionSpec:
     lifecycle_action: str
     # Further conditions for offering the action in an order's allowed actions.
     applies: Callable[[WorkOrder], bool] = lambda order: True
+    # Beyond the lifecycle action's own permission (e.g. who may move a city-level deadline).
+    permitted: Callable[[Person, WorkOrder], bool] = lambda person, order: True
 
 
 def _text(name: str, label: str, *, required: bool = False, description: str = "") -> Field:
@@ -53,8 +55,10 @@ def _reject(ctx: wo.OpContext, order: WorkOrder, a: dict) -> WorkOrder:
 def _spec(
     name: str, summary: str, fields: tuple[Field, ...], run: Run, lifecycle_action: str | None = None,
     applies: Callable[[WorkOrder], bool] | None = None,
+    permitted: Callable[[Person, WorkOrder], bool] | None = None,
 ) -> ActionSpec:
-    return ActionSpec(name, summary, fields, run, lifecycle_action or name, applies or (lambda order: True))
+    return ActionSpec(name, summary, fields, run, lifecycle_action or name, applies or (lambda order: True),
+                      permitted or (lambda person, order: True))
 
 
 def _one_text(name: str, summary: str, operation: Callable[..., Any], field: str, label: str, *,
@@ -174,6 +178,7 @@ ACTIONS: dict[str, ActionSpec] = {
                                                        city_deadline=a["city_deadline"], note=a["note"]),
             Action.COMMENT,
             applies=lambda o: o.level == 4 and bool(o.city_escalations),
+            permitted=can_track_city,
         ),
     )
 }
@@ -185,4 +190,5 @@ def allowed_for(person: Person, order: WorkOrder) -> list[str]:
     return [
         name for name, spec in ACTIONS.items()
         if spec.lifecycle_action in lifecycle and can(person, spec.lifecycle_action, order) and spec.applies(order)
+        and spec.permitted(person, order)
     ]

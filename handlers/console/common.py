@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 from handlers.console import bp
 from handlers.context import current_person, db, now, op_context, settings
 from handlers.template_helpers import local_dt
-from models import Attachment, Person, RequestDomain, Role, Satisfaction, ServiceStage, WorkOrder
+from models import Attachment, Enterprise, Person, RequestDomain, Role, Satisfaction, ServiceStage, WorkOrder
 from services.errors import DomainError, ValidationFailed
 from services.orders import attachments, sla
 from services.orders import operations as wo
@@ -23,7 +23,7 @@ from services.orders.deadlines import load_calendar
 from services.orders.ladder import LEVELS
 from services.orders.lifecycle import Action, State, allowed_actions
 from services.orders.operations import PRIORITIES
-from services.permissions import can, ensure_can_view
+from services.permissions import can, can_submit_for, can_track_city, ensure_can_view
 
 VISIT_METHODS = {"phone": "电话回访", "visit": "上门回访", "chat": "线上回访"}
 
@@ -136,7 +136,7 @@ def visible_actions(person, order) -> list[str]:
         result = [a for a in result if a != Action.ESCALATE]
     if order.state == State.RECEIVED and not order.screening_category and order.channel != "public":
         result = [a for a in result if a != Action.ACCEPT]
-    if Action.COMMENT in result and order.level == 4 and order.city_escalations:
+    if Action.COMMENT in result and order.level == 4 and order.city_escalations and can_track_city(person, order):
         result.append("city_reference")
     return result
 
@@ -205,7 +205,9 @@ def new_order_page_context(form: MultiDict, *, limit: int = 20) -> dict:
 def new_order_from_form(person: Person) -> wo.NewOrder:
     form = request.form
     enterprise_id = optional_int("enterprise_id", "企业")
-    if enterprise_id is None or order_queries.enterprise_in_scope(db(), person, enterprise_id) is None:
+    enterprise = db().get(Enterprise, enterprise_id) if enterprise_id is not None else None
+    # The picker offers only what the service will accept (the same rule): anything else is a bad field.
+    if enterprise is None or not can_submit_for(person, enterprise):
         raise ValidationFailed("请选择企业（只能选择本片区的企业）", fields={"enterprise_id": "必选"})
     level = optional_int("level", "响应层级") or 1
     return wo.NewOrder(

@@ -49,7 +49,7 @@ from services.messaging.notify import (
 from services.orders import ladder, screening, sla
 from services.orders.deadlines import load_calendar, rule_for, start_clock
 from services.orders.lifecycle import Action, State, check_transition
-from services.permissions import authorize, can_create_order
+from services.permissions import authorize, can_create_order, can_submit_for, can_track_city
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PRIORITIES = {"normal": "一般", "urgent": "紧急（水电气热中断）", "emergency": "特急（危及生命财产安全）"}
@@ -274,9 +274,7 @@ def create_order(ctx: OpContext, data: NewOrder) -> WorkOrder:
         raise ValidationFailed("提交的信息不完整：" + "；".join(errors.values()), fields=errors)
     if data.level == 2 and data.department_id is not None:
         _department(session, data.department_id)
-    if ctx.actor is not None and ctx.actor.role == Role.SERVICE_STAFF and enterprise.zone_id not in (
-        None, ctx.actor.zone_id
-    ):
+    if not can_submit_for(ctx.actor, enterprise):
         raise PermissionDenied("该企业不在您的片区，请联系企业所在片区的为企服务人员")
 
     domain_id, _ = classify(session, content) if data.domain_id is None else (data.domain_id, [])
@@ -838,6 +836,8 @@ def record_city_reference(
     """The 12345 number (and deadline) often arrive after the escalation; keep tracking against them."""
     order = _lock(ctx, order)
     _transition(ctx, order, Action.COMMENT)
+    if not can_track_city(ctx.actor, order):
+        raise PermissionDenied(f"您无权登记工单 {order.number} 的市级编号与时限（仅区网格中心、营商环境办及工单的承办、提交方可登记）")
     if order.level != 4 or not order.city_escalations:
         raise ValidationFailed("只有市级提级办理的工单可以登记市级编号")
     record = order.city_escalations[-1]

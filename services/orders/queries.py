@@ -27,7 +27,7 @@ from models import (
 from services.grid.leavers import LIVE_STATES
 from services.orders.lifecycle import State
 from services.paging import Page, paginate
-from services.permissions import department_and_units, visible_orders_clause
+from services.permissions import department_and_units, enterprise_scope_clause, visible_orders_clause
 
 PER_PAGE = 20
 MAX_PER_PAGE = 100
@@ -242,16 +242,6 @@ def dashboard_counts(session: Session, person: Person, now: datetime) -> Counts:
 # --------------------------------------------------------------------------------------------
 # Pickers
 # --------------------------------------------------------------------------------------------
-def enterprise_scope_clause(person: Person):
-    """Service staff and zone admins pick enterprises of their own zone (or those they serve)."""
-    if person.role in Role.ZONE_ROLES:
-        clauses = [Enterprise.service_staff_id == person.id]
-        if person.zone_id is not None:
-            clauses.append(Enterprise.zone_id == person.zone_id)
-        return or_(*clauses)
-    return None
-
-
 def search_enterprises(session: Session, person: Person, q: str, *, limit: int = 20) -> list[Enterprise]:
     query = select(Enterprise).options(selectinload(Enterprise.zone), selectinload(Enterprise.service_staff))
     scope = enterprise_scope_clause(person)

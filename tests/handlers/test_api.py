@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import ApiToken, Role, WorkOrder
 from services.admin.api_tokens import TOKEN_PREFIX, authenticate, hash_token, issue_token
@@ -541,3 +541,45 @@ def test_city_escalation_and_reference(client, world):
     error = _error(_act(client, world, "helper", number, "city_reference", city_reference="TJ-1",
                         city_deadline="31/03/2026"), 422)
     assert "city_deadline" in error["fields"]
+
+
+def test_only_the_sides_of_a_city_level_order_move_its_deadline(client, world, factory, session):
+    """A colleague who may see the order (same zone) may comment on it, but not move its city deadline."""
+    colleague = factory.person(Role.SERVICE_STAFF, name="孙同事")
+    world.tokens["colleague"] = issue_token(session, colleague, "同事客户端", world.now)
+    session.commit()
+    number = _create(client, world, department_id=world.rsj_id).get_json()["data"]["number"]
+    _ok(_act(client, world, "helper", number, "sign"))
+    _ok(_act(client, world, "helper", number, "escalate", reason="需市级协调跨区用工", level=4, route="12345"))
+    _ok(_act(client, world, "helper", number, "city_reference", city_reference="TJ-2026-000123",
+             city_deadline="2026-03-31"))
+
+    seen = client.get(f"/api/v1/work-orders/{number}", headers=world.headers("colleague")).get_json()["data"]
+    assert "comment" in {a["action"] for a in seen["allowed_actions"]}
+    assert "city_reference" not in {a["action"] for a in seen["allowed_actions"]}
+    _error(_act(client, world, "colleague", number, "city_reference", city_reference="FAKE-1",
+                city_deadline="2030-12-31"), 403)
+    data = client.get(f"/api/v1/work-orders/{number}", headers=world.headers("dispatcher")).get_json()["data"]
+    assert data["city_escalations"][0]["city_reference"] == "TJ-2026-000123"
+    assert data["deadlines"]["city_deadline"] == "2026-03-31"
+    # The hub keeps tracking it.
+    _ok(_act(client, world, "dispatcher", number, "city_reference", city_reference="TJ-2026-000124"))
+
+
+def test_a_zone_admin_cannot_file_for_another_zones_enterprise(client, world, factory, session, session_factory):
+    """The web form refuses another zone's enterprise; the API, H5 and chat go through the same check."""
+    admin = factory.person(Role.ZONE_ADMIN, name="周片管")
+    elsewhere = factory.enterprise(staff=world.stranger, zone=world.other_zone, name="天津北仓远方商贸有限公司")
+    world.tokens["zone_admin"] = issue_token(session, admin, "片区管理员客户端", world.now)
+    session.commit()
+    _error(_create(client, world, enterprise_id=elsewhere.id), 403)
+    response = client.post("/api/v1/work-orders", json={"enterprise_id": elsewhere.id, "content": CONTENT, "level": 2},
+                           headers=world.headers("zone_admin"))
+    assert "不在您的片区" in _error(response, 403)["message"]
+    with session_factory() as fresh:
+        assert fresh.scalar(select(func.count(WorkOrder.id))) == 0
+    # Their own zone's enterprise is fine, and the grid center files for any zone.
+    assert client.post("/api/v1/work-orders", json={"enterprise_id": world.enterprise_id, "content": CONTENT},
+                       headers=world.headers("zone_admin")).status_code == 201
+    assert client.post("/api/v1/work-orders", json={"enterprise_id": elsewhere.id, "content": CONTENT},
+                       headers=world.headers("dispatcher")).status_code == 201
