@@ -141,7 +141,7 @@ def _detail_page(event, *, errors=None, form=None, message: str = "", status: in
         and (person.role in training_ops.SIGN_UP_ROLES or organiser),
         can_attend=organiser and event.starts_at <= now()
         and event.status not in (TrainingStatus.PLANNED, TrainingStatus.CANCELLED),
-        my_invited=mine, policy=session.get(Policy, event.policy_id) if event.policy_id else None,
+        can_ask=training_ops.can_ask(person), my_invited=mine, policy=session.get(Policy, event.policy_id) if event.policy_id else None,
         errors=errors or {}, form=form or {}, error_message=message, anchor=anchor, now=now(),
     ), status
 

@@ -99,15 +99,25 @@ def ensure_organiser(person: Person | None, event: TrainingEvent) -> None:
         raise PermissionDenied("只有主办部门（或区营商环境办、系统管理员）可以管理该活动")
 
 
-def can_sign_up_for(person: Person | None, enterprise: Enterprise) -> bool:
-    """A staff member for their own enterprises, a zone admin for the zone's, organisers for any."""
+def can_sign_up_for(person: Person | None, enterprise: Enterprise, event: TrainingEvent) -> bool:
+    """A staff member for their own enterprises, a zone admin for the zone's, the event's own
+    organisers for any enterprise (never another department's helper)."""
     if person is None or not person.active:
         return False
     if person.role == Role.SERVICE_STAFF:
         return enterprise.service_staff_id == person.id
     if person.role == Role.ZONE_ADMIN:
         return enterprise.zone_id is not None and enterprise.zone_id == person.zone_id
-    return can_organise(person)
+    return can_organise(person, event.department_id)
+
+
+def can_ask(person: Person | None) -> bool:
+    """Questions are typed in by whoever works the event (staff, organisers); the enterprise itself
+    (``None``) asks on its page; the read-only leader does not write."""
+    if person is None:
+        return True
+    return person.active and (person.role in SIGN_UP_ROLES or person.role in ORGANISER_ROLES
+                              or person.role in DISTRICT_ORGANISERS)
 
 
 def can_answer(person: Person | None, question: PolicyQuestion, session: Session) -> bool:
@@ -438,7 +448,7 @@ def register(ctx: TrainingContext, event: TrainingEvent, enterprise: Enterprise,
              channel: str = "console") -> TrainingRegistration:
     """Sign ``enterprise`` up; ``ctx.actor`` None means the enterprise itself (its policy page)."""
     session = ctx.session
-    if ctx.actor is not None and not can_sign_up_for(ctx.actor, enterprise):
+    if ctx.actor is not None and not can_sign_up_for(ctx.actor, enterprise, event):
         raise PermissionDenied("只能为本人负责（或本片区）的企业报名")
     if ctx.actor is None and not is_invited(session, event, enterprise) and not _event_of_pushed_policy(
             session, event, enterprise):
@@ -479,7 +489,7 @@ def register(ctx: TrainingContext, event: TrainingEvent, enterprise: Enterprise,
 
 def cancel_registration(ctx: TrainingContext, registration: TrainingRegistration) -> None:
     event = registration.event
-    if not (can_sign_up_for(ctx.actor, registration.enterprise) or can_organise(ctx.actor, event.department_id)):
+    if not can_sign_up_for(ctx.actor, registration.enterprise, event):
         raise PermissionDenied("无权取消该报名")
     if registration.attended is not None:
         raise Conflict("已登记签到，不能取消报名")
@@ -528,6 +538,8 @@ def registrations(session: Session, event: TrainingEvent) -> list[TrainingRegist
 def ask(ctx: TrainingContext, data: Mapping[str, Any], *, policy_id: int | None = None, event_id: int | None = None,
         enterprise: Enterprise | None = None, channel: str = "console") -> PolicyQuestion:
     """Collect a question (typed in by staff at an event, or by the enterprise on its page)."""
+    if not can_ask(ctx.actor):
+        raise PermissionDenied("您的账号只能查看，不能登记问题")
     errors: dict[str, str] = {}
     question = _raw(data, "question")
     if len(question) < QUESTION_MIN:

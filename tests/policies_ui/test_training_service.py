@@ -216,3 +216,26 @@ def test_questions_answered_by_organiser_and_kept_for_the_knowledge_base(session
     training.set_published(c, question, False)
     assert training.knowledge_base(session) == []
     assert training.questions(session, event_id=event.id, unanswered=True) == []
+
+
+def test_another_departments_helper_neither_signs_up_nor_cancels_and_the_leader_only_reads(
+        session, factory, people, now):
+    """Registrations belong to the enterprise's staff side and the event's organisers, nobody else."""
+    mine = factory.enterprise(staff=people["staff"])
+    leader = factory.person(Role.DISTRICT_LEADER, name="区领导")
+    c = ctx(session, people["helper"], now)
+    event = training.save_event(c, None, event_form(now, people))
+    training.set_status(c, event, TrainingStatus.OPEN)
+    contact = {"contact_name": "张经理", "contact_phone": "13800001111"}
+    with pytest.raises(PermissionDenied):  # 人社局's helper for 科技局's event
+        training.register(ctx(session, people["other_helper"], now), event, mine, contact)
+    registration = training.register(ctx(session, people["staff"], now), event, mine, contact)
+    with pytest.raises(PermissionDenied):
+        training.cancel_registration(ctx(session, people["other_helper"], now), registration)
+    with pytest.raises(PermissionDenied):
+        training.cancel_registration(ctx(session, leader, now), registration)
+    with pytest.raises(PermissionDenied):
+        training.ask(ctx(session, leader, now), {"question": "研发费用加计扣除比例是多少？"}, event_id=event.id)
+    # The organiser runs its own event: it may sign an enterprise up and cancel.
+    training.cancel_registration(ctx(session, people["helper"], now), registration)
+    assert training.register(c, event, mine, contact).registered_by_id == people["helper"].id
