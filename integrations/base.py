@@ -19,7 +19,9 @@ logged by the adapter that parses them, never raised.
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -304,3 +306,47 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 def beijing_time(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
     """A stored UTC instant as people in Tianjin read it ("—" for none)."""
     return value.astimezone(BEIJING).strftime(fmt) if value else "—"
+
+
+# --- User text in platform markup ---------------------------------------------------------------
+# Order text is written by people outside the government network: in a department group it must
+# read as text, never as a link, an image or formatting. Links in messages are only the ones the
+# system built (under BASE_URL, or the button URLs adapters set); any other URL is defanged so no
+# client turns it into a live link.
+_URL = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]{1,15}://|\bwww\.)[^\s<>\"'，。；、）】]*")
+_MARKDOWN = str.maketrans({
+    "[": "［", "]": "］", "(": "（", ")": "）", "!": "！", "*": "＊", "_": "＿", "`": "｀", "#": "＃",
+    ">": "＞", "<": "＜", "|": "｜", "~": "～", "\\": "＼",
+})
+
+
+def _defang(url: str) -> str:
+    return url.replace("://", "[:]//").replace(".", "[.]")
+
+
+def _pieces(text: str, own_prefix: str):
+    """(is_own_link, piece) over ``text``: the system's own links apart from everything else."""
+    position = 0
+    for match in _URL.finditer(text):
+        yield False, text[position:match.start()]
+        url = match.group(0)
+        own = bool(own_prefix) and url.lower().startswith(own_prefix.lower())
+        yield own, url if own else _defang(url)
+        position = match.end()
+    yield False, text[position:]
+
+
+def plain_safe(text: str, own_prefix: str = "") -> str:
+    """For plain-text messages: foreign URLs defanged (clients auto-link bare URLs)."""
+    return "".join(piece for _, piece in _pieces(str(text or ""), own_prefix))
+
+
+def markdown_safe(text: str, own_prefix: str = "") -> str:
+    """For markdown bodies (DingTalk actionCard/action_card): no link, image, heading, emphasis or
+    quote can come out of ``text``; the system's own links stay as they are."""
+    return "".join(piece if own else piece.translate(_MARKDOWN) for own, piece in _pieces(str(text or ""), own_prefix))
+
+
+def html_safe(text: str, own_prefix: str = "") -> str:
+    """For WeCom textcard descriptions (they take a little HTML): tags escaped, URLs defanged."""
+    return "".join(piece if own else html.escape(piece, quote=False) for own, piece in _pieces(str(text or ""), own_prefix))

@@ -63,7 +63,9 @@ from integrations.base import (
     TokenStorage,
     TransientError,
     beijing_time,
+    markdown_safe,
     person_ids,
+    plain_safe,
     retry_on_stale_token,
 )
 from models import ChatGroup, Person
@@ -536,6 +538,12 @@ class DingTalkAdapter(ChatAdapter):
         by_id = {p.id: p for p in people if p.active and p.dingtalk_userid}
         return [(by_id[i], by_id[i].dingtalk_userid) for i in ids if i in by_id]
 
+    def _plain(self, text: Any) -> str:
+        return plain_safe(str(text or "").strip(), self.settings.base_url)
+
+    def _markdown(self, text: Any) -> str:
+        return markdown_safe(str(text or "").strip(), self.settings.base_url)
+
     def _order_link(self, message: OutboundView) -> str:
         path = str(message.payload.get("url") or "")
         return h5_link(self.settings.base_url, path) if path else ""
@@ -555,8 +563,8 @@ class DingTalkAdapter(ChatAdapter):
         group = self._group(session, message.target_ref)
         key = self.channel_key(message)
         payload = message.payload
-        text = str(payload.get("text") or "").strip()
-        title = str(payload.get("title") or "").strip()
+        text = self._plain(payload.get("text"))
+        title = self._plain(payload.get("title"))
         if title and message.kind not in ("whistle", "status", "reply") and title not in text:
             text = f"【{title}】\n{text}"
         if not text:
@@ -591,7 +599,10 @@ class DingTalkAdapter(ChatAdapter):
             return "", ()
         number = str(message.payload.get("order_number") or "")
         card = message.payload.get("card") if isinstance(message.payload.get("card"), dict) else {}
-        lines = [f"### 吹哨报到：{number}", *(str(line) for line in card.get("lines") or [])]
+        lines = [f"### 吹哨报到：{number}"]
+        if card.get("heading"):
+            lines.append(f"**{self._markdown(card['heading'])}**")
+        lines += [self._markdown(line) for line in card.get("lines") or []]
         body = {"msgtype": "actionCard", "actionCard": {
             "title": f"吹哨报到：{number}", "text": "\n\n".join(lines), "btnOrientation": "0",
             "singleTitle": "打开工单", "singleURL": link}}
@@ -612,7 +623,7 @@ class DingTalkAdapter(ChatAdapter):
     # -- session webhook (answers in the group) -----------------------------------------------------
     def _to_session(self, message: OutboundView, session: Session, now: datetime) -> DeliveryResult:
         payload = message.payload
-        text = str(payload.get("text") or "").strip()
+        text = self._plain(payload.get("text"))
         if not text:
             raise PermanentError("回复内容为空")
         at_user_ids = [str(u) for u in payload.get("at_user_ids") or [] if u]
@@ -657,15 +668,15 @@ class DingTalkAdapter(ChatAdapter):
             label = str(payload.get("label") or "已处理")
             msg = {"msgtype": "text", "text": {"content": _with_reference(f"【{label}】工单 {number}", number, now)}}
         else:
-            title = str(payload.get("title") or "").strip()
-            text = str(payload.get("text") or "").strip()
+            title = self._plain(payload.get("title"))
+            text = self._plain(payload.get("text"))
             body = _with_reference(f"【{title}】\n{text}" if title and message.kind != "reply" else text, number, now)
             if not text and not title:
                 raise PermanentError("消息内容为空")
             link = h5_link(self.settings.base_url, str(payload["url"])) if payload.get("url") else ""
             if link:
                 msg = {"msgtype": "action_card", "action_card": {
-                    "title": title or "有需必应", "markdown": body.replace("\n", "\n\n"),
+                    "title": title or "有需必应", "markdown": self._markdown(body).replace("\n", "\n\n"),
                     "single_title": "填写问卷" if message.kind == "survey" else "查看工单", "single_url": link}}
             else:
                 msg = {"msgtype": "text", "text": {"content": body}}
@@ -675,9 +686,10 @@ class DingTalkAdapter(ChatAdapter):
     def _card_msg(self, message: OutboundView, session: Session, now: datetime) -> dict[str, Any]:
         payload = message.payload
         number = str(payload.get("order_number") or "")
-        title = str(payload.get("title") or f"工单 {number}")
-        parts = [f"### {title}", str(payload.get("text") or "")]
-        parts += [f"- {name}：{value}" for name, value in (payload.get("fields") or []) if name]
+        title = self._plain(payload.get("title")) or f"工单 {number}"
+        parts = [f"### {self._markdown(title)}", self._markdown(payload.get("text"))]
+        parts += [f"- {self._markdown(name)}：{self._markdown(value)}" for name, value in (payload.get("fields") or [])
+                  if name]
         if number:
             parts.append(f"可在群内 @机器人 发送「报到 {number[-4:]}」接单，或点击下方按钮处理。")
         parts.append(_now_stamp(now))

@@ -45,6 +45,7 @@ from integrations.base import (
     TokenStorage,
     TransientError,
     person_ids,
+    plain_safe,
     retry_on_stale_token,
 )
 from models import ChatGroup, OutboundMessage, OutboxStatus, Person, WeComCardCode
@@ -311,7 +312,8 @@ class WeComAdapter(ChatAdapter):
         if group is None or group.platform != "wecom" or not group.active or not group.robot_key:
             raise PermanentError("该部门的企业微信群机器人未配置或已停用")
         mentions = self._userids(session, person_ids(",".join(str(m) for m in message.payload.get("mentions") or [])))
-        text = cards.plain_text(message.payload, with_title=message.kind not in ("whistle", "status", "reply"))
+        text = plain_safe(cards.plain_text(message.payload, with_title=message.kind not in ("whistle", "status", "reply")),
+                          self.base_url)
         if not text:
             raise PermanentError("消息内容为空")
         self.api.send_webhook(group.robot_key, cards.robot_text(text, mentions))
@@ -322,7 +324,7 @@ class WeComAdapter(ChatAdapter):
         if not userids:
             return DeliveryResult(detail="接收人未绑定企业微信，已跳过")
         if message.kind in ("reply", "status"):
-            text = cards.plain_text(message.payload, with_title=False)
+            text = plain_safe(cards.plain_text(message.payload, with_title=False), self.base_url)
             if not text:
                 raise PermanentError("消息内容为空")
             body = cards.text_message(text)

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
+from integrations.base import html_safe, plain_safe
+
 TEXT_MAX_BYTES = 2048  # app message text.content and robot text.content
 TEXTCARD_TITLE_MAX_BYTES = 128
 TEXTCARD_DESCRIPTION_MAX_BYTES = 512
@@ -93,11 +95,12 @@ def textcard_message(title: str, description: str, url: str, button: str = "详�
 def notice_message(payload: dict[str, Any], base_url: str) -> dict[str, Any]:
     """A notice with a link becomes a textcard opening the order; without one, plain text."""
     url = absolute_url(base_url, str(payload.get("url") or ""))
-    title = str(payload.get("title") or "").strip()
+    title = plain_safe(str(payload.get("title") or "").strip(), base_url)
     text = str(payload.get("text") or "").strip()
     if url and (title or text):
-        return textcard_message(title or SOURCE_LABEL, text, url)
-    return text_message(plain_text(payload))
+        # The description takes a little HTML (<div class="gray">…): people's text must not.
+        return textcard_message(title or SOURCE_LABEL, html_safe(text, base_url), url)
+    return text_message(plain_safe(plain_text(payload), base_url))
 
 
 def _fields(raw: Iterable[Any]) -> list[dict[str, Any]]:
@@ -110,8 +113,8 @@ def _fields(raw: Iterable[Any]) -> list[dict[str, Any]]:
         else:
             continue
         result.append({
-            "keyname": clip_chars(str(name), CARD_KEYNAME_MAX_CHARS),
-            "value": clip_chars(str(value), CARD_VALUE_MAX_CHARS),
+            "keyname": clip_chars(plain_safe(str(name)), CARD_KEYNAME_MAX_CHARS),
+            "value": clip_chars(plain_safe(str(value)), CARD_VALUE_MAX_CHARS),
         })
     return result[:CARD_MAX_FIELDS]
 
@@ -146,10 +149,10 @@ def button_card_message(payload: dict[str, Any], base_url: str) -> dict[str, Any
         "card_type": "button_interaction",
         "source": {"desc": SOURCE_LABEL, "desc_color": 0},
         "main_title": {
-            "title": clip_chars(str(payload.get("title") or SOURCE_LABEL), CARD_TITLE_MAX_CHARS),
+            "title": clip_chars(plain_safe(str(payload.get("title") or SOURCE_LABEL), base_url), CARD_TITLE_MAX_CHARS),
             "desc": clip_chars(str(payload.get("order_number") or ""), CARD_DESC_MAX_CHARS),
         },
-        "sub_title_text": clip_chars(str(payload.get("text") or ""), CARD_SUBTITLE_MAX_CHARS),
+        "sub_title_text": clip_chars(plain_safe(str(payload.get("text") or ""), base_url), CARD_SUBTITLE_MAX_CHARS),
         "horizontal_content_list": _fields(payload.get("fields") or []),
         "task_id": task_id,
         "button_list": buttons[:CARD_MAX_BUTTONS],

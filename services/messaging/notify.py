@@ -194,8 +194,8 @@ class Notifier:
             f"回复「报到 {order.number[-4:]}」即可接单。"
         )
         # ``card`` is what a platform that follows the @-text with a link card (DingTalk) shows on it.
-        group_card = {"lines": [f"**{enterprise}**", order_summary(order, 120),
-                                f"报到时限：{local_time(order.sign_due_at)}　办理时限：{local_time(order.due_at)}"]}
+        group_card = {"heading": enterprise, "lines": [
+            order_summary(order, 120), f"报到时限：{local_time(order.sign_due_at)}　办理时限：{local_time(order.due_at)}"]}
         self.to_group(
             department, kind="whistle",
             payload={"text": text, "mentions": [p.id for p in helpers], "order_number": order.number,

@@ -160,3 +160,46 @@ def test_a_command_is_answered_only_where_it_was_typed(both_app, dingtalk_emulat
                 if r.json["touser"] == "zhangfw-wx"] == [replies[0][2]]
         assert [r["text"]["content"] for r in dingtalk_emulator.session_replies] == [f"@zhangfw {replies[1][2]}"]
         assert dingtalk_emulator.notices_for("zhangfw") == []  # no work notice doubling the WeCom answer
+
+
+HOSTILE = ("企业反映补贴发放问题，详见[点击领取补贴](http://evil.example/claim) ![](http://evil.example/x.png) "
+           "**紧急** <div class=\"highlight\">加急</div> 或访问 www.evil.example")
+
+
+def test_people_text_reaches_the_groups_as_text_never_as_links_or_markup(
+        both_app, dingtalk_emulator, wecom_emulator, session, session_factory, factory, now):
+    """Order text is written outside the government network: in a group chat it is text only.
+    The one link in each message is the system's own (the order's H5 page)."""
+    settings = both_app.extensions["settings"]
+    adapters = adapters_for(settings)
+    channels = Channels(sandbox=True, wecom=True, dingtalk=True)
+    with time_machine.travel(now, tick=True):
+        desk = make_desk(session, factory, dingtalk_emulator)
+        zjw = factory.department("zjw")
+        zhou = factory.person(Role.CHIEF_HELPER, department=zjw, name="周帮办", wecom_userid="zhoubb")
+        session.add(ChatGroup(platform="wecom", department_id=zjw.id, name="住建委群", robot_key=WECOM_ROBOT))
+        wecom_emulator.add_robot(WECOM_ROBOT)
+        wecom_emulator.add_user("zhoubb", "周帮办")
+        session.flush()
+        on_dingtalk = whistled_order(session, factory, desk, now, content=HOSTILE, channels=channels)
+        desk.dept_id = zjw.id
+        on_wecom = whistled_order(session, factory, desk, now, content=HOSTILE, channels=channels)
+        stats = deliver_due(session_factory, adapters, DatabaseRateLimiter(session_factory), worker_id="markup",
+                            now_fn=lambda: now, max_attempts=3)
+        assert stats.dead == 0 and stats.retrying == 0
+
+    sent = json.dumps([dingtalk_emulator.robot_messages("rsjrobottoken0001"), dingtalk_emulator.work_notices,
+                       wecom_emulator.robot_messages(WECOM_ROBOT), wecom_emulator.messages], ensure_ascii=False)
+    assert on_dingtalk.number in sent and on_wecom.number in sent and zhou.name in sent
+    assert "evil.example" not in sent and "www.evil" not in sent  # defanged: evil[.]example
+    # Where the platform renders markup (DingTalk markdown, WeCom's textcard HTML), none comes from people.
+    markdown = json.dumps([m for m in [*dingtalk_emulator.robot_messages("rsjrobottoken0001"),
+                                        *(n["msg"] for n in dingtalk_emulator.work_notices)]
+                           if m["msgtype"] in ("actionCard", "action_card")], ensure_ascii=False)
+    assert on_dingtalk.number in markdown
+    assert "](" not in markdown and "![" not in markdown and "**紧急**" not in markdown and "<div" not in markdown
+    textcards = json.dumps([m for m in wecom_emulator.messages if m.get("msgtype") == "textcard"], ensure_ascii=False)
+    assert "<div" not in textcards
+    card = next(m for m in dingtalk_emulator.robot_messages("rsjrobottoken0001") if m["msgtype"] == "actionCard")
+    assert card["actionCard"]["singleURL"].startswith("dingtalk://") and "evil" not in card["actionCard"]["singleURL"]
+    assert "［点击领取补贴］（http［:］//evil［.］example/claim）" in card["actionCard"]["text"]
