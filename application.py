@@ -47,6 +47,9 @@ def create_app(overrides: Mapping[str, object] | None = None, *, settings: Setti
 
     csrf.init_app(app)
     _register_request_boundary(app)
+    from handlers import redirects
+
+    redirects.install(app)
 
     from handlers.errors import register_error_handlers
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from flask import abort, flash, redirect, request, url_for
 
 from handlers.console import bp
-from handlers.console.auth import login_required, safe_next
+from handlers.console.auth import login_required
 from handlers.console.common import (
     checkbox,
     form_text,
@@ -24,6 +24,7 @@ from handlers.console.common import (
 )
 from handlers.console.orders import render_detail
 from handlers.context import db, op_context
+from handlers.redirects import safe_next
 from models import WorkOrder
 from services.errors import DomainError, ValidationFailed
 from services.orders import operations as wo

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from handlers.console import bp
 from handlers.context import current_person, db, now
 from handlers.errors import wants_json
+from handlers.redirects import safe_next
 from models import ConsoleLogin
 from services.errors import DomainError, PermissionDenied
 
@@ -26,16 +26,6 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 class NotSignedIn(DomainError):
     code = "not_signed_in"
     http_status = 401
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """Only local paths: never redirect a signed-in person to another site."""
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
 
 
 def login_required(view):

@@ -10,6 +10,7 @@ from handlers.console.auth import roles_required
 from handlers.context import current_person, db, now
 from handlers.grid import bp
 from handlers.grid.common import MANAGERS, form_data, grid_ctx, page_number, paginate, zone_or_404
+from handlers.redirects import safe_next
 from models import Enterprise, Person, Role, StaffRuleTarget
 from services.admin import operations as admin
 from services.errors import ValidationFailed
@@ -85,7 +86,7 @@ def zone_assign(zone_id: int):
         flash(error.message, "error")
     else:
         flash(f"已为 {changed} 家企业指定为企服务人员", "success")
-    return redirect(request.form.get("back") or url_for("grid.zone_staff", zone_id=zone.id))
+    return redirect(safe_next(request.form.get("back"), url_for("grid.zone_staff", zone_id=zone.id)))
 
 
 @bp.post("/zones/<int:zone_id>/fill")

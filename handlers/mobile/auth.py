@@ -18,10 +18,11 @@ from flask import current_app, g, jsonify, redirect, render_template, request, s
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from handlers.console.auth import NotSignedIn, safe_next
+from handlers.console.auth import NotSignedIn
 from handlers.context import current_person, db, now, settings
 from handlers.errors import HTTP_MESSAGES, wants_json
 from handlers.mobile import bp
+from handlers.redirects import allow_external_redirect, safe_next
 from services.admin import mobile_auth
 from services.admin.mobile_auth import DINGTALK, PLATFORM_LABELS, WECOM
 from services.errors import DomainError, NotFound, ValidationFailed
@@ -89,6 +90,7 @@ def _start_wecom(next_url: str):
     session[SESSION_NONCES] = mobile_auth.remember_nonce(session.get(SESSION_NONCES), nonce)
     state = mobile_auth.make_state(current_app.secret_key, nonce)
     redirect_uri = s.base_url + url_for("mobile.wecom_callback", next=next_url)
+    allow_external_redirect()
     return redirect(mobile_auth.wecom_authorize_url(s.wecom.corp_id, s.wecom.agent_id, redirect_uri, state))
 
 

@@ -16,6 +16,7 @@ from handlers.policies.common import (
     form_data,
     training_ctx,
 )
+from handlers.redirects import safe_next
 from models import (
     Department,
     DepartmentKind,
@@ -302,12 +303,9 @@ def _policy_titles(ids) -> dict[int, str]:
 
 
 def _back(question) -> str:
-    target = request.form.get("next") or ""
-    if target.startswith("/policies/") and not target.startswith("//"):
-        return target
-    if question.event_id:
-        return url_for("policies.training", event_id=question.event_id) + "#questions"
-    return url_for("policies.questions")
+    default = (url_for("policies.training", event_id=question.event_id) + "#questions" if question.event_id
+               else url_for("policies.questions"))
+    return safe_next(request.form.get("next"), default, under="/policies/")
 
 
 @bp.post("/questions/<int:question_id>/answer")

@@ -12,6 +12,7 @@ from handlers.console.auth import login_required
 from handlers.context import current_person, db, now
 from handlers.policies import bp
 from handlers.policies.common import policy_ctx
+from handlers.redirects import safe_next
 from models import Department, DepartmentKind, PolicyPush
 from services.errors import InvalidTransition, NotFound
 from services.policies import library as policies
@@ -47,10 +48,7 @@ def uptake():
 
 
 def _back(push: PolicyPush) -> str:
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("policies.uptake", policy_id=push.item.policy_id)
+    return safe_next(request.form.get("next"), url_for("policies.uptake", policy_id=push.item.policy_id))
 
 
 @bp.post("/pushes/<int:push_id>/<any(applied, granted):step>")

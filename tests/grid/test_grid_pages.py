@@ -196,3 +196,33 @@ def test_index_shows_each_zones_staffing_in_one_table(client, session, grid, fac
     html = client.get("/grid/").get_data(as_text=True)
     assert 'id="zone-overview"' in html and 'data-zone="天穆镇"' in html
     assert 'id="without-staff-count">1<' in html.replace(" warn", "")
+
+
+def test_redirect_targets_stay_on_the_desk(client, session, factory, grid):
+    """``back`` / ``next`` from a form never send a person to another site, nor break the response."""
+    settle(session)
+    login(client, "zoneadmin")
+    token = page_token(client, f"/grid/zones/{grid.tianmu.id}")
+    for back in ("https://evil.example/phish", "//evil.example", "/\\evil.example", "/grid/\r\nSet-Cookie: x=1",
+                 "javascript:alert(1)"):
+        response = client.post(f"/grid/zones/{grid.tianmu.id}/assign",
+                               data={"csrf_token": token, "back": back, "person_id": ""})
+        assert response.status_code == 302, back
+        location = response.headers["Location"]
+        assert "evil" not in location and "\n" not in location and location.endswith(f"/grid/zones/{grid.tianmu.id}")
+    kept = client.post(f"/grid/zones/{grid.tianmu.id}/assign",
+                       data={"csrf_token": token, "back": f"/grid/zones/{grid.tianmu.id}?page=2", "person_id": ""})
+    assert kept.headers["Location"].endswith(f"/grid/zones/{grid.tianmu.id}?page=2")
+
+
+def test_a_redirect_the_view_forgot_to_check_is_caught(app):
+    """The app-wide net: a view redirecting to a foreign host lands on the home page instead."""
+    from flask import redirect
+
+    from application import create_app
+
+    fresh = create_app(settings=app.extensions["settings"])
+    fresh.add_url_rule("/_test/forgetful", "forgetful", lambda: redirect("https://evil.example/x"))
+    response = fresh.test_client().get("/_test/forgetful")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    fresh.extensions["db_engine"].dispose()
