@@ -15,6 +15,8 @@ from models.org import Department, Person, RequestDomain, ServiceStage, Zone
 
 class WorkOrder(TimestampMixin, Base):
     __tablename__ = "work_order"
+    # A form's one-time key or an API client's Idempotency-Key: a submission sent twice is one order.
+    __table_args__ = (UniqueConstraint("submitter_id", "submission_key", name="uq_work_order_submission"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)  # BC-YYYYMMDD-NNNN
@@ -28,6 +30,7 @@ class WorkOrder(TimestampMixin, Base):
     content: Mapped[str] = mapped_column(Text)
     contact_name: Mapped[str] = mapped_column(String(64), default="")
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    submission_key: Mapped[str | None] = mapped_column(String(80))
 
     level: Mapped[int] = mapped_column(default=1)
     is_complex: Mapped[bool] = mapped_column(default=False)

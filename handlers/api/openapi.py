@@ -369,11 +369,19 @@ def build_document(server_url: str = "/api/v1") -> dict:
                 "post": {
                     "operationId": "createWorkOrder",
                     "summary": "提交诉求（渠道记为“接口”）",
+                    "parameters": [{
+                        "name": "Idempotency-Key", "in": "header", "required": False,
+                        "description": "客户端生成的提交编号（1–80 个可见 ASCII 字符）。同一调用者以同一编号重发同一诉求，"
+                                       "返回第一次创建的工单（200，响应头 Idempotent-Replayed: true），不会重复建单；"
+                                       "同一编号用于不同内容返回 409。",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 80},
+                    }],
                     "requestBody": {"required": True, "content": {"application/json": {
                         "schema": _ref("CreateWorkOrder")}}},
                     "responses": {
                         "201": _envelope(_ref("WorkOrder"), "已创建的工单"),
-                        **_errors("Forbidden", "Unprocessable"),
+                        "200": _envelope(_ref("WorkOrder"), "同一 Idempotency-Key 的重发：第一次创建的工单"),
+                        **_errors("Forbidden", "Conflict", "Unprocessable"),
                     },
                 },
             },

@@ -183,6 +183,7 @@ def _enterprise_id(values: dict) -> int | None:
 def create_order():
     values = parse_fields(CREATE_FIELDS, json_body())
     data = wo.NewOrder(
+        submission_key=request.headers.get("Idempotency-Key", ""),
         enterprise_id=_enterprise_id(values),
         content=values["content"],
         title=values["title"],
@@ -195,8 +196,12 @@ def create_order():
         contact_name=values["contact_name"],
         contact_phone=values["contact_phone"],
     )
-    order = wo.create_order(op_context("api", actor=caller()), data)
-    return ok(_detail(order), 201, {"Location": f"{bp.url_prefix}/work-orders/{order.number}"})
+    submission = wo.submit_order(op_context("api", actor=caller()), data)
+    order = submission.order
+    headers = {"Location": f"{bp.url_prefix}/work-orders/{order.number}"}
+    if submission.replayed:  # the same Idempotency-Key and body again: the order it created, nothing new
+        return ok(_detail(order), 200, {**headers, "Idempotent-Replayed": "true"})
+    return ok(_detail(order), 201, headers)
 
 
 @bp.get("/work-orders/<number>")

@@ -3,6 +3,7 @@ and the order pages the mobile pages serve as well (one order, its attachments, 
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -193,6 +194,9 @@ def new_order_page_context(form: MultiDict, *, limit: int = 20) -> dict:
     if selected is not None and selected not in found:
         found = [selected, *found]
     return {
+        # One key per form: a double click or a resent page is the same submission (kept across a
+        # re-render after an error, since nothing was created then).
+        "submission_key": (form.get("submission_key") or "")[:80] or secrets.token_urlsafe(18),
         "form": form, "enterprises": found, "selected": selected,
         "domains": list(session.scalars(select(RequestDomain).order_by(RequestDomain.sort_order))),
         "stages": list(session.scalars(select(ServiceStage).order_by(ServiceStage.sort_order))),
@@ -211,6 +215,7 @@ def new_order_from_form(person: Person) -> wo.NewOrder:
         raise ValidationFailed("请选择企业（只能选择本片区的企业）", fields={"enterprise_id": "必选"})
     level = optional_int("level", "响应层级") or 1
     return wo.NewOrder(
+        submission_key=form.get("submission_key", ""),
         enterprise_id=enterprise_id,
         content=form.get("content", ""),
         title=form_text("title"),
@@ -225,15 +230,19 @@ def new_order_from_form(person: Person) -> wo.NewOrder:
     )
 
 
-def create_order_from_form(person: Person, channel: str) -> WorkOrder:
-    """The submitted order with its files. A ``DomainError`` leaves nothing behind (no files, the
-    request rolled back) and goes up for the form to show."""
+def create_order_from_form(person: Person, channel: str) -> wo.Submission:
+    """The submitted order with its files (or the order this same form created before). A
+    ``DomainError`` leaves nothing behind (no files, the request rolled back) and goes up for the
+    form to show."""
     batch = None
     try:
         data = new_order_from_form(person)
         files = [attachments.Upload(f.filename or "", f.stream) for f in request.files.getlist("attachments")]
         batch = attachments.store_uploads(files, upload_root(), max_bytes=settings().upload_max_bytes)
-        return wo.create_order(op_context(channel), replace(data, attachments=tuple(batch.records)))
+        submission = wo.submit_order(op_context(channel), replace(data, attachments=tuple(batch.records)))
+        if submission.replayed:
+            batch.discard()  # the earlier request's order keeps its own files
+        return submission
     except BaseException as error:
         if batch is not None:  # no order will point at the files: do not leave them behind
             batch.discard()

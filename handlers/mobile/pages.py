@@ -136,10 +136,13 @@ def new_order():
     if request.form.get("do") == "search":  # the search button, for phones without JavaScript
         return _new_order_page(MultiDict(request.form))
     try:
-        order = create_order_from_form(person, signed_in_channel())
+        submission = create_order_from_form(person, signed_in_channel())
     except DomainError as error:
         return _new_order_page(MultiDict(request.form), error=error, status=error.http_status)
-    if order.state == State.RECEIVED:
+    order = submission.order
+    if submission.replayed:
+        flash(f"该诉求已提交过（工单号 {order.number}），未重复创建。", "info")
+    elif order.state == State.RECEIVED:
         flash(f"诉求已提交，工单号 {order.number}。系统甄别提示可能不属于受理范围，请在下方确认。", "warning")
     else:
         flash(f"诉求已提交，工单号 {order.number}，当前状态：{State.LABELS.get(order.state)}", "success")

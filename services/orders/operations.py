@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import (
@@ -99,6 +100,30 @@ class NewOrder:
     # An enterprise's own request (public form): it waits, received, for its service staff member
     # to confirm (``confirm_request``) instead of being accepted at once.
     await_confirmation: bool = False
+    # The form's one-time key or the API's Idempotency-Key: sent twice (a double click, a retry
+    # after a timeout), it is still one order.
+    submission_key: str = ""
+
+
+@dataclass(frozen=True)
+class Submission:
+    order: WorkOrder
+    replayed: bool = False  # the same submission arrived before: this is that order, nothing new
+
+
+SUBMISSION_KEY_MAX = 80
+
+
+def clean_submission_key(raw: str | None) -> str:
+    """A usable key, or "" for none; a malformed one is refused rather than ignored (a client that
+    sends a key relies on it)."""
+    key = (raw or "").strip()
+    if not key:
+        return ""
+    if len(key) > SUBMISSION_KEY_MAX or not all(33 <= ord(c) < 127 for c in key):
+        raise ValidationFailed(f"提交编号（Idempotency-Key）须为 1–{SUBMISSION_KEY_MAX} 个可见 ASCII 字符",
+                               fields={"submission_key": "格式不正确"})
+    return key
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,7 +275,28 @@ def screening_rules(session: Session) -> list[screening.RuleSpec]:
 
 
 def create_order(ctx: OpContext, data: NewOrder) -> WorkOrder:
+    return submit_order(ctx, data).order
+
+
+def _earlier_submission(ctx: OpContext, key: str, data: NewOrder, content: str) -> Submission | None:
+    if not key or ctx.actor is None:
+        return None
+    earlier = ctx.session.scalar(select(WorkOrder).where(WorkOrder.submitter_id == ctx.actor.id,
+                                                         WorkOrder.submission_key == key))
+    if earlier is None:
+        return None
+    if earlier.enterprise_id != data.enterprise_id or earlier.content != content:
+        raise Conflict(f"该提交编号已用于另一项诉求（工单 {earlier.number}），请刷新页面后重新提交")
+    return Submission(earlier, replayed=True)
+
+
+def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
+    """Create an order, or find the one this same submission created before (``replayed``)."""
     session = ctx.session
+    key = clean_submission_key(data.submission_key)
+    earlier = _earlier_submission(ctx, key, data, (data.content or "").strip())
+    if earlier is not None:
+        return earlier
     if not can_create_order(ctx.actor):
         raise PermissionDenied("只有为企服务人员、片区管理员或区网格中心可以提交诉求")
     errors = {}
@@ -298,9 +344,25 @@ def create_order(ctx: OpContext, data: NewOrder) -> WorkOrder:
         priority=data.priority,
         state=State.RECEIVED,
         created_at=ctx.now,
+        submission_key=key if key and ctx.actor is not None else None,
     )
-    session.add(order)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        # The same submission, concurrently: the other request's order stands (its commit made
+        # this insert fail), and this request answers with it.
+        earlier = _earlier_submission(ctx, key, data, content) if key else None
+        if earlier is None:
+            raise
+        return earlier
+    return Submission(_complete_new_order(ctx, order, data, enterprise, title, content))
+
+
+def _complete_new_order(ctx: OpContext, order: WorkOrder, data: NewOrder, enterprise: Enterprise, title: str,
+                        content: str) -> WorkOrder:
+    session = ctx.session
     for item in data.attachments:
         order.attachments.append(
             Attachment(work_order_id=order.id, uploaded_by_id=order.submitter_id, created_at=ctx.now, **item)

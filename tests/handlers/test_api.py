@@ -583,3 +583,36 @@ def test_a_zone_admin_cannot_file_for_another_zones_enterprise(client, world, fa
                        headers=world.headers("zone_admin")).status_code == 201
     assert client.post("/api/v1/work-orders", json={"enterprise_id": elsewhere.id, "content": CONTENT},
                        headers=world.headers("dispatcher")).status_code == 201
+
+
+def test_the_same_idempotency_key_makes_one_order(app, client, world, session_factory):
+    import threading
+
+    body = {"enterprise_id": world.enterprise_id, "content": CONTENT, "level": 2}
+    headers = {**world.headers("staff"), "Idempotency-Key": "client-7f3a-0001"}
+    results, barrier = [], threading.Barrier(10)
+
+    def post():
+        barrier.wait()
+        response = app.test_client().post("/api/v1/work-orders", json=body, headers=headers)
+        results.append((response.status_code, response.get_json()["data"]["number"],
+                        response.headers.get("Idempotent-Replayed")))
+
+    threads = [threading.Thread(target=post) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _, _ in results) == [200] * 9 + [201]
+    assert len({number for _, number, _ in results}) == 1
+    assert sum(1 for _, _, replayed in results if replayed == "true") == 9
+    with session_factory() as s:
+        assert s.scalar(select(func.count(WorkOrder.id))) == 1
+    # The key used for other content is a client bug: refused, nothing created.
+    _error(client.post("/api/v1/work-orders", json={**body, "content": CONTENT + "（另一件事）"}, headers=headers), 409)
+    _error(client.post("/api/v1/work-orders", json=body, headers={**world.headers("staff"), "Idempotency-Key": "键"}),
+           422)
+    # Without a key every call is a new order, as before.
+    assert _create(client, world).status_code == 201
+    with session_factory() as s:
+        assert s.scalar(select(func.count(WorkOrder.id))) == 2

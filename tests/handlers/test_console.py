@@ -482,3 +482,37 @@ def test_staff_confirms_an_enterprise_self_service_request_from_the_detail_page(
     assert "/actions/accept" in page and "企业自助提交的诉求" in page
     act(client, order.number, "accept", note="已电话核实")
     assert order_state(session_factory, order.number) == State.PROCESSING
+
+
+def test_a_form_sent_ten_times_at_once_is_one_order(app, client, people, session_factory, upload_root):
+    """Double clicks and resent pages: the form's one-time key makes them one submission."""
+    import threading
+
+    login(client, "staff")
+    page = client.get("/orders/new").get_data(as_text=True)
+    key = re.search(r'name="submission_key" value="([^"]+)"', page).group(1)
+    cookie = client.get_cookie("session").value
+    data = {"csrf_token": token_from(page), "enterprise_id": str(people.enterprise.id), "level": "2",
+            "submission_key": key, "priority": "normal",
+            "content": "企业扩大生产需要招聘技术工人，希望对接人社部门的招聘会"}
+    statuses, barrier = [], threading.Barrier(10)
+
+    def post():
+        other = app.test_client()
+        other.set_cookie("session", cookie)
+        barrier.wait()
+        statuses.append(other.post("/orders/new", data=dict(data)).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * 10
+    with session_factory() as s:
+        assert s.scalar(select(func.count(WorkOrder.id))) == 1
+    # A fresh page is a fresh key: the same text filed again on purpose is a second order.
+    again = client.post("/orders/new", data=new_order_form(client, people.enterprise.id))
+    assert again.status_code == 302
+    with session_factory() as s:
+        assert s.scalar(select(func.count(WorkOrder.id))) == 2
