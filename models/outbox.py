@@ -40,6 +40,12 @@ class OutboundMessage(Base):
     claimed_by: Mapped[str] = mapped_column(String(64), default="")
     claimed_at: Mapped[datetime | None] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
+    # What the platform said when it took the message: its own id where the API returns one (WeCom
+    # msgid, DingTalk work-notice task_id), so a suspected duplicate can be checked with the platform.
+    platform_message_id: Mapped[str] = mapped_column(String(128), default="")
+    delivery_detail: Mapped[str] = mapped_column(String(300), default="")
+    # A claim that ran out while sending (the process died): the platform may have the message already.
+    interrupted_sends: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -191,7 +191,8 @@ def _deliver_one(
             return "retrying"
         for pause in result.pauses:
             outbox.pause_channel(session, pause.channel_key, until=pause.until, reason=pause.reason)
-        outbox.mark_sent(session, message, now=now)
+        outbox.mark_sent(session, message, now=now, platform_message_id=result.platform_message_id,
+                         detail=result.detail)
         log.debug("outbox %s: sent via %s (%s)", message_id, view.channel, result.detail or result.platform_message_id)
         return "sent"
 

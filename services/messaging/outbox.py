@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -91,7 +91,12 @@ def claim_due(
         result = session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id == message_id, due)
-            .values(status=OutboxStatus.SENDING, claimed_by=worker, claimed_at=now)
+            .values(status=OutboxStatus.SENDING, claimed_by=worker, claimed_at=now,
+                    # Still "sending" when its lease ran out: the worker died mid-send, perhaps after
+                    # the platform had taken it. Counted, so the delivery log can say so.
+                    interrupted_sends=case((OutboundMessage.status == OutboxStatus.SENDING,
+                                            OutboundMessage.interrupted_sends + 1),
+                                           else_=OutboundMessage.interrupted_sends))
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
@@ -104,9 +109,12 @@ def claim_due(
     )
 
 
-def mark_sent(session: Session, message: OutboundMessage, *, now: datetime) -> None:
+def mark_sent(session: Session, message: OutboundMessage, *, now: datetime, platform_message_id: str = "",
+              detail: str = "") -> None:
     message.status = OutboxStatus.SENT
     message.sent_at = now
+    message.platform_message_id = (platform_message_id or "")[:128]
+    message.delivery_detail = (detail or "")[:300]
     message.attempts += 1
     message.last_error = ""
     message.claimed_by = ""

@@ -1,5 +1,6 @@
 """Delivery through WeCom: rendering, skipping, platform errors, pauses and shared limits."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -313,3 +314,30 @@ def test_group_without_a_robot_is_a_dead_letter(wecom_app, session_factory, peop
               payload={"text": "x"})
     assert run(wecom_app).dead == 1
     assert "93000" in status(session_factory, mid)[2]
+
+
+def test_the_platforms_message_id_is_kept_and_an_interrupted_send_is_flagged(wecom_app, session_factory, people,
+                                                                              wecom_emulator):
+    """A send the platform took is recorded with WeCom's msgid; a claim whose worker died mid-send is
+    retried after its lease (at least once) and marked, so the log says a duplicate is possible."""
+    from services.messaging.outbox import claim_due
+
+    sent = put(session_factory, kind="reply", target_type="person", target_ref=str(people["bound"].id),
+               payload={"text": "已收到"})
+    assert run(wecom_app).sent == 1
+    with session_factory() as s:
+        row = s.get(OutboundMessage, sent)
+        answer = json.dumps(wecom_emulator.calls("message/send")[-1].answer)
+        assert row.platform_message_id.startswith("msg-") and row.platform_message_id in answer
+        assert row.interrupted_sends == 0
+
+    dying = put(session_factory, kind="reply", target_type="person", target_ref=str(people["bound"].id),
+                payload={"text": "第二条"})
+    with session_scope(session_factory) as s:  # a worker claims it, then is killed before it answers
+        assert [m.id for m in claim_due(s, worker="dead-worker", now=T0, limit=10)] == [dying]
+    lease = timedelta(seconds=wecom_app.extensions["settings"].outbox_claim_lease_seconds)
+    assert run(wecom_app, at=T0 + lease / 2).claimed == 0  # still leased to the dead worker
+    assert run(wecom_app, at=T0 + lease + timedelta(seconds=1)).sent == 1
+    with session_factory() as s:
+        row = s.get(OutboundMessage, dying)
+        assert (row.status, row.interrupted_sends) == (OutboxStatus.SENT, 1)
