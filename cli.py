@@ -77,6 +77,55 @@ def register_commands(app: Flask) -> None:
                 summary = seed_demo(session, channels=_channels(current_app))
             click.echo(summary.describe())
 
+    @app.cli.group("config", help="运行配置（表单字段、派单目录、消息模板、命令别名等）导出与导入")
+    def config_group():
+        pass
+
+    @config_group.command("export", help="把整套运行配置写成一个 YAML 文档（不给文件名则输出到屏幕）")
+    @click.argument("path", required=False, type=click.Path(dir_okay=False, writable=True))
+    def config_export(path):
+        from services.studio import store
+
+        with _unit_of_work() as session:
+            text = store.to_yaml(store.export_document(session))
+        if path:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            click.echo(f"运行配置已导出到 {path}", err=True)
+        else:
+            click.echo(text, nl=False)
+
+    @config_group.command("import", help="校验并导入 YAML 配置文档：先列出全部问题或改动，一次性生效（--dry-run 只检查）")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="只校验并显示改动，不写入")
+    @click.option("--reason", default="", help="修改说明（记入版本记录）")
+    def config_import(path, dry_run, reason):
+        from models import utcnow
+        from services.errors import DomainError
+        from services.studio import store
+
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        try:
+            incoming = store.from_yaml(raw)
+            with _unit_of_work() as session:
+                result = store.plan(session, incoming)
+                if not result.ok:
+                    raise click.ClickException("配置有误，未做任何修改：\n" + "\n".join(result.problems))
+                if not result.changes:
+                    click.echo("配置与当前一致，无需修改")
+                    return
+                click.echo("将要修改：\n" + "\n".join(f"  {line}" for line in result.changes))
+                if dry_run:
+                    session.rollback()
+                    click.echo("（--dry-run：未写入）")
+                    return
+                revision = store.apply(session, None, incoming, reason=reason or f"命令行导入 {path}", now=utcnow(),
+                                       kind="import", actor_label="命令行导入")
+                click.echo(f"已导入，配置版本 {revision.id}")
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
+
     @app.cli.command("api-token", help="为人员签发 /api/v1 访问令牌（只显示一次）")
     @click.argument("person_id", type=int)
     @click.argument("name")

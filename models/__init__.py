@@ -53,6 +53,7 @@ from models.policy import (
 )
 from models.registry import EnterpriseEvent, EnterpriseEventKind, ImportJob, ImportRowError, ImportStatus
 from models.settings import AuditLog, HolidayOverride, ScreeningRule, SlaPolicy, SystemSetting
+from models.studio import ConfigRevision, DispatchRuleHit
 from models.training import (
     PolicyQuestion,
     TrainingEvent,
@@ -91,4 +92,5 @@ __all__ = [
     "PolicyQuestion", "TrainingEvent", "TrainingInvitation", "TrainingKind", "TrainingRegistration", "TrainingStatus",
     "CaseStudy", "HandbookTopic", "HandbookTopicCount", "KnowledgeEntry", "KnowledgeGram", "KnowledgeSource",
     "KnowledgeStatus", "TopicStatus",
+    "ConfigRevision", "DispatchRuleHit",
 ]

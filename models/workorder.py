@@ -31,6 +31,10 @@ class WorkOrder(TimestampMixin, Base):
     contact_name: Mapped[str] = mapped_column(String(64), default="")
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
     submission_key: Mapped[str | None] = mapped_column(String(80))
+    # Values of the domain form's custom fields (低代码表单), keyed by field key.
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The 派单目录 rule that decided where the request went at intake ("" when a person chose).
+    dispatch_rule: Mapped[str] = mapped_column(String(60), default="")
 
     level: Mapped[int] = mapped_column(default=1)
     is_complex: Mapped[bool] = mapped_column(default=False)

@@ -4,7 +4,8 @@ Domains (each folder's ``__init__`` says what it is and names its modules): ``or
 loop), ``messaging`` (outbox, delivery, inbound flow, chat commands), ``registry`` (enterprise
 registry and its imports), ``grid`` (zones, staff, rosters, public contact), ``policies`` (library,
 matching, push, training), ``knowledge`` (answers, cases, handbook), ``statistics`` (KPIs), ``admin``
-(run-time administration) and ``demo`` (reference data and the demo district).
+(run-time administration), ``studio`` (the low-code configuration: forms, dispatch catalogue,
+templates, aliases — versioned) and ``demo`` (reference data and the demo district).
 
 Shared by several domains, directly here: ``errors`` (domain errors with a Chinese message),
 ``permissions`` (who may do what to which order), ``paging``, ``lookup`` (a row by a typed id),

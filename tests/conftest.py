@@ -70,6 +70,9 @@ def _wipe(engine) -> None:
 def session_factory(app):
     factory = app.extensions["db_sessionmaker"]
     _wipe(app.extensions["db_engine"])
+    from services.studio import store
+
+    store.invalidate()  # the configuration cached for the wiped database
     from database import session_scope
     from services.demo.reference import seed_reference
 

@@ -11,7 +11,8 @@ import pytest
 from tests.architecture import cycles, import_graph, layer_violations
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAINS = ("orders", "messaging", "registry", "grid", "policies", "knowledge", "statistics", "admin", "demo")
+DOMAINS = ("orders", "messaging", "registry", "grid", "policies", "knowledge", "statistics", "admin", "demo",
+           "studio")
 MAX_SHARED_SERVICE_MODULES = 12
 
 

@@ -21,7 +21,7 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, or_, select
@@ -36,6 +36,8 @@ from services.orders.ladder import level_label
 from services.orders.lifecycle import TRANSITIONS, Action, State
 from services.orders.operations import NewOrder, OpContext
 from services.permissions import can, ensure_can_view, visible_orders_clause
+from services.studio import document as studio_document
+from services.studio import store as studio
 
 log = logging.getLogger("youxubiying.commands")
 
@@ -164,8 +166,14 @@ def command(
     return register
 
 
-def lookup(word: str) -> CommandSpec | None:
-    return _LOOKUP.get(_nfkc(word).lower())
+def lookup(word: str, aliases: Mapping[str, str] | None = None) -> CommandSpec | None:
+    """The command a word names: a built-in word, else one of the district's aliases (配置中心)."""
+    key = _nfkc(word).lower()
+    spec = _LOOKUP.get(key)
+    if spec is None and aliases:
+        name = {(_nfkc(a).lower()): c for a, c in aliases.items()}.get(key)
+        spec = REGISTRY.get(name) if name else None
+    return spec
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,14 +274,14 @@ def _bind(spec: CommandSpec, rest: str) -> dict[str, str]:
     return values
 
 
-def parse(text: str) -> ParsedCommand:
+def parse(text: str, aliases: Mapping[str, str] | None = None) -> ParsedCommand:
     """Find the command and bind its arguments; raises ``UsageError`` when one is missing."""
     raw = _strip_mentions(text)
     if not raw:
         return ParsedCommand(None)
     head, rest = _split_head(raw)
     word = _nfkc(head).strip()
-    spec = lookup(word)
+    spec = lookup(word, aliases)
     if spec is None:
         found = _prefix_command(word)
         if found is not None:
@@ -339,7 +347,7 @@ def dispatch(ctx: OpContext, text: str) -> CommandResult:
     if refusal is not None:
         return refusal
     try:
-        parsed = parse(text)
+        parsed = parse(text, studio.runtime(ctx.session).command_aliases)
     except UsageError as exc:
         return CommandResult(False, exc.message, command=exc.spec.name)
     if parsed.spec is None:
@@ -746,3 +754,8 @@ def _knowledge(ctx: OpContext, args: dict[str, str]) -> CommandResult:
         # 「查 0001」: a work-order number, not a question.
         return _show(ctx, {ORDER_PARAM: folded})
     return CommandResult(True, knowledge.chat_answer(ctx.session, query, base_url=ctx.base_url), command="知识")
+
+
+# The words the configuration may not take for aliases, and the commands aliases may name.
+studio_document.register_command_words({word: spec.name for spec in REGISTRY.values()
+                                        for word in (spec.name, *spec.aliases)})

@@ -21,6 +21,9 @@ from models import Department, Person, Role, WorkOrder
 from services.messaging.outbox import Envelope, enqueue
 from services.orders.ladder import level_label
 from services.orders.lifecycle import State
+from services.studio import store as studio
+from services.studio import templates
+from services.studio.templates import ORDER_PLACEHOLDERS, TemplateSpec
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,16 @@ class Channels:
 
 
 local_time = beijing_time
+
+templates.register(TemplateSpec(
+    "whistle", "吹哨报到（部门群 @首席帮办）",
+    "【吹哨报到】{{ mentions }}\n"
+    "工单 {{ number }}（{{ level }}{% if green_channel %}·绿色通道{% endif %}）\n"
+    "企业：{{ enterprise }}\n诉求：{{ summary }}\n{{ sign_due }}，办理时限 {{ due }}。\n"
+    "回复「报到 {{ short_number }}」即可接单。",
+    {**ORDER_PLACEHOLDERS, "mentions": "被 @ 的首席帮办（如 @王帮办 @李帮办）",
+     "sign_due": "报到要求（如 请于 03-03 10:00 前报到）", "due": "办理时限（如 03-09 17:30）"},
+))
 
 
 def order_url(order: WorkOrder) -> str:
@@ -186,13 +199,11 @@ class Notifier:
         """吹哨: @ the chief helpers in the department group, and a card to each of them."""
         names = " ".join(f"@{p.name}" for p in helpers) or "（本部门尚未配置首席帮办，请部门领导认领）"
         enterprise = order.enterprise.name if order.enterprise else "—"
-        due = f"请于 {local_time(order.sign_due_at)} 前报到" if order.sign_due_at else "请尽快报到"
-        text = (
-            f"【吹哨报到】{names}\n"
-            f"工单 {order.number}（{level_label(order.level)}{'·绿色通道' if order.green_channel else ''}）\n"
-            f"企业：{enterprise}\n诉求：{order_summary(order)}\n{due}，办理时限 {local_time(order.due_at)}。\n"
-            f"回复「报到 {order.number[-4:]}」即可接单。"
-        )
+        text = templates.render("whistle", {
+            **self.order_placeholders(order), "mentions": names,
+            "sign_due": f"请于 {local_time(order.sign_due_at)} 前报到" if order.sign_due_at else "请尽快报到",
+            "due": local_time(order.due_at),
+        }, studio.runtime(self.session).templates)
         # ``card`` is what a platform that follows the @-text with a link card (DingTalk) shows on it.
         group_card = {"heading": enterprise, "lines": [
             order_summary(order, 120), f"报到时限：{local_time(order.sign_due_at)}　办理时限：{local_time(order.due_at)}"]}
@@ -220,6 +231,15 @@ class Notifier:
             "order_number": order.number,
         }
         self.to_people(helpers, kind="card", payload=card, key=key, order=order)
+
+    def order_placeholders(self, order: WorkOrder) -> dict:
+        """What every order template may use (``services.studio.templates.ORDER_PLACEHOLDERS``)."""
+        return {
+            "number": order.number, "short_number": order.number[-4:],
+            "enterprise": order.enterprise.name if order.enterprise else "—", "summary": order_summary(order),
+            "level": level_label(order.level), "green_channel": bool(order.green_channel),
+            "state": State.LABELS.get(order.state, order.state), "link": order_url(order),
+        }
 
     def close_cards(self, order: WorkOrder, label: str, key: str, department: Department, helpers: list[Person]) -> None:
         payload = {"task_id": f"{order.number}-{order.deadline_version}-{department.id}", "label": label,
