@@ -9,7 +9,7 @@ def all_blueprints():
     blueprints = [health]
     for module_name in ("handlers.console", "handlers.admin", "handlers.api", "handlers.public", "handlers.mobile",
                         "handlers.dingtalk", "handlers.wecom", "handlers.grid", "handlers.registry",
-                        "handlers.policies", "handlers.knowledge", "handlers.statistics"):
+                        "handlers.policies", "handlers.knowledge", "handlers.statistics", "handlers.studio"):
         try:
             module = __import__(module_name, fromlist=["bp"])
         except ModuleNotFoundError as error:

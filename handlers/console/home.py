@@ -35,6 +35,8 @@ def nav_items(person) -> list[dict]:
         items.append({"endpoint": "grid.index", "label": "网格", "prefix": "/grid"})
     if person.role in ADMIN_ROLES and "admin.index" in current_app.view_functions:
         items.append({"endpoint": "admin.index", "label": "管理", "prefix": "/admin"})
+    if person.role == Role.SYSADMIN and "studio.index" in current_app.view_functions:
+        items.append({"endpoint": "studio.index", "label": "配置", "prefix": "/studio"})
     if person.role in REGISTRY_ROLES:
         items.append({"endpoint": "registry.enterprises", "label": "企业库", "prefix": "/registry"})
     items.append({"endpoint": "policies.index", "label": "政策", "prefix": "/policies"})

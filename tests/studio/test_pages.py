@@ -1,0 +1,58 @@
+"""配置中心 pages: the administrator reads, imports (preview → confirm), restores and edits aliases."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import func, select
+
+from models import ConfigRevision, Role
+from tests.handlers.test_console import login, page_token
+
+
+def test_only_the_administrator_enters_and_an_import_is_previewed_then_applied(app, client, factory, session,
+                                                                               session_factory):
+    factory.person(Role.SYSADMIN, name="周管理", login="admin")
+    factory.person(Role.DISPATCHER, department=factory.department("grid_center"), name="赵调度", login="dispatcher")
+    session.commit()
+    dispatcher = app.test_client()
+    login(dispatcher, "dispatcher")
+    assert dispatcher.get("/studio/").status_code == 403
+    login(client, "admin")
+    page = client.get("/studio/")
+    assert page.status_code == 200 and "内置默认" in page.get_data(as_text=True)
+    exported = client.get("/studio/export.yaml")
+    assert exported.status_code == 200 and "dispatch_rules" in exported.get_data(as_text=True)
+
+    token = page_token(client, "/studio/")
+    broken = client.post("/studio/import", data={"csrf_token": token, "reason": "坏的", "file": (
+        io.BytesIO("command_aliases:\n  收到: 不存在\n".encode()), "c.yaml")}, content_type="multipart/form-data")
+    assert broken.status_code == 422 and "command_aliases.收到：未知命令「不存在」" in broken.get_data(as_text=True)
+    preview = client.post("/studio/import", data={"csrf_token": token, "reason": "加别名", "file": (
+        io.BytesIO("command_aliases:\n  收到: 报到\n".encode()), "c.yaml")}, content_type="multipart/form-data")
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "新增「收到」" in html and "确认导入" in html
+    with session_factory() as s:
+        assert s.scalar(select(func.count(ConfigRevision.id))) == 0  # a preview writes nothing
+    done = client.post("/studio/import", data={"csrf_token": token, "confirm": "1", "reason": "加别名",
+                                               "text": "command_aliases:\n  收到: 报到\n"})
+    assert done.status_code == 302
+    with session_factory() as s:
+        revision = s.scalar(select(ConfigRevision))
+        assert revision.document["command_aliases"] == {"收到": "报到"} and revision.actor_label == "周管理"
+
+
+def test_aliases_page_saves_a_revision_and_refuses_a_taken_word(client, factory, session, session_factory):
+    factory.person(Role.SYSADMIN, name="周管理", login="admin")
+    session.commit()
+    login(client, "admin")
+    token = page_token(client, "/studio/aliases")
+    saved = client.post("/studio/aliases", data={"csrf_token": token, "alias": ["收到", ""], "command": ["报到", "报到"],
+                                                 "reason": "各部门习惯说收到"})
+    assert saved.status_code == 302
+    refused = client.post("/studio/aliases", data={"csrf_token": token, "alias": ["办结"], "command": ["报到"]})
+    assert refused.status_code == 422 and "已是命令「办结」的用词" in refused.get_data(as_text=True)
+    with session_factory() as s:
+        assert [r.document["command_aliases"] for r in s.scalars(select(ConfigRevision))] == [{"收到": "报到"}]
+    page = client.get("/studio/").get_data(as_text=True)
+    assert "各部门习惯说收到" in page and "恢复到此版本" not in page  # the only revision is the current one
