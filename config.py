@@ -98,6 +98,11 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def setting_defaults(self) -> dict[str, float]:
+        """Defaults of the run-time system settings (``services.admin.settings``): a value an
+        administrator saved on the settings page wins over these."""
+        return {"survey_delay_hours": self.survey_delay_hours, "survey_reminder_hours": self.survey_reminder_hours}
+
     def with_overrides(self, overrides: Mapping[str, object] | None) -> Settings:
         if not overrides:
             return self

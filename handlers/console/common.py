@@ -15,6 +15,7 @@ from handlers.console import bp
 from handlers.context import current_person, db, now, op_context, settings
 from handlers.template_helpers import local_dt
 from models import Attachment, Person, RequestDomain, Role, Satisfaction, ServiceStage, WorkOrder
+from services.admin import settings as system_settings
 from services.errors import DomainError, ValidationFailed
 from services.orders import attachments, sla
 from services.orders import operations as wo
@@ -155,7 +156,7 @@ def action_forms_context(order: WorkOrder, actions: list[str], *, suggest: bool 
         "suggested": [d for d in suggested if d in names],
         "pending_extension": next((r for r in order.extension_requests if r.status == "pending"), None),
         "satisfactions": Satisfaction.ALL, "visit_methods": VISIT_METHODS,
-        "max_returns": int(wo.setting(session, "max_returns", 3)),
+        "max_returns": system_settings.max_returns(session),
         "can_designate": current_person().role in (Role.DISPATCHER, Role.SYSADMIN),
         "error": error, "form_action": form_action, "form": form or MultiDict(),
     }

@@ -33,10 +33,10 @@ from models import (
     Satisfaction,
     ScreeningRule,
     ServiceStage,
-    SystemSetting,
     WorkOrder,
     WorkOrderEvent,
 )
+from services.admin import settings as system_settings
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.messaging.notify import (
     Channels,
@@ -104,11 +104,6 @@ class NewOrder:
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
-def setting(session: Session, key: str, default):
-    row = session.get(SystemSetting, key)
-    return default if row is None else row.value
-
-
 def allocate_number(session: Session, now: datetime) -> str:
     """BC-YYYYMMDD-NNNN, day in Beijing time; atomic on SQLite and PostgreSQL."""
     day = now.astimezone(LOCAL_TZ).strftime("%Y%m%d")
@@ -427,7 +422,7 @@ def dispatch(
     from_state = order.state
     new_state = _transition(ctx, order, Action.DISPATCH)
     department = _department(ctx.session, department_id)
-    max_returns = int(setting(ctx.session, "max_returns", 3))
+    max_returns = system_settings.max_returns(ctx.session)
     if order.return_count >= max_returns:
         if ctx.actor is not None and ctx.actor.role not in (Role.DISPATCHER, Role.SYSADMIN):
             raise PermissionDenied(f"该工单已被退回 {order.return_count} 次，须由区网格中心指定承办")
@@ -502,7 +497,7 @@ def return_order(ctx: OpContext, order: WorkOrder, *, reason: str) -> WorkOrder:
     order.assigned_person_id = None
     order.assigned_person = None
     order.sign_due_at = None
-    max_returns = int(setting(ctx.session, "max_returns", 3))
+    max_returns = system_settings.max_returns(ctx.session)
     event = _record(
         ctx, order, Action.RETURN, from_state, reason,
         department_id=department.id if department else None, return_count=order.return_count,
