@@ -108,7 +108,8 @@ def send_surveys(app: Flask) -> str:
         # Read on every run: the administrator's values win over the environment's defaults.
         values = system_settings.current(session, settings.setting_defaults())
         sent = send_due_surveys(
-            session, utc_now(), channels_for(app), values["survey_delay_hours"], values["survey_reminder_hours"]
+            session, utc_now(), channels_for(app), values["survey_delay_hours"], values["survey_reminder_hours"],
+            base_url=settings.base_url,
         )
     return f"发送满意度回访邀请/提醒 {sent} 件"
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Person, Satisfaction, WorkOrder, WorkOrderEvent
-from services.messaging.notify import Channels, Notifier, local_time
+from services.messaging.notify import Channels, Notifier, local_time, public_link
 from services.orders.lifecycle import Action, State
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ def _due(session: Session, *conditions) -> list[WorkOrder]:
     return list(session.scalars(query))
 
 
-def _send(session: Session, notifier: Notifier, order: WorkOrder, *, reminder: bool, now: datetime) -> None:
+def _send(session: Session, notifier: Notifier, order: WorkOrder, *, reminder: bool, now: datetime,
+          base_url: str) -> None:
     enterprise = order.enterprise.name if order.enterprise else "企业"
     levels = " / ".join(Satisfaction.ALL)
     lead = (
@@ -55,7 +56,7 @@ def _send(session: Session, notifier: Notifier, order: WorkOrder, *, reminder: b
         else f"工单 {order.number} 已反馈企业，请邀请{enterprise}对办理结果作出评价。"
     )
     text = (
-        f"{lead}\n诉求：{order.title}\n评价链接：{survey_path(order)}\n评价等级：{levels}\n"
+        f"{lead}\n诉求：{order.title}\n评价链接：{public_link(base_url, survey_path(order))}\n评价等级：{levels}\n"
         f"工单 {order.number} · {local_time(now, '%Y-%m-%d %H:%M')}"
     )
     payload = {
@@ -81,9 +82,11 @@ def _send(session: Session, notifier: Notifier, order: WorkOrder, *, reminder: b
 
 
 def send_due_surveys(
-    session: Session, now: datetime, channels: Channels, delay_hours: float, reminder_hours: float
+    session: Session, now: datetime, channels: Channels, delay_hours: float, reminder_hours: float, *,
+    base_url: str,
 ) -> int:
-    """Send the invitations and reminders due at ``now``; returns how many orders got one."""
+    """Send the invitations and reminders due at ``now``; returns how many orders got one.
+    ``base_url``: the site's address — the staff member forwards the link to the enterprise."""
     notifier = Notifier(session, channels, now)
     count = 0
     invited: set[int] = set()
@@ -96,7 +99,7 @@ def send_due_surveys(
         if not order.survey_token:
             order.survey_token = secrets.token_urlsafe(24)
         order.survey_sent_at = now
-        _send(session, notifier, order, reminder=False, now=now)
+        _send(session, notifier, order, reminder=False, now=now, base_url=base_url)
         invited.add(order.id)
         log.info("survey invitation sent for %s", order.number)
     for order in _due(
@@ -108,7 +111,7 @@ def send_due_surveys(
         if order.id in invited:
             continue  # never invite and remind in the same run
         order.survey_reminded_at = now
-        _send(session, notifier, order, reminder=True, now=now)
+        _send(session, notifier, order, reminder=True, now=now, base_url=base_url)
         count += 1
         log.info("survey reminder sent for %s", order.number)
     session.flush()

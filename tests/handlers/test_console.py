@@ -274,6 +274,29 @@ def test_create_with_attachment_and_download(client, people, session_factory, up
     assert client.get(f"/attachments/{stored[0].id}").status_code == 403
 
 
+def test_attachments_are_stored_under_instance_dir(app, people, session_factory, tmp_path):
+    """INSTANCE_DIR moves the data files, attachments included (README: 数据文件目录)."""
+    from application import create_app
+    from config import load_settings
+
+    data_dir = tmp_path / "yxby-data"
+    moved = create_app(settings=load_settings({
+        "DATABASE_URL": app.extensions["settings"].database_url, "SECRET_KEY": "moved-" + "m" * 40,
+        "INSTANCE_DIR": str(data_dir), "BASE_URL": "http://127.0.0.1:5000"}, read_dotenv=False))
+    try:
+        client = moved.test_client()
+        login(client, "staff")
+        data = new_order_form(client, people.enterprise.id)
+        data["attachments"] = [(io.BytesIO(PNG), "现场照片.png")]
+        assert client.post("/orders/new", data=data, content_type="multipart/form-data").status_code == 302
+        with session_factory() as s:
+            stored = s.scalar(select(Attachment))
+        assert (data_dir / "uploads" / stored.storage_key).read_bytes() == PNG
+        assert client.get(f"/attachments/{stored.id}").data == PNG
+    finally:
+        moved.extensions["db_engine"].dispose()
+
+
 def test_attachment_over_the_limit_creates_nothing(app, client, people, session_factory, upload_root, monkeypatch):
     small = dataclasses.replace(app.extensions["settings"], upload_max_bytes=1024)
     monkeypatch.setitem(app.extensions, "settings", small)

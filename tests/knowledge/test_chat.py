@@ -49,7 +49,7 @@ def test_answer_lists_the_top_three_published_entries_with_links(factory, sessio
     assert lines[0] == "知识库中与「社保补贴」最相关的 3 条："
     assert lines[1] == f"1. {entries['subsidy'].title}"
     assert lines[2].startswith("答：登录天津市人社局网上办事大厅")
-    assert lines[3] == f"详情：/knowledge/entries/{entries['subsidy'].id}"
+    assert lines[3] == f"详情：http://127.0.0.1:5000/knowledge/entries/{entries['subsidy'].id}"  # absolute: opened in chat
     assert entries["draft"].title not in result.reply
     assert result.reply.count("详情：") == 3
     # The reply goes out like every command's answer: outbox, then the sandbox transcript.
