@@ -716,7 +716,8 @@ def _reopen(ctx: OpContext, order: WorkOrder, note: str, key: str) -> None:
     order.feedback_at = None
     order.survey_sent_at = None
     order.survey_reminded_at = None
-    order.survey_token = None
+    # The token stays: the enterprise's link says its rating was received and the order is being
+    # handled again, and once the order is fed back again the same link takes the next rating.
     order.state = check_transition(Action.REOPEN, from_state, State.PROCESSING)
     start_clock(ctx.session, order, ctx.now, needs_sign=False)
     event = _record(ctx, order, Action.REOPEN, from_state, note)

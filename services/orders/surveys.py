@@ -2,7 +2,9 @@
 
 An order fed back to the enterprise (``FED_BACK``) waits ``delay_hours``; then its service staff
 member (and the submitter, when someone else) gets the survey link ``/s/<token>`` to pass to the
-enterprise, with the 好差评 five levels. If no rating has come ``reminder_hours`` later, one
+enterprise, with the 好差评 five levels. A rating below 基本满意 reopens the order once; the link
+then says the rating was received and the order is handled again, and takes the next rating
+when the order is fed back again (``link_state``). If no rating has come ``reminder_hours`` later, one
 reminder goes out, never a second. Orders are selected by state and stamps, so running this
 again is harmless; rows are locked (skipped when busy) so two runs never send twice.
 """
@@ -25,6 +27,26 @@ log = logging.getLogger(__name__)
 
 def survey_path(order: WorkOrder) -> str:
     return f"/s/{order.survey_token}"
+
+
+class LinkState:
+    """What the enterprise's survey link shows."""
+
+    UNKNOWN = "unknown"  # no such link
+    OPEN = "open"  # waiting for the rating: the form
+    REOPENED = "reopened"  # rated below 基本满意, being handled again: the rating was received
+    RATED = "rated"  # rated, nothing more to do
+
+
+def link_state(order: WorkOrder | None) -> str:
+    if order is None:
+        return LinkState.UNKNOWN
+    if order.state == State.FED_BACK:
+        return LinkState.OPEN
+    last = order.visits[-1] if order.visits else None
+    if last is not None and last.satisfaction not in Satisfaction.POSITIVE and order.state in State.OPEN:
+        return LinkState.REOPENED
+    return LinkState.RATED
 
 
 def _recipients(order: WorkOrder) -> list[Person]:
