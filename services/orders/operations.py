@@ -54,7 +54,7 @@ from services.permissions import authorize, can_create_order
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PRIORITIES = {"normal": "一般", "urgent": "紧急（水电气热中断）", "emergency": "特急（危及生命财产安全）"}
 CHANNEL_LABELS = {
-    "console": "网页工作台", "sandbox": "沙箱聊天", "wecom": "企业微信", "dingtalk": "钉钉",
+    "console": "网页工作台", "mobile": "移动端", "sandbox": "沙箱聊天", "wecom": "企业微信", "dingtalk": "钉钉",
     "api": "接口", "public": "企业自助", "system": "系统",
 }
 MIN_CONTENT = 5
