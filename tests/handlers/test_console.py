@@ -158,6 +158,20 @@ def test_detail_offers_exactly_the_permitted_actions(client, people, pending_ord
     assert "/actions/" not in page and "当前没有您可执行的操作" in page
 
 
+def test_an_order_waiting_for_dispatch_shows_its_time_left(client, people, factory, session):
+    """待派单 (before anyone signed for it): 剩余时间 is a remaining time, not 「时限 12-14 09:38」."""
+    order = factory.order(people.staff, utcnow(), enterprise=people.enterprise, level=2,
+                          content="企业急需招聘 30 名数控技术工人，请协助对接招聘会和用工补贴")
+    session.commit()
+    assert order.state == State.PENDING_DISPATCH and order.due_at is not None
+    login(client, "staff")
+    page = client.get(f"/orders/{order.number}").get_data(as_text=True)
+    shown = re.search(r"<dt>剩余时间</dt><dd>(.*?)</dd>", page).group(1)
+    assert "剩余" in shown and "个工作日" in shown and "时限" not in shown
+    mobile = client.get(f"/m/orders/{order.number}").get_data(as_text=True)
+    assert re.search(r'class="m-clock clock-ok">剩余 \d+ 个工作日', mobile)
+
+
 def test_dispatch_from_detail_blows_the_whistle(client, people, pending_order, session_factory):
     login(client, "dispatcher")
     token = page_token(client, f"/orders/{pending_order.number}")
