@@ -172,6 +172,20 @@ def test_an_order_waiting_for_dispatch_shows_its_time_left(client, people, facto
     assert re.search(r'class="m-clock clock-ok">剩余 \d+ 个工作日', mobile)
 
 
+def test_own_order_handed_to_the_grid_center_offers_the_staff_no_dispatch(client, people, pending_order,
+                                                                           session_factory):
+    """Submitted with 「交区网格中心派单」: only the dispatcher is offered 派单, and only they may."""
+    login(client, "staff")
+    page = client.get(f"/orders/{pending_order.number}").get_data(as_text=True)
+    assert f"/orders/{pending_order.number}/actions/dispatch" not in page
+    mobile = client.get(f"/m/orders/{pending_order.number}").get_data(as_text=True)
+    assert "/actions/dispatch" not in mobile and "派单说明" not in mobile
+    refused = client.post(f"/orders/{pending_order.number}/actions/dispatch", data={
+        "csrf_token": token_from(page), "department_id": people.rsj.id})
+    assert refused.status_code in (302, 403)
+    assert order_state(session_factory, pending_order.number) == State.PENDING_DISPATCH
+
+
 def test_dispatch_from_detail_blows_the_whistle(client, people, pending_order, session_factory):
     login(client, "dispatcher")
     token = page_token(client, f"/orders/{pending_order.number}")
