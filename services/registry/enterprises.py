@@ -41,10 +41,12 @@ from services.registry import size_band
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 VIEW_ROLES = (Role.SYSADMIN, Role.ZONE_ADMIN, Role.DISPATCHER)
+# The census (底数) is exactly the district leader's view: counts of the whole district, read only.
+CENSUS_ROLES = (*VIEW_ROLES, Role.DISTRICT_LEADER)
 IMPORT_ROLES = (Role.SYSADMIN,)
 # Import results hold rows of every zone: the district-wide roles only.
 IMPORT_VIEW_ROLES = (Role.SYSADMIN, Role.DISPATCHER)
-ALL_ZONE_ROLES = (Role.SYSADMIN, Role.DISPATCHER)
+ALL_ZONE_ROLES = (Role.SYSADMIN, Role.DISPATCHER, Role.DISTRICT_LEADER)
 CHAIN_POSITIONS = ("链主", "核心配套", "一般配套")
 QUALIFICATION_SUGGESTIONS = ("高新技术企业", "专精特新", "专精特新“小巨人”", "科技型中小企业", "雏鹰企业", "瞪羚企业",
                              "制造业单项冠军")
@@ -57,10 +59,15 @@ _SPLIT = re.compile(r"[\s,，、;；]+")
 # --------------------------------------------------------------------------------------------------
 # Scope
 # --------------------------------------------------------------------------------------------------
-def ensure_viewer(person: Person | None) -> Person:
-    if person is None or person.role not in VIEW_ROLES:
+def ensure_viewer(person: Person | None, roles: tuple[str, ...] = VIEW_ROLES) -> Person:
+    if person is None or person.role not in roles:
         raise PermissionDenied("您的角色无权查看企业库")
     return person
+
+
+def can_open_list(person: Person | None) -> bool:
+    """The enterprise list and profiles (the census links its numbers to them)."""
+    return person is not None and person.role in VIEW_ROLES
 
 
 def sees_all_zones(person: Person) -> bool:
@@ -256,7 +263,7 @@ def _group_of(status: str) -> str:
 
 
 def census(session: Session, person: Person, now: datetime) -> Census:
-    ensure_viewer(person)
+    ensure_viewer(person, CENSUS_ROLES)
     zones = visible_zones(session, person)
     rows: dict[int | None, CensusRow] = {z.id: CensusRow(z.id, z.name) for z in zones}
     if sees_all_zones(person):
