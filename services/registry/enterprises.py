@@ -37,7 +37,7 @@ from models import (
 from services.admin.operations import AdminContext
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.paging import Page, paginate
-from services.registry import size_band
+from services.registry import industry_codes, size_band
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 VIEW_ROLES = (Role.SYSADMIN, Role.ZONE_ADMIN, Role.DISPATCHER)
@@ -405,9 +405,9 @@ def parse_profile_form(session: Session, data: Mapping[str, Any]) -> dict[str, A
     values["assets"] = _money(text("assets"), "资产总额", errors, "assets")
     code_text = text("industry_code")
     if code_text:
-        code, _name = size_band.parse_industry_code(code_text)
-        if not code:
-            errors["industry_code"] = "行业代码应为 GB/T 4754 代码，如 C3311"
+        code, _name, problem = industry_codes.check(code_text)
+        if problem or not code:
+            errors["industry_code"] = problem or "行业代码应为 GB/T 4754-2017 代码，如 C3311"
         values["industry_code"] = code
     else:
         values["industry_code"] = ""

@@ -202,6 +202,8 @@ def test_profile_shows_history_orders_and_edits_are_audited(web, admin, factory,
 
     bad = web.post(url, {"employees": "很多", "industry_code": "ZZ"}, token_from=url)
     assert bad.status_code == 422 and "从业人数应为非负整数" in bad.get_data(as_text=True)
+    unknown = web.post(url, {"industry_code": "C9999"}, token_from=url)  # a code shape outside the closed list
+    assert unknown.status_code == 422 and "不是 GB/T 4754-2017 国民经济行业分类代码" in unknown.get_data(as_text=True)
 
 
 def test_list_search_and_filters(web, admin, factory):
