@@ -25,7 +25,7 @@ def create_app(overrides: Mapping[str, object] | None = None, *, settings: Setti
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
-        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_path=str(settings.instance_dir),
     )
     app.config.update(
         SECRET_KEY=settings.secret_key,

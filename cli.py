@@ -254,15 +254,34 @@ def register_commands(app: Flask) -> None:
     @click.option("--port", default=5000, type=int)
     def devserver(host, port):
         flask_app = current_app._get_current_object()
-        if flask_app.extensions["settings"].is_production:
+        settings = flask_app.extensions["settings"]
+        if settings.is_production:
             raise click.ClickException("生产环境请使用 gunicorn 与独立的 jobs 进程")
         from werkzeug.serving import run_simple
 
         from jobs.scheduler import start_in_background
 
-        start_in_background(flask_app)
+        if not settings.base_url_configured:
+            # Links in messages, QR posters and OAuth callbacks must reach this server, on the port it serves.
+            settings = settings.with_overrides({"base_url": served_base_url(host, port)})
+            flask_app.extensions["settings"] = settings
+        click.echo(f"对外地址（BASE_URL）：{settings.base_url}")
+        if settings.run_jobs_in_web:
+            start_in_background(flask_app)
+        else:
+            click.echo("RUN_JOBS_IN_WEB=false：未启动后台调度线程，定时任务请另开终端运行 `flask --app wsgi jobs run`")
         # Not flask_app.run(): Flask ignores it inside a `flask` CLI command (FLASK_RUN_FROM_CLI).
         run_simple(host, port, flask_app, use_reloader=False, use_debugger=False, threaded=True)
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The address of a development server listening on ``host:port``, as a browser on this machine
+    reaches it (a wildcard address is not one; other devices need BASE_URL set)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _channels(app: Flask):

@@ -70,10 +70,14 @@ class Settings:
     database_url: str = ""
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:5000"
+    # Whether BASE_URL was set: if not, the development server puts the address it serves in its place.
+    base_url_configured: bool = False
     redis_url: str = ""
     sandbox_enabled: bool = True
-    # Scheduler inside the web process: only for the single-process development server.
-    run_jobs_in_web: bool = False
+    # Scheduler thread inside the development server's process; never in a production web process.
+    run_jobs_in_web: bool = True
+    # Data files: the SQLite database, attachments and imports (``uploads/``), the development secret.
+    instance_dir: Path = INSTANCE_DIR
     upload_max_bytes: int = 20 * 1024 * 1024
     # Spreadsheet imports (enterprise registry, rosters): the largest file accepted.
     import_max_bytes: int = 50 * 1024 * 1024
@@ -97,6 +101,11 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def setting_defaults(self) -> dict[str, float]:
+        """Defaults of the run-time system settings (``services.admin.settings``): a value an
+        administrator saved on the settings page wins over these."""
+        return {"survey_delay_hours": self.survey_delay_hours, "survey_reminder_hours": self.survey_reminder_hours}
 
     def with_overrides(self, overrides: Mapping[str, object] | None) -> Settings:
         if not overrides:
@@ -192,7 +201,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
     app_env = (env.get("APP_ENV") or "development").strip()
     if app_env not in {"development", "production"}:
         raise ConfigError(f"APP_ENV 只能是 development 或 production，当前为 {app_env!r}")
-    instance_dir = Path(env.get("INSTANCE_DIR") or INSTANCE_DIR)
+    # A relative INSTANCE_DIR is read from the project root, like the default, wherever the command runs.
+    instance_dir = PROJECT_ROOT / Path(env.get("INSTANCE_DIR") or INSTANCE_DIR).expanduser()
 
     default_db = f"sqlite:///{instance_dir / 'youxubiying.db'}"
     database_url = _url(env, "DATABASE_URL", default_db, ("sqlite", "postgresql", "postgres"))
@@ -208,14 +218,19 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
         raise ConfigError(f"DINGTALK_MODE 只能是 http 或 stream，当前为 {dingtalk_mode!r}")
 
     is_dev = app_env == "development"
+    run_jobs_in_web = _bool(env, "RUN_JOBS_IN_WEB", is_dev)
+    if run_jobs_in_web and not is_dev:
+        raise ConfigError("RUN_JOBS_IN_WEB 只能在开发环境开启；生产环境的定时任务由独立的 `flask --app wsgi jobs run` 进程运行")
     return Settings(
         app_env=app_env,
         database_url=database_url,
         secret_key=_secret_key(env, app_env, instance_dir),
         base_url=_url(env, "BASE_URL", "http://127.0.0.1:5000", ("http", "https")).rstrip("/"),
+        base_url_configured=bool((env.get("BASE_URL") or "").strip()),
         redis_url=_url(env, "REDIS_URL", "", ("redis", "rediss", "unix")),
         sandbox_enabled=_bool(env, "SANDBOX_ENABLED", is_dev),
-        run_jobs_in_web=_bool(env, "RUN_JOBS_IN_WEB", False),
+        run_jobs_in_web=run_jobs_in_web,
+        instance_dir=instance_dir,
         upload_max_bytes=_number(env, "UPLOAD_MAX_MB", 20, minimum=1) * 1024 * 1024,
         import_max_bytes=_number(env, "IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024,
         survey_delay_hours=_number(env, "SURVEY_DELAY_HOURS", 24.0, float),

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 def all_blueprints():
     from handlers.health import bp as health
+    from handlers.site import bp as site
 
-    blueprints = [health]
+    blueprints = [health, site]
     for module_name in ("handlers.console", "handlers.admin", "handlers.api", "handlers.public", "handlers.mobile",
                         "handlers.dingtalk", "handlers.wecom", "handlers.grid", "handlers.registry",
                         "handlers.policies", "handlers.knowledge", "handlers.statistics", "handlers.studio"):

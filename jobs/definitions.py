@@ -99,12 +99,16 @@ def sla_watchdog(app: Flask) -> str:
 
 
 def send_surveys(app: Flask) -> str:
+    from services.admin import settings as system_settings
     from services.orders.surveys import send_due_surveys
 
     settings = app.extensions["settings"]
     with session_scope(app.extensions["db_sessionmaker"]) as session:
+        # Read on every run: the administrator's values win over the environment's defaults.
+        values = system_settings.current(session, settings.setting_defaults())
         sent = send_due_surveys(
-            session, utc_now(), channels_for(app), settings.survey_delay_hours, settings.survey_reminder_hours
+            session, utc_now(), channels_for(app), values["survey_delay_hours"], values["survey_reminder_hours"],
+            base_url=settings.base_url,
         )
     return f"发送满意度回访邀请/提醒 {sent} 件"
 

@@ -23,7 +23,7 @@ class WorkOrder(TimestampMixin, Base):
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
     submitter_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(16))  # console | sandbox | wecom | dingtalk | api | public
+    channel: Mapped[str] = mapped_column(String(16))  # services.orders.operations.CHANNEL_LABELS
     domain_id: Mapped[int | None] = mapped_column(ForeignKey("request_domain.id"))
     stage_id: Mapped[int | None] = mapped_column(ForeignKey("service_stage.id"))
     title: Mapped[str] = mapped_column(String(200))

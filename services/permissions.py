@@ -65,7 +65,9 @@ def can(person: Person | None, action: str, order: WorkOrder) -> bool:
     if action in (Action.ACCEPT, Action.REJECT):
         return owner or dispatcher or bizenv
     if action == Action.DISPATCH:
-        return dispatcher or bizenv or (owner and order.level <= 2)
+        # An order waits for dispatch only in a hub's queue (the zone chose 「交区网格中心派单」, a
+        # department returned it, or it was escalated): the hub dispatches, not the zone side.
+        return dispatcher or bizenv
     if action in (Action.SIGN, Action.RETURN):
         return assignee and order.assigned_department_id is not None
     if action == Action.TRANSFER:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,8 +13,19 @@ from services.messaging.notify import Channels
 from services.orders.operations import NewOrder, OpContext, create_order
 
 _counter = itertools.count(1)
+# The site's address in tests (tests/conftest.py sets BASE_URL to it): links that leave the desk use it.
+TEST_BASE_URL = "http://127.0.0.1:5000"
 # Production hashes use werkzeug's default (scrypt); tests only need a valid hash, quickly.
 FAST_TEST_HASH = "pbkdf2:sha256:1000"
+
+# A desk path not preceded by a scheme and host: "评价链接：/s/abc" is one, "https://x/s/abc" is not.
+_RELATIVE_LINK = re.compile(r"(?<![\w.:/-])/(?:s|p|m|knowledge|cases|faq|contact|orders|policies|registry|grid)/")
+
+
+def relative_links(text: str) -> list[str]:
+    """Relative desk links in a text that leaves the system (they lead nowhere in a chat or an SMS)."""
+    return [text[m.start():m.start() + 40] for m in _RELATIVE_LINK.finditer(text or "")]
+
 
 # 18-character codes with valid GB 32100 check digits, generated on demand.
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -67,7 +79,7 @@ class Factory:
         return enterprise
 
     def ctx(self, actor, now: datetime, channel="console") -> OpContext:
-        return OpContext(self.session, actor, now, channel, Channels(sandbox=True))
+        return OpContext(self.session, actor, now, channel, Channels(sandbox=True), base_url=TEST_BASE_URL)
 
     def order(self, actor, now, **fields):
         enterprise = fields.pop("enterprise", None) or self.enterprise(staff=actor)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from integrations.sandbox import SandboxAdapter
-from models import Person, Role, SandboxMessage, WorkOrder
+from models import OutboundMessage, Person, Role, SandboxMessage, WorkOrder
 from services.messaging import chat as chat_inbound
 from services.messaging.delivery import deliver_due
 from services.messaging.notify import Channels
@@ -22,6 +22,7 @@ from services.orders.lifecycle import Action, State
 from services.orders.operations import OpContext
 from services.orders.surveys import send_due_surveys
 from services.ratelimit import DatabaseRateLimiter
+from tests.factories import relative_links
 
 
 def say(session_factory, person_id, text, at, conversation=None):
@@ -97,7 +98,7 @@ def test_level_two_loop_through_chat_jobs_and_survey_page(session_factory, facto
     # 24 hours later the survey job sends the link; the enterprise answers on the public page.
     t += timedelta(hours=25)
     with session_factory() as s:
-        assert send_due_surveys(s, t, Channels(sandbox=True), 24, 24) == 1
+        assert send_due_surveys(s, t, Channels(sandbox=True), 24, 24, base_url="http://127.0.0.1:5000") == 1
         s.commit()
     deliver(session_factory, t)
     token = current(session_factory, number).survey_token
@@ -121,3 +122,8 @@ def test_level_two_loop_through_chat_jobs_and_survey_page(session_factory, facto
                      Action.FEEDBACK, Action.VISIT, Action.REOPEN, Action.ARCHIVE):
         assert expected in actions, expected
     assert actions.count(Action.VISIT) == 2
+
+    # Every message that left the desk on the way: its links open outside the desk.
+    with session_factory() as s:
+        texts = [m.payload.get("text", "") for m in s.scalars(select(OutboundMessage))]
+    assert texts and all(not relative_links(text) for text in texts), [relative_links(t) for t in texts]

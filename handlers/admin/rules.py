@@ -8,7 +8,7 @@ from sqlalchemy import select
 from handlers.admin import bp
 from handlers.admin.common import EDITORS, VIEWERS, admin_ctx, can_edit, form_data, render_invalid
 from handlers.console.auth import roles_required
-from handlers.context import db, now
+from handlers.context import db, now, settings
 from models import RequestDomain, ScreeningRule, SlaPolicy
 from services.admin import operations as admin
 from services.admin.operations import LOCAL_TZ
@@ -226,7 +226,7 @@ def screening_update(rule_id: int):
 @bp.get("/settings")
 @roles_required(*EDITORS)
 def settings_page():
-    values = {key: str(value) for key, value in admin.current_settings(db()).items()}
+    values = {key: str(value) for key, value in admin.current_settings(db(), settings().setting_defaults()).items()}
     return render_template("admin/settings.html", specs=admin.SETTINGS, errors={}, form=values)
 
 
@@ -234,7 +234,7 @@ def settings_page():
 @roles_required(*EDITORS)
 def settings_update():
     try:
-        admin.update_settings(admin_ctx(), form_data())
+        admin.update_settings(admin_ctx(), form_data(), settings().setting_defaults())
     except ValidationFailed as error:
         return render_invalid("admin/settings.html", error, specs=admin.SETTINGS)
     flash("系统参数已保存", "success")

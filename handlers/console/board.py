@@ -9,7 +9,7 @@ from handlers.console.auth import roles_required
 from handlers.console.common import request_now
 from handlers.console.home import BOARD_ROLES
 from handlers.context import current_person, db
-from services.orders import operations as wo
+from services.admin import settings as system_settings
 from services.orders import queries as order_queries
 from services.orders.lifecycle import Action
 from services.permissions import can
@@ -20,7 +20,7 @@ from services.permissions import can
 def board():
     session = db()
     person = current_person()
-    max_returns = int(wo.setting(session, "max_returns", 3))
+    max_returns = system_settings.max_returns(session)
     data = order_queries.dispatch_board(session, person, request_now(), max_returns=max_returns)
     columns = [
         ("screening", "待甄别", data.screening, "系统提示可能不予受理，需人工确认"),

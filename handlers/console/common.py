@@ -14,10 +14,10 @@ from werkzeug.datastructures import MultiDict
 
 from handlers.console import bp
 from handlers.context import current_person, db, now, op_context, settings
-from handlers.template_helpers import local_dt
 from models import Attachment, Enterprise, Person, RequestDomain, Role, Satisfaction, ServiceStage, WorkOrder
+from services.admin import settings as system_settings
 from services.errors import DomainError, ValidationFailed
-from services.orders import attachments, sla
+from services.orders import attachments, deadlines, sla
 from services.orders import operations as wo
 from services.orders import queries as order_queries
 from services.orders.deadlines import load_calendar
@@ -41,24 +41,9 @@ def request_now():
     return g.request_now
 
 
-def clock(order: WorkOrder) -> dict:
-    """What the page says about an order's deadline: a label and a css class."""
-    moment = request_now()
-    if order.state == State.DISPATCHED and order.sign_due_at is not None and moment > order.sign_due_at:
-        return {"label": "超时未签收", "css": "overdue", "overdue": True}
-    if order.state == State.SUSPENDED:
-        return {"label": "已挂起（计时暂停）", "css": "muted", "overdue": False}
-    if order.state == State.PENDING_DISPATCH and order.due_at is not None:
-        # Waiting in a hub queue: the clock only counts once dispatched, so show the date, no verdict.
-        return {"label": f"时限 {local_dt(order.due_at, '%m-%d %H:%M')}", "css": "muted", "overdue": False}
-    if order.state not in State.CLOCK_RUNNING:
-        return {"label": "—", "css": "muted", "overdue": False}
-    if order.due_at is None:
-        return {"label": "跟踪市级时限" if order.level == 4 else "未设办理时限", "css": "muted", "overdue": False}
-    overdue = moment > order.due_at
-    label = sla.time_left_label(calendar(), order.due_at, moment)
-    soon = not overdue and calendar().working_seconds_between(moment, order.due_at) < sla.SECONDS_PER_WORKDAY
-    return {"label": label, "css": "overdue" if overdue else ("soon" if soon else "ok"), "overdue": overdue}
+def clock(order: WorkOrder) -> deadlines.Clock:
+    """What the page says about an order's deadline (the console and the mobile pages alike)."""
+    return deadlines.clock(order, calendar(), request_now())
 
 
 def upload_root() -> Path:
@@ -156,7 +141,7 @@ def action_forms_context(order: WorkOrder, actions: list[str], *, suggest: bool 
         "suggested": [d for d in suggested if d in names],
         "pending_extension": next((r for r in order.extension_requests if r.status == "pending"), None),
         "satisfactions": Satisfaction.ALL, "visit_methods": VISIT_METHODS,
-        "max_returns": int(wo.setting(session, "max_returns", 3)),
+        "max_returns": system_settings.max_returns(session),
         "can_designate": current_person().role in (Role.DISPATCHER, Role.SYSADMIN),
         "error": error, "form_action": form_action, "form": form or MultiDict(),
     }
@@ -252,7 +237,7 @@ def create_order_from_form(person: Person, channel: str) -> wo.Submission:
 
 
 @bp.app_template_global("order_clock")
-def _order_clock(order: WorkOrder) -> dict:
+def _order_clock(order: WorkOrder) -> deadlines.Clock:
     return clock(order)
 
 

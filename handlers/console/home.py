@@ -39,6 +39,8 @@ def nav_items(person) -> list[dict]:
         items.append({"endpoint": "studio.index", "label": "配置", "prefix": "/studio"})
     if person.role in REGISTRY_ROLES:
         items.append({"endpoint": "registry.enterprises", "label": "企业库", "prefix": "/registry"})
+    elif person.role == Role.DISTRICT_LEADER:  # the census only, read only
+        items.append({"endpoint": "registry.census", "label": "企业底数", "prefix": "/registry"})
     items.append({"endpoint": "policies.index", "label": "政策", "prefix": "/policies"})
     items.append({"endpoint": "knowledge.index", "label": "知识库", "prefix": "/knowledge"})
     if can_view_statistics(person):

@@ -9,7 +9,7 @@ from handlers.console.auth import roles_required
 from handlers.context import current_person, db
 from handlers.grid import bp
 from handlers.grid.common import PLACERS, grid_ctx, page_number, paginate
-from models import Enterprise, Role, Zone
+from models import Enterprise, Role
 from services.errors import ValidationFailed
 from services.grid import rules as zone_rules
 
@@ -28,11 +28,8 @@ def unassigned():
     query = zone_rules.unassigned_query(q).order_by(Enterprise.id)
     count = select(func.count()).select_from(zone_rules.unassigned_query(q).subquery())
     paged = paginate(query, count, page_number())
-    # Why each one waits: no rule matched, or which zones tied.
-    explanations = {e.id: zone_rules.explain_zone(session, e.address) for e in paged.items}
-    zone_names = dict(session.execute(select(Zone.id, Zone.name)).all())
     return render_template(
-        "grid/unassigned.html", paged=paged, q=q, explanations=explanations, zone_names=zone_names,
+        "grid/unassigned.html", paged=paged, q=q, reasons=zone_rules.unassigned_reasons(session, paged.items),
         zones=zone_rules.managed_zones(session, current_person(), placing=True),
         sysadmin=current_person().role == Role.SYSADMIN,
     )

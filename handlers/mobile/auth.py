@@ -45,9 +45,10 @@ class PlatformUnavailable(DomainError):
 
 
 def signed_in_channel() -> str:
-    """The work-order channel of this session: the platform the person signed in through."""
+    """The work-order channel of this session: the platform the person signed in through, or the
+    mobile pages themselves for a console session opened on a phone (not 网页工作台)."""
     platform = session.get(SESSION_PLATFORM)
-    return platform if platform in PLATFORM_LABELS else "console"
+    return platform if platform in PLATFORM_LABELS else "mobile"
 
 
 def _home() -> str:

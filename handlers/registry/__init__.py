@@ -1,7 +1,7 @@
 """The enterprise registry console (/registry): the list, profiles, the census (底数) and the imports.
 
-System administrators, zone admins (their own zone) and the grid-center dispatcher look; system
-administrators import. Queries and edits live in ``services.registry.enterprises``, imports in
+System administrators, zone admins (their own zone) and the grid-center dispatcher look; the
+district leader reads the census only; system administrators import. Queries and edits live in ``services.registry.enterprises``, imports in
 ``services.registry.importer`` / ``services.registry.import_jobs`` (run by the jobs process).
 """
 

@@ -9,12 +9,14 @@ from handlers.context import current_person, db, now
 from handlers.registry import bp
 from models import EntityType, RegistrationStatus
 from services.registry import enterprises as registry
-from services.registry.enterprises import VIEW_ROLES
+from services.registry.enterprises import CENSUS_ROLES
 
 
 @bp.get("/census")
-@roles_required(*VIEW_ROLES)
+@roles_required(*CENSUS_ROLES)
 def census():
-    data = registry.census(db(), current_person(), now())
+    person = current_person()
+    data = registry.census(db(), person, now())
     groups = {k: label for k, (label, _s) in RegistrationStatus.GROUPS.items()}
-    return render_template("registry/census.html", census=data, entity_types=EntityType.LABELS, groups=groups)
+    return render_template("registry/census.html", census=data, entity_types=EntityType.LABELS, groups=groups,
+                           linked=registry.can_open_list(person))

@@ -47,6 +47,7 @@ from models import (
     Zone,
 )
 from services import audit
+from services.admin import settings as system_settings
 from services.errors import Conflict, ValidationFailed
 from services.lookup import get_or_not_found
 from services.messaging import inbox, outbox
@@ -907,42 +908,33 @@ def try_screening(session: Session, text: str) -> screening.ScreeningSuggestion 
 # --------------------------------------------------------------------------------------------
 # System settings
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SettingSpec:
-    key: str
-    label: str
-    help: str
-    minimum: int
-    maximum: int
-    default: int
+SETTINGS = system_settings.SETTINGS
 
 
-SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec("max_returns", "退单次数上限", "同一工单被退回达到该次数后，由区网格中心指定承办单位", 1, 10, 3),
-    SettingSpec("survey_delay_hours", "满意度调查发送时间（小时）", "结果反馈企业后多少小时发送满意度调查链接", 0, 720, 24),
-    SettingSpec("survey_reminder_hours", "调查提醒间隔（小时）", "企业未评价时，多少小时后提醒一次", 1, 720, 24),
-)
+def current_settings(session: Session, defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The values in force (``defaults``: the environment's, ``config.Settings.setting_defaults()``)."""
+    return system_settings.current(session, defaults)
 
 
-def current_settings(session: Session) -> dict[str, Any]:
-    rows = {row.key: row.value for row in session.scalars(
-        select(SystemSetting).where(SystemSetting.key.in_([s.key for s in SETTINGS])))}
-    return {s.key: rows.get(s.key, s.default) for s in SETTINGS}
-
-
-def update_settings(ac: AdminContext, data: Mapping[str, Any]) -> dict[str, Any]:
+def update_settings(ac: AdminContext, data: Mapping[str, Any], defaults: Mapping[str, Any] | None = None,
+                    ) -> dict[str, Any]:
+    """Save the submitted values. A value equal to the one in force while no row exists writes no
+    row, so the environment's default keeps applying until an administrator really changes it."""
     errors: dict[str, str] = {}
     parsed = {
         spec.key: _int(data, spec.key, spec.label, errors, required=True, minimum=spec.minimum, maximum=spec.maximum)
         for spec in SETTINGS
     }
     _check(errors)
+    in_force = system_settings.current(ac.session, defaults)
     changes: dict[str, list[Any]] = {}
     for key, value in parsed.items():
         row = ac.session.get(SystemSetting, key)
         if row is None:
+            if value == in_force[key]:
+                continue
             ac.session.add(SystemSetting(key=key, value=value, updated_at=ac.now))
-            changes[key] = [None, value]
+            changes[key] = [in_force[key], value]
         elif row.value != value:
             changes[key] = [row.value, value]
             row.value = value

@@ -490,12 +490,12 @@ DEFAULT_SLA_POLICIES: tuple[SlaPolicyRef, ...] = tuple(
 
 # --------------------------------------------------------------------------------------------------
 # SystemSetting defaults; inserted only when missing so an administrator's edits survive a reseed.
+# The survey hours are not seeded: until an administrator saves them, SURVEY_DELAY_HOURS and
+# SURVEY_REMINDER_HOURS supply them (services.admin.settings).
 # --------------------------------------------------------------------------------------------------
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "max_returns": 3,
-    "survey_delay_hours": 24,
-    "survey_reminder_hours": 24,
     "attachment_max_mb": 20,
     "grid_center_hotline": "86912345",
     # Policy push (services.policies.push): per-enterprise pushes per 7 days, Beijing quiet hours in

@@ -254,6 +254,36 @@ def explain_zone(session: Session, address: str | None) -> ZoneMatch:
     return matcher_for(session).match(address)
 
 
+# The district's own name: an address without it, matched by no rule, names no place of the district.
+DISTRICT_NAME = "北辰"
+
+
+def outside_district(match: ZoneMatch, address: str | None) -> bool:
+    """An address no rule placed that does not say 北辰 either (「火星基地一号」, 「天津市西青区…」)."""
+    text = normalize(address)
+    return match.zone_id is None and not match.candidates and bool(text) and DISTRICT_NAME not in text
+
+
+def unassigned_reasons(session: Session, enterprises: Iterable[Enterprise]) -> dict[int, str]:
+    """Why each enterprise waits in the 未分配 queue, by the address rules as they are now."""
+    names = dict(session.execute(select(Zone.id, Zone.name)).all())
+    reasons: dict[int, str] = {}
+    for enterprise in enterprises:
+        match = explain_zone(session, enterprise.address)
+        if match.ambiguous:
+            reason = "同时匹配 " + "、".join(names.get(z, str(z)) for z in match.candidates)
+        elif match.zone_id is not None:
+            reason = f"现可匹配 {names.get(match.zone_id, match.zone_id)}（重新匹配即可）"
+        elif not normalize(enterprise.address):
+            reason = "住所为空"
+        elif outside_district(match, enterprise.address):
+            reason = "住所不在北辰区（没有北辰区或区内的地名）"
+        else:
+            reason = "北辰区内，但没有地址规则匹配"
+        reasons[enterprise.id] = reason
+    return reasons
+
+
 def seed_address_rules(session: Session) -> int:
     """Default address rules from the reference data, for zones that have no rules yet.
 

@@ -63,6 +63,7 @@ from models import (
 from services.admin.operations import AdminContext
 from services.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from services.lookup import get_or_not_found
+from services.messaging.notify import public_link
 from services.paging import Page, paginate
 
 EDITOR_ROLES = (Role.BIZENV_OFFICE, Role.SYSADMIN)
@@ -616,9 +617,9 @@ def entry_path(entry_id: int) -> str:
     return f"/knowledge/entries/{entry_id}"
 
 
-def chat_answer(session: Session, query: str, *, base_url: str = "") -> str:
-    """The bot's answer to 「知识 关键词」: the three best published entries, each with a short answer
-    and a link (absolute when the channel knows the site's address)."""
+def chat_answer(session: Session, query: str, *, base_url: str) -> str:
+    """The bot's answer to 「查 关键词」: the three best published entries, each with a short answer
+    and an absolute link (``base_url``: the site's address; a chat opens it outside the desk)."""
     query = " ".join((query or "").split())
     single = one_character(query)
     if single is not None:
@@ -637,7 +638,7 @@ def chat_answer(session: Session, query: str, *, base_url: str = "") -> str:
     for number, entry in enumerate(entries, 1):
         lines.append(f"{number}. {entry.title}")
         lines.append(f"答：{snippet(entry.answer, 80)}")
-        lines.append(f"详情：{base_url.rstrip('/')}{entry_path(entry.id)}")
+        lines.append(f"详情：{public_link(base_url, entry_path(entry.id))}")
     return "\n".join(lines)
 
 

@@ -745,15 +745,15 @@ def _visit(ctx: OpContext, args: dict[str, str]) -> CommandResult:
     return _done("回访", order, text)
 
 
-@command("知识", aliases=("查", "查知识"), syntax="知识 关键词",
-         help="查知识库：返回最相关的 3 条已发布问答", example="查 社保补贴")
+@command("查", aliases=("知识", "查知识"), syntax="查 关键词",
+         help="查知识库（也可写「知识 关键词」）：返回最相关的 3 条已发布问答", example="查 社保补贴")
 def _knowledge(ctx: OpContext, args: dict[str, str]) -> CommandResult:
     query = args["关键词"]
     folded = _nfkc(query).strip()
     if _FULL_NUMBER.fullmatch(folded.lstrip("#")) or (folded.isdigit() and len(folded) >= MIN_SHORT_REF):
         # 「查 0001」: a work-order number, not a question.
         return _show(ctx, {ORDER_PARAM: folded})
-    return CommandResult(True, knowledge.chat_answer(ctx.session, query, base_url=ctx.base_url), command="知识")
+    return CommandResult(True, knowledge.chat_answer(ctx.session, query, base_url=ctx.base_url), command="查")
 
 
 # The words the configuration may not take for aliases, and the commands aliases may name.

@@ -64,6 +64,17 @@ templates.register(TemplateSpec(
 ))
 
 
+def public_link(base_url: str, path: str) -> str:
+    """A desk path as the absolute address a message's reader opens outside the desk (a chat, an
+    SMS the staff member forwards, a poster). A relative link there leads nowhere, so the site's
+    address is required."""
+    if path.startswith(("http://", "https://")):
+        return path
+    if not base_url:
+        raise ValueError(f"no site address (BASE_URL) to make {path!r} absolute")
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
 def order_url(order: WorkOrder) -> str:
     return f"/m/orders/{order.number}"
 

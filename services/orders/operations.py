@@ -34,10 +34,10 @@ from models import (
     Satisfaction,
     ScreeningRule,
     ServiceStage,
-    SystemSetting,
     WorkOrder,
     WorkOrderEvent,
 )
+from services.admin import settings as system_settings
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.messaging.notify import (
     Channels,
@@ -55,7 +55,7 @@ from services.permissions import authorize, can_create_order, can_submit_for, ca
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PRIORITIES = {"normal": "一般", "urgent": "紧急（水电气热中断）", "emergency": "特急（危及生命财产安全）"}
 CHANNEL_LABELS = {
-    "console": "网页工作台", "sandbox": "沙箱聊天", "wecom": "企业微信", "dingtalk": "钉钉",
+    "console": "网页工作台", "mobile": "移动端", "sandbox": "沙箱聊天", "wecom": "企业微信", "dingtalk": "钉钉",
     "api": "接口", "public": "企业自助", "system": "系统",
 }
 MIN_CONTENT = 5
@@ -129,11 +129,6 @@ def clean_submission_key(raw: str | None) -> str:
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
-def setting(session: Session, key: str, default):
-    row = session.get(SystemSetting, key)
-    return default if row is None else row.value
-
-
 def allocate_number(session: Session, now: datetime) -> str:
     """BC-YYYYMMDD-NNNN, day in Beijing time; atomic on SQLite and PostgreSQL."""
     day = now.astimezone(LOCAL_TZ).strftime("%Y%m%d")
@@ -487,7 +482,7 @@ def dispatch(
     from_state = order.state
     new_state = _transition(ctx, order, Action.DISPATCH)
     department = _department(ctx.session, department_id)
-    max_returns = int(setting(ctx.session, "max_returns", 3))
+    max_returns = system_settings.max_returns(ctx.session)
     if order.return_count >= max_returns:
         if ctx.actor is not None and ctx.actor.role not in (Role.DISPATCHER, Role.SYSADMIN):
             raise PermissionDenied(f"该工单已被退回 {order.return_count} 次，须由区网格中心指定承办")
@@ -562,7 +557,7 @@ def return_order(ctx: OpContext, order: WorkOrder, *, reason: str) -> WorkOrder:
     order.assigned_person_id = None
     order.assigned_person = None
     order.sign_due_at = None
-    max_returns = int(setting(ctx.session, "max_returns", 3))
+    max_returns = system_settings.max_returns(ctx.session)
     event = _record(
         ctx, order, Action.RETURN, from_state, reason,
         department_id=department.id if department else None, return_count=order.return_count,
@@ -781,7 +776,8 @@ def _reopen(ctx: OpContext, order: WorkOrder, note: str, key: str) -> None:
     order.feedback_at = None
     order.survey_sent_at = None
     order.survey_reminded_at = None
-    order.survey_token = None
+    # The token stays: the enterprise's link says its rating was received and the order is being
+    # handled again, and once the order is fed back again the same link takes the next rating.
     order.state = check_transition(Action.REOPEN, from_state, State.PROCESSING)
     start_clock(ctx.session, order, ctx.now, needs_sign=False)
     event = _record(ctx, order, Action.REOPEN, from_state, note)

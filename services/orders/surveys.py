@@ -2,7 +2,9 @@
 
 An order fed back to the enterprise (``FED_BACK``) waits ``delay_hours``; then its service staff
 member (and the submitter, when someone else) gets the survey link ``/s/<token>`` to pass to the
-enterprise, with the 好差评 five levels. If no rating has come ``reminder_hours`` later, one
+enterprise, with the 好差评 five levels. A rating below 基本满意 reopens the order once; the link
+then says the rating was received and the order is handled again, and takes the next rating
+when the order is fed back again (``link_state``). If no rating has come ``reminder_hours`` later, one
 reminder goes out, never a second. Orders are selected by state and stamps, so running this
 again is harmless; rows are locked (skipped when busy) so two runs never send twice.
 """
@@ -17,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Person, Satisfaction, WorkOrder, WorkOrderEvent
-from services.messaging.notify import Channels, Notifier, local_time
+from services.messaging.notify import Channels, Notifier, local_time, public_link
 from services.orders.lifecycle import Action, State
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,26 @@ log = logging.getLogger(__name__)
 
 def survey_path(order: WorkOrder) -> str:
     return f"/s/{order.survey_token}"
+
+
+class LinkState:
+    """What the enterprise's survey link shows."""
+
+    UNKNOWN = "unknown"  # no such link
+    OPEN = "open"  # waiting for the rating: the form
+    REOPENED = "reopened"  # rated below 基本满意, being handled again: the rating was received
+    RATED = "rated"  # rated, nothing more to do
+
+
+def link_state(order: WorkOrder | None) -> str:
+    if order is None:
+        return LinkState.UNKNOWN
+    if order.state == State.FED_BACK:
+        return LinkState.OPEN
+    last = order.visits[-1] if order.visits else None
+    if last is not None and last.satisfaction not in Satisfaction.POSITIVE and order.state in State.OPEN:
+        return LinkState.REOPENED
+    return LinkState.RATED
 
 
 def _recipients(order: WorkOrder) -> list[Person]:
@@ -46,7 +68,8 @@ def _due(session: Session, *conditions) -> list[WorkOrder]:
     return list(session.scalars(query))
 
 
-def _send(session: Session, notifier: Notifier, order: WorkOrder, *, reminder: bool, now: datetime) -> None:
+def _send(session: Session, notifier: Notifier, order: WorkOrder, *, reminder: bool, now: datetime,
+          base_url: str) -> None:
     enterprise = order.enterprise.name if order.enterprise else "企业"
     levels = " / ".join(Satisfaction.ALL)
     lead = (
@@ -55,7 +78,7 @@ def _send(session: Session, notifier: Notifier, order: WorkOrder, *, reminder: b
         else f"工单 {order.number} 已反馈企业，请邀请{enterprise}对办理结果作出评价。"
     )
     text = (
-        f"{lead}\n诉求：{order.title}\n评价链接：{survey_path(order)}\n评价等级：{levels}\n"
+        f"{lead}\n诉求：{order.title}\n评价链接：{public_link(base_url, survey_path(order))}\n评价等级：{levels}\n"
         f"工单 {order.number} · {local_time(now, '%Y-%m-%d %H:%M')}"
     )
     payload = {
@@ -81,9 +104,11 @@ def _send(session: Session, notifier: Notifier, order: WorkOrder, *, reminder: b
 
 
 def send_due_surveys(
-    session: Session, now: datetime, channels: Channels, delay_hours: float, reminder_hours: float
+    session: Session, now: datetime, channels: Channels, delay_hours: float, reminder_hours: float, *,
+    base_url: str,
 ) -> int:
-    """Send the invitations and reminders due at ``now``; returns how many orders got one."""
+    """Send the invitations and reminders due at ``now``; returns how many orders got one.
+    ``base_url``: the site's address — the staff member forwards the link to the enterprise."""
     notifier = Notifier(session, channels, now)
     count = 0
     invited: set[int] = set()
@@ -96,7 +121,7 @@ def send_due_surveys(
         if not order.survey_token:
             order.survey_token = secrets.token_urlsafe(24)
         order.survey_sent_at = now
-        _send(session, notifier, order, reminder=False, now=now)
+        _send(session, notifier, order, reminder=False, now=now, base_url=base_url)
         invited.add(order.id)
         log.info("survey invitation sent for %s", order.number)
     for order in _due(
@@ -108,7 +133,7 @@ def send_due_surveys(
         if order.id in invited:
             continue  # never invite and remind in the same run
         order.survey_reminded_at = now
-        _send(session, notifier, order, reminder=True, now=now)
+        _send(session, notifier, order, reminder=True, now=now, base_url=base_url)
         count += 1
         log.info("survey reminder sent for %s", order.number)
     session.flush()

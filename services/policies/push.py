@@ -85,7 +85,7 @@ from models.policy import (
 )
 from services.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.lookup import get_or_not_found
-from services.messaging.notify import Channels, Notifier, local_time
+from services.messaging.notify import Channels, Notifier, local_time, public_link
 from services.policies.library import PolicyContext, can, is_owner_person
 from services.policies.matching import MatchPreview, item_open, match_clause, parse_conditions, preview
 
@@ -259,11 +259,11 @@ def deadline_text(item: PolicyItem) -> str:
     return "常年受理"
 
 
-def forward_text(push: PolicyPush, base_url: str = "") -> str:
-    """The one-tap text a staff member forwards to the enterprise (WeChat, SMS)."""
+def forward_text(push: PolicyPush, base_url: str) -> str:
+    """The one-tap text a staff member forwards to the enterprise (WeChat, SMS): its link is absolute."""
     item = push.item
     policy = item.policy
-    link = (base_url.rstrip("/") + open_link(push)) if base_url else open_link(push)
+    link = public_link(base_url, open_link(push))
     what = f"《{policy.title}》中的「{item.title}」"
     summary = " ".join((item.summary or policy.summary or "").split())
     if len(summary) > 80:

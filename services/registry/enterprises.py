@@ -37,14 +37,16 @@ from models import (
 from services.admin.operations import AdminContext
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.paging import Page, paginate
-from services.registry import size_band
+from services.registry import industry_codes, size_band
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 VIEW_ROLES = (Role.SYSADMIN, Role.ZONE_ADMIN, Role.DISPATCHER)
+# The census (底数) is exactly the district leader's view: counts of the whole district, read only.
+CENSUS_ROLES = (*VIEW_ROLES, Role.DISTRICT_LEADER)
 IMPORT_ROLES = (Role.SYSADMIN,)
 # Import results hold rows of every zone: the district-wide roles only.
 IMPORT_VIEW_ROLES = (Role.SYSADMIN, Role.DISPATCHER)
-ALL_ZONE_ROLES = (Role.SYSADMIN, Role.DISPATCHER)
+ALL_ZONE_ROLES = (Role.SYSADMIN, Role.DISPATCHER, Role.DISTRICT_LEADER)
 CHAIN_POSITIONS = ("链主", "核心配套", "一般配套")
 QUALIFICATION_SUGGESTIONS = ("高新技术企业", "专精特新", "专精特新“小巨人”", "科技型中小企业", "雏鹰企业", "瞪羚企业",
                              "制造业单项冠军")
@@ -57,10 +59,15 @@ _SPLIT = re.compile(r"[\s,，、;；]+")
 # --------------------------------------------------------------------------------------------------
 # Scope
 # --------------------------------------------------------------------------------------------------
-def ensure_viewer(person: Person | None) -> Person:
-    if person is None or person.role not in VIEW_ROLES:
+def ensure_viewer(person: Person | None, roles: tuple[str, ...] = VIEW_ROLES) -> Person:
+    if person is None or person.role not in roles:
         raise PermissionDenied("您的角色无权查看企业库")
     return person
+
+
+def can_open_list(person: Person | None) -> bool:
+    """The enterprise list and profiles (the census links its numbers to them)."""
+    return person is not None and person.role in VIEW_ROLES
 
 
 def sees_all_zones(person: Person) -> bool:
@@ -256,7 +263,7 @@ def _group_of(status: str) -> str:
 
 
 def census(session: Session, person: Person, now: datetime) -> Census:
-    ensure_viewer(person)
+    ensure_viewer(person, CENSUS_ROLES)
     zones = visible_zones(session, person)
     rows: dict[int | None, CensusRow] = {z.id: CensusRow(z.id, z.name) for z in zones}
     if sees_all_zones(person):
@@ -398,9 +405,9 @@ def parse_profile_form(session: Session, data: Mapping[str, Any]) -> dict[str, A
     values["assets"] = _money(text("assets"), "资产总额", errors, "assets")
     code_text = text("industry_code")
     if code_text:
-        code, _name = size_band.parse_industry_code(code_text)
-        if not code:
-            errors["industry_code"] = "行业代码应为 GB/T 4754 代码，如 C3311"
+        code, _name, problem = industry_codes.check(code_text)
+        if problem or not code:
+            errors["industry_code"] = problem or "行业代码应为 GB/T 4754-2017 代码，如 C3311"
         values["industry_code"] = code
     else:
         values["industry_code"] = ""

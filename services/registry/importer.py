@@ -71,7 +71,7 @@ from models import (
     StatusFlag,
 )
 from services.errors import ValidationFailed
-from services.registry import excel_io, size_band, uscc
+from services.registry import excel_io, industry_codes, size_band, uscc
 from services.registry.excel_io import Column, TableSpec
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,7 @@ class ImportCounters:
     missing: int = 0
     status_changes: int = 0
     unassigned: int = 0  # new enterprises no address rule placed (the 未分配 queue)
+    outside_district: int = 0  # of those, addresses naming no place of Beichen
     status_to: Counter = field(default_factory=Counter)
 
     @property
@@ -188,7 +189,8 @@ class ImportCounters:
         if self.missing:
             parts.append(f"{'将' if dry_run else ''}标记缺失 {self.missing}")
         if self.unassigned:
-            parts.append(f"待分配片区 {self.unassigned}")
+            outside = f"（其中住所不在北辰区 {self.outside_district}）" if self.outside_district else ""
+            parts.append(f"待分配片区 {self.unassigned}{outside}")
         return "，".join(parts)
 
 
@@ -384,8 +386,10 @@ def parse_fields(values: dict[str, Any], code: str, reg_no: str, plan: _Plan | N
     if plan.industry:
         raw_industry = values["industry"]
         if raw_industry != "":
-            industry_code, industry_name = size_band.parse_industry_code(
+            industry_code, industry_name, problem = industry_codes.check(
                 raw_industry if raw_industry.__class__ is str else excel_io.cell_text(raw_industry))
+            if problem:
+                problems.append(("industry", raw_industry, problem))
             if industry_code:
                 fields["industry_code"] = industry_code
             if industry_name and "industry_name" not in fields:
@@ -694,6 +698,9 @@ class _Staffing:
         self._session = session
         self._pickers: dict[int, Any] = {}
         self._match: Callable[[str], Any] | None = None
+
+    def outside_district(self, address: str) -> bool:
+        return self._rules.outside_district(self._rules.matcher_for(self._session).match(address), address)
 
     def place(self, address: str, name: str, status: str) -> tuple[int | None, int | None]:
         """(zone id, service staff id) for a new enterprise; None where no rule or no staff decides."""
@@ -1027,8 +1034,10 @@ class _Importer:
                 continue
             fields, problems = parse_fields(row.values, code, reg_no, plan)
             if problems:
-                key, value, _reason = problems[0]
-                errors.append(self._error(row, key, value, "；".join(reason for _k, _v, reason in problems)))
+                # One report line per problem, under its own column (a capital problem is not filed
+                # under 从业人数); the row counts once.
+                errors.extend(self._error(row, key, value, reason, count=index == 0)
+                              for index, (key, value, reason) in enumerate(problems))
                 continue
             if target is None:
                 inserts.append(self._new_record(fields, fp))
@@ -1042,8 +1051,9 @@ class _Importer:
             self.reads.commit()
         return inserts, updates, events, errors, self.counters.job_fields()
 
-    def _error(self, row: excel_io.Row, key: str, value: Any, reason: str) -> dict[str, Any]:
-        self.counters.errors += 1
+    def _error(self, row: excel_io.Row, key: str, value: Any, reason: str, *, count: bool = True) -> dict[str, Any]:
+        if count:
+            self.counters.errors += 1
         label = self.labels.get(key) or ENTERPRISE_SPEC.column(key).label
         return {"job_id": self.job_id, "row_number": row.number, "column": label[:64],
                 "value": excel_io.cell_text(value)[:500], "reason": reason, "row_values": row.texts()}
@@ -1060,6 +1070,8 @@ class _Importer:
             zone_id, staff_id = self.staffing.place(get("address", ""), fields["name"], status)
             if zone_id is None:
                 self.counters.unassigned += 1
+                if self.staffing.outside_district(get("address", "")):
+                    self.counters.outside_district += 1
         self.counters.new += 1
         return self.new_rows.row(fields, status, entity_type, band, zone_id, staff_id, fp)
 

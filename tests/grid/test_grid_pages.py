@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from models import AuditLog, Enterprise, Person, ZoneAddressRule
@@ -63,6 +65,11 @@ def test_unassigned_queue_bulk_assign(client, session, factory, grid):
     login(client, "dispatcher")
     html = client.get("/grid/unassigned").get_data(as_text=True)
     assert "待分配0有限公司" in html and "同时匹配 双街镇、双口镇" in html
+    mars = factory.enterprise(name="火星科技有限公司", address="火星基地一号")
+    mars.zone_id = None
+    settle(session)
+    html = client.get("/grid/unassigned").get_data(as_text=True)
+    assert re.search(r"火星基地一号</td>.*?住所不在北辰区", html, re.S)
     token = page_token(client, "/grid/unassigned")
     response = client.post("/grid/unassigned/assign", data={
         "csrf_token": token, "zone_id": grid.tianmu.id, "enterprise_ids": [queue[0].id, queue[1].id]})

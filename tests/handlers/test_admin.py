@@ -328,6 +328,9 @@ def test_screening_rule_edit_changes_intake(admin_web, factory, session, now):
 
 
 def test_settings_page(admin_web, session):
+    html = admin_web.get("/admin/settings").get_data(as_text=True)
+    # Nothing saved yet: the page shows what is in force, the environment's default (SURVEY_DELAY_HOURS).
+    assert 'name="survey_delay_hours" min="0" max="720" required value="24"' in html
     response = admin_web.post("/admin/settings", {"max_returns": "11", "survey_delay_hours": "24",
                                                       "survey_reminder_hours": "24"}, token_from="/admin/settings")
     assert response.status_code == 422 and "退单次数上限不能大于 10" in response.get_data(as_text=True)

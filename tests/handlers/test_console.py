@@ -158,6 +158,34 @@ def test_detail_offers_exactly_the_permitted_actions(client, people, pending_ord
     assert "/actions/" not in page and "当前没有您可执行的操作" in page
 
 
+def test_an_order_waiting_for_dispatch_shows_its_time_left(client, people, factory, session):
+    """待派单 (before anyone signed for it): 剩余时间 is a remaining time, not 「时限 12-14 09:38」."""
+    order = factory.order(people.staff, utcnow(), enterprise=people.enterprise, level=2,
+                          content="企业急需招聘 30 名数控技术工人，请协助对接招聘会和用工补贴")
+    session.commit()
+    assert order.state == State.PENDING_DISPATCH and order.due_at is not None
+    login(client, "staff")
+    page = client.get(f"/orders/{order.number}").get_data(as_text=True)
+    shown = re.search(r"<dt>剩余时间</dt><dd>(.*?)</dd>", page).group(1)
+    assert "剩余" in shown and "个工作日" in shown and "时限" not in shown
+    mobile = client.get(f"/m/orders/{order.number}").get_data(as_text=True)
+    assert re.search(r'class="m-clock clock-ok">剩余 \d+ 个工作日', mobile)
+
+
+def test_own_order_handed_to_the_grid_center_offers_the_staff_no_dispatch(client, people, pending_order,
+                                                                           session_factory):
+    """Submitted with 「交区网格中心派单」: only the dispatcher is offered 派单, and only they may."""
+    login(client, "staff")
+    page = client.get(f"/orders/{pending_order.number}").get_data(as_text=True)
+    assert f"/orders/{pending_order.number}/actions/dispatch" not in page
+    mobile = client.get(f"/m/orders/{pending_order.number}").get_data(as_text=True)
+    assert "/actions/dispatch" not in mobile and "派单说明" not in mobile
+    refused = client.post(f"/orders/{pending_order.number}/actions/dispatch", data={
+        "csrf_token": token_from(page), "department_id": people.rsj.id})
+    assert refused.status_code in (302, 403)
+    assert order_state(session_factory, pending_order.number) == State.PENDING_DISPATCH
+
+
 def test_dispatch_from_detail_blows_the_whistle(client, people, pending_order, session_factory):
     login(client, "dispatcher")
     token = page_token(client, f"/orders/{pending_order.number}")
@@ -272,6 +300,29 @@ def test_create_with_attachment_and_download(client, people, session_factory, up
     client.post("/logout", data={"csrf_token": token_from(page)})
     login(client, "staff2")
     assert client.get(f"/attachments/{stored[0].id}").status_code == 403
+
+
+def test_attachments_are_stored_under_instance_dir(app, people, session_factory, tmp_path):
+    """INSTANCE_DIR moves the data files, attachments included (README: 数据文件目录)."""
+    from application import create_app
+    from config import load_settings
+
+    data_dir = tmp_path / "yxby-data"
+    moved = create_app(settings=load_settings({
+        "DATABASE_URL": app.extensions["settings"].database_url, "SECRET_KEY": "moved-" + "m" * 40,
+        "INSTANCE_DIR": str(data_dir), "BASE_URL": "http://127.0.0.1:5000"}, read_dotenv=False))
+    try:
+        client = moved.test_client()
+        login(client, "staff")
+        data = new_order_form(client, people.enterprise.id)
+        data["attachments"] = [(io.BytesIO(PNG), "现场照片.png")]
+        assert client.post("/orders/new", data=data, content_type="multipart/form-data").status_code == 302
+        with session_factory() as s:
+            stored = s.scalar(select(Attachment))
+        assert (data_dir / "uploads" / stored.storage_key).read_bytes() == PNG
+        assert client.get(f"/attachments/{stored.id}").data == PNG
+    finally:
+        moved.extensions["db_engine"].dispose()
 
 
 def test_attachment_over_the_limit_creates_nothing(app, client, people, session_factory, upload_root, monkeypatch):

@@ -187,12 +187,13 @@ def test_submit_form_with_a_photo_creates_the_order(client, people, session_fact
     assert response.headers["Location"] == f"/m/orders/{number}"
     with session_factory() as s:
         order = s.scalar(select(WorkOrder).where(WorkOrder.number == number))
-        assert order.channel == "console" and order.state == State.DISPATCHED
+        assert order.channel == "mobile" and order.state == State.DISPATCHED  # not 网页工作台
         assert order.assigned_department_id == people.rsj.id
         attachment = s.scalar(select(Attachment).where(Attachment.work_order_id == order.id))
         assert attachment.filename == "现场.png"
     html = client.get(f"/m/orders/{number}").get_data(as_text=True)
     assert "诉求已提交" in html and "现场.png" in html
+    assert "移动端" in html and "网页工作台" not in html
     image = client.get(f"/m/attachments/{attachment.id}")
     assert image.status_code == 200 and image.mimetype == "image/png" and image.data == PNG
     assert "attachment" not in image.headers.get("Content-Disposition", "")  # photos open inline

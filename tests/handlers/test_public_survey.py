@@ -123,9 +123,33 @@ def test_dissatisfied_with_comment_reopens(visitor, fed_back, session):
                                               "comment": "路灯换了又坏，问题没有解决"})
     assert response.status_code == 200 and "重新办理" in response.get_data(as_text=True)
     order = reload(session, fed_back)
-    assert order.state == State.PROCESSING and order.reopen_count == 1 and order.survey_token is None
-    # The reopened order's old link no longer exists.
-    assert visitor.get(f"/s/{token}").status_code == 404
+    assert order.state == State.PROCESSING and order.reopen_count == 1
+
+
+def test_the_link_of_a_reopened_order_says_it_is_handled_again(visitor, fed_back, session, factory, now):
+    token = fed_back.survey_token
+    visitor.submit(f"/s/{token}", {"satisfaction": "不满意", "resolved": "no", "comment": "路灯换了又坏"})
+    page = visitor.get(f"/s/{token}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "链接无效" not in html
+    assert "评价已收到" in html and "重新办理" in html and 'name="csrf_token"' not in html
+    # Posting again (a second tab) changes nothing and says the same.
+    again = visitor.client.post(f"/s/{token}", environ_base=visitor.environ, data={
+        "csrf_token": visitor.token, "satisfaction": "满意", "resolved": "yes"})
+    assert again.status_code == 200 and "重新办理" in again.get_data(as_text=True)
+    assert len(reload(session, fed_back).visits) == 1
+
+    # Handled again and fed back: the same link takes the second rating.
+    order = reload(session, fed_back)
+    staff = order.assigned_person
+    wo.resolve(factory.ctx(staff, now), order, result="已更换为新型路灯并加装稳压器")
+    wo.feedback(factory.ctx(staff, now), order, note="上门告知")
+    session.commit()
+    assert order.survey_token == token
+    assert visitor.submit(f"/s/{token}", {"satisfaction": "满意", "resolved": "yes", "comment": ""}).status_code == 200
+    order = reload(session, fed_back)
+    assert order.state == State.ARCHIVED and [v.satisfaction for v in order.visits] == ["不满意", "满意"]
+    assert visitor.get(f"/s/{token}").status_code == 410
 
 
 def test_resolved_choice_is_required(visitor, fed_back, session):

@@ -1,4 +1,4 @@
-"""「知识 关键词」 / 「查 关键词」 in chat: the three best published entries with a short answer and
+"""「查 关键词」 (also 「知识 关键词」) in chat: the three best published entries with a short answer and
 a link, through the same registry and reply path as every other command."""
 
 from __future__ import annotations
@@ -33,23 +33,26 @@ def say(factory, person, now, text, **kw):
 
 
 def test_parse_finds_the_command_with_and_without_a_space():
-    assert commands.parse("查 社保补贴").spec.name == "知识"
+    assert commands.parse("查 社保补贴").spec.name == "查"
+    assert commands.parse("知识 社保补贴").spec.name == "查" and commands.parse("查知识 社保").spec.name == "查"
     assert commands.parse("知识\u3000社保　补贴").args == {"关键词": "社保　补贴"}
     assert commands.parse("查社保补贴").args == {"关键词": "社保补贴"}
     assert commands.parse("查询 0001").spec.name == "查询"
     assert commands.parse("查询社保").spec is None  # 查询 decides; no knowledge query for 「询社保」
     assert commands.suggest("检查一下") is None
-    assert "知识 关键词 —— 查知识库" in commands.help_text()
+    # One name everywhere (README, docs, help): 查; 知识 and 查知识 stay as aliases.
+    assert "· 查 关键词 —— 查知识库" in commands.help_text() and "· 知识 关键词" not in commands.help_text()
+    assert "也可以发送：知识、查知识" in commands.help_text(topic="知识")
 
 
 def test_answer_lists_the_top_three_published_entries_with_links(factory, session, people, entries, now):
     result = say(factory, people.staff, now, "＠有需必应 查 社保补贴")
-    assert result.ok and result.command == "知识"
+    assert result.ok and result.command == "查"
     lines = result.reply.split("\n")
     assert lines[0] == "知识库中与「社保补贴」最相关的 3 条："
     assert lines[1] == f"1. {entries['subsidy'].title}"
     assert lines[2].startswith("答：登录天津市人社局网上办事大厅")
-    assert lines[3] == f"详情：/knowledge/entries/{entries['subsidy'].id}"
+    assert lines[3] == f"详情：http://127.0.0.1:5000/knowledge/entries/{entries['subsidy'].id}"  # absolute: opened in chat
     assert entries["draft"].title not in result.reply
     assert result.reply.count("详情：") == 3
     # The reply goes out like every command's answer: outbox, then the sandbox transcript.
@@ -72,7 +75,7 @@ def test_nothing_found_and_missing_keyword_answer_in_chinese(factory, people, en
     nothing = say(factory, people.staff, now, "查 排污许可")
     assert nothing.ok and nothing.reply.startswith("知识库中暂未找到与「排污许可」相关的已发布问答")
     missing = say(factory, people.staff, now, "知识")
-    assert not missing.ok and missing.reply == "「知识」缺少关键词。用法：知识 关键词（例：查 社保补贴）"
+    assert not missing.ok and missing.reply == "「查」缺少关键词。用法：查 关键词（例：查 社保补贴）"
 
 
 def test_an_order_number_after_cha_shows_the_order(factory, people, now):

@@ -101,7 +101,7 @@ def test_no_application_items_are_granted_not_applied(session, desk, factory, no
     with pytest.raises(InvalidTransition):
         mark_applied_by_token(session, push.open_token, now)
     mark_granted(session, push.id, desk.leader, now)
-    assert "免申即享，无需申报" in forward_text(push)
+    assert "免申即享，无需申报" in forward_text(push, "https://qy.tjbc.gov.cn")
 
 
 def test_uptake_per_policy_zone_and_staff(session, pushed, desk, now):

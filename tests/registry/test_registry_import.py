@@ -72,7 +72,7 @@ def messy_rows():
         "rows": [
             row(1, a, "天津北辰精密机械有限公司  ", founded=43831, staff=full_width("25")),  # serial date, full-width
             row(2, full_width(b.lower()), "天津天穆食品有限公司", founded="2019/3/5", capital="50万元人民币"),
-            row(3, c, "天津双街物流有限公司", status="注销", founded="2015年6月1日", industry="G5410"),
+            row(3, c, "天津双街物流有限公司", status="注销", founded="2015年6月1日", industry="G5431"),
             row(4, bad_check_digit(d), "校验位错误有限公司"),
             row(5, a, "天津北辰精密机械有限公司", founded=43831),  # the same enterprise again
             row(6, individual, "北辰区小王便利店", kind="个体工商户", person="王五", founded="20150304",
@@ -140,6 +140,52 @@ def test_row_errors_name_the_row_column_and_reason(session_factory, tmp_path, no
     assert errors[12].row_values[2] == "天津日期错误有限公司"
     assert (job.total, job.new, job.errors, job.header_row) == (9, 5, 4, 3)
     assert job.header_map["columns"]["企业名称"] == "市场主体名称"
+
+
+def test_each_problem_is_reported_under_its_own_column_and_codes_are_a_closed_list(session_factory, tmp_path,
+                                                                                   now):
+    c = codes(5, start=7000)
+    path = write_xlsx(tmp_path / "名录.xlsx", [
+        row(1, c[0], "天津两处错误有限公司", capital="很多", staff="-5"),
+        row(2, c[1], "天津行业代码错误有限公司", industry="X9999"),
+        row(3, c[2], "天津未列明行业有限公司", industry="C9999 不存在的行业"),
+        row(4, c[3], "天津火星科技有限公司", address="火星基地一号"),
+        row(5, c[4], "天津正常机械有限公司", industry="3311"),
+    ])
+    with session_factory() as s:
+        job = import_jobs.create_job(s, kind="enterprises", filename="名录.xlsx", stored_path=str(path),
+                                     file_size=path.stat().st_size, actor=None, now=now, dry_run=False)
+        s.commit()
+        job_id = job.id
+
+    result = import_enterprises(session_factory, path, job_id=job_id, now=now)
+
+    with session_factory() as s:
+        errors = [(e.row_number, e.column, e.value, e.reason) for e in s.scalars(
+            select(ImportRowError).where(ImportRowError.job_id == job_id).order_by(ImportRowError.id))]
+        job = s.get(ImportJob, job_id)
+    by_row = {}
+    for number, column, value, reason in errors:
+        by_row.setdefault(number, []).append((column, value, reason))
+    # Row 4 has two problems: each under its own column, neither reason filed under the other.
+    assert sorted(by_row[4]) == [("从业人数", "-5", "从业人数不能为负数"),
+                                 ("注册资本(万元)", "很多", "无法识别的数字：很多")]
+    [(column, value, reason)] = by_row[5]
+    assert (column, value) == ("国民经济行业", "X9999") and "X9999" in reason and "GB/T 4754-2017" in reason
+    [(column, value, reason)] = by_row[6]
+    assert column == "国民经济行业" and "C9999" in reason
+    assert sorted(by_row) == [4, 5, 6] and (job.errors, result.errors) == (3, 3)  # rows, not problems
+
+    # An address outside Beichen is no row error: the enterprise waits in 未分配, saying why.
+    mars, fine = by_code(session_factory, c[3]), by_code(session_factory, c[4])
+    assert mars.zone_id is None and fine.industry_code == "C3311"
+    # No address rules in this test: the Beichen address waits too, for a rule rather than as outside.
+    assert (result.unassigned, result.outside_district) == (2, 1) and "其中住所不在北辰区 1" in result.describe()
+    from services.grid import rules as zone_rules
+
+    with session_factory() as s:
+        assert zone_rules.unassigned_reasons(s, [mars, fine]) == {
+            mars.id: "住所不在北辰区（没有北辰区或区内的地名）", fine.id: "北辰区内，但没有地址规则匹配"}
 
 
 def test_reimporting_the_same_file_writes_nothing(session_factory, engine, tmp_path, now):

@@ -147,6 +147,21 @@ def test_roles(web, factory):
     assert web.get("/registry/enterprises").status_code == 403
 
 
+def test_district_leader_reads_the_census_of_the_whole_district(web, factory):
+    """企业底数 is a leader's view: read only, every zone, no links into the list they may not open."""
+    factory.enterprise(zone=factory.zone("tianmu"), name="天穆的企业")
+    factory.enterprise(zone=factory.zone("beicang"), name="北仓的企业")
+    web.sign_in(factory.person(Role.DISTRICT_LEADER, name="钱区长"))
+    response = web.get("/registry/census")
+    assert response.status_code == 200
+    census = response.get_data(as_text=True)
+    assert 'id="census-total">2<' in census and "天穆镇" in census and "北仓镇" in census
+    assert "/registry/enterprises" not in census and "/registry/imports" not in census
+    assert "/registry/census" in web.get("/").get_data(as_text=True)  # in the navigation
+    assert web.get("/registry/enterprises").status_code == 403  # the list stays with the registry roles
+    assert web.get("/registry/imports").status_code == 403
+
+
 def test_zone_admin_sees_only_their_zone(web, factory):
     tianmu, beicang = factory.zone("tianmu"), factory.zone("beicang")
     mine = factory.enterprise(zone=tianmu, name="天穆的企业")
@@ -187,6 +202,8 @@ def test_profile_shows_history_orders_and_edits_are_audited(web, admin, factory,
 
     bad = web.post(url, {"employees": "很多", "industry_code": "ZZ"}, token_from=url)
     assert bad.status_code == 422 and "从业人数应为非负整数" in bad.get_data(as_text=True)
+    unknown = web.post(url, {"industry_code": "C9999"}, token_from=url)  # a code shape outside the closed list
+    assert unknown.status_code == 422 and "不是 GB/T 4754-2017 国民经济行业分类代码" in unknown.get_data(as_text=True)
 
 
 def test_list_search_and_filters(web, admin, factory):

@@ -96,3 +96,22 @@ def test_parse_industry_code_variants():
     assert size_band.parse_industry_code("制造业") == ("", "制造业")
     assert size_band.parse_industry_code("C") == ("C", "")
     assert size_band.parse_industry_code("A3311") == ("", "A3311")  # letter and digits disagree
+
+
+def test_gbt_4754_2017_is_a_closed_list():
+    from collections import Counter
+
+    from services.registry import industry_codes
+
+    table = industry_codes.codes()
+    # 门类 20, 大类 97, 中类 473, 小类 1380: the standard's own totals.
+    assert Counter(len(code) for code in table) == {1: 20, 3: 97, 4: 473, 5: 1380}
+    assert all(code[:-1] in table or len(code) == 1 or code[:1] in table for code in table)
+    assert all(code[:3] in table and code[:1] in table for code in table if len(code) >= 3)
+    assert industry_codes.name_of("C3311") == "金属结构制造" and industry_codes.name_of("I") == "信息传输、软件和信息技术服务业"
+    assert industry_codes.check("C3311 金属结构制造") == ("C3311", "金属结构制造", None)
+    assert industry_codes.check("金属结构制造") == ("C3311", "金属结构制造", None)  # a name of the list
+    assert industry_codes.check("某新兴行业") == ("", "某新兴行业", None)  # other text stays a name
+    for wrong in ("X9999", "C9999", "C3420", "A3311", "I6510 软件开发"):
+        code, _name, problem = industry_codes.check(wrong)
+        assert code == "" and "GB/T 4754-2017" in problem, wrong

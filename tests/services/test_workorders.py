@@ -154,6 +154,21 @@ def test_returns_and_designation_after_three(factory, session, now, cast):
         wo.return_order(factory.ctx(water_helper, now + 6 * H), order, reason="不属于本部门职责")
 
 
+def test_max_returns_setting_applies_at_once(factory, session, now, cast):
+    """系统参数「退单次数上限」: saved on the admin page, the next dispatch already follows it."""
+    from services.admin import operations as admin
+
+    staff, helper, dispatcher = cast["staff"], cast["helper"], cast["dispatcher"]
+    order = factory.order(staff, now, level=2, content="企业反映园区道路积水，需要协调排水设施改造")
+    wo.dispatch(factory.ctx(dispatcher, now + H), order, department_id=cast["rsj"].id)
+    wo.return_order(factory.ctx(helper, now + H), order, reason="不属于本部门职责")
+    ac = admin.AdminContext(session=session, actor=factory.person(Role.SYSADMIN), now=now + H)
+    admin.update_settings(ac, {**{k: str(v) for k, v in admin.current_settings(session).items()}, "max_returns": "1"})
+    czj = factory.department("czj")
+    wo.dispatch(factory.ctx(dispatcher, now + 2 * H), order, department_id=czj.id)
+    assert order.designated is True  # one return is now the limit
+
+
 def test_return_window_is_one_working_day(factory, session, now, cast):
     order = factory.order(cast["staff"], now, level=2, department_id=cast["rsj"].id,
                           content="企业员工社保转移接续问题需要协调办理")

@@ -77,3 +77,27 @@ def test_dingtalk_event_callback_needs_token_key_and_http_mode(tmp_path):
     assert settings(tmp_path, **base).dingtalk.events_enabled
     assert not settings(tmp_path, **base, DINGTALK_MODE="stream").dingtalk.events_enabled
     assert not settings(tmp_path, **{**base, "DINGTALK_EVENT_TOKEN": ""}).dingtalk.events_enabled
+
+
+def test_run_jobs_in_web_is_for_the_development_server_only(tmp_path):
+    assert settings(tmp_path).run_jobs_in_web is True
+    assert settings(tmp_path, RUN_JOBS_IN_WEB="false").run_jobs_in_web is False
+    prod = {"APP_ENV": "production", "SECRET_KEY": "s" * 40}
+    assert settings(tmp_path, **prod).run_jobs_in_web is False
+    with pytest.raises(ConfigError, match="RUN_JOBS_IN_WEB 只能在开发环境开启"):
+        settings(tmp_path, RUN_JOBS_IN_WEB="true", **prod)
+
+
+def test_base_url_remembers_whether_it_was_set(tmp_path):
+    assert settings(tmp_path).base_url_configured is False
+    configured = settings(tmp_path, BASE_URL="https://qy.tjbc.gov.cn/")
+    assert configured.base_url == "https://qy.tjbc.gov.cn" and configured.base_url_configured is True
+
+
+def test_relative_instance_dir_is_read_from_the_project_root(tmp_path, monkeypatch):
+    from config import PROJECT_ROOT
+
+    monkeypatch.chdir(tmp_path)
+    relative = load_settings({"INSTANCE_DIR": "instance", "SECRET_KEY": "k" * 40,
+                              "DATABASE_URL": "sqlite:///:memory:"}, read_dotenv=False)
+    assert relative.instance_dir == PROJECT_ROOT / "instance"

@@ -409,3 +409,18 @@ def test_results_do_not_depend_on_the_clock():
         assert snapshot() == before
     with time_machine.travel(datetime(1999, 12, 31, 23, 59, tzinfo=UTC), tick=False):
         assert snapshot() == before
+
+
+def test_clock_of_an_order_waiting_in_a_hub_queue_is_its_time_left():
+    from models import WorkOrder
+    from services.orders.deadlines import clock
+    from services.orders.lifecycle import State
+
+    cal = WorkCalendar()
+    now = sh(2026, 3, 2, 10)  # Monday
+    waiting = WorkOrder(state=State.PENDING_DISPATCH, level=3, due_at=sh(2026, 3, 4, 10))
+    assert clock(waiting, cal, now).label == "剩余 2 个工作日"
+    assert (clock(waiting, cal, now).css, clock(waiting, cal, now).overdue) == ("ok", False)
+    assert clock(waiting, cal, sh(2026, 3, 4, 11)).label.startswith("已超期")
+    assert clock(WorkOrder(state=State.SUSPENDED, level=2, due_at=sh(2026, 3, 4, 10)), cal, now).label == "已挂起（计时暂停）"
+    assert clock(WorkOrder(state=State.ARCHIVED, level=2), cal, now).label == "—"
