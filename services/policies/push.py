@@ -62,6 +62,7 @@ from database import session_scope
 from models import (
     Department,
     Enterprise,
+    MessageKind,
     OutboundMessage,
     OutboxStatus,
     Person,
@@ -94,8 +95,8 @@ log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CAP_WINDOW = timedelta(days=7)
 DIGEST_NAMES = 10  # enterprises named in a digest; the H5 page lists all
-DIGEST_KIND = "policy_digest"
-UPTAKE_KIND = "policy_uptake"
+DIGEST_KIND = MessageKind.POLICY_DIGEST
+UPTAKE_KIND = MessageKind.POLICY_UPTAKE
 EXTERNAL_SKIPPED_NOTE = "企业微信客户群发：未配置外部联系人，已跳过"
 TOKEN_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
