@@ -190,7 +190,7 @@ def test_forged_csrf_token_is_refused_and_nothing_changes(client, people, pendin
     response = client.post(f"/orders/{pending_order.number}/actions/dispatch",
                            data={"csrf_token": "forged-token", "department_id": people.rsj.id})
     assert response.status_code == 400
-    assert "CSRF 校验失败" in response.get_data(as_text=True)
+    assert "安全校验未通过" in response.get_data(as_text=True)
     assert order_state(session_factory, pending_order.number) == State.PENDING_DISPATCH
 
 
