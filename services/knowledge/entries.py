@@ -60,6 +60,7 @@ from models import (
     Role,
     ServiceStage,
 )
+from services import wording
 from services.admin.operations import AdminContext
 from services.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from services.lookup import get_or_not_found
@@ -147,8 +148,7 @@ def weighted_terms(fields: Iterable[tuple[str | None, int]]) -> dict[str, int]:
 
 
 def snippet(text: str | None, limit: int = SNIPPET) -> str:
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return wording.shorten(text, limit)
 
 
 def split_keywords(value: Any) -> list[str]:

@@ -37,6 +37,7 @@ from models import (
     WorkOrder,
     WorkOrderEvent,
 )
+from services import wording
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.messaging.notify import (
     Channels,
@@ -280,7 +281,7 @@ def create_order(ctx: OpContext, data: NewOrder) -> WorkOrder:
         raise PermissionDenied("该企业不在您的片区，请联系企业所在片区的为企服务人员")
 
     domain_id, _ = classify(session, content) if data.domain_id is None else (data.domain_id, [])
-    title = (data.title or "").strip() or content.split("\n")[0][:40]
+    title = wording.shorten(data.title, 200) or wording.auto_title(content)
     order = WorkOrder(
         number=allocate_number(session, ctx.now),
         enterprise=enterprise,
@@ -291,7 +292,7 @@ def create_order(ctx: OpContext, data: NewOrder) -> WorkOrder:
         channel=ctx.channel,
         domain_id=domain_id,
         stage_id=data.stage_id,
-        title=title[:200],
+        title=title,
         content=content,
         contact_name=data.contact_name.strip(),
         contact_phone=data.contact_phone.strip(),
@@ -307,7 +308,8 @@ def create_order(ctx: OpContext, data: NewOrder) -> WorkOrder:
         order.attachments.append(
             Attachment(work_order_id=order.id, uploaded_by_id=order.submitter_id, created_at=ctx.now, **item)
         )
-    _record(ctx, order, Action.CREATE, None, content[:200], level=data.level, department_id=data.department_id)
+    _record(ctx, order, Action.CREATE, None, wording.shorten(content, 200), level=data.level,
+            department_id=data.department_id)
 
     suggestion = screening.screen(f"{title}\n{content}", screening_rules(session))
     if suggestion is not None:
@@ -331,7 +333,8 @@ def create_order(ctx: OpContext, data: NewOrder) -> WorkOrder:
         recipients = [staff] if staff is not None and staff.active else hub_people(session, Role.DISPATCHER)
         ctx.notifier().notice_many(
             recipients, order, "企业自助提交诉求，请核实受理",
-            f"{enterprise.name}通过公开渠道提交诉求：{title}。请与企业核实后，在“网格 → 企业自助诉求”中确认受理。",
+            f"{enterprise.name}通过公开渠道提交诉求「{wording.sentence_body(title)}」。"
+            "请与企业核实后，在“网格 → 企业自助诉求”中确认受理。",
             f"e{event.id}",
         )
         return order
@@ -708,7 +711,7 @@ def visit(
     else:
         ctx.notifier().notice_many(
             hub_people(ctx.session, Role.DISPATCHER), order, "重办后回访仍不满意",
-            f"企业评价：{satisfaction}，意见：{comment}。请研判后归档或升级协调。", f"e{event.id}",
+            f"企业评价：{satisfaction}，意见：{wording.sentence(comment)}请研判后归档或升级协调。", f"e{event.id}",
         )
     return order
 

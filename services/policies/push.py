@@ -84,6 +84,7 @@ from models.policy import (
     PushChannel,
     PushStatus,
 )
+from services import wording
 from services.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.lookup import get_or_not_found
 from services.messaging.notify import Channels, Notifier, local_time
@@ -266,9 +267,7 @@ def forward_text(push: PolicyPush, base_url: str = "") -> str:
     policy = item.policy
     link = (base_url.rstrip("/") + open_link(push)) if base_url else open_link(push)
     what = f"《{policy.title}》中的「{item.title}」"
-    summary = " ".join((item.summary or policy.summary or "").split())
-    if len(summary) > 80:
-        summary = summary[:79] + "…"
+    summary = wording.shorten(item.summary or policy.summary, 80)
     lines = [f"【北辰区惠企政策】{push.enterprise.name}：经比对企业信息，贵单位可能符合{what}。"]
     if summary:
         lines.append(summary)
@@ -329,7 +328,7 @@ def create_campaign(ctx: PolicyContext, item_ids: Iterable[Any], *, title: str =
         raise PermissionDenied("只有牵头部门或营商环境办可以发起政策推送")
     if scheduled_for is not None and scheduled_for.tzinfo is None:
         raise ValidationFailed("发送时间无效", fields={"scheduled_for": "缺少时区"})
-    title = " ".join((title or "").split())[:200] or _campaign_title(kind, items)
+    title = wording.shorten(title, 200) or _campaign_title(kind, items)
     campaign = PushCampaign(
         kind=kind, title=title, owner_department_id=policy.owner_department_id, status=CampaignStatus.DRAFT,
         scheduled_for=scheduled_for, created_by_id=ctx.actor.id if ctx.actor else None, notes=[],
@@ -353,7 +352,7 @@ def _subject(items: list[PolicyItem]) -> str:
 
 def _campaign_title(kind: str, items: list[PolicyItem]) -> str:
     prefix = {CampaignKind.DEADLINE_REMINDER: "截止提醒", CampaignKind.NEW_ITEM: "新政策推送"}.get(kind, "政策推送")
-    return f"{prefix}：{_subject(items)}"[:200]
+    return wording.shorten(f"{prefix}：{_subject(items)}", 200)
 
 
 def preview_campaign(session: Session, campaign_or_items: PushCampaign | Iterable[Any], on: date, *,
