@@ -372,11 +372,22 @@ _USERNAME = re.compile(r"[A-Za-z0-9_.@\-]{3,64}")
 PASSWORD_MIN = 8
 
 
+PEOPLE_PER_PAGE = 50
+
+
 def list_people(session: Session, *, role: str = "", zone_id: Any = None, department_id: Any = None,
-                active: str = "") -> list[Person]:
-    """People for the admin list; unknown filter values are ignored, not errors."""
+                active: str = "", q: str = "", page: int = 1, per_page: int = PEOPLE_PER_PAGE) -> Page[Person]:
+    """People for the admin list, one page at a time; ``q`` finds a name, phone, platform account or
+    login name. Unknown filter values are ignored, not errors."""
     query = select(Person).options(selectinload(Person.zone), selectinload(Person.department),
                                    selectinload(Person.stages))
+    q = " ".join((q or "").split())[:64]
+    if q:
+        logins = select(ConsoleLogin.person_id).where(ConsoleLogin.username.contains(q, autoescape=True))
+        query = query.where(Person.name.contains(q, autoescape=True) | Person.phone.contains(q, autoescape=True)
+                            | Person.title.contains(q, autoescape=True)
+                            | Person.wecom_userid.contains(q, autoescape=True)
+                            | Person.dingtalk_userid.contains(q, autoescape=True) | Person.id.in_(logins))
     if role in Role.ALL:
         query = query.where(Person.role == role)
     if str(zone_id or "").isdigit():
@@ -387,7 +398,9 @@ def list_people(session: Session, *, role: str = "", zone_id: Any = None, depart
         query = query.where((Person.department_id == dept_id) | Person.department_id.in_(units))
     if active in ("1", "0"):
         query = query.where(Person.active.is_(active == "1"))
-    return list(session.scalars(query.order_by(Person.role, Person.zone_id, Person.department_id, Person.id)))
+    count = select(func.count()).select_from(query.with_only_columns(Person.id).order_by(None).subquery())
+    return paginate(session, query.order_by(Person.role, Person.zone_id, Person.department_id, Person.id),
+                    page=page, per_page=per_page, count_query=count)
 
 
 def logins_by_person(session: Session, person_ids: Iterable[int]) -> dict[int, ConsoleLogin]:

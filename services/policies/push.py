@@ -56,7 +56,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, case, cast, exists, func, literal, not_, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from database import session_scope
 from models import (
@@ -88,6 +88,7 @@ from services import wording
 from services.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.lookup import get_or_not_found
 from services.messaging.notify import Channels, Notifier, local_time
+from services.paging import Page, paginate
 from services.policies.library import PolicyContext, can, is_owner_person
 from services.policies.matching import MatchPreview, item_open, match_clause, parse_conditions, preview
 
@@ -1068,12 +1069,52 @@ def enterprise_pushes(session: Session, enterprise_id: int) -> list[PolicyPush]:
                                 .order_by(PolicyPush.created_at.desc(), PolicyPush.id.desc())))
 
 
-def campaign_pushes(session: Session, campaign_id: int, *, status: str = "", limit: int = 500) -> list[PolicyPush]:
+# The furthest funnel step a push reached, for the campaign page's filter.
+PUSH_STAGES = {"opened": "已查看", "applied": "已申报", "granted": "已兑现", "unopened": "未查看"}
+PUSHES_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class PushFilter:
+    status: str = ""  # PushStatus
+    stage: str = ""  # PUSH_STAGES
+    zone_id: int | None = None
+    q: str = ""  # part of the enterprise's name or of the staff member's name
+    page: int = 1
+
+    @property
+    def active(self) -> bool:
+        return bool(self.status or self.stage or self.zone_id or self.q)
+
+
+def campaign_pushes(session: Session, campaign_id: int, flt: PushFilter = PushFilter(), *,
+                    per_page: int = PUSHES_PER_PAGE) -> Page[PolicyPush]:
+    """A campaign's pushes, one page at a time, filtered like the order list."""
     query = select(PolicyPush).where(or_(PolicyPush.campaign_id == campaign_id,
                                          PolicyPush.reminder_campaign_id == campaign_id))
-    if status in PushStatus.LABELS:
-        query = query.where(PolicyPush.status == status)
-    return list(session.scalars(query.order_by(PolicyPush.id).limit(limit)))
+    if flt.status in PushStatus.LABELS:
+        query = query.where(PolicyPush.status == flt.status)
+    if flt.stage == "granted":
+        query = query.where(PolicyPush.granted_at.is_not(None))
+    elif flt.stage == "applied":
+        query = query.where(PolicyPush.applied_at.is_not(None), PolicyPush.granted_at.is_(None))
+    elif flt.stage == "opened":
+        query = query.where(PolicyPush.opened_at.is_not(None), PolicyPush.applied_at.is_(None),
+                            PolicyPush.granted_at.is_(None))
+    elif flt.stage == "unopened":
+        query = query.where(PolicyPush.opened_at.is_(None), PolicyPush.applied_at.is_(None),
+                            PolicyPush.granted_at.is_(None))
+    if flt.zone_id is not None:
+        query = query.where(PolicyPush.zone_id == flt.zone_id)
+    q = " ".join(flt.q.split())[:64]
+    if q:
+        staff = select(Person.id).where(Person.name.contains(q, autoescape=True))
+        names = select(Enterprise.id).where(Enterprise.name.contains(q, autoescape=True))
+        query = query.where(PolicyPush.enterprise_id.in_(names) | PolicyPush.staff_id.in_(staff))
+    query = query.options(selectinload(PolicyPush.enterprise), selectinload(PolicyPush.item),
+                          selectinload(PolicyPush.staff))
+    count = select(func.count()).select_from(query.with_only_columns(PolicyPush.id).order_by(None).subquery())
+    return paginate(session, query.order_by(PolicyPush.id), page=flt.page, per_page=per_page, count_query=count)
 
 
 # --------------------------------------------------------------------------------------------------

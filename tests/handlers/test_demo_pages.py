@@ -1,4 +1,4 @@
-"""Every page a person reads is Chinese: the demo, walked as every role.
+"""The demo's pages as people see them: every page Chinese for every role, long lists paged.
 
 The demo is seeded through the real operations and its outbox delivered to the sandbox; then, for
 each role, every GET page without arguments (from the app's url_map) is opened, and every link on
@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from database import session_scope
 from integrations.sandbox import SandboxAdapter
-from models import ConsoleLogin, Department, Person, Role, Zone
+from models import ConsoleLogin, Department, Person, PolicyPush, PushCampaign, Role, Zone
 from services.demo import data as demo_data
 from services.demo.seed import seed_demo
 from services.messaging.delivery import deliver_due
@@ -109,24 +110,47 @@ def test_visible_text_ignores_markup_and_attributes():
     assert english_words("工单 BC-20260302-0001 行业 C3351 上传 xlsx 91120113000000001X 状态 draft", set()) == {"draft"}
 
 
-@pytest.fixture
-def demo(app, session_factory, now):
-    """The demo as ``make run`` shows it: seeded, its outbox delivered, plus logins for the two
-    roles the demo's personas leave out (zone admin, department leader)."""
+@pytest.fixture(scope="module")
+def demo(app, now_module):
+    """The demo as ``make run`` shows it, once for this module: seeded, its outbox delivered, plus
+    logins for the two roles the demo's personas leave out (zone admin, department leader).
+    Returns the ASCII data words (login names, department and zone codes) pages may show."""
+    from services.demo.reference import seed_reference
+    from tests.conftest import _wipe
+
+    session_factory = app.extensions["db_sessionmaker"]
+    _wipe(app.extensions["db_engine"])
     with session_scope(session_factory) as session:
-        seed_demo(session, channels=Channels(sandbox=True), now=now)
+        seed_reference(session)
+    with session_scope(session_factory) as session:
+        seed_demo(session, channels=Channels(sandbox=True), now=now_module)
         password_hash = session.scalar(select(ConsoleLogin.password_hash).limit(1))
         for username, role in (("zoneadmin", Role.ZONE_ADMIN), ("deptleader", Role.DEPT_LEADER)):
             person = session.scalar(select(Person).where(Person.role == role, Person.active.is_(True))
                                     .order_by(Person.id).limit(1))
             session.add(ConsoleLogin(person_id=person.id, username=username, password_hash=password_hash))
     while deliver_due(session_factory, {"sandbox": SandboxAdapter()}, DatabaseRateLimiter(session_factory),
-                      worker_id="walk", now_fn=lambda: now, batch_size=500).claimed:
+                      worker_id="walk", now_fn=lambda: now_module, batch_size=500).claimed:
         pass
     with session_factory() as session:
         words = set(session.scalars(select(ConsoleLogin.username)))
         words |= set(session.scalars(select(Department.code))) | set(session.scalars(select(Zone.code)))
     return words
+
+
+@pytest.fixture(scope="module")
+def now_module():
+    return datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # as the ``now`` fixture: Monday 10:00 in Beijing
+
+
+def signed_in(app, username: str):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"username": username, "password": demo_data.DEMO_PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302, username
+    return client
 
 
 def _pages_without_arguments(app) -> list[str]:
@@ -180,17 +204,75 @@ ROLES = ("admin", "dispatcher", "bizenv", "staff", "helper", "leader", "zoneadmi
 def test_every_page_reads_chinese_for_every_role(app, demo):
     problems = {}
     for username in ROLES:
-        client = app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        response = client.post("/login", data={"username": username, "password": demo_data.DEMO_PASSWORD,
-                                               "csrf_token": token})
-        assert response.status_code == 302, username
-        leaks, walked = _walk(app, client, demo)
+        leaks, walked = _walk(app, signed_in(app, username), demo)
         assert walked > 30, f"{username}: only {walked} pages walked"
         for url, words in leaks.items():
             problems[f"{username} {url}"] = sorted(words)
     assert not problems, "\n".join(f"{where}: {words}" for where, words in sorted(problems.items()))
+
+
+# --------------------------------------------------------------------------------------------------
+# Long lists come a page at a time, with filters (as the order list does)
+# --------------------------------------------------------------------------------------------------
+def _rows(html: str, table_id: str | None = None) -> int:
+    body = html.split(f'id="{table_id}"', 1)[1] if table_id else html
+    body = body.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return body.count("<tr")
+
+
+def test_audit_log_is_paged_and_filtered(app, demo):
+    client = signed_in(app, "admin")
+    html = client.get("/admin/audit").get_data(as_text=True)
+    total = int(re.search(r"共 (\d+) 条", html).group(1))
+    assert total > 100 and _rows(html, "audit-rows") == 50
+    assert f"第 1 / {-(-total // 50)} 页" in html and "page=2" in html
+    second = client.get("/admin/audit?page=2").get_data(as_text=True)
+    assert _rows(second, "audit-rows") == 50 and second != html
+    published = client.get("/admin/audit?action=policy.publish").get_data(as_text=True)
+    assert "（已筛选）" in published and 0 < _rows(published, "audit-rows") < 10
+    assert published.count("<td data-label=\"操作\">发布政策</td>") == _rows(published, "audit-rows")
+    by_target = client.get("/admin/audit?target_type=training_event").get_data(as_text=True)
+    assert "活动 " in by_target and "政策推送" not in by_target.split('id="audit-rows"', 1)[1]
+    nobody = client.get("/admin/audit?actor=不存在的人").get_data(as_text=True)
+    assert "暂无记录" in nobody
+    late = client.get("/admin/audit?since=2099-01-01").get_data(as_text=True)
+    assert "暂无记录" in late
+
+
+def test_people_are_paged_searched_and_filtered(app, demo):
+    client = signed_in(app, "admin")
+    html = client.get("/admin/people").get_data(as_text=True)
+    total = int(re.search(r"共 (\d+) 人", html).group(1))
+    assert total > 140 and _rows(html) == 50 and f"第 1 / {-(-total // 50)} 页" in html
+    pages = -(-total // 50)
+    last = client.get(f"/admin/people?page={pages}").get_data(as_text=True)
+    assert _rows(last) == total - 50 * (pages - 1)
+    staff = client.get("/admin/people?role=service_staff").get_data(as_text=True)
+    assert "（已筛选）" in staff and staff.count('<td data-label="角色">为企服务人员</td>') == _rows(staff)
+    found = client.get("/admin/people?q=dispatcher").get_data(as_text=True)  # a login name
+    assert "共 1 人" in found and "dispatcher" in found
+
+
+def test_campaign_pushes_are_paged_and_filtered(app, demo):
+    with app.extensions["db_sessionmaker"]() as session:
+        campaign_id, pushes = session.execute(
+            select(PushCampaign.id, func.count(PolicyPush.id)).join(PolicyPush, PolicyPush.campaign_id == PushCampaign.id)
+            .group_by(PushCampaign.id).order_by(func.count(PolicyPush.id).desc()).limit(1)).one()
+        some = session.scalar(select(PolicyPush).where(PolicyPush.campaign_id == campaign_id).limit(1))
+        name = some.enterprise.name
+    assert pushes > 50
+    client = signed_in(app, "bizenv")
+    url = f"/policies/campaigns/{campaign_id}"
+    html = client.get(url).get_data(as_text=True)
+    assert f"共 {pushes} 家次" in html and _rows(html.split('id="pushes"', 1)[1]) == 50
+    assert f"第 1 / {-(-pushes // 50)} 页" in html
+    second = client.get(url + "?page=2").get_data(as_text=True)
+    assert _rows(second.split('id="pushes"', 1)[1]) == min(50, pushes - 50)
+    one = client.get(url + f"?q={name}").get_data(as_text=True)
+    assert "（已筛选）" in one and name in one and _rows(one.split('id="pushes"', 1)[1]) >= 1
+    granted = client.get(url + "?stage=granted").get_data(as_text=True)
+    rows = _rows(granted.split('id="pushes"', 1)[1])
+    assert granted.split('id="pushes"', 1)[1].count(">已兑现</td>") == rows or "没有符合条件的推送记录" in granted
 
 
 def test_error_pages_read_chinese(app, client, factory, session):
