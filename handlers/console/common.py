@@ -21,7 +21,7 @@ from services.orders import operations as wo
 from services.orders import queries as order_queries
 from services.orders.deadlines import load_calendar
 from services.orders.ladder import LEVELS
-from services.orders.lifecycle import Action, State, allowed_actions
+from services.orders.lifecycle import Action, State, allowed_actions, primary_action
 from services.orders.operations import PRIORITIES
 from services.permissions import can, ensure_can_view
 
@@ -158,6 +158,7 @@ def action_forms_context(order: WorkOrder, actions: list[str], *, suggest: bool 
         "max_returns": int(wo.setting(session, "max_returns", 3)),
         "can_designate": current_person().role in (Role.DISPATCHER, Role.SYSADMIN),
         "error": error, "form_action": form_action, "form": form or MultiDict(),
+        "primary_action": primary_action(order.state, actions, self_submitted=not order.screening_category),
     }
 
 

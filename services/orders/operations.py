@@ -172,12 +172,13 @@ def _require_text(value: str | None, field_name: str, label: str, minimum: int =
     return text
 
 
-def _department(session: Session, department_id: int | None, *, label="承办部门") -> Department:
+def _department(session: Session, department_id: int | None, *, label="承办部门",
+                field: str = "department_id") -> Department:
     if department_id is None:
-        raise ValidationFailed(f"请选择{label}", fields={"department_id": "必填"})
+        raise ValidationFailed(f"请选择{label}", fields={field: "必填"})
     department = session.get(Department, department_id)
     if department is None or not department.active or department.kind == DepartmentKind.HUB:
-        raise ValidationFailed(f"{label}无效", fields={"department_id": "无效"})
+        raise ValidationFailed(f"{label}无效", fields={field: "无效"})
     return department
 
 
@@ -869,10 +870,11 @@ def joint_meeting(
     if order.level != 3:
         raise ValidationFailed("联席会商只适用于区级会商办理的工单")
     decisions = _require_text(decisions, "decisions", "会商意见", 4)
-    departments = [_department(ctx.session, d, label="参会部门") for d in dict.fromkeys(department_ids)]
+    departments = [_department(ctx.session, d, label="参会部门", field="department_ids")
+                   for d in dict.fromkeys(department_ids)]
     if len(departments) < 2:
         raise ValidationFailed("联席会商至少需要两个参会部门", fields={"department_ids": "至少两个"})
-    lead = _department(ctx.session, lead_department_id, label="牵头部门")
+    lead = _department(ctx.session, lead_department_id, label="牵头部门", field="lead_department_id")
     meeting = JointMeeting(
         work_order_id=order.id, held_on=held_on, convened_by_id=ctx.actor.id if ctx.actor else None,
         decisions=decisions, created_at=ctx.now, departments=departments,
