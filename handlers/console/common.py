@@ -184,11 +184,15 @@ def send_attachment(attachment_id: int, *, inline_types: tuple[str, ...] = ()):
     return response
 
 
-def new_order_page_context(form: MultiDict, *, limit: int = 20) -> dict:
-    """What the submit form shows: the enterprise picker (the one chosen kept first) and the choices."""
+def new_order_page_context(form: MultiDict, *, limit: int = 20, list_without_query: bool = True) -> dict:
+    """What the submit form shows: the enterprise picker (the one chosen kept first) and the choices.
+    ``list_without_query`` False: no enterprises until the person searches (the phone form, where a
+    list would push the content field off the screen)."""
     session = db()
     person = current_person()
-    found = order_queries.search_enterprises(session, person, form.get("eq", ""), limit=limit)
+    query = (form.get("eq") or "").strip()
+    found = (order_queries.search_enterprises(session, person, query, limit=limit)
+             if query or list_without_query else [])
     raw_id = (form.get("enterprise_id") or "").strip()
     selected = order_queries.enterprise_in_scope(session, person, int(raw_id)) if raw_id.isdigit() else None
     if selected is not None and selected not in found:
