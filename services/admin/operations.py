@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -50,6 +50,7 @@ from services import audit, labels
 from services.errors import Conflict, ValidationFailed
 from services.lookup import get_or_not_found
 from services.messaging import inbox, outbox
+from services.messaging.notify import Channels
 from services.orders import screening
 from services.orders.ladder import LEVELS
 from services.orders.sla import PRIORITIES
@@ -71,6 +72,8 @@ class AdminContext:
     actor: Person | None
     now: datetime
     ip: str = ""
+    # Where notifications go (the knowledge base tells reviewers about submitted drafts).
+    channels: Channels = field(default_factory=Channels)
 
     def audit(self, action: str, target_type: str, target_id: Any, detail: Mapping[str, Any]) -> AuditLog:
         return audit.record(self.session, self.actor, action, target_type, target_id, detail, self.ip, self.now)
