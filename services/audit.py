@@ -194,7 +194,7 @@ def _lines(row: AuditLog, names: Mapping[str, Mapping[int, str]]) -> list[AuditL
             people = names.get("person", {})
             text = "；".join(f"{people.get(int(k), k) if str(k).isdigit() else k} {n} 家" for k, n in value.items())
             lines.append(AuditLine("移交给", text or labels.EMPTY))
-        else:
+        elif value not in (None, "", [], {}):  # an empty note or date says nothing
             lines.append(AuditLine(labels.audit_field_label(key), _value(key, value, row.target_type, names)))
     return lines
 
