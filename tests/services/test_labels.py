@@ -171,7 +171,7 @@ def test_audit_rows_describe_names_not_ids(session, factory, now):
     views = audit.describe(session, rows)
     text = "\n".join(f"{v.action} {v.target} " + " ".join(f"{ln.label}：{ln.text}" for ln in v.lines)
                      for v in views)
-    assert "原状态：草稿 新状态：待审核" in text and "说明" not in text  # an empty note is left out
+    assert "原状态：草稿 新状态：待审核\n" in text  # an empty note is left out
     assert "典型案例：是" in text
     assert f"企业：{enterprise.name}" in text and "申报事项：999999" in text
     assert "主体类型：农民专业合作社" in text and "所在片区：天穆镇" in text and "登记状态为存续" in text
