@@ -375,13 +375,10 @@ _USERNAME = re.compile(r"[A-Za-z0-9_.@\-]{3,64}")
 PASSWORD_MIN = 8
 
 
-PEOPLE_PER_PAGE = 50
-
-
-def list_people(session: Session, *, role: str = "", zone_id: Any = None, department_id: Any = None,
-                active: str = "", q: str = "", page: int = 1, per_page: int = PEOPLE_PER_PAGE) -> Page[Person]:
-    """People for the admin list, one page at a time; ``q`` finds a name, phone, platform account or
-    login name. Unknown filter values are ignored, not errors."""
+def people_query(*, role: str = "", zone_id: Any = None, department_id: Any = None, active: str = "",
+                 q: str = ""):
+    """People matching the admin list's filters, in the list's order; ``q`` finds a name, phone, job
+    title, platform account or login name. Unknown filter values are ignored, not errors."""
     query = select(Person).options(selectinload(Person.zone), selectinload(Person.department),
                                    selectinload(Person.stages))
     q = " ".join((q or "").split())[:64]
@@ -401,9 +398,22 @@ def list_people(session: Session, *, role: str = "", zone_id: Any = None, depart
         query = query.where((Person.department_id == dept_id) | Person.department_id.in_(units))
     if active in ("1", "0"):
         query = query.where(Person.active.is_(active == "1"))
+    return query.order_by(Person.role, Person.zone_id, Person.department_id, Person.id)
+
+
+PEOPLE_PER_PAGE = 50
+
+
+def list_people(session: Session, *, page: int = 1, per_page: int = PEOPLE_PER_PAGE, **filters: Any) -> Page[Person]:
+    """One page of the admin list (filters as :func:`people_query`)."""
+    query = people_query(**filters)
     count = select(func.count()).select_from(query.with_only_columns(Person.id).order_by(None).subquery())
-    return paginate(session, query.order_by(Person.role, Person.zone_id, Person.department_id, Person.id),
-                    page=page, per_page=per_page, count_query=count)
+    return paginate(session, query, page=page, per_page=per_page, count_query=count)
+
+
+def all_people(session: Session, **filters: Any) -> list[Person]:
+    """Everyone the filters match (the roster export)."""
+    return list(session.scalars(people_query(**filters)))
 
 
 def logins_by_person(session: Session, person_ids: Iterable[int]) -> dict[int, ConsoleLogin]:
