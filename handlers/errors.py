@@ -24,6 +24,12 @@ HTTP_MESSAGES = {
 }
 
 
+def http_message(status: int) -> str:
+    """The Chinese sentence for an HTTP error (never werkzeug's English name)."""
+    return HTTP_MESSAGES.get(status) or (f"请求未能完成（错误 {status}），请稍后重试" if status < 500
+                                          else "系统暂时无法处理该请求，请稍后重试")
+
+
 def wants_json() -> bool:
     if request.path.startswith(("/api/", "/wecom/", "/dingtalk/", "/healthz")):
         return True
@@ -46,7 +52,7 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         log.warning("csrf rejected path=%s reason=%s", request.path, error.description)
-        return render_error(400, "csrf_failed", "页面已过期或来源不可信（CSRF 校验失败），请刷新页面后重试")
+        return render_error(400, "csrf_failed", "页面已过期或来源不可信（安全校验未通过），请刷新页面后重试")
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_error):
@@ -56,7 +62,7 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         status = error.code or 500
-        return render_error(status, f"http_{status}", HTTP_MESSAGES.get(status, error.name))
+        return render_error(status, f"http_{status}", http_message(status))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

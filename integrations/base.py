@@ -44,7 +44,7 @@ class OutboundView:
 
     id: int
     channel: str
-    kind: str  # whistle | card | card_update | status | notice | reply | supervise | reminder | survey
+    kind: str  # one of models.MessageKind.ALL
     target_type: str  # group | person
     target_ref: str  # group: department id (sandbox) or ChatGroup id (platforms); person: person id
     payload: dict[str, Any]

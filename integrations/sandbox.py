@@ -14,14 +14,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from integrations.base import ChatAdapter, DeliveryResult, OutboundView, PermanentError
-from models import OutboundMessage, OutboxStatus, SandboxMessage
+from models import MessageKind, OutboundMessage, OutboxStatus, SandboxMessage
 
 log = logging.getLogger(__name__)
 
-# Kinds shown as a plain bubble; anything else unknown is shown the same way and logged.
-BUBBLE_KINDS = frozenset({"whistle", "status", "reply", "notice", "supervise", "reminder", "survey"})
-# Kinds whose text already carries its own heading (no 【title】 line added).
-UNTITLED_KINDS = frozenset({"whistle", "status", "reply"})
+# Every kind but the cards is a plain bubble; a kind missing from MessageKind is shown the same way
+# and logged (the outbox refuses those, so only a row written by hand gets here).
+BUBBLE_KINDS = MessageKind.ALL - MessageKind.CARDS
+UNTITLED_KINDS = MessageKind.UNTITLED
 
 
 def conversation_for(target_type: str, target_ref: str) -> str:
@@ -49,7 +49,7 @@ def _bubble_text(message: OutboundView) -> str:
     if title and message.kind not in UNTITLED_KINDS:
         text = f"【{title}】\n{text}" if text else f"【{title}】"
     url = str(payload.get("url") or "")
-    if message.kind == "survey" and url and url not in text:
+    if message.kind == MessageKind.SURVEY and url and url not in text:
         text = f"{text}\n{url}"
     return text
 

@@ -25,12 +25,14 @@ from models.workorder import WorkOrder
 
 
 class KnowledgeStatus:
-    """Entries and cases: written as drafts, published by 营商环境办 or a system administrator."""
+    """Entries and cases: written as drafts, submitted for review by their authors, published by
+    营商环境办 or a system administrator."""
 
     DRAFT = "draft"
+    REVIEW = "review"
     PUBLISHED = "published"
     RETIRED = "retired"
-    LABELS = {DRAFT: "草稿", PUBLISHED: "已发布", RETIRED: "已停用"}
+    LABELS = {DRAFT: "草稿", REVIEW: "待审核", PUBLISHED: "已发布", RETIRED: "已停用"}
     ALL = tuple(LABELS)
 
 

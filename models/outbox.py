@@ -11,6 +11,32 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, utcnow
 
 
+class MessageKind:
+    """Every kind of message the desk puts in the outbox; ``services.messaging.outbox.enqueue`` refuses
+    any other, so each adapter can know all of them."""
+
+    WHISTLE = "whistle"  # 吹哨: the department group, @ the chief helpers
+    CARD = "card"  # an action card (报到 / 退回 / 转办) to each chief helper
+    CARD_UPDATE = "card_update"  # grey out the cards once someone acted
+    STATUS = "status"  # a progress line in a department group
+    NOTICE = "notice"  # a personal notification
+    REPLY = "reply"  # the answer to a chat command
+    SUPERVISE = "supervise"  # 督办
+    REMINDER = "reminder"  # deadline reminder (50 % / 80 %)
+    SURVEY = "survey"  # 满意度回访 invitation
+    POLICY_DIGEST = "policy_digest"  # a service staff member's digest of matched enterprises
+    POLICY_UPTAKE = "policy_uptake"  # the weekly uptake report to a policy's department
+    LABELS = {
+        WHISTLE: "吹哨报到", CARD: "操作卡片", CARD_UPDATE: "卡片状态更新", STATUS: "群内进展", NOTICE: "个人通知",
+        REPLY: "命令回复", SUPERVISE: "督办通知", REMINDER: "时限提醒", SURVEY: "满意度回访",
+        POLICY_DIGEST: "政策推送汇总", POLICY_UPTAKE: "政策成效周报",
+    }
+    ALL = frozenset(LABELS)
+    CARDS = frozenset({CARD, CARD_UPDATE})
+    # Kinds whose text already carries its own heading (adapters add no 【title】 line).
+    UNTITLED = frozenset({WHISTLE, STATUS, REPLY})
+
+
 class OutboxStatus:
     PENDING = "pending"
     SENDING = "sending"
@@ -28,7 +54,7 @@ class OutboundMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(16))  # sandbox | wecom | dingtalk
-    kind: Mapped[str] = mapped_column(String(24))  # whistle | notice | card | card_update | reminder | ...
+    kind: Mapped[str] = mapped_column(String(24))  # one of MessageKind.ALL
     target_type: Mapped[str] = mapped_column(String(16))  # group | person
     target_ref: Mapped[str] = mapped_column(String(512))  # id, or comma-joined ids for "people"
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)

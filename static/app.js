@@ -12,6 +12,20 @@
     },
   });
 
+  // Checkbox pickers (参会部门): a filter box narrows the list; ticked boxes always stay in view.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-check-picker]"), function (picker) {
+    var filter = picker.querySelector("[data-check-filter]");
+    if (!filter) return;
+    filter.hidden = false;
+    filter.addEventListener("input", function () {
+      var words = filter.value.replace(/^\s+|\s+$/g, "");
+      Array.prototype.forEach.call(picker.querySelectorAll("label"), function (label) {
+        var box = label.querySelector("input");
+        label.hidden = !!words && !(box && box.checked) && label.textContent.indexOf(words) < 0;
+      });
+    });
+  });
+
   // Sandbox: refresh the open conversation every few seconds (only its bubbles).
   var box = document.querySelector("[data-refresh-url]");
   if (box) {

@@ -67,7 +67,24 @@ var YXBY = (function () {
       });
       if (o.onRender) o.onRender();
     };
+    // data-search-hint: an empty box lists nothing but the hint (and the enterprise already chosen).
+    var hint = query.getAttribute("data-search-hint");
+    var clear = function () {
+      seq++;
+      Array.prototype.forEach.call(results.children, function (child) {
+        var box = child.querySelector && child.querySelector("input[name=enterprise_id]");
+        if (!box || !box.checked) child.hidden = true;
+      });
+      if (!results.querySelector("input[name=enterprise_id]:checked")) {
+        var p = document.createElement("p");
+        p.className = o.emptyClass;
+        p.textContent = hint;
+        results.textContent = "";
+        results.appendChild(p);
+      }
+    };
     var search = function () {
+      if (hint && !query.value.replace(/^\s+|\s+$/g, "")) { clear(); return; }
       var mine = ++seq;
       var xhr = new XMLHttpRequest();
       xhr.open("GET", query.getAttribute("data-search-url") + "?q=" + encodeURIComponent(query.value.replace(/^\s+|\s+$/g, "")));

@@ -3,6 +3,8 @@ failed callbacks, and the audit log."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import flash, redirect, render_template, request, url_for
 
 from handlers.admin import bp
@@ -10,6 +12,8 @@ from handlers.admin.common import EDITORS, admin_ctx
 from handlers.console.auth import roles_required
 from handlers.context import db, settings
 from models import InboxStatus, OutboxStatus
+from services import audit as audit_trail
+from services import labels
 from services.admin import operations as admin
 from services.admin.housekeeping import FAILED_RETENTION_FACTOR
 from services.errors import Conflict
@@ -21,8 +25,10 @@ from services.messaging.inbound import summary as inbound_summary
 @roles_required(*EDITORS)
 def outbox():
     status = request.args.get("status", "")
-    return render_template("admin/outbox.html", messages=admin.list_outbox(db(), status=status), status=status,
-                           statuses=OutboxStatus.LABELS, counts=admin.outbox_status_counts(db()))
+    messages = admin.list_outbox(db(), status=status)
+    return render_template("admin/outbox.html", messages=messages, status=status, statuses=OutboxStatus.LABELS,
+                           counts=admin.outbox_status_counts(db()), targets=admin.outbox_targets(db(), messages),
+                           kinds=labels.MESSAGE_KINDS, channels=labels.PLATFORMS)
 
 
 @bp.post("/outbox/<int:message_id>/retry")
@@ -57,9 +63,25 @@ def inbound_retry(message_id: int):
     return redirect(url_for("admin.inbound", status=request.form.get("status", "")))
 
 
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat((request.args.get(name) or "").strip())
+    except ValueError:
+        return None
+
+
 @bp.get("/audit")
 @roles_required(*EDITORS)
 def audit():
-    action = request.args.get("action", "")
-    return render_template("admin/audit.html", rows=admin.list_audit(db(), action=action), action=action,
-                           actions=admin.AUDIT_ACTIONS, action_label=admin.audit_action_label)
+    args = request.args
+    page_arg = (args.get("page") or "").strip()
+    flt = admin.AuditFilter(
+        action=args.get("action", "") if args.get("action", "") in labels.AUDIT_ACTIONS else "",
+        target_type=args.get("target_type", "") if args.get("target_type", "") in labels.AUDIT_TARGETS else "",
+        actor=(args.get("actor") or "").strip()[:64], since=_date_arg("since"), until=_date_arg("until"),
+        page=int(page_arg) if page_arg.isdigit() else 1,
+    )
+    page = admin.list_audit(db(), flt)
+    query = {k: v for k, v in args.items() if k != "page" and v}
+    return render_template("admin/audit.html", page=page, views=audit_trail.describe(db(), page.items), flt=flt,
+                           args=query, actions=labels.AUDIT_ACTIONS, targets=labels.AUDIT_TARGETS)

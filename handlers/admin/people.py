@@ -28,10 +28,13 @@ def _choices() -> dict:
 @bp.get("/people")
 @roles_required(*EDITORS)
 def people():
-    filters = {key: (request.args.get(key) or "").strip() for key in ("role", "zone_id", "department_id", "active")}
-    rows = admin.list_people(db(), **filters)
-    return render_template("admin/people.html", people=rows, filters=filters,
-                           logins=admin.logins_by_person(db(), [p.id for p in rows]), **_choices())
+    filters = {key: (request.args.get(key) or "").strip()
+               for key in ("q", "role", "zone_id", "department_id", "active")}
+    raw_page = (request.args.get("page") or "").strip()
+    page = admin.list_people(db(), **filters, page=int(raw_page) if raw_page.isdigit() else 1)
+    args = {k: v for k, v in filters.items() if v}
+    return render_template("admin/people.html", page=page, people=page.items, filters=filters, args=args,
+                           logins=admin.logins_by_person(db(), [p.id for p in page.items]), **_choices())
 
 
 def _person_page(person: Person | None) -> dict:

@@ -22,7 +22,7 @@ from services.orders import operations as wo
 from services.orders import queries as order_queries
 from services.orders.deadlines import load_calendar
 from services.orders.ladder import LEVELS
-from services.orders.lifecycle import Action, State, allowed_actions
+from services.orders.lifecycle import Action, State, allowed_actions, primary_action
 from services.orders.operations import PRIORITIES
 from services.permissions import can, can_submit_for, can_track_city, ensure_can_view
 
@@ -144,6 +144,7 @@ def action_forms_context(order: WorkOrder, actions: list[str], *, suggest: bool 
         "max_returns": system_settings.max_returns(session),
         "can_designate": current_person().role in (Role.DISPATCHER, Role.SYSADMIN),
         "error": error, "form_action": form_action, "form": form or MultiDict(),
+        "primary_action": primary_action(order.state, actions, self_submitted=not order.screening_category),
     }
 
 
@@ -169,11 +170,15 @@ def send_attachment(attachment_id: int, *, inline_types: tuple[str, ...] = ()):
     return response
 
 
-def new_order_page_context(form: MultiDict, *, limit: int = 20) -> dict:
-    """What the submit form shows: the enterprise picker (the one chosen kept first) and the choices."""
+def new_order_page_context(form: MultiDict, *, limit: int = 20, list_without_query: bool = True) -> dict:
+    """What the submit form shows: the enterprise picker (the one chosen kept first) and the choices.
+    ``list_without_query`` False: no enterprises until the person searches (the phone form, where a
+    list would push the content field off the screen)."""
     session = db()
     person = current_person()
-    found = order_queries.search_enterprises(session, person, form.get("eq", ""), limit=limit)
+    query = (form.get("eq") or "").strip()
+    found = (order_queries.search_enterprises(session, person, query, limit=limit)
+             if query or list_without_query else [])
     raw_id = (form.get("enterprise_id") or "").strip()
     selected = order_queries.enterprise_in_scope(session, person, int(raw_id)) if raw_id.isdigit() else None
     if selected is not None and selected not in found:

@@ -16,6 +16,7 @@ from services.orders.operations import get_order
 
 PER_PAGE = 30
 MESSAGES = {
+    "submit": "已提交审核，已通知区营商环境办", "send_back": "已退回修改，已通知编写人",
     "publish": "已发布到案例库", "retire": "已停用", "restore": "已恢复为草稿",
     "typical": "已设为典型案例：发布后（脱敏文本）将出现在对外公开的典型案例页", "untypical": "已取消典型案例",
 }

@@ -8,7 +8,7 @@ from typing import Any
 from flask import request, url_for
 from sqlalchemy import select
 
-from handlers.context import current_person, db, now
+from handlers.context import current_person, db, delivery_channels, now
 from handlers.knowledge import bp
 from models import Department, RequestDomain, ServiceStage, WorkOrder
 from services.knowledge import cases
@@ -19,7 +19,8 @@ MAX_QUERY = 100
 
 
 def knowledge_ctx() -> KnowledgeContext:
-    return KnowledgeContext(session=db(), actor=current_person(), now=now(), ip=request.remote_addr or "")
+    return KnowledgeContext(session=db(), actor=current_person(), now=now(), ip=request.remote_addr or "",
+                            channels=delivery_channels())
 
 
 def form_data() -> dict[str, Any]:

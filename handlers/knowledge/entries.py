@@ -85,7 +85,8 @@ def entry_transition(entry_id: int):
         db().rollback()
         return _entry_page(knowledge.get_entry(db(), entry_id), errors=error.fields, message=error.message,
                            status=error.http_status)
-    flash({"publish": "已发布，所有工作人员均可查到", "retire": "已停用，不再出现在搜索与推荐中",
+    flash({"submit": "已提交审核，已通知区营商环境办", "send_back": "已退回修改，已通知编写人",
+           "publish": "已发布，所有工作人员均可查到", "retire": "已停用，不再出现在搜索与推荐中",
            "restore": "已恢复为草稿"}.get(action, "已完成"), "success")
     return redirect(url_for("knowledge.entry", entry_id=entry_id))
 

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from handlers.console.auth import NotSignedIn
 from handlers.context import current_person, db, now, settings
-from handlers.errors import HTTP_MESSAGES, wants_json
+from handlers.errors import http_message, wants_json
 from handlers.mobile import bp
 from handlers.redirects import allow_external_redirect, safe_next
 from services.admin import mobile_auth
@@ -213,7 +213,7 @@ def _csrf_error(error: CSRFError):
 def _http_error(error: HTTPException):
     # Code-specific app handlers (413 with its limit) take precedence over this one.
     status = error.code or 500
-    return _error_page(status, f"http_{status}", HTTP_MESSAGES.get(status, error.name))
+    return _error_page(status, f"http_{status}", http_message(status))
 
 
 def _origin(url: str) -> str:

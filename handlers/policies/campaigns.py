@@ -4,18 +4,17 @@ department, the progress page (sent / waiting / failed, polled as JSON), pause, 
 from __future__ import annotations
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from handlers.console.auth import login_required
 from handlers.context import current_person, db
 from handlers.policies import bp
 from handlers.policies.common import policy_ctx
-from models import CampaignStatus, ItemStatus, Policy, PolicyStatus, PushStatus, Role
+from models import CampaignStatus, ItemStatus, Policy, PolicyStatus, PushStatus, Role, Zone
 from services.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from services.policies import library as policies
 from services.policies import push as policy_push
 from services.policies import training
-
-PUSH_ROWS = 200
 
 
 def _can_approve(campaign) -> bool:
@@ -100,16 +99,24 @@ def campaign(campaign_id: int):
     session = db()
     campaign = policy_push.get_campaign(session, campaign_id)
     person = current_person()
-    status = request.args.get("push_status") or ""
+    args = request.args
+    zone, page = (args.get("zone") or "").strip(), (args.get("page") or "").strip()
+    flt = policy_push.PushFilter(
+        status=args.get("push_status") or "", stage=args.get("stage") or "",
+        zone_id=int(zone) if zone.isdigit() else None, q=(args.get("q") or "").strip()[:64],
+        page=int(page) if page.isdigit() else 1,
+    )
     previews = []
     if campaign.status == CampaignStatus.DRAFT:
         previews = policy_push.preview_campaign(session, campaign, policy_ctx().today, sample_size=10)
-    pushes = policy_push.campaign_pushes(session, campaign.id, status=status, limit=PUSH_ROWS)
+    pushes = policy_push.campaign_pushes(session, campaign.id, flt)
+    query = {k: v for k, v in args.items() if k != "page" and v}
     return render_template(
         "policies/campaign.html", campaign=campaign, previews=previews, progress=progress_json(campaign),
-        can_approve=_can_approve(campaign), pushes=pushes, push_status=status, push_statuses=PushStatus.LABELS,
+        can_approve=_can_approve(campaign), pushes=pushes, flt=flt, args=query, push_statuses=PushStatus.LABELS,
+        push_stages=policy_push.PUSH_STAGES, zones=list(session.scalars(select(Zone).order_by(Zone.sort_order))),
         can_mark={p.id: (policy_push.can_mark(session, person, p, "applied"),
-                         policy_push.can_mark(session, person, p, "granted")) for p in pushes},
+                         policy_push.can_mark(session, person, p, "granted")) for p in pushes.items},
         settings=policy_push.push_settings(session), CampaignStatus=CampaignStatus,
     )
 

@@ -18,6 +18,7 @@ from handlers.console.common import checkbox, upload_root
 from handlers.context import current_person, db, now, settings
 from handlers.registry import bp
 from models import ImportJob
+from services import labels
 from services.errors import NotFound, ValidationFailed
 from services.registry import excel_io, import_jobs
 from services.registry import importer as registry_import
@@ -122,7 +123,7 @@ def import_job(job_id: int):
     job = _job(job_id)
     errors = registry_import.row_errors(db(), job.id, limit=SHOWN_ERRORS) if not job.is_active else []
     return render_template("registry/import_job.html", job=job, errors=errors, shown_errors=SHOWN_ERRORS,
-                           can_import=current_person().role in IMPORT_ROLES)
+                           can_import=current_person().role in IMPORT_ROLES, readers=labels.SPREADSHEET_READERS)
 
 
 @bp.get("/imports/<int:job_id>/status")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -46,106 +46,25 @@ from models import (
     SystemSetting,
     Zone,
 )
-from services import audit
+from services import audit, labels
 from services.admin import settings as system_settings
 from services.errors import Conflict, ValidationFailed
 from services.lookup import get_or_not_found
 from services.messaging import inbox, outbox
+from services.messaging.notify import Channels
 from services.orders import screening
 from services.orders.ladder import LEVELS
 from services.orders.sla import PRIORITIES
+from services.paging import Page, paginate
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 PRIORITY_LABELS = {"normal": "一般", "urgent": "紧急（水电气热中断）", "emergency": "特急（危及生命财产安全）"}
 PLATFORMS = {"wecom": "企业微信", "dingtalk": "钉钉"}
 
-AUDIT_ACTIONS = {
-    "zone.update": "修改片区",
-    "department.update": "修改部门",
-    "department.create_unit": "新增下属单位",
-    "chat_group.create": "绑定群聊",
-    "chat_group.update": "修改群聊绑定",
-    "person.create": "新增人员",
-    "person.update": "修改人员",
-    "person.deactivate": "停用人员",
-    "person.access_request": "未登记账号申请开通",
-    "policy.create": "新建政策",
-    "policy.update": "修改政策",
-    "policy.submit": "政策提交审核",
-    "policy.send_back": "政策退回修改",
-    "policy.publish": "发布政策",
-    "policy.retire": "政策废止",
-    "policy.import": "导入政策",
-    "policy.attachment.add": "上传政策附件",
-    "policy.attachment.remove": "删除政策附件",
-    "policy.item.create": "新增申报事项",
-    "policy.item.update": "修改申报事项",
-    "policy.item.delete": "删除申报事项",
-    "policy.item.publish": "发布申报事项",
-    "policy.item.withdraw": "撤回申报事项",
-    "policy.push.applied": "标记已申报",
-    "policy.push.granted": "标记已兑现",
-    "campaign.create": "创建推送任务",
-    "campaign.approve": "批准推送任务",
-    "campaign.pause": "暂停推送任务",
-    "campaign.resume": "恢复推送任务",
-    "campaign.cancel": "取消推送任务",
-    "login.create": "开通登录账号",
-    "login.update": "修改登录账号",
-    "sla.create": "新增时限策略",
-    "sla.update": "修改时限策略",
-    "sla.delete": "删除时限策略",
-    "holiday.add": "新增节假日调整",
-    "holiday.delete": "删除节假日调整",
-    "screening.create": "新增甄别规则",
-    "screening.update": "修改甄别规则",
-    "setting.update": "修改系统参数",
-    "outbox.retry": "重新发送消息",
-    "inbound.retry": "重新处理回调消息",
-    # The knowledge base (services.knowledge.entries, services.knowledge.cases, services.knowledge.handbook).
-    "knowledge.create": "新建知识条目",
-    "knowledge.update": "修改知识条目",
-    "knowledge.publish": "发布知识条目",
-    "knowledge.retire": "停用知识条目",
-    "knowledge.restore": "恢复知识条目为草稿",
-    "case.create": "工单整理为案例",
-    "case.update": "修改案例",
-    "case.publish": "发布案例",
-    "case.retire": "停用案例",
-    "case.restore": "恢复案例为草稿",
-    "case.typical": "设置/取消典型案例",
-    "handbook.propose": "应答手册新增待审核事项",
-    "handbook.link": "应答手册自动收录",
-    "handbook.publish": "收录入应答手册",
-    "handbook.dismiss": "从应答手册撤下",
-    "handbook.restore": "应答手册事项恢复待审核",
-    # The grid (services.grid.rules, services.grid.people_roster).
-    "grid.address_rule.create": "新增地址规则",
-    "grid.address_rule.update": "修改地址规则",
-    "grid.staff_rule.create": "新增人员分配规则",
-    "grid.staff_rule.update": "修改人员分配规则",
-    "grid.assign_zone": "企业划入片区",
-    "grid.rematch": "按地址规则重新匹配",
-    "grid.assign_staff": "指定为企服务人员",
-    "grid.fill_staff": "为未配备人员的企业分配",
-    "grid.reassign": "离岗人员企业批量移交",
-    "grid.people_import": "导入人员名册",
-    # Training and consultation (services.policies.training).
-    "training.create": "新建培训/咨询活动",
-    "training.update": "修改培训/咨询活动",
-    "training.status": "变更活动状态",
-    "training.invite": "发送活动邀请",
-    "training.register": "活动报名",
-    "training.cancel_registration": "取消活动报名",
-    "training.attendance": "登记活动签到",
-    "question.answer": "答复政策咨询",
-    "question.publish": "调整咨询问答是否纳入知识库",
-}
-
-
-def audit_action_label(action: str) -> str:
-    return AUDIT_ACTIONS.get(action, action)
+# The audit page's action names live with every other label (services.labels).
+AUDIT_ACTIONS = labels.AUDIT_ACTIONS
+audit_action_label = labels.audit_action_label
 
 
 @dataclass(frozen=True)
@@ -154,9 +73,11 @@ class AdminContext:
     actor: Person | None
     now: datetime
     ip: str = ""
+    # Where notifications go (the knowledge base tells reviewers about submitted drafts).
+    channels: Channels = field(default_factory=Channels)
 
-    def audit(self, action: str, target_type: str, target_id: Any, detail: Mapping[str, Any]) -> None:
-        audit.record(self.session, self.actor, action, target_type, target_id, detail, self.ip, self.now)
+    def audit(self, action: str, target_type: str, target_id: Any, detail: Mapping[str, Any]) -> AuditLog:
+        return audit.record(self.session, self.actor, action, target_type, target_id, detail, self.ip, self.now)
 
     @property
     def today(self) -> date:
@@ -415,7 +336,7 @@ def save_chat_group(ac: AdminContext, department_id: Any, platform: str, data: M
     robot_secret = _text(data, "robot_secret", "加签密钥", errors, max_len=512)
     conversation_id = _text(data, "conversation_id", "群会话 ID", errors, max_len=128) or None
     if group is None and not robot_key:
-        errors["robot_key"] = "首次绑定请填写机器人密钥" if platform == "wecom" else "首次绑定请填写机器人 access_token"
+        errors["robot_key"] = "首次绑定请填写机器人密钥" if platform == "wecom" else "首次绑定请填写机器人令牌"
     if robot_key and not re.fullmatch(r"[A-Za-z0-9_\-]{8,512}", robot_key):
         errors["robot_key"] = "机器人密钥格式不正确（应为字母、数字、下划线或连字符）"
     if platform == "dingtalk" and robot_secret and not robot_secret.startswith("SEC"):
@@ -455,11 +376,19 @@ _USERNAME = re.compile(r"[A-Za-z0-9_.@\-]{3,64}")
 PASSWORD_MIN = 8
 
 
-def list_people(session: Session, *, role: str = "", zone_id: Any = None, department_id: Any = None,
-                active: str = "") -> list[Person]:
-    """People for the admin list; unknown filter values are ignored, not errors."""
+def people_query(*, role: str = "", zone_id: Any = None, department_id: Any = None, active: str = "",
+                 q: str = ""):
+    """People matching the admin list's filters, in the list's order; ``q`` finds a name, phone, job
+    title, platform account or login name. Unknown filter values are ignored, not errors."""
     query = select(Person).options(selectinload(Person.zone), selectinload(Person.department),
                                    selectinload(Person.stages))
+    q = " ".join((q or "").split())[:64]
+    if q:
+        logins = select(ConsoleLogin.person_id).where(ConsoleLogin.username.contains(q, autoescape=True))
+        query = query.where(Person.name.contains(q, autoescape=True) | Person.phone.contains(q, autoescape=True)
+                            | Person.title.contains(q, autoescape=True)
+                            | Person.wecom_userid.contains(q, autoescape=True)
+                            | Person.dingtalk_userid.contains(q, autoescape=True) | Person.id.in_(logins))
     if role in Role.ALL:
         query = query.where(Person.role == role)
     if str(zone_id or "").isdigit():
@@ -470,7 +399,22 @@ def list_people(session: Session, *, role: str = "", zone_id: Any = None, depart
         query = query.where((Person.department_id == dept_id) | Person.department_id.in_(units))
     if active in ("1", "0"):
         query = query.where(Person.active.is_(active == "1"))
-    return list(session.scalars(query.order_by(Person.role, Person.zone_id, Person.department_id, Person.id)))
+    return query.order_by(Person.role, Person.zone_id, Person.department_id, Person.id)
+
+
+PEOPLE_PER_PAGE = 50
+
+
+def list_people(session: Session, *, page: int = 1, per_page: int = PEOPLE_PER_PAGE, **filters: Any) -> Page[Person]:
+    """One page of the admin list (filters as :func:`people_query`)."""
+    query = people_query(**filters)
+    count = select(func.count()).select_from(query.with_only_columns(Person.id).order_by(None).subquery())
+    return paginate(session, query, page=page, per_page=per_page, count_query=count)
+
+
+def all_people(session: Session, **filters: Any) -> list[Person]:
+    """Everyone the filters match (the roster export)."""
+    return list(session.scalars(people_query(**filters)))
 
 
 def logins_by_person(session: Session, person_ids: Iterable[int]) -> dict[int, ConsoleLogin]:
@@ -1008,8 +952,70 @@ def retry_failed_inbound(ac: AdminContext, message_id: Any) -> InboundMessage:
     return message
 
 
-def list_audit(session: Session, *, action: str = "", limit: int = 300) -> list[AuditLog]:
+AUDIT_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """The audit page's filters; values as typed, unknown ones ignored."""
+
+    action: str = ""
+    target_type: str = ""
+    actor: str = ""  # part of the actor's name or unit
+    since: date | None = None  # Beijing dates, both inclusive
+    until: date | None = None
+    page: int = 1
+
+    @property
+    def active(self) -> bool:
+        return bool(self.action or self.target_type or self.actor or self.since or self.until)
+
+
+def list_audit(session: Session, flt: AuditFilter = AuditFilter(), *, per_page: int = AUDIT_PER_PAGE) -> Page[AuditLog]:
+    """The audit trail, newest first, one page at a time."""
     query = select(AuditLog)
-    if action:
-        query = query.where(AuditLog.action == action)
-    return list(session.scalars(query.order_by(AuditLog.id.desc()).limit(limit)))
+    if flt.action:
+        query = query.where(AuditLog.action == flt.action)
+    if flt.target_type:
+        query = query.where(AuditLog.target_type == flt.target_type)
+    if flt.actor:
+        query = query.where(AuditLog.actor_label.contains(flt.actor.strip()[:64], autoescape=True))
+    if flt.since is not None:
+        query = query.where(AuditLog.created_at >= _day_start(flt.since))
+    if flt.until is not None:
+        query = query.where(AuditLog.created_at < _day_start(flt.until + timedelta(days=1)))
+    return paginate(session, query.order_by(AuditLog.id.desc()), page=flt.page, per_page=per_page)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ)
+
+
+def outbox_targets(session: Session, messages: Iterable[OutboundMessage]) -> dict[int, str]:
+    """Who each message went to, by name: the department of a group (the sandbox names it by
+    department id, the platforms by their ChatGroup id), the person or people, a DingTalk conversation."""
+    messages = list(messages)
+    person_ids = {int(p) for m in messages if m.target_type in ("person", "people")
+                  for p in str(m.target_ref).split(",") if p.strip().isdigit()}
+    group_refs = {int(m.target_ref) for m in messages if m.target_type == "group" and str(m.target_ref).isdigit()}
+    people = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(person_ids))).all()) \
+        if person_ids else {}
+    departments = {d.id: d for d in session.scalars(
+        select(Department).options(selectinload(Department.parent)).where(Department.id.in_(group_refs)))} \
+        if group_refs else {}
+    groups = {g.id: g for g in session.scalars(
+        select(ChatGroup).options(selectinload(ChatGroup.department)).where(ChatGroup.id.in_(group_refs)))} \
+        if group_refs else {}
+    result = {}
+    for m in messages:
+        if m.target_type == "group" and str(m.target_ref).isdigit():
+            ref = int(m.target_ref)
+            department = departments.get(ref) if m.channel == "sandbox" else getattr(groups.get(ref), "department",
+                                                                                    None)
+            result[m.id] = f"{department.display_name}群" if department is not None else "部门群（已删除）"
+        elif m.target_type in ("person", "people"):
+            ids = [int(p) for p in str(m.target_ref).split(",") if p.strip().isdigit()]
+            result[m.id] = "、".join(people.get(i, "（已删除人员）") for i in ids) or "—"
+        else:
+            result[m.id] = labels.MESSAGE_TARGETS.get(m.target_type, "—")
+    return result

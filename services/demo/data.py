@@ -731,3 +731,72 @@ DEMO_QUESTIONS = {
         "可以按已完成并通过验收的一期投资额申报，二期完成后在下一申报批次另行申报，两期合计补助不超过 200 万元。",
     ),
 }
+
+
+# ==================================================================================================
+# Knowledge base: answers written by the departments' chief helpers (and 营商环境办 itself), reviewed
+# and published; one left waiting for review. The handbook job then links its recurring topics.
+# ==================================================================================================
+DEMO_KB_NOTE = "（演示数据，以正式文件为准。）"
+
+
+@dataclass(frozen=True)
+class DemoEntry:
+    author: str  # "helper:<department code>" | "dispatcher" | "bizenv"
+    department: str | None  # the department the entry is filed under
+    title: str
+    answer: str
+    keywords: str
+    domain: str | None = None  # request domain code; None: any domain
+    stage: str | None = None  # service stage code; None: every stage
+    review: str = "publish"  # publish | send_back (first sent back, then published) | wait (left in review)
+    revision: str = ""  # with send_back: what the reviewer asks for, added to the answer before resubmitting
+    policy_owner: str | None = None  # link the published policy of this department
+
+
+DEMO_ENTRIES: tuple[DemoEntry, ...] = (
+    DemoEntry(
+        "helper:rsj", "rsj", "招用高校毕业生可以申请哪些社保补贴？",
+        "企业招用毕业年度或离校 2 年内未就业的高校毕业生，签订 1 年以上劳动合同并按规定缴纳社会保险的，"
+        "可按实际缴纳的养老、医疗、失业保险费申请社保补贴，期限最长 1 年；同时可申请一次性吸纳就业补贴。"
+        "登录天津人社网上办事大厅“企业社保补贴”事项在线提交，或到北辰区人社局窗口办理。" + DEMO_KB_NOTE,
+        "社保补贴、补贴、高校毕业生、吸纳就业", policy_owner="rsj",
+    ),
+    DemoEntry(
+        "helper:rsj", "rsj", "稳岗返还需要企业自己申请吗？",
+        "失业保险稳岗返还实行“免申即享”：符合条件的企业无需申请，人社部门通过数据比对直接发放至企业对公账户。",
+        "稳岗返还、免申即享、失业保险", domain="economy", stage="operation", review="send_back",
+        revision="每年发放后可登录天津人社网上办事大厅“单位网厅”查询到账情况；未收到的，可联系北辰区人社局核实。",
+    ),
+    DemoEntry(
+        "bizenv", "zwfwb", "新办企业从注册到领执照、刻章、开户要多久？",
+        "通过企业开办“一件事”集成办理，营业执照、公章刻制、发票申领、社保医保登记和银行预约开户一次提交，"
+        "一般 1 个工作日内办结，全程免费。线上登录天津市“一网通办”平台，线下到北辰区政务服务中心企业开办专区。"
+        + DEMO_KB_NOTE,
+        "企业开办、一件事、营业执照、刻章", domain="market", stage="startup",
+    ),
+    DemoEntry(
+        "helper:kjj", "kjj", "高新技术企业认定通过后有哪些优惠？",
+        "经认定的高新技术企业减按 15% 的税率缴纳企业所得税，研发费用可按规定加计扣除；首次认定的，"
+        "可按区里当年的科技政策申请奖励。申报前可联系北辰区科技局预约上门辅导。" + DEMO_KB_NOTE,
+        "高新技术企业、高企、认定、研发费用", domain="economy", stage="growth",
+    ),
+    DemoEntry(
+        "dispatcher", None, "厂区突然停水停电、燃气中断怎么办？",
+        "先拨打供电（95598）、供水或燃气公司的抢修电话；同时告诉为企服务人员，按“紧急（水电气热中断）”提交诉求，"
+        "系统按 30 分钟签收时限直接派至城东供电、水务公司或燃气公司；危及生命财产安全的按 15 分钟处理。",
+        "停电、停水、燃气、抢修、紧急",
+    ),
+    DemoEntry(
+        "helper:zjw", "zjw", "厂房扩建办理施工许可需要哪些材料？",
+        "一般需要：施工许可申请表、建设工程规划许可证、施工图审查合格意见、中标通知书或直接发包备案、"
+        "施工合同、安全生产与质量监督手续。社会投资的小型工业项目可走“拿地即开工”快速通道。",
+        "施工许可、扩建、厂房", domain="public_service", stage="construction", review="wait",
+    ),
+)
+
+# The typical case: an archived order written up by the handling chief helper, anonymised and
+# published by 营商环境办 (the demo's stories give its title).
+DEMO_CASE_ORDER_TITLE = "急需招聘技术工人"
+DEMO_CASE_LESSONS = ("招聘类诉求先摸清岗位、人数和到岗时间，再同时对接专场招聘会和职业院校，"
+                     "当场达成意向，后续跟踪到岗情况。")

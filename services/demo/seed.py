@@ -44,12 +44,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import (
+    CaseStudy,
     ConsoleLogin,
     Department,
     DepartmentKind,
     Enterprise,
     EntityType,
+    HandbookTopic,
     IndustryTag,
+    KnowledgeEntry,
+    KnowledgeStatus,
     Person,
     Policy,
     PolicyPush,
@@ -58,11 +62,13 @@ from models import (
     Role,
     ServiceStage,
     SystemSetting,
+    TopicStatus,
     TrainingEvent,
     WorkOrder,
     Zone,
 )
 from services.demo import data
+from services.demo.knowledge import seed_knowledge
 from services.demo.policies import PolicyCast, seed_policies
 from services.messaging.notify import Channels, chief_helpers, department_leaders
 from services.orders import operations as wo
@@ -114,6 +120,9 @@ class DemoSummary:
     campaigns: int = 0
     pushes: int = 0
     trainings: int = 0
+    published_entries: int = 0
+    typical_cases: int = 0
+    handbook_topics: int = 0
 
     def describe(self) -> str:
         if self.already_seeded:
@@ -132,6 +141,9 @@ class DemoSummary:
                 f"政策 {self.policies} 项（已发布 {self.published_policies} 项）；推送任务 {self.campaigns} 个，"
                 f"推送 {self.pushes} 家次；培训咨询活动 {self.trainings} 场。"
             )
+        if self.published_entries:
+            lines.append(f"知识库已发布问答 {self.published_entries} 条；公开典型案例 {self.typical_cases} 个；"
+                         f"应答手册收录高频事项 {self.handbook_topics} 项。")
         lines.append(f"演示登录（仅限开发环境，密码均为 {self.password}）：")
         width = max((len(login.username) for login in self.logins), default=8)
         for login in self.logins:
@@ -175,6 +187,10 @@ def seed_demo(session: Session, *, channels: Channels, now: datetime | None = No
         departments=refs.departments, stages=refs.stages, zones={z.code: z for z in refs.zones},
         helpers=cast.helpers, leaders=cast.leaders,
     ), channels, seed=RANDOM_SEED)
+    seed_knowledge(session, clock, {
+        "bizenv": cast.bizenv, "dispatcher": cast.dispatchers[0],
+        **{f"helper:{code}": helpers[0] for code, helpers in cast.helpers.items() if helpers},
+    }, channels)
 
     seeded_at = clock.anchor.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
     session.add(SystemSetting(key=MARKER_KEY, value={
@@ -216,6 +232,9 @@ def _summary(session: Session, *, already_seeded: bool, seeded_at: str) -> DemoS
         campaigns=count(PushCampaign),
         pushes=count(PolicyPush),
         trainings=count(TrainingEvent),
+        published_entries=count(KnowledgeEntry, KnowledgeEntry.status == KnowledgeStatus.PUBLISHED),
+        typical_cases=count(CaseStudy, CaseStudy.is_typical.is_(True), CaseStudy.status == KnowledgeStatus.PUBLISHED),
+        handbook_topics=count(HandbookTopic, HandbookTopic.status == TopicStatus.PUBLISHED),
     )
 
 

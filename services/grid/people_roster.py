@@ -349,7 +349,7 @@ def _unit(person: Person) -> str:
 
 def export_rows(session: Session, *, role: str = "", zone_id: Any = None, department_id: Any = None,
                 active: str = "") -> Iterator[list[str]]:
-    for p in admin.list_people(session, role=role, zone_id=zone_id, department_id=department_id, active=active):
+    for p in admin.all_people(session, role=role, zone_id=zone_id, department_id=department_id, active=active):
         yield [p.name, p.phone, p.role_label, _unit(p), p.wecom_userid or "", p.dingtalk_userid or "", p.title,
                "、".join(s.name for s in sorted(p.stages, key=lambda s: s.sort_order)),
                "在岗" if p.active else "已停用"]

@@ -44,11 +44,8 @@ from services.permissions import can_view
 
 CLOSED_STATES = (State.FED_BACK, State.VISITED, State.ARCHIVED)
 CREATOR_ROLES = (*knowledge.EDITOR_ROLES, Role.DISPATCHER, Role.CHIEF_HELPER, Role.DEPT_LEADER)
-TRANSITIONS: dict[tuple[str, str], str] = {
-    (KnowledgeStatus.DRAFT, "publish"): KnowledgeStatus.PUBLISHED,
-    (KnowledgeStatus.PUBLISHED, "retire"): KnowledgeStatus.RETIRED,
-    (KnowledgeStatus.RETIRED, "restore"): KnowledgeStatus.DRAFT,
-}
+# As the knowledge base's entries: an author submits a draft for review, an editor publishes it.
+TRANSITIONS: dict[tuple[str, str], str] = dict(knowledge.TRANSITIONS)
 ACTION_LABELS = {**knowledge.ACTION_LABELS, "typical": "设为典型案例", "untypical": "取消典型案例"}
 TEXT_FIELDS = ("title", "situation", "handling", "result", "lessons")
 FIELD_LABELS = {"title": "标题", "situation": "诉求情况", "handling": "办理过程", "result": "办理结果",
@@ -172,7 +169,10 @@ def can(session: Session, person: Person | None, action: str, case_row: CaseStud
             return case_row.status != KnowledgeStatus.RETIRED
         return case_row.status == KnowledgeStatus.DRAFT and (
             case_row.created_by_id == person.id or person.role == Role.DISPATCHER or _involved(session, person, case_row))
-    if action in ("publish", "retire", "restore", "typical"):
+    if action == "submit":
+        return (not is_editor(person) and case_row.status == KnowledgeStatus.DRAFT
+                and can(session, person, "edit", case_row))
+    if action in ("publish", "send_back", "retire", "restore", "typical"):
         return is_editor(person)
     return False
 
@@ -446,7 +446,8 @@ def update_case(ctx: KnowledgeContext, case_id: Any, data: Mapping[str, Any]) ->
 
 
 def transition(ctx: KnowledgeContext, case_id: Any, action: str, note: str = "") -> CaseStudy:
-    """publish | retire | restore | typical | untypical (a typical case must be anonymised)."""
+    """submit (tells the reviewers) | send_back (note = what to change; tells the author) | publish |
+    retire | restore | typical | untypical (a typical case must be anonymised)."""
     case_row = get_case(ctx.session, case_id)
     if action in ("typical", "untypical"):
         return _set_typical(ctx, case_row, action == "typical")
@@ -454,7 +455,10 @@ def transition(ctx: KnowledgeContext, case_id: Any, action: str, note: str = "")
     if target is None:
         raise InvalidTransition(f"案例当前为「{case_row.status_label}」，不能{ACTION_LABELS.get(action, action)}")
     if not can(ctx.session, ctx.actor, action, case_row):
-        raise PermissionDenied("只有区营商环境办或系统管理员可以发布、停用案例")
+        raise PermissionDenied("您无权提交该案例" if action == "submit"
+                               else "只有区营商环境办或系统管理员可以审核、发布、停用案例")
+    if action == "send_back" and not (note or "").strip():
+        raise ValidationFailed("退回时请说明需要修改的地方", fields={"note": "请填写退回原因"})
     if action == "publish":
         if case_row.is_typical and not case_row.anonymised:
             raise ValidationFailed("典型案例对外公开，发布前须先脱敏", fields={"anonymised": "请勾选脱敏"})
@@ -467,8 +471,12 @@ def transition(ctx: KnowledgeContext, case_id: Any, action: str, note: str = "")
     case_row.status = target
     case_row.updated_at = ctx.now
     ctx.session.flush()
-    ctx.audit(f"case.{action}", "case_study", case_row.id,
-              {"title": case_row.title, "from": before, "to": target, "note": (note or "").strip()[:2000]})
+    note = (note or "").strip()[:2000]
+    row = ctx.audit(f"case.{action}", "case_study", case_row.id,
+                    {"title": case_row.title, "from": before, "to": target, "note": note})
+    if action in ("submit", "send_back"):
+        knowledge.tell_about_review(ctx, action, "案例", case_row.title, f"/knowledge/cases/{case_row.id}",
+                                    case_row.created_by_id, note, key=f"audit:{row.id}")
     return case_row
 
 

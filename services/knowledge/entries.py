@@ -8,7 +8,12 @@ messages and ``fields``.
 
 Lifecycle (``TRANSITIONS``)::
 
-    draft --publish--> published --retire--> retired --restore--> draft
+    draft --submit--> review --publish--> published --retire--> retired --restore--> draft
+      |                 |
+      |                 +--send_back--> draft
+      +--publish--> published   (an editor's own draft needs no review)
+
+Submitting tells the reviewers (营商环境办) through the outbox; sending back tells the author.
 
 Who may do what (``can``):
 
@@ -18,7 +23,9 @@ Who may do what (``can``):
   department leaders — for their own department or a unit under it;
 * ``edit``: editors (营商环境办, system administrators) until retired; the others only drafts
   they may create;
-* ``publish`` / ``retire`` / ``restore``: editors only.
+* ``submit``: those who may edit the draft and are not editors themselves (a chief helper's draft
+  goes to review, an editor publishes);
+* ``publish`` / ``send_back`` / ``retire`` / ``restore``: editors only.
 
 Policies are never copied into entries: an entry links one (``policy_id``); the policy library's
 own Q&A (``PolicyQuestion.published_to_kb``) is searched where it lives (``policy_hits``).
@@ -52,6 +59,7 @@ from models import (
     KnowledgeGram,
     KnowledgeSource,
     KnowledgeStatus,
+    MessageKind,
     Person,
     Policy,
     PolicyQuestion,
@@ -60,10 +68,12 @@ from models import (
     Role,
     ServiceStage,
 )
+from services import wording
 from services.admin.operations import AdminContext
+from services.audit import actor_label
 from services.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from services.lookup import get_or_not_found
-from services.messaging.notify import public_link
+from services.messaging.notify import Notifier, public_link
 from services.paging import Page, paginate
 
 EDITOR_ROLES = (Role.BIZENV_OFFICE, Role.SYSADMIN)
@@ -78,11 +88,16 @@ GRAM_MAX = 16
 SNIPPET = 60
 
 TRANSITIONS: dict[tuple[str, str], str] = {
+    (KnowledgeStatus.DRAFT, "submit"): KnowledgeStatus.REVIEW,
     (KnowledgeStatus.DRAFT, "publish"): KnowledgeStatus.PUBLISHED,
+    (KnowledgeStatus.REVIEW, "publish"): KnowledgeStatus.PUBLISHED,
+    (KnowledgeStatus.REVIEW, "send_back"): KnowledgeStatus.DRAFT,
     (KnowledgeStatus.PUBLISHED, "retire"): KnowledgeStatus.RETIRED,
     (KnowledgeStatus.RETIRED, "restore"): KnowledgeStatus.DRAFT,
 }
-ACTION_LABELS = {"publish": "发布", "retire": "停用", "restore": "恢复为草稿"}
+ACTION_LABELS = {"submit": "提交审核", "send_back": "退回修改", "publish": "发布", "retire": "停用",
+                 "restore": "恢复为草稿"}
+REVIEWER_ROLES = (Role.BIZENV_OFFICE,)  # told when a draft waits (system administrators are not reviewers)
 _KEYWORD_SPLIT = re.compile(r"[,，、;；\s]+")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
@@ -148,8 +163,7 @@ def weighted_terms(fields: Iterable[tuple[str | None, int]]) -> dict[str, int]:
 
 
 def snippet(text: str | None, limit: int = SNIPPET) -> str:
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return wording.shorten(text, limit)
 
 
 def split_keywords(value: Any) -> list[str]:
@@ -281,7 +295,9 @@ def can(session: Session, person: Person | None, action: str, entry: KnowledgeEn
         if entry.status != KnowledgeStatus.DRAFT:
             return False
         return person.role in HUB_DRAFTERS or entry.department_id in department_ids(session, person)
-    if action in ("publish", "retire", "restore"):
+    if action == "submit":
+        return not is_editor(person) and entry.status == KnowledgeStatus.DRAFT and can(session, person, "edit", entry)
+    if action in ("publish", "send_back", "retire", "restore"):
         return is_editor(person)
     return False
 
@@ -571,17 +587,22 @@ def record_edit(ctx: KnowledgeContext, row, action: str, target_type: str, chang
 
 
 def transition(ctx: KnowledgeContext, entry_id: Any, action: str, note: str = "") -> KnowledgeEntry:
-    """publish (needs an answer) | retire (note = reason) | restore."""
+    """submit (needs an answer; tells the reviewers) | send_back (note = what to change; tells the
+    author) | publish (needs an answer) | retire (note = reason) | restore."""
     entry = get_entry(ctx.session, entry_id)
     target = TRANSITIONS.get((entry.status, action))
     if target is None:
         raise InvalidTransition(f"条目当前为「{entry.status_label}」，不能{ACTION_LABELS.get(action, action)}")
     if not can(ctx.session, ctx.actor, action, entry):
-        raise PermissionDenied("只有区营商环境办或系统管理员可以发布、停用知识条目")
+        raise PermissionDenied("您无权提交该条目" if action == "submit"
+                               else "只有区营商环境办或系统管理员可以审核、发布、停用知识条目")
     note = (note or "").strip()[:2000]
+    if action == "send_back" and not note:
+        raise ValidationFailed("退回时请说明需要修改的地方", fields={"note": "请填写退回原因"})
+    if action in ("submit", "publish") and len(entry.answer.strip()) < ANSWER_MIN:
+        verb = "提交审核" if action == "submit" else "发布"
+        raise ValidationFailed(f"请先填写答复（至少 5 个字）再{verb}", fields={"answer": "请填写答复"})
     if action == "publish":
-        if len(entry.answer.strip()) < ANSWER_MIN:
-            raise ValidationFailed("请先填写答复（至少 5 个字）再发布", fields={"answer": "请填写答复"})
         entry.reviewed_by_id = ctx.actor.id if ctx.actor else None
         entry.reviewed_at = ctx.now
         entry.published_at = ctx.now
@@ -594,9 +615,33 @@ def transition(ctx: KnowledgeContext, entry_id: Any, action: str, note: str = ""
     entry.updated_at = ctx.now
     entry.updated_by_id = ctx.actor.id if ctx.actor else None
     ctx.session.flush()
-    ctx.audit(f"knowledge.{action}", "knowledge_entry", entry.id,
-              {"title": entry.title, "from": before, "to": target, "note": note, "version": entry.version})
+    row = ctx.audit(f"knowledge.{action}", "knowledge_entry", entry.id,
+                    {"title": entry.title, "from": before, "to": target, "note": note, "version": entry.version})
+    if action in ("submit", "send_back"):
+        tell_about_review(ctx, action, "知识条目", entry.title, entry_path(entry.id), entry.created_by_id, note,
+                          key=f"audit:{row.id}")
     return entry
+
+
+def tell_about_review(ctx: KnowledgeContext, action: str, what: str, title: str, path: str,
+                      author_id: int | None, note: str, *, key: str) -> None:
+    """A submitted draft → its reviewers (营商环境办); one sent back → its author, with the reason."""
+    notifier = Notifier(ctx.session, ctx.channels, ctx.now)
+    who = actor_label(ctx.actor)
+    if action == "submit":
+        reviewers = ctx.session.scalars(select(Person).where(Person.role.in_(REVIEWER_ROLES),
+                                                             Person.active.is_(True)).order_by(Person.id))
+        notifier.to_people(reviewers, kind=MessageKind.NOTICE, key=key, payload={
+            "title": f"{what}待审核",
+            "text": f"{who}提交了{what}「{title}」，请审核后发布或退回修改。",
+            "url": path,
+        })
+    elif author_id is not None:
+        notifier.to_person(ctx.session.get(Person, author_id), kind=MessageKind.NOTICE, key=key, payload={
+            "title": f"{what}退回修改",
+            "text": f"{who}退回了{what}「{title}」：{wording.sentence(note)}修改后请再次提交审核。",
+            "url": path,
+        })
 
 
 def publish(ctx: KnowledgeContext, entry_id: Any) -> KnowledgeEntry:

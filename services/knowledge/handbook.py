@@ -331,7 +331,7 @@ def review(ctx: KnowledgeContext, topic_id: Any, action: str, *, note: str = "",
         entry = topic.entry
         if entry is None or entry.status == KnowledgeStatus.RETIRED:
             raise ValidationFailed("请先为该事项关联一个知识条目", fields={"entry_id": "未关联条目"})
-        if entry.status == KnowledgeStatus.DRAFT:
+        if entry.status in (KnowledgeStatus.DRAFT, KnowledgeStatus.REVIEW):
             knowledge.transition(ctx, entry.id, "publish")
         topic.status = TopicStatus.PUBLISHED
     elif action == "dismiss":

@@ -34,6 +34,7 @@ from integrations.base import (
     TransientError,
 )
 from models import OutboundMessage, OutboxStatus
+from services import wording
 from services.messaging import outbox
 from services.ratelimit import RateLimiter
 
@@ -220,8 +221,7 @@ class DeliveryLogEntry:
 
 def _summary(payload: dict) -> str:
     text = str(payload.get("title") or payload.get("text") or payload.get("label") or "")
-    text = " ".join(text.split())
-    return text if len(text) <= 80 else text[:79] + "…"
+    return wording.shorten(text, 80)
 
 
 def delivery_log(

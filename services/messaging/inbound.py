@@ -56,6 +56,7 @@ NOT_BOUND_REPLY = (
 )
 ONLY_TEXT_REPLY = "目前只能识别文字指令，请直接发送文字（在群里请先 @我），例如「报到 0001」；发送「帮助」查看全部指令。"
 
+UNKNOWN_SENDER_ACTIONS = {"wecom": "wecom.unknown_user", "dingtalk": "dingtalk.unknown_user"}
 # Who follows a platform's address-book changes (each knows its own binding column and audit).
 CONTACT_FOLLOWERS: dict[str, Callable[..., Any]] = {
     "wecom": wecom_roster.follow_contact_event,
@@ -240,11 +241,11 @@ def _answer_stranger(session: Session, parser: InboundParser, event: ChatEvent, 
     answered where the conversation can be answered, no action."""
     if not first_delivery(session, event.platform, event.dedupe_key, now):
         return Outcome("duplicate", "duplicate")
-    audit.record(session, None, f"{event.platform}.unknown_user", f"{event.platform}_user",
-                 event.sender_platform_id[:64] or "?",
+    action, target = UNKNOWN_SENDER_ACTIONS.get(event.platform, "chat.unknown_user"), "platform_user"
+    ip = str(event.raw.get("ip") or "") if isinstance(event.raw, dict) else ""
+    audit.record(session, None, action, target, event.sender_platform_id[:64] or "?",
                  {"msg_type": event.message_type, "kind": event.kind, "name": event.sender_name,
-                  "inactive_person": person.id if person is not None else None},
-                 str(event.raw.get("ip") or "") if isinstance(event.raw, dict) else "", now)
+                  "inactive_person": person.id if person is not None else None}, ip, now)
     log.warning("%s: message %s from %s userid %r ignored (no active person bound)", event.platform,
                 event.dedupe_key, "inactive" if person is not None else "unknown", event.sender_platform_id)
     if event.reply_handle:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from integrations.base import beijing_time
 from models import Department, Person, Role, WorkOrder
+from services import wording
 from services.messaging.outbox import Envelope, enqueue
 from services.orders.ladder import level_label
 from services.orders.lifecycle import State
@@ -80,8 +81,7 @@ def order_url(order: WorkOrder) -> str:
 
 
 def order_summary(order: WorkOrder, limit: int = 60) -> str:
-    text = " ".join(order.content.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return wording.shorten(order.content, limit)
 
 
 def chief_helpers(session: Session, department_id: int, stage_id: int | None = None) -> list[Person]:

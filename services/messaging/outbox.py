@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from database import is_postgres
-from models import ChannelPause, OutboundMessage, OutboxStatus
+from models import ChannelPause, MessageKind, OutboundMessage, OutboxStatus
 
 CLAIM_LEASE = timedelta(minutes=5)
 BACKOFF_BASE_SECONDS = 10
@@ -43,7 +43,13 @@ class Envelope:
 
 
 def enqueue(session: Session, envelope: Envelope, *, now: datetime) -> OutboundMessage | None:
-    """Add a message to the outbox in the caller's transaction; a repeated dedupe key is a no-op."""
+    """Add a message to the outbox in the caller's transaction; a repeated dedupe key is a no-op.
+
+    Only the kinds of ``MessageKind``: every adapter renders each of them, so a new kind is added
+    there first (with its Chinese label) instead of surfacing as an unknown in the delivery log.
+    """
+    if envelope.kind not in MessageKind.ALL:
+        raise ValueError(f"unknown message kind {envelope.kind!r}: add it to models.MessageKind")
     existing = session.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == envelope.dedupe_key))
     if existing is not None:
         return None

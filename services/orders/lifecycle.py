@@ -160,3 +160,25 @@ def check_transition(action: str, state: str, target: str | None = None) -> str:
 
 def allowed_actions(state: str) -> list[str]:
     return [name for name, t in TRANSITIONS.items() if state in t.sources]
+
+
+# The step an order in this state waits for, in order of preference: an order page opens the first
+# of these its reader may take (派单 for the dispatcher, 办结 for the handler, 回访 for the staff
+# member …) instead of leaving it among the collapsed others. Signing is a button of its own.
+PRIMARY_ACTIONS: dict[str, tuple[str, ...]] = {
+    State.RECEIVED: (Action.REJECT, Action.ACCEPT),  # confirm the screening suggestion, or override it
+    State.PENDING_DISPATCH: (Action.DISPATCH, Action.JOINT_MEETING),
+    State.PROCESSING: (Action.DECIDE_EXTENSION, Action.RESOLVE),
+    State.SUSPENDED: (Action.RESUME,),
+    State.RESOLVED: (Action.FEEDBACK,),
+    State.FED_BACK: (Action.VISIT,),
+}
+
+
+def primary_action(state: str, available: list[str], *, self_submitted: bool = False) -> str | None:
+    """Of the actions ``available`` to someone, the one the order waits for (None: no such step).
+    ``self_submitted``: an enterprise's own request waiting for its staff member to accept it."""
+    preferred = PRIMARY_ACTIONS.get(state, ())
+    if state == State.RECEIVED and self_submitted:
+        preferred = (Action.ACCEPT,)
+    return next((a for a in preferred if a in available), None)

@@ -37,6 +37,7 @@ from models import (
     WorkOrder,
     WorkOrderEvent,
 )
+from services import wording
 from services.admin import settings as system_settings
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.messaging.notify import (
@@ -191,12 +192,13 @@ def _require_text(value: str | None, field_name: str, label: str, minimum: int =
     return text
 
 
-def _department(session: Session, department_id: int | None, *, label="承办部门") -> Department:
+def _department(session: Session, department_id: int | None, *, label="承办部门",
+                field: str = "department_id") -> Department:
     if department_id is None:
-        raise ValidationFailed(f"请选择{label}", fields={"department_id": "必填"})
+        raise ValidationFailed(f"请选择{label}", fields={field: "必填"})
     department = session.get(Department, department_id)
     if department is None or not department.active or department.kind == DepartmentKind.HUB:
-        raise ValidationFailed(f"{label}无效", fields={"department_id": "无效"})
+        raise ValidationFailed(f"{label}无效", fields={field: "无效"})
     return department
 
 
@@ -319,7 +321,7 @@ def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
         raise PermissionDenied("该企业不在您的片区，请联系企业所在片区的为企服务人员")
 
     domain_id, _ = classify(session, content) if data.domain_id is None else (data.domain_id, [])
-    title = (data.title or "").strip() or content.split("\n")[0][:40]
+    title = wording.shorten(data.title, 200) or wording.auto_title(content)
     order = WorkOrder(
         number=allocate_number(session, ctx.now),
         enterprise=enterprise,
@@ -330,7 +332,7 @@ def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
         channel=ctx.channel,
         domain_id=domain_id,
         stage_id=data.stage_id,
-        title=title[:200],
+        title=title,
         content=content,
         contact_name=data.contact_name.strip(),
         contact_phone=data.contact_phone.strip(),
@@ -362,7 +364,8 @@ def _complete_new_order(ctx: OpContext, order: WorkOrder, data: NewOrder, enterp
         order.attachments.append(
             Attachment(work_order_id=order.id, uploaded_by_id=order.submitter_id, created_at=ctx.now, **item)
         )
-    _record(ctx, order, Action.CREATE, None, content[:200], level=data.level, department_id=data.department_id)
+    _record(ctx, order, Action.CREATE, None, wording.shorten(content, 200), level=data.level,
+            department_id=data.department_id)
 
     suggestion = screening.screen(f"{title}\n{content}", screening_rules(session))
     if suggestion is not None:
@@ -386,7 +389,8 @@ def _complete_new_order(ctx: OpContext, order: WorkOrder, data: NewOrder, enterp
         recipients = [staff] if staff is not None and staff.active else hub_people(session, Role.DISPATCHER)
         ctx.notifier().notice_many(
             recipients, order, "企业自助提交诉求，请核实受理",
-            f"{enterprise.name}通过公开渠道提交诉求：{title}。请与企业核实后，在“网格 → 企业自助诉求”中确认受理。",
+            f"{enterprise.name}通过公开渠道提交诉求「{wording.sentence_body(title)}」。"
+            "请与企业核实后，在“网格 → 企业自助诉求”中确认受理。",
             f"e{event.id}",
         )
         return order
@@ -763,7 +767,7 @@ def visit(
     else:
         ctx.notifier().notice_many(
             hub_people(ctx.session, Role.DISPATCHER), order, "重办后回访仍不满意",
-            f"企业评价：{satisfaction}，意见：{comment}。请研判后归档或升级协调。", f"e{event.id}",
+            f"企业评价：{satisfaction}，意见：{wording.sentence(comment)}请研判后归档或升级协调。", f"e{event.id}",
         )
     return order
 
@@ -924,10 +928,11 @@ def joint_meeting(
     if order.level != 3:
         raise ValidationFailed("联席会商只适用于区级会商办理的工单")
     decisions = _require_text(decisions, "decisions", "会商意见", 4)
-    departments = [_department(ctx.session, d, label="参会部门") for d in dict.fromkeys(department_ids)]
+    departments = [_department(ctx.session, d, label="参会部门", field="department_ids")
+                   for d in dict.fromkeys(department_ids)]
     if len(departments) < 2:
         raise ValidationFailed("联席会商至少需要两个参会部门", fields={"department_ids": "至少两个"})
-    lead = _department(ctx.session, lead_department_id, label="牵头部门")
+    lead = _department(ctx.session, lead_department_id, label="牵头部门", field="lead_department_id")
     meeting = JointMeeting(
         work_order_id=order.id, held_on=held_on, convened_by_id=ctx.actor.id if ctx.actor else None,
         decisions=decisions, created_at=ctx.now, departments=departments,

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from services import wording
 from services.errors import ValidationFailed
 
 CATEGORIES: dict[str, str] = {
@@ -644,7 +645,7 @@ def require_override_reason(reason: str) -> str:
 
 
 def _sentence_body(text: str | None) -> str:
-    return (text or "").strip().rstrip("。；;，,.！!")
+    return wording.sentence_body(text).rstrip("！!")
 
 
 def rejection_message(

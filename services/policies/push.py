@@ -56,12 +56,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, case, cast, exists, func, literal, not_, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from database import session_scope
 from models import (
     Department,
     Enterprise,
+    MessageKind,
     OutboundMessage,
     OutboxStatus,
     Person,
@@ -83,9 +84,11 @@ from models.policy import (
     PushChannel,
     PushStatus,
 )
+from services import wording
 from services.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.lookup import get_or_not_found
 from services.messaging.notify import Channels, Notifier, local_time, public_link
+from services.paging import Page, paginate
 from services.policies.library import PolicyContext, can, is_owner_person
 from services.policies.matching import MatchPreview, item_open, match_clause, parse_conditions, preview
 
@@ -94,8 +97,8 @@ log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CAP_WINDOW = timedelta(days=7)
 DIGEST_NAMES = 10  # enterprises named in a digest; the H5 page lists all
-DIGEST_KIND = "policy_digest"
-UPTAKE_KIND = "policy_uptake"
+DIGEST_KIND = MessageKind.POLICY_DIGEST
+UPTAKE_KIND = MessageKind.POLICY_UPTAKE
 EXTERNAL_SKIPPED_NOTE = "企业微信客户群发：未配置外部联系人，已跳过"
 TOKEN_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -265,9 +268,7 @@ def forward_text(push: PolicyPush, base_url: str) -> str:
     policy = item.policy
     link = public_link(base_url, open_link(push))
     what = f"《{policy.title}》中的「{item.title}」"
-    summary = " ".join((item.summary or policy.summary or "").split())
-    if len(summary) > 80:
-        summary = summary[:79] + "…"
+    summary = wording.shorten(item.summary or policy.summary, 80)
     lines = [f"【北辰区惠企政策】{push.enterprise.name}：经比对企业信息，贵单位可能符合{what}。"]
     if summary:
         lines.append(summary)
@@ -328,7 +329,7 @@ def create_campaign(ctx: PolicyContext, item_ids: Iterable[Any], *, title: str =
         raise PermissionDenied("只有牵头部门或营商环境办可以发起政策推送")
     if scheduled_for is not None and scheduled_for.tzinfo is None:
         raise ValidationFailed("发送时间无效", fields={"scheduled_for": "缺少时区"})
-    title = " ".join((title or "").split())[:200] or _campaign_title(kind, items)
+    title = wording.shorten(title, 200) or _campaign_title(kind, items)
     campaign = PushCampaign(
         kind=kind, title=title, owner_department_id=policy.owner_department_id, status=CampaignStatus.DRAFT,
         scheduled_for=scheduled_for, created_by_id=ctx.actor.id if ctx.actor else None, notes=[],
@@ -352,7 +353,7 @@ def _subject(items: list[PolicyItem]) -> str:
 
 def _campaign_title(kind: str, items: list[PolicyItem]) -> str:
     prefix = {CampaignKind.DEADLINE_REMINDER: "截止提醒", CampaignKind.NEW_ITEM: "新政策推送"}.get(kind, "政策推送")
-    return f"{prefix}：{_subject(items)}"[:200]
+    return wording.shorten(f"{prefix}：{_subject(items)}", 200)
 
 
 def preview_campaign(session: Session, campaign_or_items: PushCampaign | Iterable[Any], on: date, *,
@@ -1068,12 +1069,52 @@ def enterprise_pushes(session: Session, enterprise_id: int) -> list[PolicyPush]:
                                 .order_by(PolicyPush.created_at.desc(), PolicyPush.id.desc())))
 
 
-def campaign_pushes(session: Session, campaign_id: int, *, status: str = "", limit: int = 500) -> list[PolicyPush]:
+# The furthest funnel step a push reached, for the campaign page's filter.
+PUSH_STAGES = {"opened": "已查看", "applied": "已申报", "granted": "已兑现", "unopened": "未查看"}
+PUSHES_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class PushFilter:
+    status: str = ""  # PushStatus
+    stage: str = ""  # PUSH_STAGES
+    zone_id: int | None = None
+    q: str = ""  # part of the enterprise's name or of the staff member's name
+    page: int = 1
+
+    @property
+    def active(self) -> bool:
+        return bool(self.status or self.stage or self.zone_id or self.q)
+
+
+def campaign_pushes(session: Session, campaign_id: int, flt: PushFilter = PushFilter(), *,
+                    per_page: int = PUSHES_PER_PAGE) -> Page[PolicyPush]:
+    """A campaign's pushes, one page at a time, filtered like the order list."""
     query = select(PolicyPush).where(or_(PolicyPush.campaign_id == campaign_id,
                                          PolicyPush.reminder_campaign_id == campaign_id))
-    if status in PushStatus.LABELS:
-        query = query.where(PolicyPush.status == status)
-    return list(session.scalars(query.order_by(PolicyPush.id).limit(limit)))
+    if flt.status in PushStatus.LABELS:
+        query = query.where(PolicyPush.status == flt.status)
+    if flt.stage == "granted":
+        query = query.where(PolicyPush.granted_at.is_not(None))
+    elif flt.stage == "applied":
+        query = query.where(PolicyPush.applied_at.is_not(None), PolicyPush.granted_at.is_(None))
+    elif flt.stage == "opened":
+        query = query.where(PolicyPush.opened_at.is_not(None), PolicyPush.applied_at.is_(None),
+                            PolicyPush.granted_at.is_(None))
+    elif flt.stage == "unopened":
+        query = query.where(PolicyPush.opened_at.is_(None), PolicyPush.applied_at.is_(None),
+                            PolicyPush.granted_at.is_(None))
+    if flt.zone_id is not None:
+        query = query.where(PolicyPush.zone_id == flt.zone_id)
+    q = " ".join(flt.q.split())[:64]
+    if q:
+        staff = select(Person.id).where(Person.name.contains(q, autoescape=True))
+        names = select(Enterprise.id).where(Enterprise.name.contains(q, autoescape=True))
+        query = query.where(PolicyPush.enterprise_id.in_(names) | PolicyPush.staff_id.in_(staff))
+    query = query.options(selectinload(PolicyPush.enterprise), selectinload(PolicyPush.item),
+                          selectinload(PolicyPush.staff))
+    count = select(func.count()).select_from(query.with_only_columns(PolicyPush.id).order_by(None).subquery())
+    return paginate(session, query.order_by(PolicyPush.id), page=flt.page, per_page=per_page, count_query=count)
 
 
 # --------------------------------------------------------------------------------------------------

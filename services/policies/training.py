@@ -43,7 +43,7 @@ from models import (
     TrainingRegistration,
     TrainingStatus,
 )
-from services import audit
+from services import audit, wording
 from services.errors import Conflict, PermissionDenied, ValidationFailed
 from services.lookup import get_or_not_found
 from services.messaging.notify import Channels, Notifier
@@ -394,7 +394,7 @@ def invite(ctx: TrainingContext, event: TrainingEvent) -> InviteResult:
         person = people.get(staff_id)
         if person is None or not person.active:
             continue
-        text = (f"你负责的 {count} 家企业受邀参加{event.kind}《{event.title}》：{when}，{where}。"
+        text = (f"你负责的 {count} 家企业受邀参加{event.kind}《{event.title}》：{when}，{wording.sentence(where)}"
                 f"请打开名单逐一转告，并可代企业报名。")
         notifier.to_person(person, kind="notice", payload={
             "title": f"{event.kind}邀请：{event.title}", "text": text, "url": f"/m/trainings/{event.id}",
@@ -422,7 +422,8 @@ def forward_text(event: TrainingEvent, enterprise: Enterprise, link: str = "") -
     """What a staff member pastes into the chat with the enterprise's contact."""
     when = f"{event.starts_at.astimezone(LOCAL_TZ):%Y年%m月%d日 %H:%M}—{event.ends_at.astimezone(LOCAL_TZ):%H:%M}"
     where = "；".join(x for x in (event.place, f"线上：{event.online_url}" if event.online_url else "") if x)
-    text = f"{enterprise.name}：您好！北辰区{event.department.name}将举办{event.kind}《{event.title}》，时间 {when}，地点 {where}。"
+    text = (f"{enterprise.name}：您好！北辰区{event.department.name}将举办{event.kind}《{event.title}》，时间 {when}，"
+            f"地点 {wording.sentence(where)}")
     if event.capacity:
         text += f"名额 {event.capacity} 个，"
     text += "如需参加请回复联系人姓名和电话，我帮您报名。"

@@ -34,6 +34,7 @@ from models import (
     WorkOrder,
     Zone,
 )
+from services import labels
 from services.admin.operations import AdminContext
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.paging import Page, paginate
@@ -352,17 +353,8 @@ def order_count(session: Session, enterprise_id: int) -> int:
     return session.scalar(select(func.count(WorkOrder.id)).where(WorkOrder.enterprise_id == enterprise_id)) or 0
 
 
-# Field name → label, for the history's diffs.
-FIELD_LABELS = {
-    "uscc": "统一社会信用代码", "reg_no": "注册号", "name": "企业名称", "entity_type": "主体类别",
-    "market_type": "市场主体类型", "status": "登记状态", "legal_representative": "法定代表人",
-    "established_on": "成立日期", "address": "住所", "industry_code": "行业代码", "industry_name": "行业名称",
-    "registered_capital": "注册资本（万元）", "capital_currency": "币种", "employees": "从业人数",
-    "contact_name": "联系人", "contact_phone": "联系电话", "revenue": "营业收入（万元）", "assets": "资产总额（万元）",
-    "status_flags": "标记", "size_band": "企业规模", "missing_from_full_export": "名录缺失",
-    "stage_id": "服务阶段", "chain_position": "产业链位置", "is_key_industry": "“2+3”产业体系",
-    "qualifications": "资质",
-}
+# Field name → label, for the history's diffs (the audit page uses the same labels).
+FIELD_LABELS = labels.ENTERPRISE_FIELDS
 
 EDITABLE = ("contact_name", "contact_phone", "employees", "revenue", "assets", "industry_code", "stage_id",
             "chain_position", "is_key_industry", "qualifications", "abnormal")

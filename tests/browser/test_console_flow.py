@@ -56,7 +56,9 @@ def test_staff_files_dispatcher_dispatches_whistle_reaches_the_group(live_server
     # 2. The grid-center dispatcher dispatches it to 人社局 from the detail page.
     sign_in(page, base, "dispatcher")
     page.goto(f"{base}/orders/{number}")
-    page.click("#act-dispatch > summary")
+    # 派单 is what the order waits for: its form is open among the collapsed others.
+    assert page.locator("#act-dispatch").get_attribute("open") is not None
+    assert page.locator("details.action[open]").count() == 1
     page.select_option("#act-dispatch select[name=department_id]", label="人社局")
     page.click("#act-dispatch button[data-action=dispatch]")
     page.wait_for_selector("text=已派单至 人社局")
@@ -88,3 +90,28 @@ def test_staff_files_dispatcher_dispatches_whistle_reaches_the_group(live_server
     phone.screenshot(path=str(artifacts / "console-detail-phone.png"), full_page=True)
     phone.close()
     page.close()
+
+
+def test_joint_meeting_departments_are_ticked_and_filtered(live_server, browser, factory, session, now, artifacts):
+    """参会部门 without Ctrl-click: tick boxes, narrow the list by typing; ticked ones stay in view."""
+    staff = factory.person(Role.SERVICE_STAFF, name="王服务")
+    factory.person(Role.BIZENV_OFFICE, department=factory.department("bizenv_office"), name="钱营商", login="bizenv")
+    order = factory.order(staff, now, level=3, content="企业新建厂房涉及规划、消防、供电多个部门，需要协调推进")
+    number = order.number
+    session.commit()
+    page = desktop_page(browser)
+    sign_in(page, live_server, "bizenv")
+    page.goto(f"{live_server}/orders/{number}")
+    page.click("#act-joint_meeting > summary")
+    picker = page.locator("#act-joint_meeting [data-check-picker]")
+    picker.locator("label", has_text="人社局").locator("input").check()
+    picker.locator("[data-check-filter]").fill("住建")
+    visible = [t.strip() for t in picker.locator("label:visible").all_inner_texts()]
+    assert visible == ["人社局", "住建委"]  # the ticked one stays, the typed one shows
+    picker.locator("label", has_text="住建委").locator("input").check()
+    page.screenshot(path=str(artifacts / "console-joint-meeting.png"), full_page=True)
+    page.select_option("#act-joint_meeting select[name=lead_department_id]", label="住建委")
+    page.fill("#act-joint_meeting textarea[name=decisions]", "住建委牵头，人社局配合办理")
+    page.click("#act-joint_meeting button[data-action=joint_meeting]")
+    page.wait_for_selector("text=联席会商已记录")
+    assert "人社局、住建委" in page.locator("body").inner_text()

@@ -143,7 +143,7 @@ def test_posts_without_csrf_are_refused(admin_web, factory, session):
     zone = factory.zone()
     response = admin_web.post(f"/admin/zones/{zone.id}", {"name": "改名镇", "sort_order": "1"}, csrf=False)
     assert response.status_code == 400
-    assert "CSRF" in response.get_data(as_text=True)
+    assert "安全校验未通过" in response.get_data(as_text=True)
     session.refresh(zone)
     assert zone.name == "天穆镇"
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Attachment, ConsoleLogin, OutboundMessage, Role, SandboxMessage, WorkOrder, utcnow
+from services.orders import operations as wo
 from services.orders.lifecycle import State
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
@@ -218,7 +219,7 @@ def test_forged_csrf_token_is_refused_and_nothing_changes(client, people, pendin
     response = client.post(f"/orders/{pending_order.number}/actions/dispatch",
                            data={"csrf_token": "forged-token", "department_id": people.rsj.id})
     assert response.status_code == 400
-    assert "CSRF 校验失败" in response.get_data(as_text=True)
+    assert "安全校验未通过" in response.get_data(as_text=True)
     assert order_state(session_factory, pending_order.number) == State.PENDING_DISPATCH
 
 
@@ -567,3 +568,82 @@ def test_a_form_sent_ten_times_at_once_is_one_order(app, client, people, session
     assert again.status_code == 302
     with session_factory() as s:
         assert s.scalar(select(func.count(WorkOrder.id))) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# The order page: the step the order waits for is open; each error is said once
+# --------------------------------------------------------------------------------------------
+def _open_panels(html: str) -> list[str]:
+    return re.findall(r'<details class="action[^"]*" id="act-(\w+)"\s+open>', html)
+
+
+def _visible(html: str) -> str:
+    from tests.handlers.test_demo_pages import visible_text
+
+    return visible_text(html)[0]
+
+
+def test_the_dispatchers_main_action_is_open(client, people, pending_order):
+    login(client, "dispatcher")
+    html = client.get(f"/orders/{pending_order.number}").get_data(as_text=True)
+    panels = re.findall(r'id="act-(\w+)"', html)
+    assert len(panels) >= 5 and "dispatch" in panels  # 派单 among 不予受理, 转办, 升级, 督办, 备注 …
+    assert _open_panels(html) == ["dispatch"]
+
+
+def test_the_handlers_and_the_staffs_main_actions_are_open(client, people, pending_order, factory, now, session):
+    wo.dispatch(factory.ctx(people.dispatcher, now), pending_order, department_id=people.rsj.id)
+    wo.sign(factory.ctx(people.helper, now), pending_order)
+    session.commit()
+    login(client, "helper")
+    assert _open_panels(client.get(f"/orders/{pending_order.number}").get_data(as_text=True)) == ["resolve"]
+    wo.resolve(factory.ctx(people.helper, now), pending_order, result="已安排专场招聘会")
+    session.commit()
+    switch(client, "staff")
+    assert _open_panels(client.get(f"/orders/{pending_order.number}").get_data(as_text=True)) == ["feedback"]
+    switch(client, "leader")  # read-only: nothing to open
+    assert _open_panels(client.get(f"/orders/{pending_order.number}").get_data(as_text=True)) == []
+
+
+def test_joint_meeting_departments_are_checkboxes_and_the_error_is_said_once(
+    client, people, factory, session, now, session_factory
+):
+    factory.person(Role.BIZENV_OFFICE, department=factory.department("bizenv_office"), login="bizenv")
+    order = factory.order(people.staff, now, enterprise=people.enterprise, level=3,
+                          content="企业新建厂房涉及规划、消防、供电多个部门，需要协调推进")
+    rsj, zjw = people.rsj.id, factory.department("zjw").id
+    session.commit()
+    login(client, "bizenv")
+    html = client.get(f"/orders/{order.number}").get_data(as_text=True)
+    assert 'type="checkbox" name="department_ids"' in html and "<select name=\"department_ids\"" not in html
+    token = page_token(client, f"/orders/{order.number}")
+    response = client.post(f"/orders/{order.number}/actions/joint_meeting", data={
+        "csrf_token": token, "held_on": "2026-03-03", "department_ids": [str(rsj)], "lead_department_id": str(zjw),
+        "decisions": "住建委牵头，人社局配合"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    text = _visible(html)
+    assert text.count("联席会商至少需要两个参会部门") == 1 and "至少两个" not in text.replace("（至少两个）", "")
+    assert "工单未作任何改动" in text and _open_panels(html) == ["joint_meeting"]
+    # What was chosen and typed is still there, and the field is marked.
+    assert re.search(rf'name="department_ids" value="{rsj}" checked', html)
+    assert "住建委牵头，人社局配合" in html and 'check-picker field-invalid' in html
+    assert order_state(session_factory, order.number) == State.PENDING_DISPATCH
+
+    token = page_token(client, f"/orders/{order.number}")
+    response = client.post(f"/orders/{order.number}/actions/joint_meeting", data={
+        "csrf_token": token, "held_on": "2026-03-03", "department_ids": [str(rsj), str(zjw)],
+        "lead_department_id": "", "decisions": "住建委牵头，人社局配合"})
+    html = response.get_data(as_text=True)
+    assert _visible(html).count("请选择牵头部门") == 1
+    assert re.search(r'<label class="field-invalid">牵头部门', html)  # not the 参会部门 field
+
+
+def test_a_missing_field_is_said_once(client, people, pending_order):
+    login(client, "dispatcher")
+    token = page_token(client)
+    response = client.post(f"/orders/{pending_order.number}/actions/dispatch",
+                           data={"csrf_token": token, "department_id": "", "note": "请尽快联系企业"})
+    html = response.get_data(as_text=True)
+    assert _visible(html).count("请选择承办部门") == 1 and 'class="field-error"' not in html
+    assert re.search(r'<label class="field-invalid">承办部门', html)

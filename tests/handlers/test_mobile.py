@@ -163,7 +163,7 @@ def test_posts_without_a_session_are_refused(client, people, dispatched_order):
 # --------------------------------------------------------------------------------------------
 def test_submit_form_keeps_values_on_a_domain_error(client, people, session_factory):
     console_login(client, "staff")
-    page = client.get("/m/orders/new").get_data(as_text=True)
+    page = client.get("/m/orders/new?eq=天津").get_data(as_text=True)
     assert "天津天穆精密机械有限公司" in page and "天津北仓物流有限公司" not in page  # zone-scoped
     response = client.post("/m/orders/new", data={
         "csrf_token": token_from(page), "enterprise_id": str(people.other.id), "content": "道路破损影响通行请协调",
@@ -172,6 +172,24 @@ def test_submit_form_keeps_values_on_a_domain_error(client, people, session_fact
     assert response.status_code == 422
     assert "请选择企业（只能选择本片区的企业）" in html and "道路破损影响通行请协调" in html
     assert count(session_factory, WorkOrder) == 0
+
+
+def test_submit_form_asks_for_the_enterprise_first_and_the_content_next(client, people, factory, session):
+    for n in range(12):  # a zone with many enterprises
+        factory.enterprise(staff=people.staff, name=f"天津天穆配套企业{n}有限公司")
+    session.commit()
+    console_login(client, "staff")
+    page = client.get("/m/orders/new").get_data(as_text=True)
+    search, content = page.index('id="m-enterprise-query"'), page.index('id="m-content"')
+    assert search < content
+    assert 'name="enterprise_id"' not in page[:content]  # no list of enterprises before the content
+    assert "先搜索企业" in page
+    found = client.get("/m/orders/new?eq=精密").get_data(as_text=True)
+    content = found.index('id="m-content"')
+    assert found[:content].count('name="enterprise_id"') == 1 and "天津天穆精密机械有限公司" in found[:content]
+    assert re.search(r'name="enterprise_id" value="\d+" checked', found)  # the only match is chosen
+    many = client.get("/m/orders/new?eq=配套").get_data(as_text=True)
+    assert many.count('name="enterprise_id"') == 10  # a search shows its first ten
 
 
 def test_submit_form_with_a_photo_creates_the_order(client, people, session_factory, upload_root):

@@ -122,3 +122,59 @@ def test_registry_switches_the_sandbox(app):
     settings = app.extensions["settings"]
     assert set(adapters_for(settings)) == {"sandbox"}
     assert adapters_for(settings.with_overrides({"sandbox_enabled": False})) == {}
+
+
+# The calls that put a message in the outbox (services.messaging.notify.Notifier, outbox.Envelope).
+_PRODUCERS = {"to_person", "to_people", "to_group", "notice", "notice_many", "Envelope", "_put"}
+
+
+def _kinds_written_in_source() -> set[str]:
+    """Every message kind the code hands to the outbox, read from the source of services/ and
+    integrations/: ``kind="..."`` given to a producer, and a producer's default ``kind``."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found: set[str] = set()
+    for path in [*root.glob("services/**/*.py"), *root.glob("integrations/**/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+                if name in _PRODUCERS:
+                    found.update(k.value.value for k in node.keywords
+                                 if k.arg == "kind" and isinstance(k.value, ast.Constant))
+            elif isinstance(node, ast.FunctionDef) and node.name in _PRODUCERS:
+                args = node.args
+                for arg, default in zip(args.args[len(args.args) - len(args.defaults):], args.defaults, strict=True):
+                    if arg.arg == "kind" and isinstance(default, ast.Constant):
+                        found.add(default.value)
+    return found
+
+
+def test_every_kind_the_code_sends_is_known_to_the_outbox_and_the_sandbox():
+    from integrations.sandbox import BUBBLE_KINDS
+    from models import MessageKind
+
+    sent = _kinds_written_in_source()
+    assert {"whistle", "card", "card_update", "status", "notice", "reply", "supervise", "reminder", "survey"} <= sent
+    assert sent <= MessageKind.ALL, f"message kinds not in MessageKind: {sent - MessageKind.ALL}"
+    assert BUBBLE_KINDS | MessageKind.CARDS == MessageKind.ALL
+    assert set(MessageKind.LABELS) == MessageKind.ALL
+    assert all(label and not label.isascii() for label in MessageKind.LABELS.values())
+
+
+def test_enqueue_refuses_a_kind_no_adapter_knows(session, now):
+    with pytest.raises(ValueError, match="unknown message kind"):
+        enqueue(session, Envelope(channel="sandbox", kind="fax", target_type="person", target_ref="1",
+                                  payload={"text": "x"}, dedupe_key="fax-1"), now=now)
+
+
+@pytest.mark.parametrize("kind", ["policy_digest", "policy_uptake", "notice", "supervise", "reminder", "reply"])
+def test_every_bubble_kind_is_shown_without_an_unknown_kind_log_line(session_factory, now, kind, caplog):
+    view = _message(session_factory, now, kind=kind, key=f"k-{kind}",
+                    payload={"title": "政策精准推送", "text": "你负责的 3 家企业符合条件", "url": "/m/policy-campaigns/1"})
+    with caplog.at_level("INFO", logger="integrations.sandbox"), session_scope(session_factory) as session:
+        SandboxAdapter().deliver(view, session, now=now)
+    assert "unknown message kind" not in caplog.text
+    [bubble] = transcript(session_factory, "person:1")
+    assert bubble.text.startswith("【政策精准推送】" if kind != "reply" else "你负责的")

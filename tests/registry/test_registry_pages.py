@@ -94,6 +94,8 @@ def test_upload_preview_confirm_and_the_census_changes(app, web, admin, session,
     assert "已完成" in run_job_now(app, "run_imports")
     page = web.get(job_url).get_data(as_text=True)
     assert "导入完成" in page
+    # Which reader parsed the file, in words: not the library's name.
+    assert re.search(r"读取方式：(快速读取|兼容模式读取)", page) and "calamine" not in page
     assert not Path(stored).exists()  # the uploaded copy is gone; the row errors stay in the database
     assert session.scalar(select(func.count(Enterprise.id))) == 2
 

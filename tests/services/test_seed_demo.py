@@ -73,6 +73,7 @@ def test_demo_seed(session, now):
     _registry_profiles(session)
     _policies(session, demo, now)
     _trainings(session, now)
+    _knowledge(session, demo)
     _second_run_changes_nothing(session, now)
 
 
@@ -271,9 +272,39 @@ def test_demo_industry_codes_are_gbt4754_classes(table):
         assert parse_industry_code(f"{code} {name}") == (code, name)
 
 
+def _knowledge(session, demo):
+    """Answers published through review, one waiting, a typical case, the handbook and chat find them."""
+    from models import AuditLog, CaseStudy, HandbookTopic, KnowledgeEntry, KnowledgeStatus, Role, TopicStatus
+    from services.knowledge import cases
+    from services.knowledge import entries as knowledge
+
+    statuses = dict(session.execute(select(KnowledgeEntry.status, func.count()).group_by(KnowledgeEntry.status)).all())
+    assert statuses.get(KnowledgeStatus.PUBLISHED, 0) >= 5 and statuses.get(KnowledgeStatus.REVIEW) == 1
+    actions = set(session.scalars(select(AuditLog.action).where(AuditLog.target_type == "knowledge_entry")))
+    assert {"knowledge.submit", "knowledge.send_back", "knowledge.publish"} <= actions
+    # Every submission told 营商环境办 (a notice each, in the outbox).
+    bizenv = session.scalar(select(Person).where(Person.role == Role.BIZENV_OFFICE))
+    told = [m.payload["title"] for m in session.scalars(select(OutboundMessage).where(
+        OutboundMessage.kind == "notice", OutboundMessage.target_ref == str(bizenv.id)))]
+    assert told.count("知识条目待审核") >= 5 and "案例待审核" in told
+    # 查 社保补贴 in chat finds the answer; /cases and /faq have something to show.
+    assert "招用高校毕业生可以申请哪些社保补贴？" in knowledge.chat_answer(session, "社保补贴", base_url="http://127.0.0.1:5000")
+    [typical] = cases.public_cases(session).items
+    assert typical.anonymised and typical.is_typical and typical.status == KnowledgeStatus.PUBLISHED
+    assert "某企业" in typical.public_situation and typical.work_order.enterprise.name not in typical.public_situation
+    topic = session.scalar(select(HandbookTopic).where(HandbookTopic.status == TopicStatus.PUBLISHED))
+    assert topic is not None and topic.entry.status == KnowledgeStatus.PUBLISHED
+    assert demo.published_entries >= 5 and demo.typical_cases == 1 and demo.handbook_topics >= 1
+    assert "知识库已发布问答" in demo.describe()
+    assert session.scalar(select(func.count()).select_from(CaseStudy)) == 1
+
+
 def _second_run_changes_nothing(session, now):
+    from models import CaseStudy, HandbookTopic, KnowledgeEntry
+
     tables = (Person, Enterprise, WorkOrder, WorkOrderEvent, OutboundMessage, ConsoleLogin, Policy, PolicyItem,
-              PushCampaign, PolicyPush, TrainingEvent, TrainingRegistration, PolicyQuestion)
+              PushCampaign, PolicyPush, TrainingEvent, TrainingRegistration, PolicyQuestion, KnowledgeEntry, CaseStudy,
+              HandbookTopic)
     before = {m.__name__: _count(session, m) for m in tables}
     again = seed_demo(session, channels=Channels(sandbox=True), now=now + timedelta(days=3))
     assert again.already_seeded
