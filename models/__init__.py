@@ -24,6 +24,7 @@ from models.org import (
     RequestDomain,
     Role,
     ServiceStage,
+    SignInThrottle,
     Zone,
 )
 from models.outbox import (
@@ -82,7 +83,7 @@ __all__ = [
     "HolidayOverride", "InboundMessage", "InboundReceipt", "InboxStatus", "IndustryTag", "KvEntry", "JointMeeting",
     "OutboundMessage", "OutboxStatus",
     "Person", "RateWindow", "RegistrationStatus", "RequestDomain", "ReturnVisit", "Role", "Satisfaction",
-    "SandboxMessage", "ScreeningRule", "ServiceStage", "SlaPolicy", "SystemSetting", "WorkOrder",
+    "SandboxMessage", "ScreeningRule", "ServiceStage", "SignInThrottle", "SlaPolicy", "SystemSetting", "WorkOrder",
     "WorkOrderAlert", "WorkOrderEvent", "Zone", "utcnow",
     "WeComCardCode",
     "EnterpriseEvent", "EnterpriseEventKind", "ImportJob", "ImportRowError", "ImportStatus", "StatusFlag",

@@ -19,10 +19,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from handlers.console.auth import NotSignedIn, safe_next
-from handlers.context import current_person, db, now, settings
+from handlers.context import current_person, db, now, settings, start_session
 from handlers.errors import HTTP_MESSAGES, wants_json
 from handlers.mobile import bp
-from services.admin import mobile_auth
+from services.admin import mobile_auth, sessions
 from services.admin.mobile_auth import DINGTALK, PLATFORM_LABELS, WECOM
 from services.errors import DomainError, NotFound, ValidationFailed
 
@@ -128,15 +128,14 @@ def _sign_in(platform: str, userid: str) -> bool:
             db(), platform, userid, ip=request.remote_addr or "", user_agent=request.headers.get("User-Agent", ""),
             now=now(),
         )
-        session.pop("person_id", None)
+        for key in sessions.KEYS:
+            session.pop(key, None)
         session[SESSION_UNREGISTERED] = {"platform": platform, "userid": userid[:64]}
         g.pop("person", None)
         log.info("unregistered %s user %s asked for the mobile pages", platform, userid)
         return False
-    session.clear()  # a fresh session on sign-in: nothing from before carries over
-    session["person_id"] = person.id
+    start_session(person)
     session[SESSION_PLATFORM] = platform
-    g.pop("person", None)
     return True
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from models import Person
 from services import audit
+from services.admin import sessions
 from services.grid.leavers import flag_orders_for_reassignment
 from services.messaging.notify import Channels
 
@@ -131,6 +132,7 @@ def apply_contact_event(session: Session, event_type: str, data: dict[str, Any],
         if person is None:
             continue
         person.dingtalk_userid = None
+        sessions.revoke_all(person)  # an H5 session signed in through that account ends with it
         session.flush()
         audit.record(session, None, "person.dingtalk_unbound", "person", person.id,
                      {"userid": userid, "reason": LEFT_REASON}, "", now)
