@@ -55,6 +55,10 @@ def create_app(overrides: Mapping[str, object] | None = None, *, settings: Setti
     app.extensions["db_sessionmaker"] = make_session_factory(engine)
 
     csrf.init_app(app)
+    from handlers import security_headers
+
+    # Registered first so it runs last: a response the request boundary replaces gets the headers too.
+    security_headers.register(app)
     _register_request_boundary(app)
 
     from handlers.errors import register_error_handlers

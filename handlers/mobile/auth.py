@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from urllib.parse import urlsplit
 
 from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
@@ -212,25 +211,9 @@ def _http_error(error: HTTPException):
     return _error_page(status, f"http_{status}", HTTP_MESSAGES.get(status, error.name))
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
 @bp.after_request
 def _headers(response):
-    # No inline script anywhere under /m: the only foreign script is the configured DingTalk JSAPI.
-    scripts = "'self'"
-    jsapi = _origin(settings().dingtalk.jsapi_url) if settings().dingtalk.enabled else ""
-    if jsapi:
-        scripts += f" {jsapi}"
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        f"default-src 'self'; script-src {scripts}; img-src 'self' data: blob:; style-src 'self'; "
-        "object-src 'none'; base-uri 'none'",
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    # The Content-Security-Policy of these pages is handlers.security_headers.h5_policy.
     if response.mimetype in ("text/html", "application/json"):
         # In-app browsers cache hard; personal pages must never be shown from a cache.
         response.headers["Cache-Control"] = "private, no-store"
