@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 
 from flask import Flask, g
 from flask_wtf.csrf import CSRFProtect
@@ -35,10 +36,18 @@ def create_app(overrides: Mapping[str, object] | None = None, *, settings: Setti
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.is_production and settings.base_url.startswith("https"),
+        # The signature outlives no session (services.admin.sessions checks idle time and the same
+        # 12 hours from sign-in); Flask's default would accept a copied cookie for 31 days.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=8 * 3600,
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    if settings.trusted_proxy_count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = settings.trusted_proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
     engine = make_engine(settings.database_url)
     app.extensions["settings"] = settings
@@ -46,6 +55,10 @@ def create_app(overrides: Mapping[str, object] | None = None, *, settings: Setti
     app.extensions["db_sessionmaker"] = make_session_factory(engine)
 
     csrf.init_app(app)
+    from handlers import security_headers
+
+    # Registered first so it runs last: a response the request boundary replaces gets the headers too.
+    security_headers.register(app)
     _register_request_boundary(app)
     from handlers import redirects
 

@@ -89,6 +89,11 @@ class Settings:
     outbox_claim_lease_seconds: int = 300
     # Processed platform callbacks are deleted after this many days, failed ones after three times as long.
     inbound_retention_days: int = 90
+    # A signed-in browser (console or H5) that sends no request for this long must sign in again.
+    session_idle_minutes: int = 120
+    # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are trusted (Nginx: 1).
+    # Sign-in throttling is per client address: behind a proxy it must see the real one.
+    trusted_proxy_count: int = 0
     log_level: str = "INFO"
     testing: bool = False
     wecom: WeComSettings = field(default_factory=WeComSettings)
@@ -143,6 +148,13 @@ def _number(env: Mapping[str, str], name: str, default, kind=int, minimum=0):
         raise ConfigError(f"{name} 必须是数字，当前为 {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} 不能小于 {minimum}，当前为 {raw!r}")
+    return value
+
+
+def _session_idle_minutes(env: Mapping[str, str]) -> int:
+    value = _number(env, "SESSION_IDLE_MINUTES", 120, minimum=5)
+    if value > 12 * 60:  # the absolute lifetime of a session (services.admin.sessions)
+        raise ConfigError(f"SESSION_IDLE_MINUTES 不能大于 720（登录最长有效 12 小时），当前为 {value}")
     return value
 
 
@@ -239,6 +251,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
         outbox_max_attempts=_number(env, "OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
         outbox_claim_lease_seconds=_number(env, "OUTBOX_CLAIM_LEASE_SECONDS", 300, minimum=1),
         inbound_retention_days=_number(env, "INBOUND_RETENTION_DAYS", 90, minimum=INBOUND_RETENTION_MIN_DAYS),
+        session_idle_minutes=_session_idle_minutes(env),
+        trusted_proxy_count=_number(env, "TRUSTED_PROXY_COUNT", 0),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         wecom=WeComSettings(
             corp_id=env.get("WECOM_CORP_ID", ""),

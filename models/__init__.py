@@ -24,6 +24,7 @@ from models.org import (
     RequestDomain,
     Role,
     ServiceStage,
+    SignInThrottle,
     Zone,
 )
 from models.outbox import (
@@ -84,7 +85,7 @@ __all__ = [
     "HolidayOverride", "InboundMessage", "InboundReceipt", "InboxStatus", "IndustryTag", "KvEntry", "JointMeeting",
     "MessageKind", "OutboundMessage", "OutboxStatus",
     "Person", "RateWindow", "RegistrationStatus", "RequestDomain", "ReturnVisit", "Role", "Satisfaction",
-    "SandboxMessage", "ScreeningRule", "ServiceStage", "SlaPolicy", "SystemSetting", "WorkOrder",
+    "SandboxMessage", "ScreeningRule", "ServiceStage", "SignInThrottle", "SlaPolicy", "SystemSetting", "WorkOrder",
     "WorkOrderAlert", "WorkOrderEvent", "Zone", "utcnow",
     "WeComCardCode",
     "EnterpriseEvent", "EnterpriseEventKind", "ImportJob", "ImportRowError", "ImportStatus", "StatusFlag",

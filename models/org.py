@@ -137,6 +137,8 @@ class Person(TimestampMixin, Base):
     wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
     dingtalk_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Bumped to end every session of the person at once (services.admin.sessions.revoke_all).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     zone: Mapped[Zone | None] = relationship()
     department: Mapped[Department | None] = relationship()
@@ -163,10 +165,25 @@ class ConsoleLogin(TimestampMixin, Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     last_login_at: Mapped[datetime | None] = mapped_column()
-    failed_attempts: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column()
 
     person: Mapped[Person] = relationship()
+
+
+class SignInThrottle(Base):
+    """Failed console sign-ins in a row, per typed username and client address, and per address.
+
+    Keyed by what was typed, not by the login row, so an unknown username is throttled exactly
+    like a real one; the username is stored only as a SHA-256 (``account``, "" for the row that
+    counts every username from the address). See ``services.admin.sign_in``.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column()
 
 
 class ApiToken(Base):

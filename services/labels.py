@@ -104,6 +104,7 @@ AUDIT_ACTIONS = {
     "campaign.cancel": "取消推送任务",
     "login.create": "开通登录账号",
     "login.update": "修改登录账号",
+    "login.throttled": "登录失败过多，暂停尝试",
     "sla.create": "新增时限策略",
     "sla.update": "修改时限策略",
     "sla.delete": "删除时限策略",
@@ -196,7 +197,8 @@ ENTERPRISE_FIELDS = {
 }
 
 AUDIT_FIELDS = {
-    "conversation_title": "群名称", "conversation_id": "会话编号", "msg_type": "消息类型", "inactive_person": "已停用人员",
+    "scope": "计数范围", "failures": "失败次数", "wait_seconds": "等待秒数", "session_version": "登录会话版本",
+    "conversation_title": "群名称",
     **ENTERPRISE_FIELDS,
     # Who and what
     "name": "名称", "title": "标题", "label": "事项", "code": "编码", "parent": "上级部门", "department": "部门",

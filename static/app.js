@@ -26,6 +26,26 @@
     });
   });
 
+  // Person form: show the zone, department or stage fields the chosen role needs. Hidden controls
+  // are disabled, so a stale choice the server would refuse is not submitted.
+  var roleSelect = document.getElementById("role-select");
+  if (roleSelect && roleSelect.hasAttribute("data-zone-roles")) {
+    var zoneRoles = JSON.parse(roleSelect.getAttribute("data-zone-roles"));
+    var syncRole = function () {
+      var role = roleSelect.value;
+      YXBY.each("#person-form [data-for]", function (el) {
+        var kind = el.getAttribute("data-for");
+        var show = kind === "zone" ? zoneRoles.indexOf(role) >= 0
+          : kind === "stages" ? role === "chief_helper"
+            : zoneRoles.indexOf(role) < 0;
+        el.style.display = show ? "" : "none";
+        YXBY.each("select, input", function (input) { input.disabled = !show; }, el);
+      });
+    };
+    roleSelect.addEventListener("change", syncRole);
+    syncRole();
+  }
+
   // Sandbox: refresh the open conversation every few seconds (only its bubbles).
   var box = document.querySelector("[data-refresh-url]");
   if (box) {

@@ -101,5 +101,44 @@ var YXBY = (function () {
     query.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(search, o.delay); });
   }
 
+  // What templates ask for with data attributes, since the Content-Security-Policy runs no inline
+  // handler: data-confirm (a form, or a submit button) asks before sending; data-print prints;
+  // data-autosubmit sends its form on change; data-check-all="name" ticks every box of that name in
+  // its form; data-back returns to the previous page when there is one (else the link is followed).
+  function closest(el, selector) {
+    var matches = Element.prototype.matches || Element.prototype.msMatchesSelector ||
+      Element.prototype.webkitMatchesSelector;
+    for (; el && el.nodeType === 1; el = el.parentNode) {
+      if (matches.call(el, selector)) return el;
+    }
+    return null;
+  }
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.hasAttribute && form.hasAttribute("data-confirm") && !window.confirm(form.getAttribute("data-confirm"))) {
+      e.preventDefault();
+    }
+  });
+  document.addEventListener("click", function (e) {
+    var el = closest(e.target, "button[data-confirm], input[data-confirm], [data-print], [data-back], [data-check-all]");
+    if (!el) return;
+    if (el.hasAttribute("data-confirm")) {
+      if (!window.confirm(el.getAttribute("data-confirm"))) e.preventDefault();
+    } else if (el.hasAttribute("data-print")) {
+      window.print();
+    } else if (el.hasAttribute("data-back")) {
+      if (window.history.length > 1) { e.preventDefault(); window.history.back(); }
+    } else if (el.hasAttribute("data-check-all")) {
+      var name = el.getAttribute("data-check-all");
+      each("input[type=checkbox]", function (box) {
+        if (box.name === name) box.checked = el.checked;
+      }, el.form || document);
+    }
+  });
+  document.addEventListener("change", function (e) {
+    var el = e.target;
+    if (el.hasAttribute && el.hasAttribute("data-autosubmit") && el.form) el.form.submit();
+  });
+
   return { each: each, enterprisePicker: enterprisePicker };
 })();

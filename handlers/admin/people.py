@@ -8,7 +8,7 @@ from sqlalchemy import select
 from handlers.admin import bp
 from handlers.admin.common import EDITORS, admin_ctx, form_data, render_invalid
 from handlers.console.auth import roles_required
-from handlers.context import db
+from handlers.context import current_person, db, start_session
 from models import ConsoleLogin, Department, Person, Role, ServiceStage, Zone
 from services.admin import operations as admin
 from services.errors import ValidationFailed
@@ -109,6 +109,8 @@ def person_login(person_id: int):
         return render_template("admin/person_edit.html", errors={}, form=_person_form(person),
                                login_form={"username": request.form.get("username", "")},
                                error_message=error.message, **page), 422
+    if request.form.get("password") and login.person_id == current_person().id:
+        start_session(current_person())  # a new password ends the other sessions, not this one
     flash(f"登录账号「{login.username}」已保存", "success")
     return redirect(url_for("admin.person_edit", person_id=person_id))
 

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import functools
-from datetime import timedelta
 
-from flask import flash, g, redirect, render_template, request, session, url_for
-from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from flask import flash, redirect, render_template, request, url_for
 
 from handlers.console import bp
-from handlers.context import current_person, db, now
+from handlers.context import current_person, db, end_session, now, start_session
 from handlers.errors import wants_json
 from handlers.redirects import safe_next
-from models import ConsoleLogin
+from services.admin import sessions, sign_in
 from services.errors import DomainError, PermissionDenied
-
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
-BAD_CREDENTIALS = "用户名或密码错误"
-# Compared against when the username is unknown, so both paths take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 class NotSignedIn(DomainError):
@@ -67,41 +58,20 @@ def login():
 
     username = (request.form.get("username") or "").strip()
     password = request.form.get("password") or ""
-    error = _check_credentials(username, password)
-    if error:
-        # 200, not 4xx: the failure counter must be committed by the request boundary.
-        return render_template("login.html", next=next_url, username=username, error=error)
+    result = sign_in.authenticate(db(), username, password, address=request.remote_addr or "", now=now())
+    if result.person is None:
+        # 200, not 4xx: the failure counters must be committed by the request boundary.
+        return render_template("login.html", next=next_url, username=username, error=result.error)
+    start_session(result.person)
     return redirect(next_url)
-
-
-def _check_credentials(username: str, password: str) -> str | None:
-    moment = now()
-    record = db().scalar(select(ConsoleLogin).where(ConsoleLogin.username == username)) if username else None
-    if record is None:
-        check_password_hash(_DUMMY_HASH, password)
-        return BAD_CREDENTIALS
-    if record.locked_until is not None and record.locked_until > moment:
-        minutes = max(1, int((record.locked_until - moment).total_seconds() // 60) + 1)
-        return f"连续输错密码次数过多，账号已锁定，请 {minutes} 分钟后再试"
-    if not check_password_hash(record.password_hash, password) or not record.person.active:
-        record.failed_attempts = (record.failed_attempts or 0) + 1
-        if record.failed_attempts >= MAX_FAILURES:
-            record.failed_attempts = 0
-            record.locked_until = moment + timedelta(minutes=LOCK_MINUTES)
-            return f"{BAD_CREDENTIALS}。已连续输错 {MAX_FAILURES} 次，账号锁定 {LOCK_MINUTES} 分钟"
-        return BAD_CREDENTIALS
-    record.failed_attempts = 0
-    record.locked_until = None
-    record.last_login_at = moment
-    session.clear()  # a fresh session on sign-in: nothing from before carries over
-    session["person_id"] = record.person_id
-    g.pop("person", None)
-    return None
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    session.clear()
-    g.pop("person", None)
+    person = current_person()
+    if person is not None:
+        # Every session of the person ends, including a copy of this cookie made before.
+        sessions.revoke_all(person)
+    end_session()
     flash("您已安全退出", "success")
     return redirect(url_for("console.login"))

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from handlers.console import bp
 from handlers.console.auth import roles_required
-from handlers.context import db, now, op_context, settings
+from handlers.context import background_poll, db, now, op_context, settings
 from models import Department, Person, Role, SandboxMessage
 from services.errors import DomainError
 
@@ -158,6 +158,7 @@ def sandbox():
 
 
 @bp.route("/sandbox/messages")
+@background_poll
 @roles_required(Role.SYSADMIN)
 def sandbox_messages():
     """The conversation's bubbles only: the page refreshes them every few seconds."""

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import functools
 import logging
-from urllib.parse import urlsplit
 
 from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from handlers.console.auth import NotSignedIn
-from handlers.context import current_person, db, now, settings
+from handlers.context import current_person, db, now, settings, start_session
 from handlers.errors import http_message, wants_json
 from handlers.mobile import bp
 from handlers.redirects import allow_external_redirect, safe_next
-from services.admin import mobile_auth
+from services.admin import mobile_auth, sessions
 from services.admin.mobile_auth import DINGTALK, PLATFORM_LABELS, WECOM
 from services.errors import DomainError, NotFound, ValidationFailed
 
@@ -131,15 +130,14 @@ def _sign_in(platform: str, userid: str) -> bool:
             db(), platform, userid, ip=request.remote_addr or "", user_agent=request.headers.get("User-Agent", ""),
             now=now(),
         )
-        session.pop("person_id", None)
+        for key in sessions.KEYS:
+            session.pop(key, None)
         session[SESSION_UNREGISTERED] = {"platform": platform, "userid": userid[:64]}
         g.pop("person", None)
         log.info("unregistered %s user %s asked for the mobile pages", platform, userid)
         return False
-    session.clear()  # a fresh session on sign-in: nothing from before carries over
-    session["person_id"] = person.id
+    start_session(person)
     session[SESSION_PLATFORM] = platform
-    g.pop("person", None)
     return True
 
 
@@ -216,25 +214,9 @@ def _http_error(error: HTTPException):
     return _error_page(status, f"http_{status}", http_message(status))
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
 @bp.after_request
 def _headers(response):
-    # No inline script anywhere under /m: the only foreign script is the configured DingTalk JSAPI.
-    scripts = "'self'"
-    jsapi = _origin(settings().dingtalk.jsapi_url) if settings().dingtalk.enabled else ""
-    if jsapi:
-        scripts += f" {jsapi}"
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        f"default-src 'self'; script-src {scripts}; img-src 'self' data: blob:; style-src 'self'; "
-        "object-src 'none'; base-uri 'none'",
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    # The Content-Security-Policy of these pages is handlers.security_headers.h5_policy.
     if response.mimetype in ("text/html", "application/json"):
         # In-app browsers cache hard; personal pages must never be shown from a cache.
         response.headers["Cache-Control"] = "private, no-store"

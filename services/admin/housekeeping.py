@@ -14,7 +14,8 @@ What goes, and why it is safe:
   three times as long (they are what an administrator investigates); pending never;
 * ``rate_window`` once its window ended more than a day ago; ``kv_entry`` a day after it
   expired; ``channel_pause`` once the pause is over;
-* ``wecom_card_code`` after 72 hours, when WeCom no longer accepts the code.
+* ``wecom_card_code`` after 72 hours, when WeCom no longer accepts the code;
+* ``sign_in_throttle`` once no counter would still remember it (a day without failures).
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ from models import (
     InboxStatus,
     KvEntry,
     RateWindow,
+    SignInThrottle,
     WeComCardCode,
 )
+from services.admin.sign_in import LONGEST_MEMORY
 
 BATCH_SIZE = 5000
 RECEIPT_RETENTION = timedelta(days=7)
@@ -55,6 +58,7 @@ LABELS = {
     "kv_entries": "过期令牌",
     "channel_pauses": "已结束的渠道暂停",
     "card_codes": "过期卡片响应码",
+    "sign_in_failures": "过期的登录失败计数",
 }
 
 
@@ -69,6 +73,7 @@ class PruneReport:
     kv_entries: int = 0
     channel_pauses: int = 0
     card_codes: int = 0
+    sign_in_failures: int = 0
 
     def describe(self) -> str:
         parts = [f"{LABELS[f.name]} {getattr(self, f.name)} 条" for f in fields(self) if getattr(self, f.name)]
@@ -93,6 +98,7 @@ def _conditions(now: datetime, inbound_retention: timedelta) -> dict[str, tuple[
         "kv_entries": (KvEntry, and_(KvEntry.expires_at.is_not(None), KvEntry.expires_at < now - EXPIRED_GRACE)),
         "channel_pauses": (ChannelPause, ChannelPause.paused_until < now),
         "card_codes": (WeComCardCode, WeComCardCode.created_at < now - RESPONSE_CODE_LIFETIME),
+        "sign_in_failures": (SignInThrottle, SignInThrottle.last_failure_at < now - LONGEST_MEMORY),
     }
 
 

@@ -47,6 +47,7 @@ from models import (
     Zone,
 )
 from services import audit, labels
+from services.admin import sessions, sign_in
 from services.admin import settings as system_settings
 from services.errors import Conflict, ValidationFailed
 from services.lookup import get_or_not_found
@@ -510,6 +511,9 @@ def save_person(ac: AdminContext, person_id: Any, data: Mapping[str, Any]) -> Pe
         person = Person(created_at=ac.now, updated_at=ac.now)
         session.add(person)
     changes = _apply(person, values)
+    if not created and changes.keys() & {"active", "wecom_userid", "dingtalk_userid"}:
+        # Stopped, or the platform account that signs in on the H5 pages is no longer theirs.
+        sessions.revoke_all(person)
     for unit in ("zone", "department"):
         if unit in changes:
             changes[unit] = [getattr(row, "name", None) for row in changes[unit]]
@@ -538,6 +542,7 @@ def deactivate_person(ac: AdminContext, person_id: Any) -> tuple[Person, int]:
     enterprises = assigned_enterprise_count(ac.session, person)
     if person.active:
         person.active = False
+        sessions.revoke_all(person)
         person.updated_at = ac.now
         ac.session.flush()
         ac.audit("person.deactivate", "person", person.id, {"name": person.name, "enterprises": enterprises})
@@ -579,8 +584,9 @@ def set_login(ac: AdminContext, person_id: Any, data: Mapping[str, Any]) -> Cons
         login.username = username
     if password:
         login.password_hash = generate_password_hash(password)
-        login.failed_attempts = 0
-        login.locked_until = None
+        sign_in.forget_failures(session, login.username)
+        # Whoever held the old password may hold a session too.
+        sessions.revoke_all(person)
         detail["password_reset"] = True
     login.updated_at = ac.now
     session.flush()

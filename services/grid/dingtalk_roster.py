@@ -26,6 +26,7 @@ from integrations.base import ContactEvent
 from integrations.dingtalk_inbound import LEFT_REASON, leaver_event
 from models import Person
 from services import audit
+from services.admin import sessions
 from services.grid.leavers import flag_orders_for_reassignment
 from services.messaging.notify import Channels
 
@@ -134,6 +135,7 @@ def follow_contact_event(session: Session, event: ContactEvent, *, now: datetime
         if person is None:
             continue
         person.dingtalk_userid = None
+        sessions.revoke_all(person)  # an H5 session signed in through that account ends with it
         session.flush()
         audit.record(session, None, "person.dingtalk_unbound", "person", person.id,
                      {"userid": userid, "reason": LEFT_REASON}, "", now)

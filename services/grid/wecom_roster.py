@@ -24,6 +24,7 @@ from integrations.base import ContactEvent
 from integrations.wecom_inbound import GONE_STATUSES
 from models import Person, WorkOrder
 from services import audit
+from services.admin import sessions
 from services.grid.leavers import flag_orders_for_reassignment, reassign_note
 from services.messaging.notify import Channels
 
@@ -70,6 +71,7 @@ def deactivate_binding(
     """Clear the person's WeCom binding and flag the orders they handle for reassignment."""
     userid = person.wecom_userid
     person.wecom_userid = None
+    sessions.revoke_all(person)  # an H5 session signed in through that account ends with it
     session.flush()
     audit.record(session, None, "wecom.binding_deactivated", "person", person.id,
                  {"userid": userid, "name": person.name, "reason": reason, "source": source}, "", now)

@@ -11,6 +11,7 @@ from models import Role
 from tests.browser.helpers import desktop_page, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api", reason="未安装 playwright，跳过浏览器测试").expect
 
 
 @pytest.fixture
@@ -40,7 +41,8 @@ def test_staff_files_dispatcher_dispatches_whistle_reaches_the_group(live_server
     page.fill("#enterprise-query", "精密")
     option = page.locator(".ent-option", has_text="天津天穆精密机械有限公司")
     option.wait_for()
-    page.wait_for_function("document.querySelectorAll('#enterprise-results .ent-option').length === 1")
+    # The CSP forbids eval, so no wait_for_function: Playwright's expect polls the DOM instead.
+    expect(page.locator("#enterprise-results .ent-option")).to_have_count(1)
     option.locator("input[type=radio]").check()
     page.fill("textarea[name=content]", "企业扩大生产，急需招聘 30 名数控技术工人，希望对接招聘会并了解用工补贴政策。")
     page.check("input[name=level][value='2']")

@@ -146,15 +146,15 @@ def wecom_oauth(wecom_emulator, tmp_path):
 
 
 @pytest.fixture
-def workbench_browser(browser, wecom_oauth):
+def workbench_browser(browser, wecom_oauth, csp_violations):
     """Chromium as inside the WeCom workbench: open.weixin.qq.com answers from the local OAuth server."""
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, CspWatchedBrowser
 
     instance = browser.browser_type.launch(
         executable_path=CHROMIUM, headless=True,
         args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP open.weixin.qq.com 127.0.0.1:{wecom_oauth.port}"],
     )
-    yield instance
+    yield CspWatchedBrowser(instance, csp_violations)
     instance.close()
 
 

@@ -13,6 +13,7 @@ from models import Role, SystemSetting
 from tests.browser.helpers import desktop_page, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api", reason="未安装 playwright，跳过浏览器测试").expect
 
 
 @pytest.fixture
@@ -97,16 +98,15 @@ def test_policy_item_preview_approval_and_campaign_progress(app, live_server, br
 
     # 3. The jobs process runs while the page polls its progress.
     run_job_now(app, "policy_campaigns")  # starts it, selects the 3 enterprises, writes 2 digests
-    page.wait_for_function(
-        "document.querySelector('[data-field=status_label]').textContent === '推送中'")
+    # The CSP forbids eval, so no wait_for_function: Playwright's expect polls the DOM instead.
+    expect(page.locator("[data-field=status_label]")).to_have_text("推送中")
     assert page.locator("[data-testid=waiting]").inner_text() == "3"
     page.screenshot(path=str(artifacts / "policy-campaign-running.png"), full_page=True)
     run_job_now(app, "deliver_outbox")  # the sandbox delivers both digests
     run_job_now(app, "policy_campaigns")  # deliveries confirmed: done
     # The poll sees "done" and the page reloads itself once for the detail table.
-    page.wait_for_function(
-        "document.querySelector('[data-field=status_label]').textContent === '已完成'"
-        " && document.querySelectorAll('#pushes tbody tr').length === 3")
+    expect(page.locator("[data-field=status_label]")).to_have_text("已完成")
+    expect(page.locator("#pushes tbody tr")).to_have_count(3)
     assert page.locator("[data-field=status_label]").inner_text() == "已完成"
     assert page.locator("[data-testid=sent]").inner_text() == "3"
     assert page.locator("[data-testid=waiting]").inner_text() == "0"

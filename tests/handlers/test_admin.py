@@ -24,13 +24,13 @@ from models import (
 )
 from services.messaging import inbox, outbox
 from services.orders.deadlines import load_calendar
+from tests.factories import sign_in_cookie
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def sign_in(client, person: Person) -> None:
-    with client.session_transaction() as s:
-        s["person_id"] = person.id
+    sign_in_cookie(client, person)
 
 
 class Web:

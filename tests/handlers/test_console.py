@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from models import Attachment, ConsoleLogin, OutboundMessage, Role, SandboxMessage, WorkOrder, utcnow
+from models import Attachment, OutboundMessage, Role, SandboxMessage, WorkOrder, utcnow
 from services.orders import operations as wo
 from services.orders.lifecycle import State
 
@@ -94,21 +93,6 @@ def test_login_failure_says_wrong_username_or_password(client, people):
         assert response.status_code == 200
         assert "用户名或密码错误" in response.get_data(as_text=True)
     assert client.get("/").status_code == 302
-
-
-def test_five_failures_lock_the_account_for_fifteen_minutes(client, people, session_factory):
-    for _ in range(5):
-        login(client, "staff", "wrong-pass")
-    response = login(client, "staff")  # the right password no longer helps
-    assert "锁定" in response.get_data(as_text=True)
-    assert client.get("/").status_code == 302
-    with session_factory() as s:
-        record = s.scalar(select(ConsoleLogin).where(ConsoleLogin.username == "staff"))
-        assert record.locked_until is not None
-        assert timedelta(minutes=14) < record.locked_until - utcnow() <= timedelta(minutes=15)
-        record.locked_until = utcnow() - timedelta(seconds=1)  # the lock runs out
-        s.commit()
-    assert login(client, "staff").status_code == 302
 
 
 def test_pages_need_login_and_next_stays_local(client, people):

@@ -6,14 +6,19 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from config import DingTalkSettings
-from models import Attachment, AuditLog, Person, Role, WorkOrder, WorkOrderEvent
+from database import session_scope
+from models import Attachment, AuditLog, Person, Role, WorkOrder, WorkOrderEvent, utcnow
 from services.admin import mobile_auth
+from services.grid import wecom_roster
+from services.messaging.notify import Channels
 from services.orders.lifecycle import State
 
 WXWORK_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -349,6 +354,24 @@ def test_wecom_callback_signs_in_the_bound_person(wecom_client, wecom_emulator, 
     html = wecom_client.get("/m/", headers={"User-Agent": WXWORK_UA}).get_data(as_text=True)
     assert "孙帮办，您好" in html and "待报到" in html
     assert len(wecom_emulator.calls("auth/getuserinfo", ok=True)) == 1
+
+
+def test_a_wecom_session_idles_out_and_ends_when_the_member_leaves(wecom_client, wecom_emulator, people,
+                                                                   session_factory):
+    wecom_emulator.add_user("sunbangban", "孙帮办", "13900000002")
+    home = {"headers": {"User-Agent": WXWORK_UA}}
+    with time_machine.travel(datetime(2026, 3, 2, 1, 0, tzinfo=UTC), tick=False) as clock:
+        assert wecom_sign_in(wecom_client, wecom_emulator, "sunbangban").status_code == 302
+        clock.shift(timedelta(hours=1, minutes=59))
+        assert "孙帮办，您好" in wecom_client.get("/m/", **home).get_data(as_text=True)
+        clock.shift(timedelta(hours=2, minutes=1))
+        authorize_redirect(wecom_client.get("/m/", **home))  # idle: WeCom signs the person in again
+        assert wecom_sign_in(wecom_client, wecom_emulator, "sunbangban").status_code == 302
+        assert "孙帮办，您好" in wecom_client.get("/m/", **home).get_data(as_text=True)
+
+        with session_scope(session_factory) as s:
+            wecom_roster.member_left(s, "sunbangban", now=utcnow(), channels=Channels(sandbox=True), reason="离职")
+        authorize_redirect(wecom_client.get("/m/", **home))
 
 
 def test_wecom_callback_refuses_a_bad_state_or_a_replayed_code(wecom_client, wecom_emulator, people,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from models import ReturnVisit, Role, WorkOrder
 from services.orders import operations as wo
 from services.orders.lifecycle import State
+from tests.factories import sign_in_cookie
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -192,8 +193,7 @@ def test_a_signed_in_console_user_still_rates_as_the_enterprise(visitor, fed_bac
     # A chief helper who may not rate this order opens the link in the same browser.
     helper = factory.person(Role.CHIEF_HELPER, department=factory.department("rsj"))
     session.commit()
-    with visitor.client.session_transaction() as s:
-        s["person_id"] = helper.id
+    sign_in_cookie(visitor.client, helper)
     response = visitor.submit(f"/s/{fed_back.survey_token}", {"satisfaction": "基本满意", "resolved": "yes"})
     assert response.status_code == 200
     order = reload(session, fed_back)

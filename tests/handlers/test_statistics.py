@@ -182,7 +182,7 @@ def test_xlsx_export_has_chinese_headers_and_the_same_numbers(client, story, ses
 def test_bulletin_ranks_and_is_for_district_roles(client, story):
     login(client, "leader")
     html = client.get(f"/statistics/bulletin?group=department&{MARCH_ARGS}").get_data(as_text=True)
-    assert "工作通报" in html and "window.print()" in html
+    assert "工作通报" in html and "data-print" in html
     body = html.split('id="bulletin"', 1)[1]
     ranked = re.findall(r'<tr data-row="([^"]+)">\s*<td class="num">(\d+)</td>', body)
     assert ranked == [("住建委", "1"), (st.NO_DEPARTMENT, "2"), ("人社局", "3")]

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from jobs.scheduler import run_job_now
 from models import AuditLog, Enterprise, EnterpriseEvent, EnterpriseEventKind, ImportJob, ImportStatus, Role
+from tests.factories import sign_in_cookie
 from tests.registry.exports import bad_check_digit, codes, row, write_xlsx
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -41,8 +42,7 @@ class Web:
 
     def sign_in(self, person):
         self.settle()
-        with self.client.session_transaction() as s:
-            s["person_id"] = person.id
+        sign_in_cookie(self.client, person)
 
 
 @pytest.fixture

@@ -19,10 +19,12 @@ from models import (
     RequestDomain,
     Role,
     ScreeningRule,
+    SignInThrottle,
     SlaPolicy,
     SystemSetting,
 )
 from services.admin import operations as admin
+from services.admin import sign_in
 from services.errors import Conflict, ValidationFailed
 from services.messaging import outbox
 from services.orders.deadlines import load_calendar, rule_for
@@ -128,6 +130,7 @@ def test_deactivate_reports_enterprises_left_without_staff(ac, factory, session)
     factory.enterprise(staff=staff)
     person, enterprises = admin.deactivate_person(ac, staff.id)
     assert not person.active and enterprises == 1
+    assert person.session_version == 1  # every session of the person ends with it
     assert "person.deactivate" in audit_actions(session)
 
 
@@ -142,9 +145,17 @@ def test_login_create_and_reset(ac, factory, session):
 
     login = admin.set_login(ac, person.id, {"username": "wang", "password": "first-pass-1"})
     assert check_password_hash(login.password_hash, "first-pass-1")
-    login.failed_attempts = 3
+    version = person.session_version
+    throttled = SignInThrottle(account=sign_in.account_key("wang"), address="203.0.113.5", failures=9,
+                               last_failure_at=ac.now, blocked_until=ac.now + timedelta(minutes=15))
+    session.add(throttled)
     admin.set_login(ac, person.id, {"username": "wang", "password": "second-pass-2"})
-    assert check_password_hash(login.password_hash, "second-pass-2") and login.failed_attempts == 0
+    assert check_password_hash(login.password_hash, "second-pass-2")
+    # A reset ends the person's sessions and lifts the throttle on the username from every address.
+    assert person.session_version == version + 1
+    assert session.scalar(select(func.count()).select_from(SignInThrottle)) == 0
+    admin.set_login(ac, person.id, {"username": "wang", "password": ""})  # a rename only: sessions stay
+    assert person.session_version == version + 1
 
     other = factory.person(Role.SERVICE_STAFF)
     with pytest.raises(ValidationFailed) as excinfo:

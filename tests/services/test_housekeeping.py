@@ -16,6 +16,7 @@ from models import (
     InboxStatus,
     KvEntry,
     RateWindow,
+    SignInThrottle,
     WeComCardCode,
 )
 from services.admin.housekeeping import PruneReport, prune
@@ -73,15 +74,17 @@ def test_each_table_is_pruned_just_past_its_limit_and_not_at_it(session_factory,
         ChannelPause(channel_key="until-now", paused_until=now, reason="限流"),
         WeComCardCode(task_id="t", response_code="code-old", created_at=now - timedelta(hours=72) - SECOND),
         WeComCardCode(task_id="t", response_code="code-kept", created_at=now - timedelta(hours=72)),
+        SignInThrottle(account="a" * 64, address="203.0.113.5", failures=9, last_failure_at=now - timedelta(days=1) - SECOND),
+        SignInThrottle(account="", address="203.0.113.5", failures=31, last_failure_at=now - timedelta(days=1)),
     )
 
     report = run(session_factory, now)
 
     assert report == PruneReport(receipts=1, inbound_done=1, inbound_failed=1, rate_windows=1, kv_entries=1,
-                                 channel_pauses=1, card_codes=1)
+                                 channel_pauses=1, card_codes=1, sign_in_failures=1)
     assert report.describe() == (
         "清理：回调去重记录 1 条、已处理回调 1 条、处理失败回调 1 条、限流计数 1 条、过期令牌 1 条、"
-        "已结束的渠道暂停 1 条、过期卡片响应码 1 条"
+        "已结束的渠道暂停 1 条、过期卡片响应码 1 条、过期的登录失败计数 1 条"
     )
     assert keys(session_factory, InboundReceipt.dedupe_key) == {"kept"}
     assert keys(session_factory, InboundMessage.dedupe_key) == {
@@ -90,6 +93,7 @@ def test_each_table_is_pruned_just_past_its_limit_and_not_at_it(session_factory,
     assert keys(session_factory, KvEntry.key) == {"kept-token", "forever"}
     assert keys(session_factory, ChannelPause.channel_key) == {"until-now"}
     assert keys(session_factory, WeComCardCode.response_code) == {"code-kept"}
+    assert keys(session_factory, SignInThrottle.account) == {""}
     # A second run finds nothing: the job is harmless to repeat.
     assert run(session_factory, now).describe() == "无需清理"
 

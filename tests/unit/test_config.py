@@ -47,6 +47,10 @@ def test_production_refuses_to_start_without_a_strong_secret(tmp_path):
         ({"DINGTALK_EVENT_AES_KEY": "too-short"}, "DINGTALK_EVENT_AES_KEY 必须是 43 位"),
         ({"DINGTALK_EVENT_AES_KEY": "!" * 43}, "DINGTALK_EVENT_AES_KEY"),
         ({"WECOM_AES_KEY": "x" * 44}, "WECOM_AES_KEY 必须是 43 位"),
+        ({"SESSION_IDLE_MINUTES": "2h"}, "SESSION_IDLE_MINUTES 必须是数字"),
+        ({"SESSION_IDLE_MINUTES": "4"}, "SESSION_IDLE_MINUTES 不能小于 5"),
+        ({"SESSION_IDLE_MINUTES": "721"}, "SESSION_IDLE_MINUTES 不能大于 720"),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT 不能小于 0"),
     ],
 )
 def test_invalid_values_name_the_variable(tmp_path, env, message):
@@ -101,3 +105,10 @@ def test_relative_instance_dir_is_read_from_the_project_root(tmp_path, monkeypat
     relative = load_settings({"INSTANCE_DIR": "instance", "SECRET_KEY": "k" * 40,
                               "DATABASE_URL": "sqlite:///:memory:"}, read_dotenv=False)
     assert relative.instance_dir == PROJECT_ROOT / "instance"
+
+
+def test_sessions_idle_out_after_two_hours_unless_configured(tmp_path):
+    assert settings(tmp_path).session_idle_minutes == 120
+    assert settings(tmp_path, SESSION_IDLE_MINUTES="30").session_idle_minutes == 30
+    assert settings(tmp_path).trusted_proxy_count == 0
+    assert settings(tmp_path, TRUSTED_PROXY_COUNT="1").trusted_proxy_count == 1
