@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from handlers.console.auth import login_required
 from handlers.context import current_person, db, op_context
 from handlers.grid import bp
-from services.errors import DomainError
+from services.errors import DomainError, NotFound, PermissionDenied
 from services.grid import public_contact
 from services.orders import operations as wo
 from services.orders.lifecycle import State
@@ -25,6 +25,8 @@ def request_confirm(number: str):
     try:
         order = wo.get_order(db(), number)
         order = wo.confirm_request(op_context(), order, note=(request.form.get("note") or "").strip()[:500])
+    except (PermissionDenied, NotFound):
+        raise  # 403 / 404, not a flash on someone else's queue
     except DomainError as error:
         db().rollback()
         flash(error.message, "error")
