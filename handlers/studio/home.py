@@ -102,3 +102,39 @@ def aliases():
                                problems=error.fields.get("document", error.message).split("\n")), 422
     flash(f"命令别名已保存（版本 {revision.id}）" if revision else "没有改动", "success")
     return redirect(url_for("studio.aliases"))
+
+
+@bp.route("/lists", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def lists():
+    """“2+3” and the other industries, each service stage's lead department, each domain's keywords."""
+    session = db()
+    current = store.export_document(session)
+    departments = sorted(store.known(session).departments)
+    if request.method == "GET":
+        return render_template("studio/lists.html", doc=current, departments=departments, problems=[])
+    form = request.form
+    industries = []
+    for index, row in enumerate(current["industries"]):
+        industries.append({
+            "code": row["code"], "name": (form.get(f"industry-{index}-name") or "").strip(),
+            "key_industry": form.get(f"industry-{index}-key") == "1",
+            "codes": [c.strip().upper() for c in (form.get(f"industry-{index}-codes") or "").replace("，", ",")
+                      .replace("、", ",").split(",") if c.strip()],
+        })
+    stage_leads = {stage: (form.get(f"stage-{index}") or None) for index, stage in enumerate(current["stage_leads"])}
+    domain_keywords = {
+        domain: [w.strip() for w in (form.get(f"domain-{index}") or "").replace("，", ",").replace("、", ",")
+                 .replace("\n", ",").split(",") if w.strip()]
+        for index, domain in enumerate(current["domain_keywords"])
+    }
+    edited = {"industries": industries, "stage_leads": stage_leads, "domain_keywords": domain_keywords}
+    try:
+        revision = store.apply(session, current_person(), edited, now=now(), ip=_ip(),
+                               reason=(form.get("reason") or "").strip() or "调整产业、牵头部门与领域关键词")
+    except ValidationFailed as error:
+        db().rollback()
+        return render_template("studio/lists.html", doc={**current, **edited}, departments=departments,
+                               problems=error.fields.get("document", error.message).split("\n")), 422
+    flash(f"已保存（版本 {revision.id}）" if revision else "没有改动", "success")
+    return redirect(url_for("studio.lists"))

@@ -384,6 +384,10 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                   'helper_other deptleader deptleader_other',
                         'login': 'anon',
                         'ok': 'admin'},
+ 'GET studio.lists': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                                  'helper_other deptleader deptleader_other',
+                        'login': 'anon',
+                        'ok': 'admin'},
  'GET studio.export_yaml': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                       'helper_other deptleader deptleader_other',
                             'login': 'anon',
@@ -634,6 +638,9 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                            'zoneadmin_other helper helper_other deptleader deptleader_other',
                                  'ok': 'admin'},
  'POST studio.aliases': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                                   'helper_other deptleader deptleader_other',
+                         'ok': 'admin'},
+ 'POST studio.lists': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                    'helper_other deptleader deptleader_other',
                          'ok': 'admin'},
  'POST studio.import_yaml': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '

@@ -56,3 +56,32 @@ def test_aliases_page_saves_a_revision_and_refuses_a_taken_word(client, factory,
         assert [r.document["command_aliases"] for r in s.scalars(select(ConfigRevision))] == [{"收到": "报到"}]
     page = client.get("/studio/").get_data(as_text=True)
     assert "各部门习惯说收到" in page and "恢复到此版本" not in page  # the only revision is the current one
+
+
+def test_lists_page_changes_the_2_plus_3_flag_and_a_stage_lead(client, factory, session, session_factory):
+    from models import IndustryTag, ServiceStage
+
+    factory.person(Role.SYSADMIN, name="周管理", login="admin")
+    session.commit()
+    login(client, "admin")
+    page = client.get("/studio/lists")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    with session_factory() as s:
+        tags = list(s.scalars(select(IndustryTag).order_by(IndustryTag.sort_order, IndustryTag.id)))
+        stages = list(s.scalars(select(ServiceStage).order_by(ServiceStage.sort_order, ServiceStage.id)))
+    form = {"csrf_token": page_token(client, "/studio/lists"), "reason": "调整"}
+    for index, tag in enumerate(tags):
+        form[f"industry-{index}-name"] = tag.name
+        form[f"industry-{index}-codes"] = tag.gbt_sections.replace(",", "、")
+        if tag.is_key_industry != (index == 0):  # flip the first one
+            form[f"industry-{index}-key"] = "1"
+    assert "高端装备制造" in html or tags[0].name in html
+    saved = client.post("/studio/lists", data=form)
+    assert saved.status_code == 302
+    with session_factory() as s:
+        assert s.get(IndustryTag, tags[0].id).is_key_industry != tags[0].is_key_industry
+        assert s.get(ServiceStage, stages[0].id).lead_department_id is None  # left unselected in the form
+    form["industry-0-codes"] = "X99"
+    refused = client.post("/studio/lists", data=form)
+    assert refused.status_code == 422 and "industries[0].codes" in refused.get_data(as_text=True)
