@@ -62,9 +62,14 @@ def register_commands(app: Flask) -> None:
         from services.demo.reference import seed_reference
         from services.grid.rules import seed_address_rules
 
+        from models import utcnow
+        from services.studio import store as studio_store
+
         with _unit_of_work() as session:
             counts = seed_reference(session)
             counts["zone_address_rule.inserted"] = seed_address_rules(session)
+            if not studio_store.revisions(session, limit=1):  # the first version of the configuration
+                studio_store.snapshot(session, None, reason="初始配置（区级基础数据）", now=utcnow())
         inserted = sum(v for k, v in counts.items() if k.endswith(".inserted"))
         updated = sum(v for k, v in counts.items() if k.endswith(".updated"))
         click.echo(f"区级基础数据：新增 {inserted} 条，更新 {updated} 条（片区、部门、服务阶段、诉求领域、产业标签、时限策略、甄别规则）")

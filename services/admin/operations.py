@@ -57,6 +57,7 @@ from services.orders import screening
 from services.orders.ladder import LEVELS
 from services.orders.sla import PRIORITIES
 from services.paging import Page, paginate
+from services.studio import store as studio_store
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -66,6 +67,9 @@ PLATFORMS = {"wecom": "企业微信", "dingtalk": "钉钉"}
 # The audit page's action names live with every other label (services.labels).
 AUDIT_ACTIONS = labels.AUDIT_ACTIONS
 audit_action_label = labels.audit_action_label
+
+
+VERSIONED_AREAS = frozenset({"sla", "screening"})
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,12 @@ class AdminContext:
     channels: Channels = field(default_factory=Channels)
 
     def audit(self, action: str, target_type: str, target_id: Any, detail: Mapping[str, Any]) -> AuditLog:
-        return audit.record(self.session, self.actor, action, target_type, target_id, detail, self.ip, self.now)
+        row = audit.record(self.session, self.actor, action, target_type, target_id, detail, self.ip, self.now)
+        if action.split(".")[0] in VERSIONED_AREAS:
+            # Deadlines, reminders, 督办 and screening are part of the versioned configuration (配置中心).
+            studio_store.snapshot(self.session, self.actor, reason=labels.audit_action_label(action), now=self.now,
+                                  ip=self.ip)
+        return row
 
     @property
     def today(self) -> date:

@@ -21,6 +21,8 @@ SECTIONS: dict[str, str] = {
     "industries": "行业与“2+3”重点产业",
     "stage_leads": "服务阶段牵头部门",
     "domain_keywords": "诉求领域关键词",
+    "sla_policies": "办理时限、提醒与督办",
+    "screening_rules": "受理范围甄别规则",
 }
 # Kept in the revision itself (the rest live in their own tables and are written on import).
 DOCUMENT_SECTIONS = ("forms", "dispatch_rules", "templates", "command_aliases")
@@ -48,9 +50,13 @@ class Known:
     industry_codes: frozenset[str] = frozenset()  # existing IndustryTag codes
 
 
+SLA_PRIORITIES = ("normal", "urgent", "emergency")
+SCREENING_CATEGORIES = ("litigation", "petition", "state_secret", "trade_secret", "privacy", "unlawful")
+
+
 def empty_document() -> dict[str, Any]:
     return {"version": FORMAT_VERSION, "forms": {}, "dispatch_rules": [], "templates": {}, "command_aliases": {},
-            "industries": [], "stage_leads": {}, "domain_keywords": {}}
+            "industries": [], "stage_leads": {}, "domain_keywords": {}, "sla_policies": [], "screening_rules": []}
 
 
 def validate(document: Any, known: Known) -> list[str]:
@@ -72,6 +78,79 @@ def validate(document: Any, known: Known) -> list[str]:
                                   else [f"{where}：未知部门「{value}」"])
     problems += _validate_mapping(document.get("domain_keywords"), "domain_keywords", known.domains, "诉求领域",
                                   _keyword_list)
+    problems += _validate_sla(document.get("sla_policies"), known)
+    problems += _validate_screening(document.get("screening_rules"))
+    return problems
+
+
+def _int_or_none(value: Any, low: int, high: int) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high)
+
+
+def _validate_sla(policies: Any, known: Known) -> list[str]:
+    """Deadlines per (domain × priority × level): 50 %/80 % reminders and the 督办 chain
+    (assignee → department leader after N working days → 营商环境办 after M)."""
+    if policies is None:
+        return []
+    if not isinstance(policies, list):
+        return ["sla_policies：应为时限策略列表"]
+    problems: list[str] = []
+    seen: set[tuple] = set()
+    for index, row in enumerate(policies):
+        where = f"sla_policies[{index}]"
+        if not isinstance(row, dict):
+            problems.append(f"{where}：应为时限策略")
+            continue
+        domain = row.get("domain")
+        if domain is not None and domain not in known.domains:
+            problems.append(f"{where}.domain：未知诉求领域「{domain}」（不填表示所有领域）")
+        if row.get("priority") not in SLA_PRIORITIES:
+            problems.append(f"{where}.priority：应为 {'、'.join(SLA_PRIORITIES)}")
+        if row.get("level") not in (1, 2, 3, 4):
+            problems.append(f"{where}.level：响应层级应为 1–4")
+        key = (domain, row.get("priority"), row.get("level"))
+        if key in seen:
+            problems.append(f"{where}：同一领域、紧急程度与层级的策略重复")
+        seen.add(key)
+        for name, high in (("sign_minutes", 10080), ("sign_workdays", 60), ("handle_workdays", 365)):
+            if not _int_or_none(row.get(name), 1, high):
+                problems.append(f"{where}.{name}：应为 1–{high} 的整数或留空")
+        if row.get("sign_minutes") is None and row.get("sign_workdays") is None:
+            problems.append(f"{where}：报到时限（sign_minutes 或 sign_workdays）至少填一个")
+        for name in ("leader_after_workdays", "bizenv_after_workdays", "return_limit_workdays",
+                     "return_limit_workdays_complex"):
+            if not _int_or_none(row.get(name, 1), 0, 60) or row.get(name, 1) is None:
+                problems.append(f"{where}.{name}：应为 0–60 的整数")
+        if isinstance(row.get("leader_after_workdays"), int) and isinstance(row.get("bizenv_after_workdays"), int) \
+                and row["bizenv_after_workdays"] < row["leader_after_workdays"]:
+            problems.append(f"{where}.bizenv_after_workdays：通报营商环境办不能早于通报部门领导")
+        percents = row.get("remind_percents", [50, 80])
+        if not isinstance(percents, list) or any(not isinstance(p, int) or isinstance(p, bool) or not 1 <= p <= 99
+                                                 for p in percents) or percents != sorted(set(percents)):
+            problems.append(f"{where}.remind_percents：应为从小到大的 1–99 之间的百分比，如 [50, 80]")
+    return problems
+
+
+def _validate_screening(rules: Any) -> list[str]:
+    if rules is None:
+        return []
+    if not isinstance(rules, list):
+        return ["screening_rules：应为甄别规则列表"]
+    problems: list[str] = []
+    for index, row in enumerate(rules):
+        where = f"screening_rules[{index}]"
+        if not isinstance(row, dict):
+            problems.append(f"{where}：应为甄别规则")
+            continue
+        if row.get("category") not in SCREENING_CATEGORIES:
+            problems.append(f"{where}.category：应为 {'、'.join(SCREENING_CATEGORIES)}")
+        problems += _keyword_list(f"{where}.keywords", row.get("keywords"), 500) if row.get("keywords") else \
+            [f"{where}.keywords：至少一个关键词"]
+        for name in ("reason", "proper_channel"):
+            if not isinstance(row.get(name), str) or not row[name].strip():
+                problems.append(f"{where}.{name}：请填写{'不予受理的理由' if name == 'reason' else '应走的渠道'}")
+        if "active" in row and not isinstance(row["active"], bool):
+            problems.append(f"{where}.active：应为 true 或 false")
     return problems
 
 
@@ -131,11 +210,11 @@ def _validate_industries(industries: Any, known: Known) -> list[str]:
     return problems
 
 
-def _keyword_list(where: str, value: Any) -> list[str]:
+def _keyword_list(where: str, value: Any, longest: int = 20) -> list[str]:
     if value is None:
         return []
-    if not isinstance(value, list) or any(not isinstance(v, str) or not v.strip() or len(v) > 20 for v in value):
-        return [f"{where}：应为关键词列表（每个 1–20 个字）"]
+    if not isinstance(value, list) or any(not isinstance(v, str) or not v.strip() or len(v) > longest for v in value):
+        return [f"{where}：应为关键词列表（每个 1–{longest} 个字）"]
     return []
 
 

@@ -13,6 +13,7 @@ the jobs process and the Stream worker within seconds, without a restart.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -24,7 +25,17 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import ConfigRevision, Department, IndustryTag, Person, RequestDomain, ServiceStage, Zone
+from models import (
+    ConfigRevision,
+    Department,
+    IndustryTag,
+    Person,
+    RequestDomain,
+    ScreeningRule,
+    ServiceStage,
+    SlaPolicy,
+    Zone,
+)
 from services import audit
 from services.errors import NotFound, ValidationFailed
 from services.studio import document as doc
@@ -123,6 +134,19 @@ def export_document(session: Session) -> dict[str, Any]:
         domain.name: _split(domain.keywords)
         for domain in session.scalars(select(RequestDomain).order_by(RequestDomain.sort_order, RequestDomain.id))
     }
+    result["sla_policies"] = [
+        {"domain": p.domain.name if p.domain else None, "priority": p.priority, "level": p.level,
+         "sign_minutes": p.sign_minutes, "sign_workdays": p.sign_workdays, "handle_workdays": p.handle_workdays,
+         "remind_percents": list(p.remind_percents or []), "leader_after_workdays": p.leader_after_workdays,
+         "bizenv_after_workdays": p.bizenv_after_workdays, "return_limit_workdays": p.return_limit_workdays,
+         "return_limit_workdays_complex": p.return_limit_workdays_complex}
+        for p in session.scalars(select(SlaPolicy).order_by(SlaPolicy.level, SlaPolicy.priority, SlaPolicy.id))
+    ]
+    result["screening_rules"] = [
+        {"category": r.category, "keywords": _split(r.keywords), "reason": r.reason,
+         "proper_channel": r.proper_channel, "active": r.active}
+        for r in session.scalars(select(ScreeningRule).order_by(ScreeningRule.sort_order, ScreeningRule.id))
+    ]
     return result
 
 
@@ -131,8 +155,12 @@ def runtime_uncached(session: Session) -> Runtime:
     return Runtime(newest.id, newest.document) if newest is not None else Runtime(None)
 
 
+_SEPARATORS = re.compile(r"[\n\r,，、;；]+")
+
+
 def _split(text: str) -> list[str]:
-    return [w.strip() for w in (text or "").replace("，", ",").replace("\n", ",").split(",") if w.strip()]
+    """Keywords as the screening and classification rules read them (any of ，、；, or a new line)."""
+    return list(dict.fromkeys(w.strip() for w in _SEPARATORS.split(text or "") if w.strip()))
 
 
 def to_yaml(document: Mapping[str, Any]) -> str:
@@ -195,7 +223,7 @@ def apply(session: Session, actor: Person | None, incoming: Any, *, reason: str,
                                fields={"document": "\n".join(result.problems)})
     if not result.changes and session.scalar(select(func.count(ConfigRevision.id))):
         return None
-    _write_tables(session, result.document)
+    _write_tables(session, result.document, before=export_document(session))
     document = {k: result.document.get(k) for k in ("version", *doc.SECTIONS)}
     revision = ConfigRevision(
         kind=kind, actor_id=actor.id if actor is not None else None,
@@ -207,6 +235,27 @@ def apply(session: Session, actor: Person | None, incoming: Any, *, reason: str,
     session.flush()
     audit.record(session, actor, f"config.{kind}", "config_revision", revision.id,
                  {"reason": revision.reason, "changes": revision.changes[:50]}, ip, now)
+    invalidate()
+    return revision
+
+
+def snapshot(session: Session, actor: Person | None, *, reason: str, now: datetime, ip: str = "") -> ConfigRevision | None:
+    """A revision of what the tables now hold, after an edit made on another console page (时限策略,
+    甄别规则): every change of the configuration is a version, wherever it was made."""
+    document = export_document(session)
+    previous = runtime_uncached(session)
+    before = {**doc.empty_document(), **previous.document} if previous.revision_id else None
+    changes = doc.diff(before, document) if before is not None else ["初始配置"]
+    if before is not None and not changes:
+        return None
+    stored = {k: document.get(k) for k in ("version", *doc.SECTIONS)}
+    revision = ConfigRevision(
+        kind="edit", actor_id=actor.id if actor is not None else None,
+        actor_label=actor.name if actor is not None else "系统", reason=reason[:2000], document=stored,
+        digest=hashlib.sha256(doc.canonical(stored).encode()).hexdigest(), changes=changes, created_at=now,
+    )
+    session.add(revision)
+    session.flush()
     invalidate()
     return revision
 
@@ -227,7 +276,7 @@ def revisions(session: Session, limit: int = 50) -> list[ConfigRevision]:
     return list(session.scalars(select(ConfigRevision).order_by(ConfigRevision.id.desc()).limit(limit)))
 
 
-def _write_tables(session: Session, document: Mapping[str, Any]) -> None:
+def _write_tables(session: Session, document: Mapping[str, Any], *, before: Mapping[str, Any]) -> None:
     departments = {d.name: d for d in session.scalars(select(Department))}
     tags = {t.code: t for t in session.scalars(select(IndustryTag))}
     for index, row in enumerate(document.get("industries") or []):
@@ -243,7 +292,30 @@ def _write_tables(session: Session, document: Mapping[str, Any]) -> None:
         if stage.name in (document.get("stage_leads") or {}):
             lead = document["stage_leads"][stage.name]
             stage.lead_department_id = departments[lead].id if lead else None
-    for domain in session.scalars(select(RequestDomain)):
-        if domain.name in (document.get("domain_keywords") or {}):
-            domain.keywords = ",".join(document["domain_keywords"][domain.name] or [])
+    domains = {d.name: d for d in session.scalars(select(RequestDomain))}
+    for name, domain in domains.items():
+        if name in (document.get("domain_keywords") or {}):
+            domain.keywords = ",".join(document["domain_keywords"][name] or [])
+    _replace_rows(session, SlaPolicy, document.get("sla_policies"), before.get("sla_policies"), lambda row, index: SlaPolicy(
+        domain_id=domains[row["domain"]].id if row.get("domain") else None, priority=row["priority"],
+        level=row["level"], sign_minutes=row.get("sign_minutes"), sign_workdays=row.get("sign_workdays"),
+        handle_workdays=row.get("handle_workdays"), remind_percents=list(row.get("remind_percents", [50, 80])),
+        leader_after_workdays=row.get("leader_after_workdays", 1), bizenv_after_workdays=row.get("bizenv_after_workdays", 2),
+        return_limit_workdays=row.get("return_limit_workdays", 1),
+        return_limit_workdays_complex=row.get("return_limit_workdays_complex", 2)))
+    _replace_rows(session, ScreeningRule, document.get("screening_rules"), before.get("screening_rules"), lambda row, index: ScreeningRule(
+        category=row["category"], keywords="\n".join(row["keywords"]), reason=row["reason"].strip(),
+        proper_channel=row["proper_channel"].strip(), active=row.get("active", True), sort_order=index + 1))
     session.flush()
+
+
+def _replace_rows(session: Session, model, rows, before, build) -> None:
+    """A list section replaces its table's rows, unless it is unchanged (keeps ids stable)."""
+    if rows is None or rows == before:
+        return
+    from sqlalchemy import delete
+
+    session.execute(delete(model))
+    session.flush()
+    for index, row in enumerate(rows):
+        session.add(build(row, index))

@@ -75,7 +75,7 @@ def test_apply_export_import_is_a_noop_and_restore_brings_back_behaviour(session
     exported = store.export_document(session)
     assert set(exported) >= {"forms", "dispatch_rules", "templates", "command_aliases", "industries", "stage_leads"}
     again = store.from_yaml(store.to_yaml(exported))
-    assert store.plan(session, again).changes == []
+    assert store.plan(session, again).ok and store.plan(session, again).changes == []
     assert store.apply(session, None, again, reason="原样导入", now=store_now()) is None
 
     rules = store.runtime(session).dispatch_rules
@@ -148,3 +148,24 @@ def test_cli_export_then_import_unchanged_is_a_noop_and_a_broken_file_exits_nonz
     with session_factory() as s:
         assert s.scalar(select(func.count(ConfigRevision.id))) == 0
     del runner
+
+
+def test_an_sla_edit_on_the_admin_page_is_a_revision_too(session, factory):
+    """Reminder thresholds and the 督办 chain live in the 时限策略 table; an edit there is a version."""
+    from models import Role, SlaPolicy
+    from services.admin.operations import AdminContext, save_sla_policy
+
+    admin = factory.person(Role.SYSADMIN, name="周管理")
+    policy = session.scalar(select(SlaPolicy).where(SlaPolicy.domain_id.is_(None)).order_by(SlaPolicy.id))
+    ctx = AdminContext(session=session, actor=admin, now=store_now(), ip="127.0.0.1")
+    baseline = store.snapshot(session, None, reason="初始配置", now=store_now())  # what `flask seed` records
+    assert baseline.changes == ["初始配置"]
+    data = {"sign_minutes": policy.sign_minutes or "", "sign_workdays": policy.sign_workdays or "",
+            "handle_workdays": policy.handle_workdays or "", "remind_percents": "30,60,90",
+            "leader_after_workdays": policy.leader_after_workdays, "bizenv_after_workdays": policy.bizenv_after_workdays,
+            "return_limit_workdays": policy.return_limit_workdays,
+            "return_limit_workdays_complex": policy.return_limit_workdays_complex}
+    save_sla_policy(ctx, policy.id, data)
+    revision, _ = store.revisions(session)
+    assert revision.actor_label == "周管理" and any("办理时限、提醒与督办" in line for line in revision.changes)
+    assert [30, 60, 90] in [p["remind_percents"] for p in revision.document["sla_policies"]]
