@@ -59,10 +59,9 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("seed", help="载入区级基础数据（可重复执行）；--demo 追加演示数据")
     @click.option("--demo", is_flag=True, help="追加演示人员、企业与各状态工单")
     def seed(demo):
+        from models import utcnow
         from services.demo.reference import seed_reference
         from services.grid.rules import seed_address_rules
-
-        from models import utcnow
         from services.studio import store as studio_store
 
         with _unit_of_work() as session:
