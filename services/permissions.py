@@ -167,7 +167,8 @@ def can_submit_for(person: Person | None, enterprise: Enterprise) -> bool:
     if not can_create_order(person):
         return False
     if person.role in Role.ZONE_ROLES:
-        return enterprise.service_staff_id == person.id or (
+        # An enterprise not yet placed in any zone (未分配) may be helped by whoever meets it first.
+        return enterprise.service_staff_id == person.id or enterprise.zone_id is None or (
             person.zone_id is not None and enterprise.zone_id == person.zone_id)
     return True
 
