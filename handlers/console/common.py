@@ -203,8 +203,11 @@ def new_order_from_form(person: Person) -> wo.NewOrder:
     # The picker offers only what the service will accept (the same rule): anything else is a bad field.
     if enterprise is None or not can_submit_for(person, enterprise):
         raise ValidationFailed("请选择企业（只能选择本片区的企业）", fields={"enterprise_id": "必选"})
-    level = optional_int("level", "响应层级") or 1
+    # "auto" (the default) or nothing chosen: the 派单目录 decides, level 1 when no rule matches.
+    auto = (form.get("level") or "auto") == "auto"
+    level = 1 if auto else (optional_int("level", "响应层级") or 1)
     return wo.NewOrder(
+        auto_dispatch=auto,
         submission_key=form.get("submission_key", ""),
         enterprise_id=enterprise_id,
         content=form.get("content", ""),
