@@ -187,3 +187,18 @@ def sheet_write(target, rows):
     for row in rows:
         book.active.append(list(row))
     book.save(target)
+
+
+def test_h5_new_request_defaults_to_the_catalogue(client, people, session, session_factory, now):  # noqa: F811
+    _rules(session, now)
+    login(client, "staff")
+    page = client.get("/m/orders/new").get_data(as_text=True)
+    assert re.search(r'value="auto"[^>]*checked', page)
+    data = new_order_form(client, people.enterprise.id, level="auto")
+    data["csrf_token"] = page_token(client, "/m/orders/new")
+    data["submission_key"] = "h5-auto-1"
+    response = client.post("/m/orders/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with session_factory() as s:
+        order = s.scalar(select(WorkOrder))
+        assert (order.channel, order.dispatch_rule, order.assigned_department.name) == ("mobile", "招聘用工", "人社局")
