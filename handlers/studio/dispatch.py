@@ -96,7 +96,8 @@ def dispatch_rule_edit(index: int | None = None):
     else:
         rules[index] = rule
     try:
-        _save(rules, (request.form.get("reason") or "").strip() or f"编辑派单规则「{rule['name']}」")
+        _save(rules, (request.form.get("reason") or "").strip()
+              or f"{'新增' if index is None else '编辑'}派单规则「{rule['name']}」")
     except ValidationFailed as error:
         return _render_values(values, index, _problems(error))
     return redirect(url_for("studio.dispatch_rules"))
