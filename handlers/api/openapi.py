@@ -98,6 +98,8 @@ def _schemas() -> dict[str, dict]:
         "domain": _nullable(_ref("Ref")),
         "stage": _nullable(_ref("Ref")),
         "assigned_department": _nullable(_ref("Ref")),
+        "department_name": {"type": ["string", "null"], "description": "承办部门名称（单位带上级部门）"},
+        "dispatch_rule": {"type": ["string", "null"], "description": "受理时决定去向的派单目录规则；人工选择时为空"},
         "assigned_person": _nullable(_ref("PersonRef")),
         "designated": B,
         "return_count": I,

@@ -42,7 +42,8 @@ CREATE_FIELDS: tuple[Field, ...] = (
     Field("stage_id", INTEGER, "服务阶段 ID"),
     Field("priority", STRING, "紧急程度", enum=tuple(wo.PRIORITIES), default="normal"),
     Field("is_complex", BOOLEAN, "是否复杂诉求", default=False, description="“2+3”企业的复杂诉求走绿色通道"),
-    Field("level", INTEGER, "响应层级", minimum=1, maximum=4, default=1),
+    Field("level", INTEGER, "响应层级", minimum=1, maximum=4, default=1,
+          description="与 department_id 都不填时由派单目录决定（无规则命中则为 1 级）"),
     Field("department_id", INTEGER, "部门 ID", description="部门协调办理（2 级）时直接吹哨派单到该部门"),
     Field("contact_name", STRING, "联系人", max_length=64, default=""),
     Field("contact_phone", STRING, "联系电话", max_length=32, default=""),
@@ -181,8 +182,11 @@ def _enterprise_id(values: dict) -> int | None:
 
 @bp.post("/work-orders")
 def create_order():
-    values = parse_fields(CREATE_FIELDS, json_body())
+    body = json_body()
+    values = parse_fields(CREATE_FIELDS, body)
     data = wo.NewOrder(
+        # Neither named: the 派单目录 decides (level 1 as before when no rule matches).
+        auto_dispatch=body.get("level") is None and body.get("department_id") is None,
         submission_key=request.headers.get("Idempotency-Key", ""),
         enterprise_id=_enterprise_id(values),
         content=values["content"],

@@ -17,7 +17,7 @@ from handlers.context import current_person, db, now, op_context, settings
 from models import Attachment, Enterprise, Person, RequestDomain, Role, Satisfaction, ServiceStage, WorkOrder
 from services.admin import settings as system_settings
 from services.errors import DomainError, ValidationFailed
-from services.orders import attachments, deadlines, sla
+from services.orders import attachments, catalogue, deadlines, sla
 from services.orders import operations as wo
 from services.orders import queries as order_queries
 from services.orders.deadlines import load_calendar
@@ -136,9 +136,15 @@ def action_forms_context(order: WorkOrder, actions: list[str], *, suggest: bool 
     departments = order_queries.department_choices(session)
     names = {d.id: d.display_name for d in departments}
     suggested = wo.classify(session, f"{order.title}\n{order.content}")[1] if suggest else []
+    # The 派单目录's answer for this order, first in the dispatcher's list and said why.
+    rule = catalogue.suggestion(session, order) if Action.DISPATCH in actions else None
+    rule_department = catalogue.department_named(session, rule.department) if rule is not None else None
+    if rule_department is not None and rule_department.id in names:
+        suggested = [rule_department.id, *[d for d in suggested if d != rule_department.id]]
     return {
         "order": order, "actions": actions, "departments": departments, "department_names": names,
         "suggested": [d for d in suggested if d in names],
+        "catalogue_hint": _catalogue_hint(rule),
         "pending_extension": next((r for r in order.extension_requests if r.status == "pending"), None),
         "satisfactions": Satisfaction.ALL, "visit_methods": VISIT_METHODS,
         "max_returns": system_settings.max_returns(session),
@@ -146,6 +152,13 @@ def action_forms_context(order: WorkOrder, actions: list[str], *, suggest: bool 
         "error": error, "form_action": form_action, "form": form or MultiDict(),
         "primary_action": primary_action(order.state, actions, self_submitted=not order.screening_category),
     }
+
+
+def _catalogue_hint(rule) -> str:
+    if rule is None:
+        return ""
+    why = f"（命中：关键词{'、'.join(rule.matched_keywords)}）" if rule.matched_keywords else "（命中其条件）"
+    return f"派单目录建议：{rule.rule_name}{why}" + (f"，交{rule.department}" if rule.department else "")
 
 
 def viewable_order(number: str) -> WorkOrder:
@@ -203,8 +216,11 @@ def new_order_from_form(person: Person) -> wo.NewOrder:
     # The picker offers only what the service will accept (the same rule): anything else is a bad field.
     if enterprise is None or not can_submit_for(person, enterprise):
         raise ValidationFailed("请选择企业（只能选择本片区的企业）", fields={"enterprise_id": "必选"})
-    level = optional_int("level", "响应层级") or 1
+    # "auto" (the default) or nothing chosen: the 派单目录 decides, level 1 when no rule matches.
+    auto = (form.get("level") or "auto") == "auto"
+    level = 1 if auto else (optional_int("level", "响应层级") or 1)
     return wo.NewOrder(
+        auto_dispatch=auto,
         submission_key=form.get("submission_key", ""),
         enterprise_id=enterprise_id,
         content=form.get("content", ""),

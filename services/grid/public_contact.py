@@ -153,7 +153,7 @@ def submit_request(ctx: OpContext, data: PublicRequest):
         raise ValidationFailed(f"该经营主体已注销，如有疑问请拨打 {HOTLINE}。", fields={"code": "已注销"})
     order = create_order(ctx, NewOrder(
         enterprise_id=enterprise.id, content=data.content.strip(), contact_name=data.contact_name.strip(),
-        contact_phone=data.contact_phone.strip(), await_confirmation=True,
+        contact_phone=data.contact_phone.strip(), await_confirmation=True, auto_dispatch=True,
     ))
     return order, _public_staff(enterprise)
 

@@ -702,7 +702,9 @@ def _help(ctx: OpContext, args: dict[str, str]) -> CommandResult:
          help="为企业提交诉求（片区即时办理）", example="诉求 天津某某科技有限公司 企业门前道路破损，影响货车通行")
 def _create(ctx: OpContext, args: dict[str, str]) -> CommandResult:
     enterprise = resolve_enterprise(ctx, args["企业名称或信用代码"])
-    order = workorders.create_order(ctx, NewOrder(enterprise_id=enterprise.id, content=args["内容"], level=1))
+    # The chat names no level: the 派单目录 decides, 片区即时办理 when no rule matches.
+    order = workorders.create_order(ctx, NewOrder(enterprise_id=enterprise.id, content=args["内容"], level=1,
+                                                  auto_dispatch=True))
     head = f"已为{enterprise.name}提交诉求，工单 {order.number}（{level_label(order.level)}）。"
     if order.state == State.RECEIVED:
         category = screening.category_label(order.screening_category or "")

@@ -9,14 +9,15 @@ request or job boundary does.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from models import (
     Attachment,
@@ -48,7 +49,7 @@ from services.messaging.notify import (
     hub_people,
     local_time,
 )
-from services.orders import ladder, screening, sla
+from services.orders import catalogue, ladder, screening, sla
 from services.orders.deadlines import load_calendar, rule_for, start_clock
 from services.orders.lifecycle import Action, State, check_transition
 from services.permissions import authorize, can_create_order, can_submit_for, can_track_city
@@ -104,6 +105,9 @@ class NewOrder:
     # The form's one-time key or the API's Idempotency-Key: sent twice (a double click, a retry
     # after a timeout), it is still one order.
     submission_key: str = ""
+    # The submitter chose neither a level nor a department (由派单目录决定): the 派单目录 decides;
+    # when no rule matches, ``level`` (and the rest) stand as given.
+    auto_dispatch: bool = False
 
 
 @dataclass(frozen=True)
@@ -322,13 +326,21 @@ def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
 
     domain_id, _ = classify(session, content) if data.domain_id is None else (data.domain_id, [])
     title = wording.shorten(data.title, 200) or wording.auto_title(content)
+    zone_id = enterprise.zone_id or (ctx.actor.zone_id if ctx.actor else None)
+    decision = None
+    if data.auto_dispatch and data.department_id is None:
+        decision = catalogue.decide_for(session, catalogue.facts(
+            session, title=title, content=content, domain_id=domain_id, stage_id=data.stage_id, zone_id=zone_id,
+            enterprise=enterprise, channel=ctx.channel))
+        if decision is not None:
+            data = _apply_decision(session, data, decision)
     order = WorkOrder(
         number=allocate_number(session, ctx.now),
         enterprise=enterprise,
         enterprise_id=enterprise.id,
         submitter_id=ctx.actor.id if ctx.actor else None,
         submitter=ctx.actor,
-        zone_id=enterprise.zone_id or (ctx.actor.zone_id if ctx.actor else None),
+        zone_id=zone_id,
         channel=ctx.channel,
         domain_id=domain_id,
         stage_id=data.stage_id,
@@ -342,6 +354,7 @@ def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
         state=State.RECEIVED,
         created_at=ctx.now,
         submission_key=key if key and ctx.actor is not None else None,
+        dispatch_rule=decision.rule_name[:60] if decision is not None else "",
     )
     try:
         with session.begin_nested():
@@ -354,11 +367,48 @@ def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
         if earlier is None:
             raise
         return earlier
-    return Submission(_complete_new_order(ctx, order, data, enterprise, title, content))
+    if decision is not None:
+        catalogue.count_hit(session, order.dispatch_rule, ctx.now)
+    return Submission(_complete_new_order(ctx, order, data, enterprise, title, content, decision))
+
+
+def _apply_decision(session: Session, data: NewOrder, decision: catalogue.Decision) -> NewOrder:
+    """The submission as the catalogue's rule would have it filled in."""
+    department = catalogue.department_named(session, decision.department)
+    level = decision.level or (2 if department is not None else data.level)
+    # A hub named as the department (区网格中心) means its dispatch queue, not a hand-over to it.
+    target = department if level == 2 and department is not None and department.kind != DepartmentKind.HUB \
+        else None
+    return replace(data, level=level, department_id=target.id if target is not None else None,
+                   priority=decision.priority or data.priority)
+
+
+def _record_decision(ctx: OpContext, order: WorkOrder, data: NewOrder, decision: catalogue.Decision) -> None:
+    lead = catalogue.department_named(ctx.session, decision.lead_department) if order.level == 3 else None
+    parts = [decision.explain()]
+    if data.department_id is not None:
+        parts.append(f"承办部门：{decision.department}")
+    if lead is not None:
+        parts.append(f"牵头部门：{lead.name}")
+    if decision.note:
+        parts.append(f"备注：{decision.note}")
+    _record(ctx, order, Action.COMMENT, order.state, "；".join(parts), dispatch_rule=decision.rule_name,
+            dispatch_department_id=data.department_id, green_channel=True if decision.green_channel else None,
+            lead_department_id=lead.id if lead is not None else None)
+
+
+def _catalogue_value(order: WorkOrder, key: str) -> Any:
+    """What the catalogue decided at intake (kept on its event for an order accepted later)."""
+    if not order.dispatch_rule:
+        return None
+    for event in reversed(order.events):
+        if event.action == Action.COMMENT and (event.data or {}).get("dispatch_rule") == order.dispatch_rule:
+            return event.data.get(key)
+    return None
 
 
 def _complete_new_order(ctx: OpContext, order: WorkOrder, data: NewOrder, enterprise: Enterprise, title: str,
-                        content: str) -> WorkOrder:
+                        content: str, decision: catalogue.Decision | None = None) -> WorkOrder:
     session = ctx.session
     for item in data.attachments:
         order.attachments.append(
@@ -366,6 +416,8 @@ def _complete_new_order(ctx: OpContext, order: WorkOrder, data: NewOrder, enterp
         )
     _record(ctx, order, Action.CREATE, None, wording.shorten(content, 200), level=data.level,
             department_id=data.department_id)
+    if decision is not None:
+        _record_decision(ctx, order, data, decision)
 
     suggestion = screening.screen(f"{title}\n{content}", screening_rules(session))
     if suggestion is not None:
@@ -399,6 +451,8 @@ def _complete_new_order(ctx: OpContext, order: WorkOrder, data: NewOrder, enterp
 
 
 def _accept(ctx: OpContext, order: WorkOrder, *, department_id: int | None, note: str = "") -> None:
+    if department_id is None and order.level == 2:
+        department_id = _catalogue_value(order, "dispatch_department_id")
     route = ladder.initial_route(
         requested_level=order.level,
         is_complex=order.is_complex,
@@ -408,20 +462,21 @@ def _accept(ctx: OpContext, order: WorkOrder, *, department_id: int | None, note
     from_state = order.state
     order.state = check_transition(Action.ACCEPT, from_state, route.state)
     order.level = route.level
-    order.green_channel = route.green_channel
+    order.green_channel = route.green_channel or bool(_catalogue_value(order, "green_channel"))
     order.accepted_at = ctx.now
     if route.handled_by_submitter:
         order.assigned_person_id = ctx.actor.id if ctx.actor else order.submitter_id
         start_clock(ctx.session, order, ctx.now, needs_sign=False)
     event = _record(
         ctx, order, Action.ACCEPT, from_state, note or ladder.level_label(route.level),
-        level=route.level, green_channel=route.green_channel or None, department_id=route.department_id,
+        level=route.level, green_channel=order.green_channel or None, department_id=route.department_id,
     )
     if route.department_id is not None:
         _dispatch_to(ctx, order, _department(ctx.session, route.department_id), f"e{event.id}")
     elif route.hub is not None:
         start_clock(ctx.session, order, ctx.now, needs_sign=False)
-        _announce_queue(ctx, order, event, "绿色通道直达区级会商" if route.green_channel else "")
+        _announce_queue(ctx, order, event, "绿色通道直达区级会商" if route.green_channel else
+                        (f"派单目录「{order.dispatch_rule}」" if order.dispatch_rule else ""))
 
 
 def confirm_screening(ctx: OpContext, order: WorkOrder, *, decision: str, reason: str = "") -> WorkOrder:
@@ -913,7 +968,13 @@ def record_city_reference(
 
 
 def lead_department_for(order: WorkOrder) -> Department | None:
-    """Level 3 default lead: the department that leads the order's service stage."""
+    """Level 3 default lead: the one the 派单目录 named at intake, else the department that leads
+    the order's service stage."""
+    lead_id = _catalogue_value(order, "lead_department_id")
+    if lead_id is not None:
+        lead = object_session(order).get(Department, lead_id)
+        if lead is not None:
+            return lead
     return order.stage.lead_department if order.stage is not None else None
 
 

@@ -96,6 +96,8 @@ def order_summary(order: WorkOrder, now: datetime) -> dict:
         "domain": ref(order.domain),
         "stage": ref(order.stage),
         "assigned_department": ref(order.assigned_department),
+        "department_name": order.assigned_department.display_name if order.assigned_department else None,
+        "dispatch_rule": order.dispatch_rule or None,
         "assigned_person": person_ref(order.assigned_person),
         "designated": order.designated,
         "return_count": order.return_count,

@@ -617,3 +617,23 @@ def test_the_same_idempotency_key_makes_one_order(app, client, world, session_fa
     assert _create(client, world).status_code == 201
     with session_factory() as s:
         assert s.scalar(select(func.count(WorkOrder.id))) == 2
+
+
+def test_an_order_naming_neither_level_nor_department_follows_the_dispatch_catalogue(client, world, session):
+    from services.studio import store
+
+    store.apply(session, None, {"dispatch_rules": [
+        {"name": "招工用工", "when": {"keywords": ["招工"]}, "then": {"department": "人社局", "level": 2}}]},
+        reason="派单目录", now=world.now)
+    session.commit()
+    payload = {"enterprise_id": world.enterprise_id, "content": "企业扩产急需招工五十人，请协助对接"}
+    response = client.post("/api/v1/work-orders", json=payload, headers=world.headers("staff"))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    data = response.get_json()["data"]
+    assert (data["level"], data["department_name"], data["dispatch_rule"]) == (2, "人社局", "招工用工")
+    fetched = client.get(f"/api/v1/work-orders/{data['number']}", headers=world.headers("staff")).get_json()["data"]
+    assert (fetched["level"], fetched["department_name"], fetched["dispatch_rule"]) == (2, "人社局", "招工用工")
+    # Naming a level is a choice: the catalogue stays out of it.
+    chosen = client.post("/api/v1/work-orders", json=payload | {"level": 1}, headers=world.headers("staff"))
+    data = chosen.get_json()["data"]
+    assert (data["level"], data["department_name"], data["dispatch_rule"]) == (1, None, None)
