@@ -75,3 +75,36 @@ def test_public_form_asks_only_public_fields(session, factory, now):
     set_form(session, FORM)
     _domain, fields = wo.order_form(session, domain_id(session), public_only=True)
     assert [f.key for f in fields] == ["kind"]
+
+
+# --------------------------------------------------------------------------------------------
+# API
+def test_api_accepts_fields_and_answers_422_naming_the_label(client, factory, session, now):
+    from tests.handlers.test_api import World
+
+    set_form(session, FORM)
+    world = World(factory, session, now)
+    public_service = domain_id(session)
+    session.commit()
+    body = {"enterprise_id": world.enterprise_id, "content": "厂区门前道路破损，影响货车通行，请协调修复",
+            "domain_id": public_service}
+    missing = client.post("/api/v1/work-orders", json=body, headers=world.headers("staff"))
+    assert missing.status_code == 422
+    error = missing.get_json()["error"]
+    assert error["fields"] == {"employees": "请填写「涉及人数」"} and "涉及人数" in error["message"]
+    wrong = client.post("/api/v1/work-orders", json={**body, "fields": {"employees": "多"}},
+                        headers=world.headers("staff"))
+    assert wrong.status_code == 422 and wrong.get_json()["error"]["fields"]["employees"] == "「涉及人数」应为数字"
+    not_object = client.post("/api/v1/work-orders", json={**body, "fields": [1]}, headers=world.headers("staff"))
+    assert not_object.status_code == 422 and "fields" in not_object.get_json()["error"]["fields"]
+    made = client.post("/api/v1/work-orders", json={**body, "fields": {"employees": 30, "kind": "用工"}},
+                       headers=world.headers("staff"))
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert made.get_json()["data"]["fields"] == {"employees": 30, "kind": "用工"}
+    number = made.get_json()["data"]["number"]
+    shown = client.get(f"/api/v1/work-orders/{number}", headers=world.headers("staff")).get_json()["data"]
+    assert shown["fields"] == {"employees": 30, "kind": "用工"}
+    spec = client.get("/api/v1/openapi.json").get_json()
+    create = spec["components"]["schemas"]
+    assert any("fields" in (s.get("properties") or {}) and s["properties"]["fields"]["type"] == "object"
+               for s in create.values())
