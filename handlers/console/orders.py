@@ -119,7 +119,8 @@ def enterprise_search():
 
 
 def _new_order_page(form: MultiDict, *, error: DomainError | None = None, status: int = 200):
-    return render_template("console/order_new.html", error=error, **new_order_page_context(form)), status
+    return render_template("console/order_new.html", error=error,
+                           **new_order_page_context(form, error=error)), status
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])
