@@ -143,3 +143,26 @@ def test_console_form_shows_the_fields_refuses_missing_ones_and_the_detail_lists
     store.invalidate()
     detail = client.get(done.headers["Location"]).get_data(as_text=True)
     assert 'data-field-key="kind">kind</dt><dd>社保' in detail
+
+
+def test_h5_form_asks_the_chosen_domain_fields_and_shows_them(client, factory, session, session_factory):
+    from tests.handlers.test_console import login, page_token
+
+    set_form(session, FORM)
+    staff = factory.person(Role.SERVICE_STAFF, name="张为企", login="staff")
+    enterprise = factory.enterprise(staff=staff)
+    public_service, enterprise_id = domain_id(session), enterprise.id
+    session.commit()
+    login(client, "staff")
+    page = client.get(f"/m/orders/new?domain_id={public_service}").get_data(as_text=True)
+    assert f'name="f.{public_service}.employees"' in page and "涉及人数（必填）" in page
+    token = page_token(client, "/m/orders/new")
+    data = {"csrf_token": token, "enterprise_id": str(enterprise_id), "level": "1", "priority": "normal",
+            "domain_id": str(public_service), "content": "企业希望了解稳岗补贴的申请条件和材料"}
+    refused = client.post("/m/orders/new", data=data)
+    assert refused.status_code == 422 and "请填写「涉及人数」" in refused.get_data(as_text=True)
+    done = client.post("/m/orders/new", data={**data, f"f.{public_service}.employees": "5",
+                                              f"f.{public_service}.deadline": "2026-05-01"})
+    assert done.status_code == 302, done.get_data(as_text=True)
+    detail = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "涉及人数" in detail and "5人" in detail and "2026-05-01" in detail
