@@ -31,7 +31,7 @@ from services.orders.lifecycle import State
 from services.orders.operations import CHANNEL_LABELS, PRIORITIES
 from services.permissions import enterprise_scope_clause
 from services.studio import store as studio_store
-from services.studio.forms import FieldDef, display_value
+from services.studio.forms import FieldDef, choice_fields, display_value
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -236,6 +236,8 @@ def describe_order_filters(session: Session, filters: order_queries.OrderFilters
         parts.append("与我相关")
     if filters.q.strip():
         parts.append(f"搜索：{filters.q.strip()}")
+    labels = {f.key: f.label for f in choice_fields(studio_store.runtime(session).forms)}
+    parts += [f"{labels.get(key, key)}：{value}" for key, value in filters.fields]
     return "；".join(parts) or "全部（本人可见范围）"
 
 

@@ -166,3 +166,30 @@ def test_h5_form_asks_the_chosen_domain_fields_and_shows_them(client, factory, s
     assert done.status_code == 302, done.get_data(as_text=True)
     detail = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "涉及人数" in detail and "5人" in detail and "2026-05-01" in detail
+
+
+def test_order_list_filters_by_a_choice_field(client, factory, session):
+    from tests.handlers.test_console import login
+
+    set_form(session, FORM)
+    staff = factory.person(Role.SERVICE_STAFF, name="张为企", login="staff")
+    social = factory.order(staff, factory_now(), domain_id=domain_id(session), fields={"employees": 1, "kind": "社保"},
+                           title="社保那一单")
+    labour = factory.order(staff, factory_now(), domain_id=domain_id(session), fields={"employees": 1, "kind": "用工"},
+                           title="用工那一单")
+    numbers = (social.number, labour.number)
+    session.commit()
+    login(client, "staff")
+    page = client.get("/orders").get_data(as_text=True)
+    assert 'name="field.kind"' in page and "问题类别" in page
+    filtered = client.get("/orders?field.kind=社保").get_data(as_text=True)
+    assert numbers[0] in filtered and numbers[1] not in filtered
+    assert 'value="社保" selected' in filtered
+    ignored = client.get("/orders?field.Bad-Key=x").get_data(as_text=True)  # not a field key: no filter
+    assert numbers[0] in ignored and numbers[1] in ignored
+
+
+def factory_now():
+    from datetime import UTC, datetime
+
+    return datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
