@@ -193,3 +193,32 @@ def factory_now():
     from datetime import UTC, datetime
 
     return datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
+def test_statistics_group_by_a_choice_field(client, factory, session):
+    from services.statistics import kpis
+    from tests.handlers.test_console import login
+
+    set_form(session, FORM)
+    staff = factory.person(Role.SERVICE_STAFF, name="张为企")
+    factory.person(Role.SYSADMIN, name="周管理", login="admin")
+    now = factory_now()
+    for kind in ("社保", "社保", "用工", None):
+        values = {"employees": 1, **({"kind": kind} if kind else {})}
+        factory.order(staff, now, domain_id=domain_id(session), fields=values)
+    session.commit()
+    admin = session.scalar(select(kpis.Person).where(kpis.Person.name == "周管理"))
+    assert kpis.groups_for(session)["field.kind"] == "问题类别"
+    group, period = kpis.parse_query({"group": "field.kind"}, now)
+    report = kpis.build_report(session, kpis.scope_for(admin), group, period, now)
+    received = {row.label: row.counts.received for row in report.rows}
+    assert received == {"用工": 1, "社保": 2, "未填写": 1} and report.group_label == "问题类别"
+    with pytest.raises(kpis.InvalidQuery):
+        kpis.parse_query({"group": "field.Bad Key"}, now)
+    session.rollback()
+    import time_machine
+
+    with time_machine.travel(now, tick=True):
+        login(client, "admin")
+        page = client.get("/statistics/?group=field.kind").get_data(as_text=True)
+    assert 'data-group="field.kind"' in page and "按问题类别" in page and "field.kind=%E7%A4%BE%E4%BF%9D" in page
