@@ -222,3 +222,51 @@ def test_statistics_group_by_a_choice_field(client, factory, session):
         login(client, "admin")
         page = client.get("/statistics/?group=field.kind").get_data(as_text=True)
     assert 'data-group="field.kind"' in page and "按问题类别" in page and "field.kind=%E7%A4%BE%E4%BF%9D" in page
+
+
+# --------------------------------------------------------------------------------------------
+# Chat
+def test_chat_request_takes_pairs_and_asks_for_the_missing_fields(session, factory):
+    from datetime import timedelta
+
+    from models import KvEntry, WorkOrder
+    from tests.services.test_commands import say
+
+    set_form(session, [*FORM[:2], {"key": "road", "label": "道路名称", "type": "text", "required": True}])
+    staff = factory.person(Role.SERVICE_STAFF, name="王服务")
+    factory.enterprise(staff=staff, name="天津北辰甲科技有限公司")
+    now = factory_now()
+    asked = say(factory, staff, now, "诉求 甲科技 厂区门前道路破损，影响货车通行 问题类别=用工 涉及人数=零")
+    assert not asked.ok and "还需补充" in asked.reply and "道路名称" in asked.reply
+    assert "涉及人数（数字，单位人）：「涉及人数」应为数字" in asked.reply
+    assert session.scalar(select(WorkOrder)) is None and session.get(KvEntry, f"chat-pending:{staff.id}:sandbox")
+    # An ordinary command in between is answered as usual and the request keeps waiting.
+    assert "可用命令" in say(factory, staff, now, "帮助").reply
+    still = say(factory, staff, now + timedelta(minutes=1), "涉及人数=12")
+    assert not still.ok and "道路名称" in still.reply and "涉及人数" not in still.reply.split("\n", 1)[1]
+    done = say(factory, staff, now + timedelta(minutes=2), "道路名称=北辰道")
+    assert done.ok and done.order_number, done.reply
+    order = session.scalar(select(WorkOrder))
+    assert order.custom_fields == {"employees": 12, "kind": "用工", "road": "北辰道"}
+    assert order.content == "厂区门前道路破损，影响货车通行"
+    assert session.get(KvEntry, f"chat-pending:{staff.id}:sandbox") is None
+
+
+def test_chat_pending_request_expires_and_can_be_cancelled(session, factory):
+    from datetime import timedelta
+
+    from models import WorkOrder
+    from tests.services.test_commands import say
+
+    set_form(session, FORM)
+    staff = factory.person(Role.SERVICE_STAFF, name="王服务")
+    factory.enterprise(staff=staff, name="天津北辰甲科技有限公司")
+    now = factory_now()
+    assert not say(factory, staff, now, "诉求 甲科技 厂区门前道路破损，影响货车通行").ok
+    assert say(factory, staff, now, "取消").reply == "已取消这次诉求提交。"
+    assert not say(factory, staff, now, "诉求 甲科技 厂区门前道路破损，影响货车通行").ok
+    late = say(factory, staff, now + timedelta(minutes=31), "涉及人数=3")
+    assert not late.ok and "没有识别到命令" in late.reply
+    assert session.scalar(select(WorkOrder)) is None
+    by_key = say(factory, staff, now, "诉求 甲科技 厂区门前道路破损，影响货车通行 employees=4")
+    assert by_key.ok and session.scalar(select(WorkOrder)).custom_fields == {"employees": 4}
