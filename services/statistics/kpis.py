@@ -817,7 +817,7 @@ def build_report(session: Session, scope: Scope, group: str, period: Period, now
     for row in rows:
         total.counts.add(row.counts)
     return Report(group=group, period=period, scope=scope, now=now, rows=rows, total=total, subsets=subsets,
-                  label=groups_for(session).get(group, field_group_key(group) or ""))
+                  label=groups_for(session).get(group, group) if field_group_key(group) else "")
 
 
 def _rows(session: Session, group: str, scope: Scope, counts: dict[tuple, Counts]) -> tuple[list[Row], list[Row]]:
