@@ -30,6 +30,8 @@ from services.orders.ladder import LEVELS
 from services.orders.lifecycle import State
 from services.orders.operations import CHANNEL_LABELS, PRIORITIES
 from services.permissions import enterprise_scope_clause
+from services.studio import store as studio_store
+from services.studio.forms import FieldDef, choice_fields, display_value
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -155,8 +157,33 @@ def _overdue(order: WorkOrder, now: datetime) -> str:
     return "否"
 
 
+def ledger_field_columns(session: Session, person: Person, filters: order_queries.OrderFilters,
+                         now: datetime) -> list[tuple[str, FieldDef | None]]:
+    """One column per custom field defined in any domain form (in form order), then the keys of
+    fields removed since that the exported orders still hold (headed by the key)."""
+    columns: dict[str, FieldDef | None] = {}
+    for raw_fields in studio_store.runtime(session).forms.values():
+        for raw in raw_fields or ():
+            definition = FieldDef.from_dict(raw)
+            columns.setdefault(definition.key, definition)
+    stored = session.scalars(select(WorkOrder.custom_fields)
+                             .where(*order_queries.filtered_clauses(person, filters, now)))
+    for values in stored:
+        for key in values or {}:
+            columns.setdefault(key, None)
+    return list(columns.items())
+
+
+def _field_cell(definition: FieldDef | None, value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return display_value(definition, value)
+
+
 def ledger_rows(session: Session, person: Person, filters: order_queries.OrderFilters,
-                now: datetime) -> Iterator[list[Any]]:
+                now: datetime, field_columns: Sequence[tuple[str, FieldDef | None]] = ()) -> Iterator[list[Any]]:
     """Rows of the ledger, the same orders the console list shows for ``filters`` (all pages)."""
     query = (
         select(WorkOrder)
@@ -185,6 +212,7 @@ def ledger_rows(session: Session, person: Person, filters: order_queries.OrderFi
             order.signed_at, order.due_at, _overdue(order, now), order.resolved_at, order.result,
             order.return_count, visit.satisfaction if visit is not None else "",
             order.contact_name, order.contact_phone, order.submitter.name if order.submitter else "企业自助",
+            *(_field_cell(definition, (order.custom_fields or {}).get(key)) for key, definition in field_columns),
         ]
 
 
@@ -208,15 +236,19 @@ def describe_order_filters(session: Session, filters: order_queries.OrderFilters
         parts.append("与我相关")
     if filters.q.strip():
         parts.append(f"搜索：{filters.q.strip()}")
+    labels = {f.key: f.label for f in choice_fields(studio_store.runtime(session).forms)}
+    parts += [f"{labels.get(key, key)}：{value}" for key, value in filters.fields]
     return "；".join(parts) or "全部（本人可见范围）"
 
 
 def ledger_sheet(session: Session, person: Person, filters: order_queries.OrderFilters, now: datetime) -> Sheet:
     stamp = _local(now)
+    field_columns = ledger_field_columns(session, person, filters, now)
+    extra = tuple(Column(definition.label if definition else key, 14) for key, definition in field_columns)
     return Sheet(
         title="工单台账",
-        columns=LEDGER_COLUMNS,
-        rows=ledger_rows(session, person, filters, now),
+        columns=LEDGER_COLUMNS + extra,
+        rows=ledger_rows(session, person, filters, now, field_columns),
         preamble=(f"北辰区“政企同行·有需必应”工单台账（导出时间 {stamp}）",
                   f"筛选条件：{describe_order_filters(session, filters)}；导出人：{person.name}"),
     )

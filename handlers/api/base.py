@@ -86,8 +86,9 @@ def json_body() -> dict:
 # Fields: one description drives parsing, error messages and the OpenAPI schema
 # --------------------------------------------------------------------------------------------
 STRING, INTEGER, BOOLEAN, DATE, INTEGER_LIST = "string", "integer", "boolean", "date", "integer_list"
+OBJECT = "object"
 TYPE_NAMES = {STRING: "字符串", INTEGER: "整数", BOOLEAN: "布尔值 true/false", DATE: "日期 YYYY-MM-DD",
-              INTEGER_LIST: "整数数组"}
+              INTEGER_LIST: "整数数组", OBJECT: "JSON 对象"}
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ class Field:
             schema: dict[str, Any] = {"type": "string", "format": "date"}
         elif self.kind == INTEGER_LIST:
             schema = {"type": "array", "items": {"type": "integer"}}
+        elif self.kind == OBJECT:
+            schema = {"type": "object", "additionalProperties": True}
         else:
             schema = {"type": self.kind}
         if self.enum is not None:
@@ -151,6 +154,8 @@ class Field:
             not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
         ):
             raise ValueError("须为整数数组")
+        elif self.kind == OBJECT and not isinstance(value, dict):
+            raise ValueError("须为 JSON 对象")
         if self.enum is not None and value not in self.enum:
             raise ValueError("可选值：" + "、".join(str(v) for v in self.enum))
         return value

@@ -113,6 +113,8 @@ def _schemas() -> dict[str, dict]:
         "content": S,
         "contact_name": S,
         "contact_phone": S,
+        "fields": {"type": "object", "additionalProperties": True,
+                   "description": "自定义字段的取值（键为字段键）；表单后来删去的字段仍保留原值"},
         "submitter": _nullable(_ref("PersonRef")),
         "screening": _nullable(_ref("Screening")),
         "reject_reason": NS,

@@ -12,6 +12,7 @@ from flask import abort, current_app, g, request, send_file
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from handlers import custom_fields
 from handlers.console import bp
 from handlers.context import current_person, db, now, op_context, settings
 from models import Attachment, Enterprise, Person, RequestDomain, Role, Satisfaction, ServiceStage, WorkOrder
@@ -183,7 +184,8 @@ def send_attachment(attachment_id: int, *, inline_types: tuple[str, ...] = ()):
     return response
 
 
-def new_order_page_context(form: MultiDict, *, limit: int = 20, list_without_query: bool = True) -> dict:
+def new_order_page_context(form: MultiDict, *, limit: int = 20, list_without_query: bool = True,
+                           error: DomainError | None = None) -> dict:
     """What the submit form shows: the enterprise picker (the one chosen kept first) and the choices.
     ``list_without_query`` False: no enterprises until the person searches (the phone form, where a
     list would push the content field off the screen)."""
@@ -196,7 +198,20 @@ def new_order_page_context(form: MultiDict, *, limit: int = 20, list_without_que
     selected = order_queries.enterprise_in_scope(session, person, int(raw_id)) if raw_id.isdigit() else None
     if selected is not None and selected not in found:
         found = [selected, *found]
+    field_groups = custom_fields.groups(session, form)
+    active = custom_fields.active_domain_id(session, form, classify=False)
+    refused_fields = set(getattr(error, "fields", None) or {})
+    if active is None and refused_fields:
+        # Left to the system, the content was classified into a domain whose form refused the
+        # values: show that domain (selected) and its fields, so the person completes them.
+        classified = custom_fields.active_domain_id(session, form, classify=True)
+        if classified is not None and any(refused_fields & {f.key for f in g.fields}
+                                          for g in field_groups if g.domain.id == classified):
+            form = form.copy()
+            form["domain_id"] = str(classified)
+            active = classified
     return {
+        "field_groups": field_groups, "active_domain_id": active,
         # One key per form: a double click or a resent page is the same submission (kept across a
         # re-render after an error, since nothing was created then).
         "submission_key": (form.get("submission_key") or "")[:80] or secrets.token_urlsafe(18),
@@ -219,14 +234,18 @@ def new_order_from_form(person: Person) -> wo.NewOrder:
     # "auto" (the default) or nothing chosen: the 派单目录 decides, level 1 when no rule matches.
     auto = (form.get("level") or "auto") == "auto"
     level = 1 if auto else (optional_int("level", "响应层级") or 1)
+    domain_id, stage_id = optional_int("domain_id", "诉求领域"), optional_int("stage_id", "服务阶段")
+    values = custom_fields.posted_values(db(), form, domain_id=domain_id, stage_id=stage_id,
+                                         content=form.get("content", ""))
     return wo.NewOrder(
         auto_dispatch=auto,
         submission_key=form.get("submission_key", ""),
         enterprise_id=enterprise_id,
         content=form.get("content", ""),
         title=form_text("title"),
-        domain_id=optional_int("domain_id", "诉求领域"),
-        stage_id=optional_int("stage_id", "服务阶段"),
+        domain_id=domain_id,
+        stage_id=stage_id,
+        fields=values,
         priority=form.get("priority") or "normal",
         is_complex=checkbox("is_complex"),
         level=level,

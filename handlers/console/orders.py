@@ -26,6 +26,8 @@ from services.orders.ladder import CITY_ROUTES, LEVELS
 from services.orders.lifecycle import Action, State
 from services.orders.screening import CATEGORIES
 from services.permissions import can_create_order
+from services.studio import store
+from services.studio.forms import KEY_PATTERN, OPTION_MAX, choice_fields
 
 # Actions offered on the page besides the lifecycle ones (they authorise as a comment).
 EXTRA_ACTIONS = ("city_reference",)
@@ -51,6 +53,8 @@ def _filters_from(args) -> order_queries.OrderFilters:
         mine=args.get("mine") == "1",
         q=(args.get("q") or "").strip()[:100],
         page=number("page") or 1,
+        fields=tuple((name[len("field."):], value.strip()[:OPTION_MAX]) for name, value in args.items()
+                     if name.startswith("field.") and KEY_PATTERN.match(name[len("field."):]) and value.strip())[:10],
     )
 
 
@@ -65,6 +69,7 @@ def orders():
         "console/orders.html", page=page, filters=filters, args=args,
         zones=order_queries.zone_choices(db()), departments=order_queries.department_choices(db()),
         domains=order_queries.domain_choices(db()),
+        choice_fields=choice_fields(store.runtime(db()).forms), field_filters=dict(filters.fields),
         levels=LEVELS, states=State.LABELS,
     )
 
@@ -119,7 +124,8 @@ def enterprise_search():
 
 
 def _new_order_page(form: MultiDict, *, error: DomainError | None = None, status: int = 200):
-    return render_template("console/order_new.html", error=error, **new_order_page_context(form)), status
+    return render_template("console/order_new.html", error=error,
+                           **new_order_page_context(form, error=error)), status
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])

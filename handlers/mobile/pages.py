@@ -122,7 +122,7 @@ def orders():
 # --------------------------------------------------------------------------------------------
 def _new_order_page(form: MultiDict, *, error: DomainError | None = None, status: int = 200):
     return _page("order_new.html", status=status, error=error, title="提交诉求",
-                 **new_order_page_context(form, limit=10, list_without_query=False))
+                 **new_order_page_context(form, limit=10, list_without_query=False, error=error))
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ import math
 
 from flask import current_app, render_template, request, url_for
 
+from handlers import custom_fields
 from handlers.context import db, delivery_channels, now, settings
 from handlers.public import bp
 from services.errors import ValidationFailed
@@ -89,13 +90,20 @@ def contact_request_submit():
     if refused:
         return refused
     form = {key: (request.form.get(key) or "").strip() for key in REQUEST_FIELDS}
+    # No domain select here: the content is classified, and the fields marked public of that
+    # domain's form are read (and, when a required one is missing, asked for on the form again).
+    values = custom_fields.posted_values(db(), request.form, domain_id=None, stage_id=None, content=form["content"],
+                                         public_only=True)
     # actor None: the enterprise itself, whoever may be signed in to the console in this browser.
     ctx = OpContext(session=db(), actor=None, now=now(), channel="public", channels=delivery_channels())
     try:
-        order, staff = public_contact.submit_request(ctx, public_contact.PublicRequest(**form))
+        order, staff = public_contact.submit_request(ctx, public_contact.PublicRequest(**form, fields=values))
     except ValidationFailed as error:
         db().rollback()
+        active = custom_fields.active_domain_id(db(), request.form, classify=True)
+        groups = [g for g in custom_fields.groups(db(), {}, public_only=True) if g.domain.id == active]
         return render_template("public/contact_request.html", form=form, errors=error.fields,
-                               error_message=error.message, hotline=public_contact.HOTLINE), 422
+                               error_message=error.message, hotline=public_contact.HOTLINE,
+                               field_groups=groups, active_domain_id=active, posted=request.form), 422
     return render_template("public/contact_request_done.html", order=order, staff=staff,
                            hotline=public_contact.HOTLINE)

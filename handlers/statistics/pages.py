@@ -33,7 +33,7 @@ def _report(group: str | None = None):
 def _page(report, *, error: InvalidQuery | None = None, status: int = 200):
     args = report.period.query_args()
     return render_template(
-        "statistics/index.html", report=report, args=args, groups=statistics.GROUPS, presets=statistics.PRESETS,
+        "statistics/index.html", report=report, args=args, groups=statistics.groups_for(db()), presets=statistics.PRESETS,
         kpis=statistics.KPIS, notes=statistics.ATTRIBUTION_NOTES, error=error,
         bulletin=statistics.can_view_bulletin(current_person()) and report.group in statistics.RANKED_GROUPS,
     ), status
@@ -46,7 +46,7 @@ def index():
         report = _report()
     except InvalidQuery as error:
         # Show the form again with the message, on this month's numbers.
-        group = request.args.get("group") if request.args.get("group") in statistics.GROUPS else "zone"
+        group = request.args.get("group") if request.args.get("group") in statistics.groups_for(db()) else "zone"
         moment = now()
         report = statistics.build_report(db(), statistics.scope_for(current_person()), group,
                                          statistics.preset_period(statistics.DEFAULT_PRESET, moment), moment)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import qrcode
 import qrcode.image.svg
@@ -109,6 +109,8 @@ class PublicRequest:
     contact_name: str
     contact_phone: str
     content: str
+    # Values of the fields marked public in the (classified) domain's form.
+    fields: dict = field(default_factory=dict)
 
 
 def _validate(data: PublicRequest) -> tuple[dict[str, str], str | None]:
@@ -154,6 +156,7 @@ def submit_request(ctx: OpContext, data: PublicRequest):
     order = create_order(ctx, NewOrder(
         enterprise_id=enterprise.id, content=data.content.strip(), contact_name=data.contact_name.strip(),
         contact_phone=data.contact_phone.strip(), await_confirmation=True, auto_dispatch=True,
+        fields=dict(data.fields or {}), public_fields_only=True,
     ))
     return order, _public_staff(enterprise)
 

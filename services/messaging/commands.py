@@ -16,6 +16,7 @@ Chinese typography, not input-method noise, so only the command word and structu
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import os
 import re
@@ -23,10 +24,11 @@ import secrets
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import case, func, or_, select
 
-from models import Department, DepartmentKind, Enterprise, Person, Role, Satisfaction, WorkOrder
+from models import Department, DepartmentKind, Enterprise, KvEntry, Person, Role, Satisfaction, WorkOrder
 from services.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from services.knowledge import entries as knowledge
 from services.messaging.notify import local_time, order_summary
@@ -346,6 +348,9 @@ def dispatch(ctx: OpContext, text: str) -> CommandResult:
     refusal = _refuse_actor(ctx.actor)
     if refusal is not None:
         return refusal
+    pending = _continue_pending(ctx, text) if REGISTRY["诉求"].allows(ctx.actor) else None
+    if pending is not None:
+        return pending
     try:
         parsed = parse(text, studio.runtime(ctx.session).command_aliases)
     except UsageError as exc:
@@ -702,9 +707,95 @@ def _help(ctx: OpContext, args: dict[str, str]) -> CommandResult:
          help="为企业提交诉求（片区即时办理）", example="诉求 天津某某科技有限公司 企业门前道路破损，影响货车通行")
 def _create(ctx: OpContext, args: dict[str, str]) -> CommandResult:
     enterprise = resolve_enterprise(ctx, args["企业名称或信用代码"])
-    # The chat names no level: the 派单目录 decides, 片区即时办理 when no rule matches.
-    order = workorders.create_order(ctx, NewOrder(enterprise_id=enterprise.id, content=args["内容"], level=1,
-                                                  auto_dispatch=True))
+    content, pairs = split_field_pairs(args["内容"])
+    return _create_with_fields(ctx, enterprise, content, pairs)
+
+
+# --------------------------------------------------------------------------------------------
+# 诉求 with the domain form's fields: 「字段名=值」 in the message, and a follow-up for the rest
+# --------------------------------------------------------------------------------------------
+PENDING_MINUTES = 30
+_PAIR = re.compile(r"([^\s=＝]{1,40})\s*[=＝]\s*([^\s=＝]+)")
+CANCEL_WORDS = frozenset({"取消", "算了", "放弃"})
+
+
+def split_field_pairs(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The content without its 「名称=值」 pairs, and the pairs (names as typed: label or key)."""
+    pairs = [(m.group(1), m.group(2)) for m in _PAIR.finditer(text or "")]
+    return " ".join(_PAIR.sub(" ", text or "").split()), pairs
+
+
+def _pending_key(ctx: OpContext) -> str:
+    return f"chat-pending:{ctx.actor.id}:{ctx.channel}"
+
+
+def _load_pending(ctx: OpContext) -> dict | None:
+    entry = ctx.session.get(KvEntry, _pending_key(ctx))
+    if entry is None:
+        return None
+    expires = entry.expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=ctx.now.tzinfo)
+    if expires is not None and expires <= ctx.now:
+        ctx.session.delete(entry)
+        return None
+    try:
+        return json.loads(entry.value)
+    except ValueError:
+        return None
+
+
+def _save_pending(ctx: OpContext, state: dict | None) -> None:
+    entry = ctx.session.get(KvEntry, _pending_key(ctx))
+    if state is None:
+        if entry is not None:
+            ctx.session.delete(entry)
+        return
+    if entry is None:
+        entry = KvEntry(key=_pending_key(ctx), value="")
+        ctx.session.add(entry)
+    entry.value = json.dumps(state, ensure_ascii=False)
+    entry.expires_at = ctx.now + timedelta(minutes=PENDING_MINUTES)
+    ctx.session.flush()
+
+
+def _create_with_fields(ctx: OpContext, enterprise: Enterprise, content: str, pairs: list[tuple[str, str]],
+                        earlier: dict | None = None) -> CommandResult:
+    _domain, definitions = workorders.order_form(ctx.session, None, content=content)
+    by_name = {}
+    for definition in definitions:
+        by_name[definition.key] = definition.key
+        by_name[definition.label] = definition.key
+    values = dict(earlier or {})
+    unknown = []
+    for name, value in pairs:
+        key = by_name.get(name.strip())
+        if key is None:
+            unknown.append(name)
+        else:
+            values[key] = value
+    try:
+        # The chat names no level: the 派单目录 decides, 片区即时办理 when no rule matches.
+        order = workorders.create_order(ctx, NewOrder(enterprise_id=enterprise.id, content=content, level=1,
+                                                      fields=values, auto_dispatch=True))
+    except ValidationFailed as error:
+        keys = {d.key for d in definitions}
+        if not error.fields or not set(error.fields) <= keys:
+            raise
+        valid = {k: v for k, v in values.items() if k not in error.fields}
+        _save_pending(ctx, {"enterprise_id": enterprise.id, "content": content, "fields": valid})
+        asked = [d for d in definitions if d.key in error.fields]
+        lines = [f"为{enterprise.name}提交诉求还需补充："]
+        for d in asked:
+            hint = f"（可选：{'/'.join(d.options)}）" if d.options else f"（{d.type_label}{'，单位' + d.unit if d.unit else ''}）"
+            problem = error.fields[d.key]
+            lines.append(f"· {d.label}{hint}" + ("" if problem.startswith("请填写") else f"：{problem}"))
+        if unknown:
+            lines.append(f"未识别的字段：{'、'.join(unknown)}。")
+        example = " ".join(f"{d.label}=…" for d in asked)
+        lines.append(f"请直接回复「{example}」（{PENDING_MINUTES} 分钟内有效），发送「取消」放弃。")
+        return CommandResult(False, "\n".join(lines), command="诉求")
+    _save_pending(ctx, None)
     head = f"已为{enterprise.name}提交诉求，工单 {order.number}（{level_label(order.level)}）。"
     if order.state == State.RECEIVED:
         category = screening.category_label(order.screening_category or "")
@@ -714,7 +805,35 @@ def _create(ctx: OpContext, args: dict[str, str]) -> CommandResult:
                 f"难以解决请发送「升级 {_short(order)} 理由」。")
     else:
         tail = f"当前状态：{State.LABELS.get(order.state, order.state)}。"
+    if unknown:
+        tail += f"（未识别的字段：{'、'.join(unknown)}，已忽略）"
     return _done("诉求", order, head + tail)
+
+
+def _continue_pending(ctx: OpContext, text: str) -> CommandResult | None:
+    """The next message after a 诉求 that asked for fields: 「名称=值」 completes it, 取消 drops it;
+    anything else is an ordinary message (the request keeps waiting until it expires)."""
+    if ctx.actor is None:
+        return None
+    state = _load_pending(ctx)
+    if state is None:
+        return None
+    words = " ".join((text or "").split())
+    if words in CANCEL_WORDS:
+        _save_pending(ctx, None)
+        return CommandResult(True, "已取消这次诉求提交。", command="诉求")
+    _rest, pairs = split_field_pairs(words)
+    if not pairs or _PAIR.sub(" ", words).strip():
+        return None
+    enterprise = ctx.session.get(Enterprise, state.get("enterprise_id"))
+    if enterprise is None:
+        _save_pending(ctx, None)
+        return None
+    try:
+        with ctx.session.begin_nested():
+            return _create_with_fields(ctx, enterprise, state.get("content", ""), pairs, state.get("fields"))
+    except DomainError as exc:
+        return CommandResult(False, _sentence(exc.message), command="诉求")
 
 
 @command("反馈", syntax="反馈 单号 [说明]", roles=(*_ZONE, Role.DISPATCHER, Role.SYSADMIN),

@@ -53,6 +53,8 @@ from services.orders import catalogue, ladder, screening, sla
 from services.orders.deadlines import load_calendar, rule_for, start_clock
 from services.orders.lifecycle import Action, State, check_transition
 from services.permissions import authorize, can_create_order, can_submit_for, can_track_city
+from services.studio import store as studio_store
+from services.studio.forms import FieldDef, clean_values, display_value
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PRIORITIES = {"normal": "一般", "urgent": "紧急（水电气热中断）", "emergency": "特急（危及生命财产安全）"}
@@ -108,6 +110,11 @@ class NewOrder:
     # The submitter chose neither a level nor a department (由派单目录决定): the 派单目录 decides;
     # when no rule matches, ``level`` (and the rest) stand as given.
     auto_dispatch: bool = False
+    # Values of the domain form's custom fields (``services.studio.forms``), keyed by field key;
+    # validated against the form of the order's final domain (chosen or classified).
+    fields: dict = field(default_factory=dict)
+    # The public self-service form asks only the fields marked public.
+    public_fields_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -291,6 +298,56 @@ def _earlier_submission(ctx: OpContext, key: str, data: NewOrder, content: str) 
     return Submission(earlier, replayed=True)
 
 
+def order_form(session: Session, domain_id: int | None, stage_id: int | None = None, *, content: str = "",
+               public_only: bool = False) -> tuple[RequestDomain | None, list[FieldDef]]:
+    """The domain an order will have (chosen, or classified from ``content``) and its form's fields."""
+    if domain_id is None and content.strip():
+        domain_id, _ = classify(session, content.strip())
+    domain = session.get(RequestDomain, domain_id) if domain_id is not None else None
+    stage = session.get(ServiceStage, stage_id) if stage_id is not None else None
+    if domain is None:
+        return None, []
+    fields = studio_store.runtime(session).form_fields(domain.name, stage.name if stage else None,
+                                                       public_only=public_only)
+    return domain, fields
+
+
+def clean_form_values(session: Session, domain_id: int | None, stage_id: int | None, raw: dict, *,
+                      public_only: bool = False) -> dict:
+    """The custom-field values, validated against the domain's form; ``ValidationFailed`` naming the
+    field's label (``fields`` keyed by field key) otherwise."""
+    domain, definitions = order_form(session, domain_id, stage_id, public_only=public_only)
+    if not isinstance(raw, dict):
+        raise ValidationFailed("自定义字段应为“字段 → 值”的对象", fields={"fields": "格式不正确"})
+    values, errors = clean_values(definitions, raw,
+                                  enterprise_exists=lambda i: session.get(Enterprise, i) is not None)
+    if errors:
+        where = f"（{domain.name}）" if domain is not None else ""
+        raise ValidationFailed(f"诉求表单{where}填写有误：" + "；".join(errors.values()), fields=errors)
+    return values
+
+
+def field_values(session: Session, order: WorkOrder) -> list[tuple[str, str, str]]:
+    """(key, label, value as read) of the order's custom fields: in the current form's order, then
+    any field removed since (labelled with its key, so its value stays readable)."""
+    stored = dict(order.custom_fields or {})
+    if not stored:
+        return []
+    forms = studio_store.runtime(session).forms
+    domain = order.domain.name if order.domain is not None else None
+    definitions: dict[str, FieldDef] = {}
+    for name in [domain, *forms]:
+        for raw in forms.get(name) or () if name else ():
+            definition = FieldDef.from_dict(raw)
+            definitions.setdefault(definition.key, definition)
+    rows = []
+    for key in [*definitions, *stored]:
+        if key in stored and key not in {r[0] for r in rows}:
+            definition = definitions.get(key)
+            rows.append((key, definition.label if definition else key, display_value(definition, stored[key])))
+    return rows
+
+
 def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
     """Create an order, or find the one this same submission created before (``replayed``)."""
     session = ctx.session
@@ -325,6 +382,8 @@ def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
         raise PermissionDenied("该企业不在您的片区，请联系企业所在片区的为企服务人员")
 
     domain_id, _ = classify(session, content) if data.domain_id is None else (data.domain_id, [])
+    custom_values = clean_form_values(session, domain_id, data.stage_id, data.fields or {},
+                                      public_only=data.public_fields_only)
     title = wording.shorten(data.title, 200) or wording.auto_title(content)
     zone_id = enterprise.zone_id or (ctx.actor.zone_id if ctx.actor else None)
     decision = None
@@ -355,6 +414,7 @@ def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
         created_at=ctx.now,
         submission_key=key if key and ctx.actor is not None else None,
         dispatch_rule=decision.rule_name[:60] if decision is not None else "",
+        custom_fields=custom_values,
     )
     try:
         with session.begin_nested():
@@ -414,8 +474,11 @@ def _complete_new_order(ctx: OpContext, order: WorkOrder, data: NewOrder, enterp
         order.attachments.append(
             Attachment(work_order_id=order.id, uploaded_by_id=order.submitter_id, created_at=ctx.now, **item)
         )
-    _record(ctx, order, Action.CREATE, None, wording.shorten(content, 200), level=data.level,
-            department_id=data.department_id)
+    note = wording.shorten(content, 200)
+    shown = field_values(session, order)
+    if shown:
+        note += "\n" + "；".join(f"{label}：{value}" for _key, label, value in shown)
+    _record(ctx, order, Action.CREATE, None, note, level=data.level, department_id=data.department_id)
     if decision is not None:
         _record_decision(ctx, order, data, decision)
 

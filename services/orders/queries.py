@@ -47,11 +47,13 @@ class OrderFilters:
     q: str = ""
     page: int = 1
     per_page: int = PER_PAGE
+    # Choice fields of the request forms: (field key, option) pairs, all of which must match.
+    fields: tuple[tuple[str, str], ...] = ()
 
     @property
     def active(self) -> bool:
         return any((self.state, self.level, self.zone_id, self.department_id, self.domain_id, self.overdue,
-                    self.green, self.mine, self.q.strip()))
+                    self.green, self.mine, self.q.strip(), self.fields))
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,6 +149,8 @@ def filtered_clauses(person: Person, filters: OrderFilters, now: datetime) -> li
         clauses.append(mine_clause(person))
     if filters.q.strip():
         clauses.append(_search_clause(filters.q))
+    for key, value in filters.fields:
+        clauses.append(WorkOrder.custom_fields[key].as_string() == value)
     return clauses
 
 

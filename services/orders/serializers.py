@@ -235,6 +235,7 @@ def order_detail(
         content=order.content,
         contact_name=order.contact_name,
         contact_phone=order.contact_phone,
+        fields=dict(order.custom_fields or {}),
         submitter=person_ref(order.submitter),
         screening=screening_dict(order),
         reject_reason=order.reject_reason or None,

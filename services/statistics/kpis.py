@@ -72,6 +72,8 @@ from services.orders.deadlines import load_calendar
 from services.orders.ladder import LEVELS
 from services.orders.lifecycle import Action, State
 from services.permissions import DISTRICT_WIDE, department_and_units
+from services.studio import store as studio_store
+from services.studio.forms import KEY_PATTERN, choice_fields
 from services.xlsx_export import Column, Sheet
 
 LOCAL_TZ = sla.LOCAL_TZ
@@ -96,6 +98,25 @@ PRESETS = {
 }
 CUSTOM = "custom"
 DEFAULT_PRESET = "this_month"
+# A single-choice field of the request forms groups too: ``field.<key>`` (rows per option).
+FIELD_GROUP_PREFIX = "field."
+NO_VALUE = "未填写"
+
+
+def field_group_key(group: str) -> str | None:
+    """The field key of a ``field.<key>`` group, None for any other group."""
+    if not group.startswith(FIELD_GROUP_PREFIX):
+        return None
+    key = group[len(FIELD_GROUP_PREFIX):]
+    return key if KEY_PATTERN.match(key) else None
+
+
+def groups_for(session: Session) -> dict[str, str]:
+    """Every grouping offered: the fixed ones, then each choice field of the forms in force."""
+    fields = choice_fields(studio_store.runtime(session).forms)
+    return {**GROUPS, **{FIELD_GROUP_PREFIX + f.key: f.label for f in fields}}
+
+
 # Groups a printed 通报 ranks.
 RANKED_GROUPS = ("zone", "department")
 
@@ -338,6 +359,7 @@ class Report:
     rows: list[Row]
     total: Row
     subsets: list[Row] = field(default_factory=list)
+    label: str = ""  # the group's name when it is a form field (``field.<key>``)
 
     @property
     def as_of(self) -> datetime:
@@ -350,7 +372,7 @@ class Report:
 
     @property
     def group_label(self) -> str:
-        return GROUPS[self.group]
+        return GROUPS.get(self.group) or self.label or self.group
 
     def all_rows(self) -> list[Row]:
         return [*self.rows, self.total, *self.subsets]
@@ -415,7 +437,7 @@ def parse_query(args: Mapping[str, str], now: datetime) -> tuple[str, Period]:
     """``group``, ``period`` (a preset or custom) and ``from``/``to`` (Beijing dates, inclusive)."""
     values = {key: (args.get(key) or "").strip() for key in ("group", "period", "from", "to")}
     group = values["group"] or "zone"
-    if group not in GROUPS:
+    if group not in GROUPS and field_group_key(group) is None:
         options = "、".join(f"{key}（{label}）" for key, label in GROUPS.items())
         raise InvalidQuery(f"分组 group 可选：{options}", fields={"group": "无效"})
     preset = values["period"]
@@ -529,6 +551,9 @@ def _keys(group: str, order, department_column) -> list:
         return [department_column.label("k0")]
     if group == "level":
         return [order.level.label("k0"), order.green_channel.label("k1")]
+    key = field_group_key(group)
+    if key is not None:
+        return [order.custom_fields[key].as_string().label("k0")]
     return [order.domain_id.label("k0")]
 
 
@@ -765,7 +790,7 @@ def _fold_handling(buckets, work_calendar: sla.WorkCalendar) -> dict[tuple, tupl
 # The report
 # --------------------------------------------------------------------------------------------------
 def build_report(session: Session, scope: Scope, group: str, period: Period, now: datetime) -> Report:
-    if group not in GROUPS:
+    if group not in GROUPS and field_group_key(group) is None:
         raise InvalidQuery(f"未知的分组：{group}", fields={"group": "无效"})
     counts: dict[tuple, Counts] = {}
 
@@ -791,7 +816,8 @@ def build_report(session: Session, scope: Scope, group: str, period: Period, now
     total = Row(None, TOTAL, kind="total", filters={})
     for row in rows:
         total.counts.add(row.counts)
-    return Report(group=group, period=period, scope=scope, now=now, rows=rows, total=total, subsets=subsets)
+    return Report(group=group, period=period, scope=scope, now=now, rows=rows, total=total, subsets=subsets,
+                  label=groups_for(session).get(group, group) if field_group_key(group) else "")
 
 
 def _rows(session: Session, group: str, scope: Scope, counts: dict[tuple, Counts]) -> tuple[list[Row], list[Row]]:
@@ -807,7 +833,13 @@ def _rows(session: Session, group: str, scope: Scope, counts: dict[tuple, Counts
         return [rows[k] for k in sorted(rows)], [green]
 
     by_key = {key[0]: numbers for key, numbers in counts.items()}
-    if group == "zone":
+    field_key = field_group_key(group)
+    if field_key is not None:
+        definition = next((f for f in choice_fields(studio_store.runtime(session).forms) if f.key == field_key), None)
+        options = definition.options if definition is not None else ()
+        rows = [Row(o, o, filters={group: o}) for o in options]
+        missing_label = NO_VALUE
+    elif group == "zone":
         zones = session.scalars(select(Zone).order_by(Zone.sort_order, Zone.id)).all()
         if scope.kind == "zone":
             zones = [z for z in zones if z.id == scope.zone_id]

@@ -183,6 +183,18 @@ def fields_for(forms: Mapping[str, Sequence[Mapping[str, Any]]], domain: str | N
     return result
 
 
+def choice_fields(forms: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[FieldDef]:
+    """The single-choice fields of every domain form (one per key, the first definition wins):
+    what the order list filters and the statistics group by."""
+    found: dict[str, FieldDef] = {}
+    for fields in forms.values():
+        for raw in fields or ():
+            definition = FieldDef.from_dict(raw)
+            if definition.type == "choice" and definition.key not in found:
+                found[definition.key] = definition
+    return list(found.values())
+
+
 def clean_values(fields: Sequence[FieldDef], raw: Mapping[str, Any], *,
                  enterprise_exists: Callable[[int], bool] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """Validated values keyed by field key, and the errors keyed by field key (messages name the

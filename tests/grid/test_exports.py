@@ -115,3 +115,21 @@ def test_contact_roster_page_and_xlsx(client, factory, session, grid):
     assert header == [c.header for c in xlsx_export.CONTACT_COLUMNS]
     assert ["人社局", "孙帮办", "首席帮办", "副局长", "企业开办、生产经营", "022-26390000"] in rows
     assert rows[0][1] == "孙帮办"  # the chief helper before the department leader
+
+
+def test_ledger_has_a_column_per_form_field_and_for_removed_keys_in_the_data(client, factory, session, grid, now):
+    from tests.studio.test_form_fields import domain_id, set_form
+
+    set_form(session, [{"key": "employees", "label": "涉及人数", "type": "number"},
+                       {"key": "kind", "label": "问题类别", "type": "choice", "options": ["用工", "社保"]}])
+    enterprise = factory.enterprise(zone=grid.tianmu, staff=grid.staff, name="天穆机械有限公司")
+    order = create_order(factory.ctx(grid.staff, now), NewOrder(
+        enterprise_id=enterprise.id, content="厂区门前道路破损需要修复", domain_id=domain_id(session),
+        fields={"employees": 40, "kind": "社保"}))
+    set_form(session, [{"key": "employees", "label": "涉及人数", "type": "number"}])  # 问题类别 removed
+    session.commit()
+    login(client, "dispatcher")
+    _, header, rows = read(client.get("/grid/exports/orders.xlsx"), 3)
+    assert header[:len(LEDGER_HEADERS)] == LEDGER_HEADERS and header[len(LEDGER_HEADERS):] == ["涉及人数", "kind"]
+    row = next(r for r in rows if r[0] == order.number)
+    assert row[header.index("涉及人数")] == 40 and row[header.index("kind")] == "社保"

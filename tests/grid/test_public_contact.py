@@ -165,3 +165,25 @@ def test_request_submissions_are_rate_limited(client, session, enterprise):
     assert codes == [200] * 5 + [429]
     fresh(session)
     assert len(session.scalars(select(WorkOrder)).all()) == 5
+
+
+def test_self_service_form_asks_the_public_fields_of_the_classified_domain(client, session, enterprise, grid):
+    from tests.studio.test_form_fields import domain_id, set_form
+
+    set_form(session, [
+        {"key": "employees", "label": "涉及人数", "type": "number", "required": True},  # staff only
+        {"key": "area", "label": "积水范围", "type": "choice", "options": ["厂门口", "整条道路"], "required": True,
+         "public": True},
+    ])
+    public_service = domain_id(session)
+    session.commit()
+    first = client.get("/contact/request", environ_base=IP).get_data(as_text=True)
+    assert "积水范围" not in first  # nothing known about the request yet
+    refused = submit(client, session, request_data(enterprise))
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "请填写「积水范围」" in html and "涉及人数" not in html
+    assert f'name="f.{public_service}.area"' in html
+    done = submit(client, session, request_data(enterprise, **{f"f.{public_service}.area": "整条道路"}))
+    assert done.status_code == 200, done.get_data(as_text=True)
+    fresh(session)
+    assert session.scalar(select(WorkOrder.custom_fields)) == {"area": "整条道路"}

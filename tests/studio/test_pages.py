@@ -85,3 +85,39 @@ def test_lists_page_changes_the_2_plus_3_flag_and_a_stage_lead(client, factory, 
     form["industry-0-codes"] = "X99"
     refused = client.post("/studio/lists", data=form)
     assert refused.status_code == 422 and "industries[0].codes" in refused.get_data(as_text=True)
+
+
+def test_forms_page_adds_reorders_removes_and_shows_every_problem(client, factory, session, session_factory):
+    factory.person(Role.SYSADMIN, name="周管理", login="admin")
+    session.commit()
+    login(client, "admin")
+    page = client.get("/studio/forms?domain=公共服务").get_data(as_text=True)
+    assert "表单字段" in page and "「公共服务」的字段" in page and "<script>" not in page
+    token = page_token(client, "/studio/forms")
+    base = {"csrf_token": token, "domain": "公共服务", "rows": "3", "reason": "增加涉及人数"}
+    saved = client.post("/studio/forms", data={
+        **base, "r0.key": "employees", "r0.label": "涉及人数", "r0.type": "number", "r0.required": "1",
+        "r0.min": "1", "r0.unit": "人", "r0.order": "2",
+        "r1.key": "kind", "r1.label": "问题类别", "r1.type": "choice", "r1.options": "用工、社保", "r1.public": "1",
+        "r1.order": "1"})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    with session_factory() as s:
+        revision = s.scalar(select(ConfigRevision).order_by(ConfigRevision.id.desc()))
+        assert revision.document["forms"]["公共服务"] == [
+            {"key": "kind", "label": "问题类别", "type": "choice", "options": ["用工", "社保"], "public": True},
+            {"key": "employees", "label": "涉及人数", "type": "number", "required": True, "min": 1, "unit": "人"}]
+        assert revision.actor_label == "周管理" and revision.reason == "增加涉及人数"
+    refused = client.post("/studio/forms", data={
+        **base, "r0.key": "Bad Key", "r0.label": "甲", "r0.type": "choice",
+        "r1.key": "n", "r1.label": "数", "r1.type": "number", "r1.min": "5", "r1.max": "1"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "forms.公共服务[0].key" in html and "forms.公共服务[0].options" in html and "下限大于上限" in html
+    removed = client.post("/studio/forms", data={
+        **base, "r0.key": "kind", "r0.label": "问题类别", "r0.type": "choice", "r0.options": "用工、社保",
+        "r0.remove": "1", "r1.key": "employees", "r1.label": "涉及人数", "r1.type": "number"})
+    assert removed.status_code == 302
+    with session_factory() as s:
+        revision = s.scalar(select(ConfigRevision).order_by(ConfigRevision.id.desc()))
+        assert revision.document["forms"]["公共服务"] == [{"key": "employees", "label": "涉及人数", "type": "number"}]
+        assert s.scalar(select(func.count(ConfigRevision.id))) == 2
