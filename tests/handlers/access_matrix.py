@@ -384,15 +384,31 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                   'helper_other deptleader deptleader_other',
                         'login': 'anon',
                         'ok': 'admin'},
- 'GET studio.lists': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
-                                  'helper_other deptleader deptleader_other',
-                        'login': 'anon',
-                        'ok': 'admin'},
+ 'GET studio.dispatch_export': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                          'helper helper_other deptleader deptleader_other',
+                                'login': 'anon',
+                                'ok': 'admin'},
+ 'GET studio.dispatch_rule_edit': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                             'helper helper_other deptleader deptleader_other',
+                                   'login': 'anon',
+                                   'ok': 'admin'},
+ 'GET studio.dispatch_rules': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                         'helper helper_other deptleader deptleader_other',
+                               'login': 'anon',
+                               'ok': 'admin'},
  'GET studio.export_yaml': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                       'helper_other deptleader deptleader_other',
                             'login': 'anon',
                             'ok': 'admin'},
+ 'GET studio.forms': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                                'helper_other deptleader deptleader_other',
+                      'login': 'anon',
+                      'ok': 'admin'},
  'GET studio.index': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                                'helper_other deptleader deptleader_other',
+                      'login': 'anon',
+                      'ok': 'admin'},
+ 'GET studio.lists': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                 'helper_other deptleader deptleader_other',
                       'login': 'anon',
                       'ok': 'admin'},
@@ -640,12 +656,26 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
  'POST studio.aliases': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                    'helper_other deptleader deptleader_other',
                          'ok': 'admin'},
- 'POST studio.lists': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
-                                   'helper_other deptleader deptleader_other',
-                         'ok': 'admin'},
+ 'POST studio.dispatch_import': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin '
+                                           'zoneadmin_other helper helper_other deptleader deptleader_other',
+                                 'ok': 'admin'},
+ 'POST studio.dispatch_rule_edit': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin '
+                                              'zoneadmin_other helper helper_other deptleader deptleader_other',
+                                    'ok': 'admin'},
+ 'POST studio.dispatch_rule_move': {'untested': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin '
+                                                'zoneadmin_other helper helper_other deptleader deptleader_other'},
+ 'POST studio.dispatch_try': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                        'helper helper_other deptleader deptleader_other',
+                              'ok': 'admin'},
+ 'POST studio.forms': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                                 'helper_other deptleader deptleader_other',
+                       'ok': 'admin'},
  'POST studio.import_yaml': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                        'helper helper_other deptleader deptleader_other',
                              'ok': 'admin'},
+ 'POST studio.lists': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                                 'helper_other deptleader deptleader_other',
+                       'ok': 'admin'},
  'POST studio.restore': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                    'helper_other deptleader deptleader_other',
                          'ok': 'admin'},
