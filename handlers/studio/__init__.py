@@ -12,6 +12,6 @@ from flask import Blueprint
 bp = Blueprint("studio", __name__, url_prefix="/studio")
 
 # Route modules register themselves on ``bp``; imported last so they can import it.
-from handlers.studio import home  # noqa: E402
+from handlers.studio import home, message_templates  # noqa: E402
 
-__all__ = ["bp", "home"]
+__all__ = ["bp", "home", "message_templates"]
