@@ -179,3 +179,12 @@ def test_the_scan_notices_a_written_out_text(tmp_path):
         'def f(n, p, o):\n    n.to_person(p, kind="notice", payload={"title": "已办结", "text": f"{o}"}, key="k")\n'
         '    n.notice_many([p], o, "标题", "正文", "k")\n', encoding="utf-8")
     assert len(hard_coded_texts(tmp_path)) == 3
+
+
+def test_docs_list_every_template_as_the_registry_has_it():
+    text = (ROOT / "docs" / "studio.md").read_text(encoding="utf-8")
+    block = text.split("<!-- message-templates:begin -->\n", 1)[1].split("<!-- message-templates:end -->", 1)[0]
+    assert block == templates.reference_markdown(), "regenerate the table in docs/studio.md (command above it)"
+    # The worked example is a text the editor accepts.
+    example = text.split("改为：\n\n```\n", 1)[1].split("\n```", 1)[0]
+    assert templates.validate_text(TEMPLATES["alert_remind"], example) == []
