@@ -135,6 +135,21 @@ def test_the_editor_lists_edits_previews_and_restores(client, factory, cast, ses
         assert s.scalar(select(ConfigRevision).order_by(ConfigRevision.id.desc())).document["templates"] == {}
 
 
+def test_every_template_previews_on_a_real_order(client, factory, cast, session, now):
+    factory.person(Role.SYSADMIN, name="周管理", login="admin")
+    order = factory.order(cast["staff"], now, level=2, department_id=cast["rsj"].id)
+    session.commit()
+    login(client, "admin")
+    assert "没有工单 BC-19990101-0001" in client.get("/studio/templates/order_signed?order=BC-19990101-0001").get_data(
+        as_text=True)
+    for name in TEMPLATES:
+        page = client.get(f"/studio/templates/{name}")  # the newest order by default
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and "preview-wecom" in html and "preview-dingtalk" in html, name
+    whistle = client.get("/studio/templates/whistle").get_data(as_text=True)
+    assert "【吹哨报到】" in whistle and "actionCard" in whistle and order.number in whistle
+
+
 # --------------------------------------------------------------------------------------------
 # No hard-coded outbound text
 # --------------------------------------------------------------------------------------------
