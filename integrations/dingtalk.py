@@ -489,6 +489,13 @@ def card_body(payload: dict[str, Any], link: str, base_url: str, now: datetime) 
         "single_title": "打开工单报到", "single_url": link}}
 
 
+def card_closed_body(payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """DingTalk cannot grey a sent work notification: the outcome follows as a short text."""
+    number = str(payload.get("order_number") or "")
+    label = str(payload.get("label") or "已处理")
+    return {"msgtype": "text", "text": {"content": _with_reference(f"【{label}】工单 {number}", number, now)}}
+
+
 def preview(kind: str, target_type: str, payload: dict[str, Any], base_url: str, now: datetime) -> list[dict[str, Any]]:
     """The bodies the adapter would send for a message, without sending (the studio's preview): a
     group gets the text, then for a whistle the actionCard; a person one work notification."""
@@ -500,6 +507,8 @@ def preview(kind: str, target_type: str, payload: dict[str, Any], base_url: str,
         return bodies
     if kind == "card":
         return [card_body(payload, link, base_url, now)]
+    if kind == "card_update":
+        return [card_closed_body(payload, now)]
     return [notice_body(kind, payload, base_url, now)]
 
 
@@ -718,12 +727,10 @@ class DingTalkAdapter(ChatAdapter):
             raise PermanentError("收件人未绑定钉钉账号或已停用")
         userids = [u for _, u in recipients]
         payload = message.payload
-        number = str(payload.get("order_number") or "")
         if message.kind == "card":
             msg = self._card_msg(message, session, now)
         elif message.kind == "card_update":
-            label = str(payload.get("label") or "已处理")
-            msg = {"msgtype": "text", "text": {"content": _with_reference(f"【{label}】工单 {number}", number, now)}}
+            msg = card_closed_body(payload, now)
         else:
             if not self._plain(payload.get("text")) and not self._plain(payload.get("title")):
                 raise PermanentError("消息内容为空")

@@ -181,6 +181,8 @@ def preview(kind: str, target_type: str, payload: dict[str, Any], base_url: str)
         return robot_text(group_text(kind, payload, base_url))
     if kind == "card":
         return button_card_message(payload, base_url)
+    if kind == "card_update":  # the agent id and response code come from the platform at delivery
+        return update_buttons_body(0, "", str(payload.get("label") or ""))
     return person_body(kind, payload, base_url)
 
 

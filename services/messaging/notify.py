@@ -71,6 +71,13 @@ templates.register(TemplateSpec(
     {**ORDER_PLACEHOLDERS, "long_summary": "诉求摘要（前 120 字）"},
     channels="个人卡片（第一行为卡片标题，其余为正文；报到/退回/转办按钮不变）", group="吹哨报到",
 ))
+CLOSED = "个人卡片（处理后替换报到/退回/转办按钮的文字）"
+templates.register(TemplateSpec("card_closed_signed", "卡片：已报到", "已由{{ person }}报到",
+                                {**ORDER_PLACEHOLDERS, "person": "报到人姓名"}, CLOSED, "吹哨报到"))
+templates.register(TemplateSpec("card_closed_returned", "卡片：已退回", "已由{{ person }}退回",
+                                {**ORDER_PLACEHOLDERS, "person": "退回人姓名"}, CLOSED, "吹哨报到"))
+templates.register(TemplateSpec("card_closed_transferred", "卡片：已转办", "已转办至{{ department }}",
+                                {**ORDER_PLACEHOLDERS, "department": "转往的部门"}, CLOSED, "吹哨报到"))
 
 
 def public_link(base_url: str, path: str) -> str:

@@ -515,7 +515,8 @@ def sign(ctx: OpContext, order: WorkOrder) -> WorkOrder:
     notifier = ctx.notifier()
     key = f"e{event.id}"
     helpers = chief_helpers(ctx.session, department.id, order.stage_id)
-    notifier.close_cards(order, f"已由{ctx.actor.name if ctx.actor else '系统'}报到", key, department, helpers)
+    notifier.close_cards(order, notifier.render("card_closed_signed", order, person=ctx.actor.name if ctx.actor else "系统"),
+                         key, department, helpers)
     notifier.status(order, department, "group_signed", key, actor=ctx.actor_label, due=local_time(order.due_at))
     notifier.notify(_owner_people(order), order, "order_signed", key, actor=ctx.actor_label,
                     due=local_time(order.due_at))
@@ -552,7 +553,8 @@ def return_order(ctx: OpContext, order: WorkOrder, *, reason: str) -> WorkOrder:
     key = f"e{event.id}"
     if department is not None:
         helpers = chief_helpers(ctx.session, department.id, order.stage_id)
-        ctx.notifier().close_cards(order, f"已由{ctx.actor.name if ctx.actor else '系统'}退回", key, department, helpers)
+        label = ctx.notifier().render("card_closed_returned", order, person=ctx.actor.name if ctx.actor else "系统")
+        ctx.notifier().close_cards(order, label, key, department, helpers)
         ctx.notifier().status(order, department, "group_returned", key, actor=ctx.actor_label, reason=reason)
     must_designate = order.return_count >= max_returns
     _announce_queue(
@@ -583,7 +585,8 @@ def transfer(ctx: OpContext, order: WorkOrder, *, department_id: int | None, rea
     key = f"e{event.id}"
     if previous is not None:
         helpers = chief_helpers(ctx.session, previous.id, order.stage_id)
-        ctx.notifier().close_cards(order, f"已转办至{target.name}", key, previous, helpers)
+        label = ctx.notifier().render("card_closed_transferred", order, department=target.name)
+        ctx.notifier().close_cards(order, label, key, previous, helpers)
         ctx.notifier().status(order, previous, "group_transferred", key, department=target.display_name, reason=reason)
     _dispatch_to(ctx, order, target, key)
     return order

@@ -59,6 +59,8 @@ def _shape(spec: TemplateSpec) -> tuple[str, str]:
         return "whistle", "group"
     if spec.name == "whistle_card":
         return "card", "person"
+    if spec.name.startswith("card_closed_"):
+        return "card_update", "person"
     if spec.name.startswith("chat_"):
         return "reply", "person"
     if spec.name.startswith("survey_"):
@@ -91,6 +93,8 @@ def preview(session: Session, spec: TemplateSpec, order: WorkOrder | None, *, no
         if kind == "whistle":
             payload.update({"mentions": [], "url": url, "card": {
                 "heading": context.get("enterprise", ""), "lines": [context.get("summary", "")]}})
+    elif kind == "card_update":
+        payload = {"label": text, "order_number": number, "task_id": f"{number}-preview", "text": text}
     elif kind == "card":
         payload = {"title": title.strip(), "text": body.strip(), "url": url, "order_number": number,
                    "task_id": f"{number}-preview", "fields": [["响应层级", level_label(order.level) if order else ""]],

@@ -163,7 +163,7 @@ def _literal_text(node: ast.AST) -> bool:
 def hard_coded_texts(root: Path) -> list[str]:
     """Calls that put a written-out sentence into a message: ``notice``/``notice_many``/``status_line``
     outside notify.py (use ``notify``/``status`` with a template), and ``to_person``/``to_people``/
-    ``to_group`` payloads whose text or title is a literal or an f-string."""
+    ``to_group`` payloads whose text or title is a literal or an f-string, ``close_cards`` labels likewise."""
     found = []
     for path in sorted((root / "services").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -174,6 +174,8 @@ def hard_coded_texts(root: Path) -> list[str]:
             name = node.func.attr
             if name in ("notice", "notice_many", "status_line") and where.name != "notify.py":
                 found.append(f"{where}:{node.lineno} {name}()")
+            if name == "close_cards" and len(node.args) > 1 and _literal_text(node.args[1]):
+                found.append(f"{where}:{node.lineno} close_cards(label=…)")
             if name in ("to_person", "to_people", "to_group"):
                 for keyword in node.keywords:
                     if keyword.arg == "payload" and isinstance(keyword.value, ast.Dict):
@@ -192,8 +194,9 @@ def test_the_scan_notices_a_written_out_text(tmp_path):
     services.mkdir(parents=True)
     (services / "x.py").write_text(
         'def f(n, p, o):\n    n.to_person(p, kind="notice", payload={"title": "已办结", "text": f"{o}"}, key="k")\n'
-        '    n.notice_many([p], o, "标题", "正文", "k")\n', encoding="utf-8")
-    assert len(hard_coded_texts(tmp_path)) == 3
+        '    n.notice_many([p], o, "标题", "正文", "k")\n'
+        '    n.close_cards(o, f"已由{p}报到", "k", None, [])\n', encoding="utf-8")
+    assert len(hard_coded_texts(tmp_path)) == 4
 
 
 def test_docs_list_every_template_as_the_registry_has_it():
