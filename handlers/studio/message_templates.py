@@ -38,9 +38,10 @@ def _page(spec, *, draft: str, order_number: str, problems: list[str], status: i
     ), status
 
 
-@bp.route("/templates/<name>", methods=["GET", "POST"])
+@bp.route("/templates/<template>", methods=["GET", "POST"])
 @roles_required(*EDITORS)
-def template_edit(name: str):
+def template_edit(template: str):
+    name = template
     spec = TEMPLATES.get(name)
     if spec is None:
         abort(404)
@@ -57,7 +58,7 @@ def template_edit(name: str):
         revision = store.apply(session, current_person(), {"templates": edited}, now=now(), ip=_ip(),
                                reason=reason or f"消息模板「{spec.label}」恢复默认")
         flash(f"已恢复默认（版本 {revision.id}）" if revision else "本模板已是默认内容", "success")
-        return redirect(url_for("studio.template_edit", name=name))
+        return redirect(url_for("studio.template_edit", template=name))
     problems = validate_text(spec, draft, path=f"消息模板「{spec.label}」（{spec.name}）")
     if problems or action == "preview":
         return _page(spec, draft=draft, order_number=order_number, problems=problems, status=422 if problems else 200)
@@ -74,4 +75,4 @@ def template_edit(name: str):
         return _page(spec, draft=draft, order_number=order_number,
                      problems=error.fields.get("document", error.message).split("\n"), status=422)
     flash(f"消息模板「{spec.label}」已保存（版本 {revision.id}）" if revision else "没有改动", "success")
-    return redirect(url_for("studio.template_edit", name=name))
+    return redirect(url_for("studio.template_edit", template=name))
