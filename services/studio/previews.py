@@ -7,7 +7,6 @@ asks each adapter for the body it would send (``integrations.*.preview``), sendi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,8 +23,6 @@ from services.orders.ladder import level_label
 from services.studio import store, templates
 from services.studio.templates import ORDER_PLACEHOLDERS, TEMPLATES, TemplateSpec
 
-EXAMPLE = re.compile(r"（如\s*([^）；]+)")
-
 
 @dataclass(frozen=True)
 class Preview:
@@ -39,8 +36,21 @@ class Preview:
 
 def sample_value(description: str) -> str:
     """A stand-in for a placeholder the order does not fill: its documented example."""
-    match = EXAMPLE.search(description)
-    return match.group(1).strip() if match else f"〔{description}〕"
+    start = description.find("（如")
+    if start < 0:
+        return f"〔{description}〕"
+    depth, example = 0, []
+    for char in description[start + 2:]:
+        if char == "（":
+            depth += 1
+        elif char == "）":
+            if depth == 0:
+                break
+            depth -= 1
+        elif char == "；" and depth == 0:
+            break
+        example.append(char)
+    return "".join(example).strip() or f"〔{description}〕"
 
 
 def newest_order(session: Session) -> WorkOrder | None:
@@ -74,11 +84,11 @@ def preview(session: Session, spec: TemplateSpec, order: WorkOrder | None, *, no
             draft: str | None = None) -> Preview:
     notifier = Notifier(session, Channels(), now)
     context: dict[str, Any] = {name: sample_value(about) for name, about in spec.placeholders.items()}
-    if order is not None:
-        context.update({k: v for k, v in notifier.order_placeholders(order).items() if k in spec.placeholders})
+    if order is not None and set(ORDER_PLACEHOLDERS) <= set(spec.placeholders):
+        context.update(notifier.order_placeholders(order))
         if "due" in spec.placeholders and spec.placeholders["due"].startswith("办理时限（"):
             context["due"] = local_time(order.due_at)
-        if "title" in spec.placeholders and spec.group != "知识库审核":
+        if "title" in spec.placeholders:
             context["title"] = order.title
         if "long_summary" in spec.placeholders:
             context["long_summary"] = order_summary(order, 120)
