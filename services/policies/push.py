@@ -615,7 +615,7 @@ def _digest_payload(session: Session, campaign: PushCampaign, lane: Lane, key: s
         "items": "、".join(f"「{i.title}」" for i in items[:3]) + (f"等 {len(items)} 项" if len(items) > 3 else ""),
         "names": "、".join(names[:DIGEST_NAMES]) + (f" 等 {count} 家" if count > DIGEST_NAMES else ""),
         "deadlines": "；".join(sorted({deadline_text(i) for i in items})), "campaign_id": campaign.id,
-        "stamp": local_time(now, "%Y-%m-%d %H:%M"), "deadline": deadline_text(items[0]),
+        "stamp": local_time(now, "%Y-%m-%d %H:%M"), "deadline": deadline_text(items[0]) if items else "",
     }
     name = "policy_deadline_digest" if lane is REMINDER_LANE else "policy_digest"
     title, _, text = Notifier(session, Channels(), now).render(name, **values).partition("\n")
