@@ -435,6 +435,83 @@ def _with_reference(text: str, order_number: str, now: datetime) -> str:
     return text
 
 
+def group_text(kind: str, payload: dict[str, Any], base_url: str) -> str:
+    """A group robot's text: the title goes in front except for @-texts, status lines and replies."""
+    text = plain_safe(str(payload.get("text") or "").strip(), base_url)
+    title = plain_safe(str(payload.get("title") or "").strip(), base_url)
+    if title and kind not in ("whistle", "status", "reply") and title not in text:
+        text = f"【{title}】\n{text}"
+    return text
+
+
+def whistle_card_body(payload: dict[str, Any], link: str, base_url: str) -> dict[str, Any]:
+    """The actionCard a group gets after the whistle's @-text."""
+    number = str(payload.get("order_number") or "")
+    card = payload.get("card") if isinstance(payload.get("card"), dict) else {}
+    lines = [f"### 吹哨报到：{number}"]
+    if card.get("heading"):
+        lines.append(f"**{markdown_safe(str(card['heading']).strip(), base_url)}**")
+    lines += [markdown_safe(str(line or "").strip(), base_url) for line in card.get("lines") or []]
+    return {"msgtype": "actionCard", "actionCard": {
+        "title": f"吹哨报到：{number}", "text": "\n\n".join(lines), "btnOrientation": "0",
+        "singleTitle": "打开工单", "singleURL": link}}
+
+
+def notice_body(kind: str, payload: dict[str, Any], base_url: str, now: datetime) -> dict[str, Any]:
+    """A work notification for a notice (actionCard opening the order when it has a link, else text)."""
+    number = str(payload.get("order_number") or "")
+    title = plain_safe(str(payload.get("title") or "").strip(), base_url)
+    text = plain_safe(str(payload.get("text") or "").strip(), base_url)
+    body = _with_reference(f"【{title}】\n{text}" if title and kind != "reply" else text, number, now)
+    link = h5_link(base_url, str(payload["url"])) if payload.get("url") else ""
+    if link:
+        return {"msgtype": "action_card", "action_card": {
+            "title": title or "有需必应", "markdown": markdown_safe(body, base_url).replace("\n", "\n\n"),
+            "single_title": "填写问卷" if kind == "survey" else "查看工单", "single_url": link}}
+    return {"msgtype": "text", "text": {"content": body}}
+
+
+def card_body(payload: dict[str, Any], link: str, base_url: str, now: datetime) -> dict[str, Any]:
+    """The whistle card for one chief helper: an action_card work notification."""
+    number = str(payload.get("order_number") or "")
+    title = plain_safe(str(payload.get("title") or "").strip(), base_url) or f"工单 {number}"
+
+    def md(value: Any) -> str:
+        return markdown_safe(str(value or "").strip(), base_url)
+
+    parts = [f"### {md(title)}", md(payload.get("text"))]
+    parts += [f"- {md(name)}：{md(value)}" for name, value in (payload.get("fields") or []) if name]
+    if number:
+        parts.append(f"可在群内 @机器人 发送「报到 {number[-4:]}」接单，或点击下方按钮处理。")
+    parts.append(_now_stamp(now))
+    return {"msgtype": "action_card", "action_card": {
+        "title": title, "markdown": "\n\n".join(p for p in parts if p),
+        "single_title": "打开工单报到", "single_url": link}}
+
+
+def card_closed_body(payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """DingTalk cannot grey a sent work notification: the outcome follows as a short text."""
+    number = str(payload.get("order_number") or "")
+    label = str(payload.get("label") or "已处理")
+    return {"msgtype": "text", "text": {"content": _with_reference(f"【{label}】工单 {number}", number, now)}}
+
+
+def preview(kind: str, target_type: str, payload: dict[str, Any], base_url: str, now: datetime) -> list[dict[str, Any]]:
+    """The bodies the adapter would send for a message, without sending (the studio's preview): a
+    group gets the text, then for a whistle the actionCard; a person one work notification."""
+    link = h5_link(base_url, str(payload.get("url") or "")) if payload.get("url") else ""
+    if target_type == "group":
+        bodies = [{"msgtype": "text", "text": {"content": group_text(kind, payload, base_url)}}]
+        if kind == "whistle" and link:
+            bodies.append(whistle_card_body(payload, link, base_url))
+        return bodies
+    if kind == "card":
+        return [card_body(payload, link, base_url, now)]
+    if kind == "card_update":
+        return [card_closed_body(payload, now)]
+    return [notice_body(kind, payload, base_url, now)]
+
+
 def _when_outcome_commits(session: Session, action: Callable[[Session], None]) -> None:
     """Run ``action`` just before the delivery's outer transaction commits (with the message's
     outcome). A failed delivery's savepoint is rolled back, but what it learned about the
@@ -563,10 +640,7 @@ class DingTalkAdapter(ChatAdapter):
         group = self._group(session, message.target_ref)
         key = self.channel_key(message)
         payload = message.payload
-        text = self._plain(payload.get("text"))
-        title = self._plain(payload.get("title"))
-        if title and message.kind not in ("whistle", "status", "reply") and title not in text:
-            text = f"【{title}】\n{text}"
+        text = group_text(message.kind, payload, self.settings.base_url)
         if not text:
             raise PermanentError("消息内容为空")
         if message.kind == "whistle":
@@ -597,15 +671,7 @@ class DingTalkAdapter(ChatAdapter):
         link = self._order_link(message)
         if not link:
             return "", ()
-        number = str(message.payload.get("order_number") or "")
-        card = message.payload.get("card") if isinstance(message.payload.get("card"), dict) else {}
-        lines = [f"### 吹哨报到：{number}"]
-        if card.get("heading"):
-            lines.append(f"**{self._markdown(card['heading'])}**")
-        lines += [self._markdown(line) for line in card.get("lines") or []]
-        body = {"msgtype": "actionCard", "actionCard": {
-            "title": f"吹哨报到：{number}", "text": "\n\n".join(lines), "btnOrientation": "0",
-            "singleTitle": "打开工单", "singleURL": link}}
+        body = whistle_card_body(message.payload, link, self.settings.base_url)
         try:
             self._robot(group, body, key)
         except _RobotMisconfigured as exc:
@@ -661,41 +727,19 @@ class DingTalkAdapter(ChatAdapter):
             raise PermanentError("收件人未绑定钉钉账号或已停用")
         userids = [u for _, u in recipients]
         payload = message.payload
-        number = str(payload.get("order_number") or "")
         if message.kind == "card":
             msg = self._card_msg(message, session, now)
         elif message.kind == "card_update":
-            label = str(payload.get("label") or "已处理")
-            msg = {"msgtype": "text", "text": {"content": _with_reference(f"【{label}】工单 {number}", number, now)}}
+            msg = card_closed_body(payload, now)
         else:
-            title = self._plain(payload.get("title"))
-            text = self._plain(payload.get("text"))
-            body = _with_reference(f"【{title}】\n{text}" if title and message.kind != "reply" else text, number, now)
-            if not text and not title:
+            if not self._plain(payload.get("text")) and not self._plain(payload.get("title")):
                 raise PermanentError("消息内容为空")
-            link = h5_link(self.settings.base_url, str(payload["url"])) if payload.get("url") else ""
-            if link:
-                msg = {"msgtype": "action_card", "action_card": {
-                    "title": title or "有需必应", "markdown": self._markdown(body).replace("\n", "\n\n"),
-                    "single_title": "填写问卷" if message.kind == "survey" else "查看工单", "single_url": link}}
-            else:
-                msg = {"msgtype": "text", "text": {"content": body}}
+            msg = notice_body(message.kind, payload, self.settings.base_url, now)
         task_id = self._notice(userids, msg, session)
         return DeliveryResult(platform_message_id=task_id, detail=f"工作通知已发给 {len(userids)} 人")
 
     def _card_msg(self, message: OutboundView, session: Session, now: datetime) -> dict[str, Any]:
-        payload = message.payload
-        number = str(payload.get("order_number") or "")
-        title = self._plain(payload.get("title")) or f"工单 {number}"
-        parts = [f"### {self._markdown(title)}", self._markdown(payload.get("text"))]
-        parts += [f"- {self._markdown(name)}：{self._markdown(value)}" for name, value in (payload.get("fields") or [])
-                  if name]
-        if number:
-            parts.append(f"可在群内 @机器人 发送「报到 {number[-4:]}」接单，或点击下方按钮处理。")
-        parts.append(_now_stamp(now))
         link = self._order_link(message)
         if not link:
             raise PermanentError("卡片缺少工单链接")
-        return {"msgtype": "action_card", "action_card": {
-            "title": title, "markdown": "\n\n".join(p for p in parts if p),
-            "single_title": "打开工单报到", "single_url": link}}
+        return card_body(message.payload, link, self.settings.base_url, now)

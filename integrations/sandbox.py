@@ -42,7 +42,7 @@ def _mentions(payload: dict) -> list[int]:
     return result
 
 
-def _bubble_text(message: OutboundView) -> str:
+def bubble_text(message: OutboundView) -> str:
     payload = message.payload
     text = str(payload.get("text") or "").strip()
     title = str(payload.get("title") or "").strip()
@@ -71,7 +71,7 @@ class SandboxAdapter(ChatAdapter):
         else:
             if message.kind not in BUBBLE_KINDS:
                 log.info("sandbox: unknown message kind %r shown as a bubble (outbound %s)", message.kind, message.id)
-            text = _bubble_text(message)
+            text = bubble_text(message)
             if not text:
                 raise PermanentError("消息内容为空")
             row = SandboxMessage(

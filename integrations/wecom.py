@@ -45,7 +45,6 @@ from integrations.base import (
     TokenStorage,
     TransientError,
     person_ids,
-    plain_safe,
     retry_on_stale_token,
 )
 from models import ChatGroup, OutboundMessage, OutboxStatus, Person, WeComCardCode
@@ -312,8 +311,7 @@ class WeComAdapter(ChatAdapter):
         if group is None or group.platform != "wecom" or not group.active or not group.robot_key:
             raise PermanentError("该部门的企业微信群机器人未配置或已停用")
         mentions = self._userids(session, person_ids(",".join(str(m) for m in message.payload.get("mentions") or [])))
-        text = plain_safe(cards.plain_text(message.payload, with_title=message.kind not in ("whistle", "status", "reply")),
-                          self.base_url)
+        text = cards.group_text(message.kind, message.payload, self.base_url)
         if not text:
             raise PermanentError("消息内容为空")
         self.api.send_webhook(group.robot_key, cards.robot_text(text, mentions))
@@ -323,13 +321,9 @@ class WeComAdapter(ChatAdapter):
         userids = self._userids(session, person_ids(message.target_ref))
         if not userids:
             return DeliveryResult(detail="接收人未绑定企业微信，已跳过")
-        if message.kind in ("reply", "status"):
-            text = plain_safe(cards.plain_text(message.payload, with_title=False), self.base_url)
-            if not text:
-                raise PermanentError("消息内容为空")
-            body = cards.text_message(text)
-        else:
-            body = cards.notice_message(message.payload, self.base_url)
+        if message.kind in ("reply", "status") and not cards.plain_text(message.payload, with_title=False).strip():
+            raise PermanentError("消息内容为空")
+        body = cards.person_body(message.kind, message.payload, self.base_url)
         result = self.api.send_app_message(userids, body)
         return self._app_result(result)
 

@@ -162,6 +162,30 @@ def button_card_message(payload: dict[str, Any], base_url: str) -> dict[str, Any
     return _app_message("template_card", card)
 
 
+def group_text(kind: str, payload: dict[str, Any], base_url: str) -> str:
+    """A group robot's text: the title goes in front except for @-texts, status lines and replies."""
+    return plain_safe(plain_text(payload, with_title=kind not in ("whistle", "status", "reply")), base_url)
+
+
+def person_body(kind: str, payload: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """The app message a person receives (not the whistle card, see ``button_card_message``)."""
+    if kind in ("reply", "status"):
+        return text_message(plain_safe(plain_text(payload, with_title=False), base_url))
+    return notice_message(payload, base_url)
+
+
+def preview(kind: str, target_type: str, payload: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """The body the adapter would send for a message, without sending (the studio's preview);
+    @-mentions are platform user ids and left out."""
+    if target_type == "group":
+        return robot_text(group_text(kind, payload, base_url))
+    if kind == "card":
+        return button_card_message(payload, base_url)
+    if kind == "card_update":  # the agent id and response code come from the platform at delivery
+        return update_buttons_body(0, "", str(payload.get("label") or ""))
+    return person_body(kind, payload, base_url)
+
+
 def update_buttons_body(agent_id: int, response_code: str, label: str,
                         userids: Sequence[str] = ()) -> dict[str, Any]:
     """Grey every recipient's buttons at once (``atall``) and write ``label`` on them."""

@@ -12,6 +12,6 @@ from flask import Blueprint
 bp = Blueprint("studio", __name__, url_prefix="/studio")
 
 # Route modules register themselves on ``bp``; imported last so they can import it.
-from handlers.studio import dispatch, forms, home  # noqa: E402
+from handlers.studio import dispatch, forms, home, message_templates  # noqa: E402
 
-__all__ = ["bp", "dispatch", "forms", "home"]
+__all__ = ["bp", "dispatch", "forms", "home", "message_templates"]

@@ -57,10 +57,8 @@ def flag_orders_for_reassignment(
         )
         session.add(event)
         session.flush()
-        notifier.notice_many(
-            dispatchers, order, f"承办人已离开{label}",
-            f"{person.name}{unit}已离开{label}通讯录（{reason}），其承办的工单需要重新指派。", f"e{event.id}",
-        )
+        notifier.notify(dispatchers, order, "order_handler_left", f"e{event.id}", platform=label, person=person.name,
+                        unit=unit, reason=reason)
     log.warning("%s: person %s (%s) left (%s); %s open orders flagged for reassignment",
                 platform, person.id, userid, reason, len(orders))
     return orders

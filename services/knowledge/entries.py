@@ -631,16 +631,16 @@ def tell_about_review(ctx: KnowledgeContext, action: str, what: str, title: str,
     if action == "submit":
         reviewers = ctx.session.scalars(select(Person).where(Person.role.in_(REVIEWER_ROLES),
                                                              Person.active.is_(True)).order_by(Person.id))
+        heading, _, text = notifier.render("knowledge_review_submitted", what=what, actor=who,
+                                           title=title).partition("\n")
         notifier.to_people(reviewers, kind=MessageKind.NOTICE, key=key, payload={
-            "title": f"{what}待审核",
-            "text": f"{who}提交了{what}「{title}」，请审核后发布或退回修改。",
-            "url": path,
+            "title": heading.strip(), "text": text.strip(), "url": path,
         })
     elif author_id is not None:
+        heading, _, text = notifier.render("knowledge_review_sent_back", what=what, actor=who, title=title,
+                                           note=wording.sentence(note)).partition("\n")
         notifier.to_person(ctx.session.get(Person, author_id), kind=MessageKind.NOTICE, key=key, payload={
-            "title": f"{what}退回修改",
-            "text": f"{who}退回了{what}「{title}」：{wording.sentence(note)}修改后请再次提交审核。",
-            "url": path,
+            "title": heading.strip(), "text": text.strip(), "url": path,
         })
 
 

@@ -47,14 +47,16 @@ from services.messaging.inbox import InboxProcessor
 from services.messaging.notify import Channels, Notifier, ReplyTarget
 from services.messaging.outbox import Envelope, enqueue
 from services.orders.operations import OpContext
+from services.studio import store as studio
+from services.studio import templates
 
 log = logging.getLogger(__name__)
 
-NOT_BOUND_REPLY = (
-    "您好，您的账号尚未在「有需必应」登记，暂时不能在这里办理工单。"
-    "请联系片区管理员或系统管理员在「人员管理」中绑定账号后再试。"
-)
-ONLY_TEXT_REPLY = "目前只能识别文字指令，请直接发送文字（在群里请先 @我），例如「报到 0001」；发送「帮助」查看全部指令。"
+
+def _fixed_reply(session: Session, name: str) -> str:
+    """A fixed chat sentence (``chat_not_bound`` / ``chat_text_only``), as the district worded it."""
+    return templates.render(name, {}, studio.runtime(session).templates)
+
 
 UNKNOWN_SENDER_ACTIONS = {"wecom": "wecom.unknown_user", "dingtalk": "dingtalk.unknown_user"}
 # Who follows a platform's address-book changes (each knows its own binding column and audit).
@@ -178,8 +180,9 @@ def handle_event(session: Session, parser: InboundParser, event: ChatEvent | Con
     if event.kind == "unsupported":
         if not first_delivery(session, event.platform, event.dedupe_key, now):
             return Outcome("duplicate", "duplicate")
-        _answer(session, parser, event, person, ONLY_TEXT_REPLY, context, now, suffix="session")
-        return Outcome("unsupported", f"non-text {event.message_type or '?'} answered", ONLY_TEXT_REPLY)
+        reply = _fixed_reply(session, "chat_text_only")
+        _answer(session, parser, event, person, reply, context, now, suffix="session")
+        return Outcome("unsupported", f"non-text {event.message_type or '?'} answered", reply)
 
     ctx = OpContext(session=session, actor=person, now=now, channel=event.platform, channels=context.channels,
                     base_url=context.base_url)
@@ -248,9 +251,10 @@ def _answer_stranger(session: Session, parser: InboundParser, event: ChatEvent, 
                   "inactive_person": person.id if person is not None else None}, ip, now)
     log.warning("%s: message %s from %s userid %r ignored (no active person bound)", event.platform,
                 event.dedupe_key, "inactive" if person is not None else "unknown", event.sender_platform_id)
+    reply = _fixed_reply(session, "chat_not_bound")
     if event.reply_handle:
-        _answer(session, parser, event, None, NOT_BOUND_REPLY, context, now, suffix="session")
-    return Outcome("not_bound", "unknown user", NOT_BOUND_REPLY)
+        _answer(session, parser, event, None, reply, context, now, suffix="session")
+    return Outcome("not_bound", "unknown user", reply)
 
 
 # --------------------------------------------------------------------------------------------

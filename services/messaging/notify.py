@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from integrations.base import beijing_time
 from models import Department, Person, Role, WorkOrder
 from services import wording
+from services.messaging import message_templates  # noqa: F401  registers every outbound text
 from services.messaging.outbox import Envelope, enqueue
 from services.orders.ladder import level_label
 from services.orders.lifecycle import State
@@ -62,7 +63,21 @@ templates.register(TemplateSpec(
     "回复「报到 {{ short_number }}」即可接单。",
     {**ORDER_PLACEHOLDERS, "mentions": "被 @ 的首席帮办（如 @王帮办 @李帮办）",
      "sign_due": "报到要求（如 请于 03-03 10:00 前报到）", "due": "办理时限（如 03-09 17:30）"},
+    channels="部门群（@首席帮办）", group="吹哨报到",
 ))
+templates.register(TemplateSpec(
+    "whistle_card", "吹哨报到卡片（首席帮办个人）",
+    "吹哨报到：{{ number }}\n{{ enterprise }}：{{ long_summary }}",
+    {**ORDER_PLACEHOLDERS, "long_summary": "诉求摘要（前 120 字）"},
+    channels="个人卡片（第一行为卡片标题，其余为正文；报到/退回/转办按钮不变）", group="吹哨报到",
+))
+CLOSED = "个人卡片（处理后替换报到/退回/转办按钮的文字）"
+templates.register(TemplateSpec("card_closed_signed", "卡片：已报到", "已由{{ person }}报到",
+                                {**ORDER_PLACEHOLDERS, "person": "报到人姓名"}, CLOSED, "吹哨报到"))
+templates.register(TemplateSpec("card_closed_returned", "卡片：已退回", "已由{{ person }}退回",
+                                {**ORDER_PLACEHOLDERS, "person": "退回人姓名"}, CLOSED, "吹哨报到"))
+templates.register(TemplateSpec("card_closed_transferred", "卡片：已转办", "已转办至{{ department }}",
+                                {**ORDER_PLACEHOLDERS, "department": "转往的部门"}, CLOSED, "吹哨报到"))
 
 
 def public_link(base_url: str, path: str) -> str:
@@ -224,9 +239,10 @@ class Notifier:
                      "url": order_url(order), "card": group_card},
             key=key, order=order,
         )
+        card_title, _, card_text = self.render("whistle_card", order, long_summary=order_summary(order, 120)).partition("\n")
         card = {
-            "title": f"吹哨报到：{order.number}",
-            "text": f"{enterprise}：{order_summary(order, 120)}",
+            "title": card_title.strip(),
+            "text": card_text.strip(),
             "fields": [
                 ["响应层级", level_label(order.level)],
                 ["报到时限", local_time(order.sign_due_at)],
@@ -242,6 +258,24 @@ class Notifier:
             "order_number": order.number,
         }
         self.to_people(helpers, kind="card", payload=card, key=key, order=order)
+
+    def render(self, name: str, order: WorkOrder | None = None, /, **context) -> str:
+        """A registered template (the district's edit, else the default) filled in; the order's
+        placeholders come with it."""
+        values = {**(self.order_placeholders(order) if order is not None else {}), **context}
+        return templates.render(name, values, studio.runtime(self.session).templates)
+
+    def notify(self, people: Iterable[Person | None], order: WorkOrder, name: str, key: str, /, *, kind: str = "notice",
+               **context) -> None:
+        """A personal notice from template ``name``: its first line is the title, the rest the text."""
+        title, _, text = self.render(name, order, **context).partition("\n")
+        self.notice_many(people, order, title.strip(), text.strip(), key, kind=kind)
+
+    def status(self, order: WorkOrder, department: Department | None, name: str, key: str, /, **context) -> None:
+        """A status line from template ``name`` in a department's (or hub's) group."""
+        if department is None:
+            return
+        self.status_line(order, department, self.render(name, order, **context), key)
 
     def order_placeholders(self, order: WorkOrder) -> dict:
         """What every order template may use (``services.studio.templates.ORDER_PLACEHOLDERS``)."""
@@ -260,16 +294,18 @@ class Notifier:
     def status_line(self, order: WorkOrder, department: Department | None, text: str, key: str) -> None:
         self.to_group(department, kind="status", payload={"text": text, "order_number": order.number}, key=key, order=order)
 
-    def notice(self, person: Person | None, order: WorkOrder, title: str, text: str, key: str, kind="notice") -> None:
+    def notice_payload(self, order: WorkOrder, title: str, text: str) -> dict:
         stamp = local_time(self.now, "%Y-%m-%d %H:%M")
-        payload = {
+        return {
             "title": title,
             # Order number and time in every notice: DingTalk drops identical content within a day.
             "text": f"{text}\n工单 {order.number} · {State.LABELS.get(order.state, order.state)} · {stamp}",
             "url": order_url(order),
             "order_number": order.number,
         }
-        self.to_person(person, kind=kind, payload=payload, key=key, order=order)
+
+    def notice(self, person: Person | None, order: WorkOrder, title: str, text: str, key: str, kind="notice") -> None:
+        self.to_person(person, kind=kind, payload=self.notice_payload(order, title, text), key=key, order=order)
 
     def notice_many(self, people: Iterable[Person], order: WorkOrder, title: str, text: str, key: str, kind="notice"):
         for person in {p.id: p for p in people if p is not None}.values():

@@ -164,34 +164,22 @@ def _notify(
     department = order.assigned_department
     where = f"承办单位：{department.display_name}。" if department is not None else ""
 
+    values = {"label": label, "title": order.title, "due": due, "where": where}
     if kind.startswith("remind_"):
-        notifier.notice_many(
-            _assignees(session, order), order, label, f"{order.title}\n{due}，请抓紧办理。", key, kind="reminder"
-        )
+        notifier.notify(_assignees(session, order), order, "alert_remind", key, kind="reminder", **values)
     elif kind == sla.SIGN_OVERDUE:
         helpers = chief_helpers(session, department.id, order.stage_id) if department is not None else []
-        notifier.notice_many(
-            [*helpers, *hub_people(session, Role.DISPATCHER)], order, label,
-            f"{where}报到时限 {local_time(order.sign_due_at)} 已过，尚无首席帮办报到，请立即报到。", key,
-            kind="supervise",
-        )
+        notifier.notify([*helpers, *hub_people(session, Role.DISPATCHER)], order, "alert_sign_overdue", key,
+                        kind="supervise", sign_due=local_time(order.sign_due_at), **values)
     elif kind == sla.OVERDUE_SUPERVISE:
-        notifier.notice_many(
-            _assignees(session, order), order, label, f"{order.title}\n{due}，已超期，请立即办理并答复。", key,
-            kind="supervise",
-        )
-        if department is not None:
-            notifier.status_line(order, department, f"【超期督办】{order.number} {due}，请尽快办结。", key)
+        notifier.notify(_assignees(session, order), order, "alert_overdue", key, kind="supervise", **values)
+        notifier.status(order, department, "alert_overdue_group", key, **values)
     elif kind == sla.OVERDUE_LEADER:
         handler = order.assigned_person.name if order.assigned_person is not None else "尚无人报到"
-        notifier.notice_many(
-            _leaders(session, order), order, label,
-            f"{where}经办人：{handler}。{due}，请督促办理。", key, kind="supervise",
-        )
+        notifier.notify(_leaders(session, order), order, "alert_overdue_leader", key, kind="supervise",
+                        handler=handler, **values)
     elif kind == sla.OVERDUE_BIZENV:
-        notifier.notice_many(
-            hub_people(session, Role.BIZENV_OFFICE), order, label,
-            f"{where}{due}，已通报部门领导仍未办结，请协调推进。", key, kind="supervise",
-        )
+        notifier.notify(hub_people(session, Role.BIZENV_OFFICE), order, "alert_overdue_bizenv", key, kind="supervise",
+                        **values)
     else:
         log.warning("SLA alert kind %r has no recipients configured (%s)", kind, order.number)

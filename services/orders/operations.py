@@ -237,12 +237,7 @@ def _hub_staff(ctx: OpContext, level: int) -> list[Person]:
 def _announce_queue(ctx: OpContext, order: WorkOrder, event: WorkOrderEvent, why: str) -> None:
     """An order waiting in a hub's queue: tell the hub's people."""
     hub = _hub_group(ctx, order.level)
-    text = (
-        f"【待派单】{order.number}（{ladder.level_label(order.level)}"
-        f"{'·绿色通道，请优先协调' if order.green_channel else ''}）{why}\n"
-        f"企业：{order.enterprise.name if order.enterprise else '—'}"
-    )
-    ctx.notifier().status_line(order, hub, text, f"e{event.id}")
+    ctx.notifier().status(order, hub, "group_queued", f"e{event.id}", why=why)
 
 
 def _dispatch_to(ctx: OpContext, order: WorkOrder, department: Department, event_key: str) -> None:
@@ -492,22 +487,17 @@ def _complete_new_order(ctx: OpContext, order: WorkOrder, data: NewOrder, enterp
             f"甄别建议：{suggestion.category_label}（命中：{'、'.join(suggestion.matched)}），请确认是否不予受理",
             screening=suggestion.category,
         )
-        ctx.notifier().notice_many(
-            [ctx.actor] if ctx.actor else hub_people(session, Role.DISPATCHER), order, "诉求需人工甄别",
-            f"系统甄别提示该诉求可能属于「{suggestion.category_label}」。请确认不予受理，或填写理由后继续受理。",
-            f"e{event.id}",
+        ctx.notifier().notify(
+            [ctx.actor] if ctx.actor else hub_people(session, Role.DISPATCHER), order, "order_screening",
+            f"e{event.id}", category=suggestion.category_label,
         )
         return order
     if data.await_confirmation:
         event = _record(ctx, order, Action.COMMENT, State.RECEIVED, "企业自助提交，待为企服务人员核实受理")
         staff = enterprise.service_staff
         recipients = [staff] if staff is not None and staff.active else hub_people(session, Role.DISPATCHER)
-        ctx.notifier().notice_many(
-            recipients, order, "企业自助提交诉求，请核实受理",
-            f"{enterprise.name}通过公开渠道提交诉求「{wording.sentence_body(title)}」。"
-            "请与企业核实后，在“网格 → 企业自助诉求”中确认受理。",
-            f"e{event.id}",
-        )
+        ctx.notifier().notify(recipients, order, "order_self_submitted", f"e{event.id}",
+                              enterprise=enterprise.name, title=wording.sentence_body(title))
         return order
     _accept(ctx, order, department_id=data.department_id)
     return order
@@ -590,7 +580,7 @@ def reject(
     order.reject_channel = channel_text
     message = screening.rejection_message(category, reason, channel_text)
     event = _record(ctx, order, Action.REJECT, from_state, message, category=category)
-    ctx.notifier().notice_many(_owner_people(order), order, "诉求不予受理", message, f"e{event.id}")
+    ctx.notifier().notify(_owner_people(order), order, "order_rejected", f"e{event.id}", message=message)
     return order
 
 
@@ -618,10 +608,8 @@ def dispatch(
         department_id=department.id, department=department.display_name, designated=designate or None,
     )
     _dispatch_to(ctx, order, department, f"e{event.id}")
-    ctx.notifier().notice_many(
-        _owner_people(order), order, "诉求已派单",
-        f"已派至 {department.display_name}{'（指定承办）' if designate else ''}，等待首席帮办报到。", f"e{event.id}",
-    )
+    ctx.notifier().notify(_owner_people(order), order, "order_dispatched", f"e{event.id}",
+                          department=department.display_name, designated=bool(designate))
     return order
 
 
@@ -645,15 +633,11 @@ def sign(ctx: OpContext, order: WorkOrder) -> WorkOrder:
     notifier = ctx.notifier()
     key = f"e{event.id}"
     helpers = chief_helpers(ctx.session, department.id, order.stage_id)
-    notifier.close_cards(order, f"已由{ctx.actor.name if ctx.actor else '系统'}报到", key, department, helpers)
-    notifier.status_line(
-        order, department,
-        f"【已报到】{ctx.actor_label} 已报到 {order.number}，办理时限 {local_time(order.due_at)}。", key,
-    )
-    notifier.notice_many(
-        _owner_people(order), order, "首席帮办已报到",
-        f"{ctx.actor_label} 已报到并牵头办理，办理时限 {local_time(order.due_at)}。", key,
-    )
+    notifier.close_cards(order, notifier.render("card_closed_signed", order, person=ctx.actor.name if ctx.actor else "系统"),
+                         key, department, helpers)
+    notifier.status(order, department, "group_signed", key, actor=ctx.actor_label, due=local_time(order.due_at))
+    notifier.notify(_owner_people(order), order, "order_signed", key, actor=ctx.actor_label,
+                    due=local_time(order.due_at))
     return order
 
 
@@ -687,8 +671,9 @@ def return_order(ctx: OpContext, order: WorkOrder, *, reason: str) -> WorkOrder:
     key = f"e{event.id}"
     if department is not None:
         helpers = chief_helpers(ctx.session, department.id, order.stage_id)
-        ctx.notifier().close_cards(order, f"已由{ctx.actor.name if ctx.actor else '系统'}退回", key, department, helpers)
-        ctx.notifier().status_line(order, department, f"【已退回】{ctx.actor_label} 退回 {order.number}：{reason}", key)
+        label = ctx.notifier().render("card_closed_returned", order, person=ctx.actor.name if ctx.actor else "系统")
+        ctx.notifier().close_cards(order, label, key, department, helpers)
+        ctx.notifier().status(order, department, "group_returned", key, actor=ctx.actor_label, reason=reason)
     must_designate = order.return_count >= max_returns
     _announce_queue(
         ctx, order, event,
@@ -718,8 +703,9 @@ def transfer(ctx: OpContext, order: WorkOrder, *, department_id: int | None, rea
     key = f"e{event.id}"
     if previous is not None:
         helpers = chief_helpers(ctx.session, previous.id, order.stage_id)
-        ctx.notifier().close_cards(order, f"已转办至{target.name}", key, previous, helpers)
-        ctx.notifier().status_line(order, previous, f"【已转办】{order.number} 已转至 {target.display_name}：{reason}", key)
+        label = ctx.notifier().render("card_closed_transferred", order, department=target.name)
+        ctx.notifier().close_cards(order, label, key, previous, helpers)
+        ctx.notifier().status(order, previous, "group_transferred", key, department=target.display_name, reason=reason)
     _dispatch_to(ctx, order, target, key)
     return order
 
@@ -732,7 +718,7 @@ def reply(ctx: OpContext, order: WorkOrder, *, text: str) -> WorkOrder:
     _transition(ctx, order, Action.REPLY)
     text = _require_text(text, "text", "答复内容")
     event = _record(ctx, order, Action.REPLY, order.state, text)
-    ctx.notifier().notice_many(_owner_people(order), order, "诉求办理进展", f"{ctx.actor_label}：{text}", f"e{event.id}")
+    ctx.notifier().notify(_owner_people(order), order, "order_progress", f"e{event.id}", actor=ctx.actor_label, text=text)
     return order
 
 
@@ -745,9 +731,7 @@ def suspend(ctx: OpContext, order: WorkOrder, *, reason: str) -> WorkOrder:
     order.state = new_state
     order.suspended_at = ctx.now
     event = _record(ctx, order, Action.SUSPEND, from_state, order.suspend_reason)
-    ctx.notifier().notice_many(
-        _owner_people(order), order, "工单已挂起", f"等待企业补充：{order.suspend_reason}", f"e{event.id}"
-    )
+    ctx.notifier().notify(_owner_people(order), order, "order_suspended", f"e{event.id}", reason=order.suspend_reason)
     return order
 
 
@@ -785,10 +769,8 @@ def request_extension(ctx: OpContext, order: WorkOrder, *, days: int, reason: st
     ctx.session.add(request)
     order.extension_requests.append(request)
     event = _record(ctx, order, Action.REQUEST_EXTENSION, order.state, reason, days=days)
-    ctx.notifier().notice_many(
-        hub_people(ctx.session, Role.DISPATCHER), order, "延期申请待审批",
-        f"{ctx.actor_label} 申请延期 {days} 个工作日：{reason}", f"e{event.id}",
-    )
+    ctx.notifier().notify(hub_people(ctx.session, Role.DISPATCHER), order, "order_extension_requested", f"e{event.id}",
+                          actor=ctx.actor_label, days=days, reason=reason)
     return request
 
 
@@ -811,11 +793,8 @@ def decide_extension(ctx: OpContext, order: WorkOrder, *, approve: bool, note: s
         ctx, order, Action.DECIDE_EXTENSION, order.state, note.strip(),
         approved=approve, days=request.days, due_at=order.due_at.isoformat() if order.due_at else None,
     )
-    ctx.notifier().notice(
-        request.requested_by, order, "延期申请结果",
-        f"延期 {request.days} 个工作日{'已批准，新的办理时限 ' + local_time(order.due_at) if approve else '未获批准：' + note}",
-        f"e{event.id}",
-    )
+    ctx.notifier().notify([request.requested_by], order, "order_extension_decided", f"e{event.id}",
+                          days=request.days, approved=bool(approve), due=local_time(order.due_at), note=note)
     return order
 
 
@@ -830,12 +809,8 @@ def resolve(ctx: OpContext, order: WorkOrder, *, result: str) -> WorkOrder:
     overdue = order.due_at is not None and ctx.now > order.due_at
     event = _record(ctx, order, Action.RESOLVE, from_state, order.result, overdue=overdue or None)
     key = f"e{event.id}"
-    ctx.notifier().notice_many(
-        _owner_people(order), order, "诉求已办结，请反馈企业",
-        f"办理结果：{order.result}\n请第一时间将结果反馈企业，并在工单中登记“已反馈”。", key,
-    )
-    if order.assigned_department is not None:
-        ctx.notifier().status_line(order, order.assigned_department, f"【已办结】{order.number}：{order.result}", key)
+    ctx.notifier().notify(_owner_people(order), order, "order_resolved", key, result=order.result)
+    ctx.notifier().status(order, order.assigned_department, "group_resolved", key, result=order.result)
     return order
 
 
@@ -883,10 +858,8 @@ def visit(
     elif order.reopen_count == 0:
         _reopen(ctx, order, f"回访{satisfaction}：{comment}", f"e{event.id}")
     else:
-        ctx.notifier().notice_many(
-            hub_people(ctx.session, Role.DISPATCHER), order, "重办后回访仍不满意",
-            f"企业评价：{satisfaction}，意见：{wording.sentence(comment)}请研判后归档或升级协调。", f"e{event.id}",
-        )
+        ctx.notifier().notify(hub_people(ctx.session, Role.DISPATCHER), order, "order_revisit_unsatisfied",
+                              f"e{event.id}", satisfaction=satisfaction, comment=wording.sentence(comment))
     return order
 
 
@@ -904,10 +877,8 @@ def _reopen(ctx: OpContext, order: WorkOrder, note: str, key: str) -> None:
     start_clock(ctx.session, order, ctx.now, needs_sign=False)
     event = _record(ctx, order, Action.REOPEN, from_state, note)
     handlers = [order.assigned_person] if order.assigned_person else []
-    ctx.notifier().notice_many(handlers, order, "工单重办", f"{note}\n请重新办理，时限 {local_time(order.due_at)}。",
-                               f"e{event.id}")
-    if order.assigned_department is not None:
-        ctx.notifier().status_line(order, order.assigned_department, f"【重办】{order.number}：{note}", f"e{event.id}")
+    ctx.notifier().notify(handlers, order, "order_reopened", f"e{event.id}", note=note, due=local_time(order.due_at))
+    ctx.notifier().status(order, order.assigned_department, "group_reopened", f"e{event.id}", note=note)
     del key
 
 
@@ -984,12 +955,9 @@ def escalate(
             ctx, order, Action.ESCALATE, from_state, reason, level=4, route=city.route,
             city_reference=city.city_reference or None, city_department=city.city_department or None,
         )
-        ctx.notifier().notice_many(
-            _owner_people(order), order, "诉求已提级市级办理",
-            f"{ladder.CITY_ROUTES[city.route]}{('：' + city.city_department) if city.city_department else ''}"
-            f"{'，市级编号 ' + city.city_reference if city.city_reference else ''}。请持续跟踪至办结。",
-            f"e{event.id}",
-        )
+        ctx.notifier().notify(_owner_people(order), order, "order_escalated_city", f"e{event.id}",
+                              route=ladder.CITY_ROUTES[city.route], city_department=city.city_department or "",
+                              city_reference=city.city_reference or "")
         return order
     if previous is not None:
         order.assigned_department_id = None
@@ -1071,10 +1039,7 @@ def joint_meeting(
     _dispatch_to(ctx, order, lead, key)
     for department in departments:
         if department.id != lead.id:
-            ctx.notifier().status_line(
-                order, department,
-                f"【联席会商】{order.number} 由 {lead.display_name} 牵头，本部门配合。会商意见：{decisions}", key,
-            )
+            ctx.notifier().status(order, department, "group_joint", key, lead=lead.display_name, decisions=decisions)
     return order
 
 
@@ -1088,10 +1053,10 @@ def supervise(ctx: OpContext, order: WorkOrder, *, note: str) -> WorkOrder:
     targets = [order.assigned_person] if order.assigned_person else []
     if order.assigned_department is not None:
         targets += chief_helpers(ctx.session, order.assigned_department.id, order.stage_id)
-        ctx.notifier().status_line(order, order.assigned_department, f"【督办】{order.number}：{note}", key)
+        ctx.notifier().status(order, order.assigned_department, "group_supervised", key, note=note)
     elif order.state == State.PENDING_DISPATCH:
         targets += _hub_staff(ctx, order.level)
-    ctx.notifier().notice_many(targets, order, "督办通知", f"{ctx.actor_label} 督办：{note}", key, kind="supervise")
+    ctx.notifier().notify(targets, order, "order_supervised", key, kind="supervise", actor=ctx.actor_label, note=note)
     return order
 
 

@@ -70,20 +70,16 @@ def _due(session: Session, *conditions) -> list[WorkOrder]:
 
 def _send(session: Session, notifier: Notifier, order: WorkOrder, *, reminder: bool, now: datetime,
           base_url: str) -> None:
-    enterprise = order.enterprise.name if order.enterprise else "企业"
-    levels = " / ".join(Satisfaction.ALL)
-    lead = (
-        f"{enterprise}尚未对工单 {order.number} 作出评价，请再次邀请企业填写满意度回访。"
-        if reminder
-        else f"工单 {order.number} 已反馈企业，请邀请{enterprise}对办理结果作出评价。"
+    rendered = notifier.render(
+        "survey_reminder" if reminder else "survey_invite", order, title=order.title,
+        enterprise_or_default=order.enterprise.name if order.enterprise else "企业",
+        survey_link=public_link(base_url, survey_path(order)), levels=" / ".join(Satisfaction.ALL),
+        stamp=local_time(now, "%Y-%m-%d %H:%M"),
     )
-    text = (
-        f"{lead}\n诉求：{order.title}\n评价链接：{public_link(base_url, survey_path(order))}\n评价等级：{levels}\n"
-        f"工单 {order.number} · {local_time(now, '%Y-%m-%d %H:%M')}"
-    )
+    title, _, text = rendered.partition("\n")
     payload = {
-        "title": "满意度回访提醒" if reminder else "满意度回访",
-        "text": text,
+        "title": title.strip(),
+        "text": text.strip(),
         "url": survey_path(order),
         "options": list(Satisfaction.ALL),
         "order_number": order.number,

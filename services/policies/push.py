@@ -609,20 +609,18 @@ def _digest_payload(session: Session, campaign: PushCampaign, lane: Lane, key: s
     items = [session.get(PolicyItem, i) for i in item_ids]
     policies = list(dict.fromkeys(item.policy.title for item in items))
     count = len(names)
-    whose = "你所在片区尚未分配服务专员的" if for_zone else "你负责的"
-    target = f"《{policies[0]}》" if len(policies) == 1 else f"《{policies[0]}》等 {len(policies)} 项政策"
-    item_text = "、".join(f"「{i.title}」" for i in items[:3]) + (f"等 {len(items)} 项" if len(items) > 3 else "")
-    if lane is REMINDER_LANE:
-        item = items[0]
-        head = f"{whose} {count} 家企业尚未申报{target}{item_text}，{deadline_text(item)}，请提醒企业抓紧申报。"
-    else:
-        head = f"{whose} {count} 家企业符合{target}：{item_text}。"
-    listed = "、".join(names[:DIGEST_NAMES]) + (f" 等 {count} 家" if count > DIGEST_NAMES else "")
-    deadlines = sorted({deadline_text(i) for i in items})
-    text = (f"{head}\n企业：{listed}\n{'；'.join(deadlines)}\n"
-            f"打开名单可逐家查看匹配原因，并一键复制转发给企业。\n推送批次 #{campaign.id} · {local_time(now, '%Y-%m-%d %H:%M')}")
-    return {"title": "政策精准推送" if lane is PUSH_LANE else "政策申报截止提醒", "text": text,
-            "url": digest_link(campaign.id), "campaign_id": campaign.id, "count": count}
+    values = {
+        "whose": "你所在片区尚未分配服务专员的" if for_zone else "你负责的", "count": count,
+        "target": f"《{policies[0]}》" if len(policies) == 1 else f"《{policies[0]}》等 {len(policies)} 项政策",
+        "items": "、".join(f"「{i.title}」" for i in items[:3]) + (f"等 {len(items)} 项" if len(items) > 3 else ""),
+        "names": "、".join(names[:DIGEST_NAMES]) + (f" 等 {count} 家" if count > DIGEST_NAMES else ""),
+        "deadlines": "；".join(sorted({deadline_text(i) for i in items})), "campaign_id": campaign.id,
+        "stamp": local_time(now, "%Y-%m-%d %H:%M"), "deadline": deadline_text(items[0]) if items else "",
+    }
+    name = "policy_deadline_digest" if lane is REMINDER_LANE else "policy_digest"
+    title, _, text = Notifier(session, Channels(), now).render(name, **values).partition("\n")
+    return {"title": title.strip(), "text": text.strip(), "url": digest_link(campaign.id), "campaign_id": campaign.id,
+            "count": count}
 
 
 def sync_deliveries(session: Session, campaign: PushCampaign, now: datetime) -> tuple[int, int]:
@@ -815,14 +813,11 @@ def _system_campaign(session: Session, kind: str, items: list[PolicyItem], now: 
 def _department_line(session: Session, campaign: PushCampaign, now: datetime, channels: Channels, phase: str) -> None:
     department = session.get(Department, campaign.owner_department_id)
     subject = _subject(campaign.items) if campaign.items else campaign.title
-    if phase == "start":
-        text = f"【{campaign.kind_label}】{subject} 开始推送，将通过服务专员逐家转达。"
-    else:
-        text = (f"【{campaign.kind_label}】{subject} 已完成：送达 {campaign.sent} 家次"
-                + (f"，失败 {campaign.failed} 家次" if campaign.failed else "")
-                + (f"，另有 {campaign.already_pushed} 家此前已推送" if campaign.already_pushed else "") + "。")
-    Notifier(session, channels, now).to_group(department, kind="status", payload={"text": text},
-                                              key=f"policy:{campaign.id}:{phase}")
+    notifier = Notifier(session, channels, now)
+    text = notifier.render("policy_campaign_started" if phase == "start" else "policy_campaign_done",
+                           kind=campaign.kind_label, subject=subject, sent=campaign.sent, failed=campaign.failed,
+                           already=campaign.already_pushed)
+    notifier.to_group(department, kind="status", payload={"text": text}, key=f"policy:{campaign.id}:{phase}")
 
 
 def step_campaign(session_factory: sessionmaker[Session], campaign_id: int, *, now_fn: Callable[[], datetime],
@@ -1154,10 +1149,11 @@ def send_uptake_digests(session: Session, now: datetime, channels: Channels) -> 
                  f"兑现 {r.funnel.granted}" for r in rows[:15]]
         if len(rows) > 15:
             lines.append(f"……共 {len(rows)} 项政策")
-        payload = {"title": f"政策推送成效周报（{year} 年第 {week} 周）",
-                   "text": "\n".join(lines) + f"\n统计时间 {local_time(now, '%Y-%m-%d %H:%M')}",
-                   "url": "/policies/uptake"}
-        Notifier(session, channels, now).to_people(people.values(), kind=UPTAKE_KIND, payload=payload,
+        notifier = Notifier(session, channels, now)
+        title, _, text = notifier.render("policy_uptake_weekly", year=year, week=week, lines="\n".join(lines),
+                                         stamp=local_time(now, "%Y-%m-%d %H:%M")).partition("\n")
+        payload = {"title": title.strip(), "text": text.strip(), "url": "/policies/uptake"}
+        notifier.to_people(people.values(), kind=UPTAKE_KIND, payload=payload,
                                                    key=f"policy-uptake:{department_id}:{year}-W{week:02d}")
         sent += 1
     return sent

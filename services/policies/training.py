@@ -394,10 +394,10 @@ def invite(ctx: TrainingContext, event: TrainingEvent) -> InviteResult:
         person = people.get(staff_id)
         if person is None or not person.active:
             continue
-        text = (f"你负责的 {count} 家企业受邀参加{event.kind}《{event.title}》：{when}，{wording.sentence(where)}"
-                f"请打开名单逐一转告，并可代企业报名。")
+        title, _, text = notifier.render("training_invite", kind=event.kind, title=event.title, count=count, when=when,
+                                         place=wording.sentence(where)).partition("\n")
         notifier.to_person(person, kind="notice", payload={
-            "title": f"{event.kind}邀请：{event.title}", "text": text, "url": f"/m/trainings/{event.id}",
+            "title": title.strip(), "text": text.strip(), "url": f"/m/trainings/{event.id}",
         }, key=f"training:{event.id}:invite:{ctx.now.isoformat()}")
         digests += 1
     event.invited_at = ctx.now

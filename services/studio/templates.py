@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 MAX_LENGTH = 4000
@@ -25,6 +25,7 @@ class TemplateSpec:
     default: str
     placeholders: Mapping[str, str] = field(default_factory=dict)  # name → what it holds (Chinese)
     channels: str = "群聊"  # where it is shown, for the editor
+    group: str = "工单"  # the editor's heading it is listed under
 
 
 _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
@@ -63,6 +64,12 @@ def validate_text(spec: TemplateSpec, text: Any, *, path: str = "") -> list[str]
         parsed = _ENV.parse(text)
     except TemplateSyntaxError as error:
         return [f"{where}：模板语法错误（第 {error.lineno} 行：{error.message}）"]
+    # The sandbox already refuses these at render time; refusing them here tells the editor why.
+    private = [n.attr for n in parsed.find_all(nodes.Getattr) if n.attr.startswith("_")]
+    private += [n.arg.value for n in parsed.find_all(nodes.Getitem)
+                if isinstance(n.arg, nodes.Const) and str(n.arg.value).startswith("_")]
+    if private:
+        return [f"{where}：不允许访问内部属性「{'、'.join(map(str, private))}」"]
     unknown = sorted(meta.find_undeclared_variables(parsed) - set(spec.placeholders))
     if unknown:
         offered = "、".join(spec.placeholders) or "无"
@@ -96,3 +103,23 @@ def render(name: str, context: Mapping[str, Any], overrides: Mapping[str, str] |
         if text == spec.default:
             raise
         return _ENV.from_string(spec.default).render(**context).strip()
+
+
+def reference_markdown() -> str:
+    """The table of every registered template and its placeholders, for docs/studio.md (a test keeps
+    the document equal to this)."""
+    lines = []
+    groups: dict[str, list[TemplateSpec]] = {}
+    for spec in TEMPLATES.values():
+        groups.setdefault(spec.group, []).append(spec)
+    for group, specs in groups.items():
+        lines += [f"#### {group}", "", "| 模板 | 名称 | 发送到 | 占位符 |", "|---|---|---|---|"]
+        for spec in specs:
+            own = {k: v for k, v in spec.placeholders.items() if k not in ORDER_PLACEHOLDERS}
+            shown = "、".join(f"`{k}` {v}" for k, v in own.items())
+            if set(ORDER_PLACEHOLDERS) <= set(spec.placeholders):
+                shown = "工单占位符" + ("；" + shown if shown else "")
+            cell = lambda text: text.replace("|", "\\|")  # noqa: E731
+            lines.append(f"| {cell(spec.label)} | `{spec.name}` | {cell(spec.channels)} | {cell(shown or '无')} |")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

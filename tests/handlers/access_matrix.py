@@ -404,6 +404,14 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                 'helper_other deptleader deptleader_other',
                       'login': 'anon',
                       'ok': 'admin'},
+ 'GET studio.template_edit': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                         'helper helper_other deptleader deptleader_other',
+                               'login': 'anon',
+                               'ok': 'admin'},
+ 'GET studio.templates_index': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                          'helper helper_other deptleader deptleader_other',
+                                'login': 'anon',
+                                'ok': 'admin'},
  'GET studio.index': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                 'helper_other deptleader deptleader_other',
                       'login': 'anon',
@@ -676,6 +684,9 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
  'POST studio.lists': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                  'helper_other deptleader deptleader_other',
                        'ok': 'admin'},
+ 'POST studio.template_edit': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin '
+                                          'zoneadmin_other helper helper_other deptleader deptleader_other',
+                                'ok': 'admin'},
  'POST studio.restore': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                    'helper_other deptleader deptleader_other',
                          'ok': 'admin'},

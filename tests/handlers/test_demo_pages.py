@@ -66,16 +66,21 @@ PER_ENDPOINT = 3
 
 
 class _Visible(HTMLParser):
-    """The text a person sees: no tags, attributes, scripts or styles."""
+    """The text a person sees: no tags, attributes, scripts or styles, nor what is marked
+    ``translate="no"`` (identifiers and platform payloads the studio shows as they are)."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.hidden = 0
+        self.verbatim: list[str] = []
         self.parts: list[str] = []
         self.links: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         if tag in ("script", "style", "template"):
+            self.hidden += 1
+        elif dict(attrs).get("translate") == "no":
+            self.verbatim.append(tag)
             self.hidden += 1
         if tag == "a":
             href = dict(attrs).get("href") or ""
@@ -84,6 +89,9 @@ class _Visible(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag in ("script", "style", "template") and self.hidden:
+            self.hidden -= 1
+        elif self.verbatim and tag == self.verbatim[-1]:
+            self.verbatim.pop()
             self.hidden -= 1
 
     def handle_data(self, data):

@@ -125,7 +125,7 @@ def test_registry_switches_the_sandbox(app):
 
 
 # The calls that put a message in the outbox (services.messaging.notify.Notifier, outbox.Envelope).
-_PRODUCERS = {"to_person", "to_people", "to_group", "notice", "notice_many", "Envelope", "_put"}
+_PRODUCERS = {"to_person", "to_people", "to_group", "notice", "notice_many", "notify", "Envelope", "_put"}
 
 
 def _kinds_written_in_source() -> set[str]:
