@@ -6,9 +6,7 @@ Every failure is a ``DomainError`` rendered as ``{"ok": false, "error": {...}}``
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
@@ -17,6 +15,7 @@ from application import csrf
 from handlers.context import db, now
 from handlers.errors import render_error
 from models import Person
+from services import inputs
 from services.admin.api_tokens import Unauthenticated, authenticate
 from services.errors import DomainError, ValidationFailed
 
@@ -68,15 +67,9 @@ def json_body() -> dict:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except UnicodeDecodeError:
-        raise MalformedRequest("请求体编码无效，请使用 UTF-8 编码的 JSON") from None
-    except json.JSONDecodeError as error:
-        raise MalformedRequest(
-            f"请求体不是合法的 JSON（第 {error.lineno} 行第 {error.colno} 列附近有误）"
-        ) from None
-    except (ValueError, RecursionError):
-        raise MalformedRequest("请求体不是合法的 JSON") from None
+        data = inputs.loads_json(raw)
+    except inputs.InvalidJson as error:
+        raise MalformedRequest(f"请求体有误：{error}") from None
     if not isinstance(data, dict):
         raise MalformedRequest("请求体必须是 JSON 对象，例如 {\"action\": \"sign\"}")
     return data
@@ -86,6 +79,8 @@ def json_body() -> dict:
 # Fields: one description drives parsing, error messages and the OpenAPI schema
 # --------------------------------------------------------------------------------------------
 STRING, INTEGER, BOOLEAN, DATE, INTEGER_LIST = "string", "integer", "boolean", "date", "integer_list"
+# The dates ``services.inputs.parse_date`` accepts: YYYY-MM-DD from 1900 to 2099.
+DATE_PATTERN = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$"
 TYPE_NAMES = {STRING: "字符串", INTEGER: "整数", BOOLEAN: "布尔值 true/false", DATE: "日期 YYYY-MM-DD",
               INTEGER_LIST: "整数数组"}
 
@@ -103,19 +98,30 @@ class Field:
     max_length: int | None = None
     description: str = ""
 
+    @property
+    def lowest(self) -> int:
+        return self.minimum if self.minimum is not None else (1 if self.is_id else inputs.INT_MIN)
+
+    @property
+    def highest(self) -> int:
+        return self.maximum if self.maximum is not None else inputs.INT_MAX
+
+    @property
+    def is_id(self) -> bool:
+        return self.name.endswith(("_id", "_ids"))
+
     def schema(self) -> dict:
         if self.kind == DATE:
-            schema: dict[str, Any] = {"type": "string", "format": "date"}
+            schema: dict[str, Any] = {"type": "string", "format": "date", "pattern": DATE_PATTERN}
         elif self.kind == INTEGER_LIST:
-            schema = {"type": "array", "items": {"type": "integer"}}
+            schema = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": inputs.INT_MAX}}
         else:
             schema = {"type": self.kind}
         if self.enum is not None:
             schema["enum"] = list(self.enum)
-        if self.minimum is not None:
-            schema["minimum"] = self.minimum
-        if self.maximum is not None:
-            schema["maximum"] = self.maximum
+        if self.kind == INTEGER:
+            # Every integer is stored in a database INTEGER; ids start at 1.
+            schema["minimum"], schema["maximum"] = self.lowest, self.highest
         if self.max_length is not None:
             schema["maxLength"] = self.max_length
         if self.default is not None:
@@ -136,21 +142,18 @@ class Field:
         elif self.kind == INTEGER:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError("须为整数")
-            if self.minimum is not None and value < self.minimum:
-                raise ValueError(f"不能小于 {self.minimum}")
-            if self.maximum is not None and value > self.maximum:
-                raise ValueError(f"不能大于 {self.maximum}")
+            value = inputs.parse_int(value, minimum=self.lowest, maximum=self.highest)
         elif self.kind == DATE:
             if not isinstance(value, str):
                 raise ValueError("须为日期字符串 YYYY-MM-DD")
+            value = inputs.parse_date(value)
+        elif self.kind == INTEGER_LIST:
+            if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+                raise ValueError("须为整数数组")
             try:
-                value = date.fromisoformat(value)
-            except ValueError:
-                raise ValueError("日期格式应为 YYYY-MM-DD") from None
-        elif self.kind == INTEGER_LIST and (
-            not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
-        ):
-            raise ValueError("须为整数数组")
+                value = [inputs.parse_int(v, minimum=1) for v in value]
+            except ValueError as reason:
+                raise ValueError(f"中的编号{reason}") from None
         if self.enum is not None and value not in self.enum:
             raise ValueError("可选值：" + "、".join(str(v) for v in self.enum))
         return value

@@ -21,6 +21,7 @@ from handlers.api.base import (
 )
 from handlers.context import db, now, op_context
 from models import Department, Enterprise, Person, WorkOrder
+from services import inputs
 from services.errors import NotFound, ValidationFailed
 from services.orders import operations as wo
 from services.orders.deadlines import load_calendar
@@ -75,9 +76,9 @@ def _query_args(args) -> dict:
             continue
         if f.kind == INTEGER:
             try:
-                body[f.name] = int(raw)
-            except ValueError:
-                errors[f.name] = "须为整数"
+                body[f.name] = inputs.parse_int(raw)
+            except ValueError as reason:
+                errors[f.name] = str(reason)
         elif f.kind == BOOLEAN:
             if raw.lower() in _TRUE | _FALSE:
                 body[f.name] = raw.lower() in _TRUE
