@@ -81,6 +81,10 @@ def json_body() -> dict:
 STRING, INTEGER, BOOLEAN, DATE, INTEGER_LIST = "string", "integer", "boolean", "date", "integer_list"
 # The dates ``services.inputs.parse_date`` accepts: YYYY-MM-DD from 1900 to 2099.
 DATE_PATTERN = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$"
+# Text the database can store (no NUL); a query string or path value is one line (no control characters),
+# as the request guard (handlers/boundary.py) holds.
+TEXT_PATTERN = "^[^\\u0000]*$"
+LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
 TYPE_NAMES = {STRING: "字符串", INTEGER: "整数", BOOLEAN: "布尔值 true/false", DATE: "日期 YYYY-MM-DD",
               INTEGER_LIST: "整数数组"}
 
@@ -95,7 +99,9 @@ class Field:
     enum: tuple | None = None
     minimum: int | None = None
     maximum: int | None = None
+    min_length: int | None = None
     max_length: int | None = None
+    pattern: str | None = None
     description: str = ""
 
     @property
@@ -122,11 +128,19 @@ class Field:
         if self.kind == INTEGER:
             # Every integer is stored in a database INTEGER; ids start at 1.
             schema["minimum"], schema["maximum"] = self.lowest, self.highest
+        if self.min_length is not None:
+            schema["minLength"] = self.min_length
         if self.max_length is not None:
             schema["maxLength"] = self.max_length
+        if self.kind == STRING and self.enum is None:
+            schema["pattern"] = self.pattern or TEXT_PATTERN
         if self.default is not None:
             schema["default"] = self.default
         schema["description"] = self.label + (f"。{self.description}" if self.description else "")
+        if not self.required:  # null is taken as "not given"
+            schema["type"] = [schema["type"], "null"]
+            if "enum" in schema:
+                schema["enum"] = [*schema["enum"], None]
         return schema
 
     def convert(self, value: Any) -> Any:
@@ -136,6 +150,8 @@ class Field:
                 raise ValueError("须为字符串")
             if self.max_length is not None and len(value) > self.max_length:
                 raise ValueError(f"不能超过 {self.max_length} 个字")
+            if self.min_length is not None and len(value) < self.min_length:
+                raise ValueError(f"至少 {self.min_length} 个字")
         elif self.kind == BOOLEAN:
             if not isinstance(value, bool):
                 raise ValueError("须为 true 或 false")

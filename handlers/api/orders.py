@@ -36,7 +36,7 @@ Q_MAX = 100
 CREATE_FIELDS: tuple[Field, ...] = (
     Field("enterprise_id", INTEGER, "企业 ID", description="与 enterprise_uscc 二选一"),
     Field("enterprise_uscc", STRING, "企业统一社会信用代码", max_length=18, description="与 enterprise_id 二选一"),
-    Field("content", STRING, "诉求内容", required=True, max_length=wo.MAX_CONTENT,
+    Field("content", STRING, "诉求内容", required=True, min_length=wo.MIN_CONTENT, max_length=wo.MAX_CONTENT,
           description=f"{wo.MIN_CONTENT}–{wo.MAX_CONTENT} 字"),
     Field("title", STRING, "标题", max_length=200, default="", description="缺省取内容首行"),
     Field("domain_id", INTEGER, "诉求领域 ID", description="缺省由系统按内容建议"),
@@ -49,9 +49,11 @@ CREATE_FIELDS: tuple[Field, ...] = (
     Field("contact_phone", STRING, "联系电话", max_length=32, default=""),
 )
 
+# One state or several, comma-separated (spaces around a comma allowed).
+STATES_PATTERN = "^ *({0}) *(, *({0}) *)*$".format("|".join(State.ALL))
 # Query parameters of the list, documented in the OpenAPI document from this same table.
 LIST_PARAMETERS: tuple[Field, ...] = (
-    Field("state", STRING, "状态", description="可用英文逗号分隔多个，取值：" + "、".join(State.ALL)),
+    Field("state", STRING, "状态", pattern=STATES_PATTERN, description="可用英文逗号分隔多个，取值：" + "、".join(State.ALL)),
     Field("level", INTEGER, "响应层级", minimum=1, maximum=4),
     Field("zone_id", INTEGER, "片区 ID"),
     Field("department_id", INTEGER, "承办部门 ID", description="含其下属单位"),
@@ -73,6 +75,9 @@ def _query_args(args) -> dict:
     for f in LIST_PARAMETERS:
         raw = args.get(f.name, "").strip()
         if raw == "":
+            # Present but empty is only a value where the documented schema takes "" (free text).
+            if f.name in args and (f.kind != STRING or f.pattern or f.enum):
+                errors[f.name] = "不能为空"
             continue
         if f.kind == INTEGER:
             try:
@@ -89,8 +94,8 @@ def _query_args(args) -> dict:
     if errors:
         raise ValidationFailed("查询参数有误：" + "；".join(f"{k} {v}" for k, v in errors.items()), fields=errors)
     values = parse_fields(LIST_PARAMETERS, body)
-    states = [s.strip() for s in (values["state"] or "").split(",") if s.strip()]
-    unknown = [s for s in states if s not in State.ALL]
+    states = [s.strip() for s in values["state"].split(",")] if values["state"] else []
+    unknown = [s or "（空）" for s in states if s not in State.ALL]
     if unknown:
         raise ValidationFailed(f"未知的状态：{'、'.join(unknown)}", fields={"state": "可选值：" + "、".join(State.ALL)})
     values["state"] = states
