@@ -4,6 +4,7 @@ and does nothing else: no scheduler, no migration, no platform call."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -14,15 +15,27 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from config import PROJECT_ROOT, Settings, load_settings
 from database import make_engine, make_session_factory
+from services.errors import DomainError
 
 csrf = CSRFProtect()
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+class App(Flask):
+    def redirect(self, location: str, code: int = 302):
+        # A target taken from a form (``next``) with a line break would split the Location header:
+        # Werkzeug refuses such a header with an exception, so say no before that, as a 400.
+        if _CONTROL.search(location):
+            raise DomainError("跳转地址无效（含有换行等控制字符）", code="invalid_redirect")
+        return super().redirect(location, code)
 
 
 def create_app(overrides: Mapping[str, object] | None = None, *, settings: Settings | None = None) -> Flask:
     settings = (settings or load_settings()).with_overrides(overrides)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    app = Flask(
+    app = App(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
@@ -42,18 +55,26 @@ def create_app(overrides: Mapping[str, object] | None = None, *, settings: Setti
         WTF_CSRF_TIME_LIMIT=8 * 3600,
         JSON_AS_ASCII=False,
     )
+    from handlers.boundary import IdConverter, PositionConverter, StrictJSONProvider, check_request
+
+    app.json = StrictJSONProvider(app)
     app.json.ensure_ascii = False
     if settings.trusted_proxy_count:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         count = settings.trusted_proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+    # Before any blueprint adds a rule: every <int:…> in the url_map is a bounded ASCII id.
+    app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["position"] = PositionConverter
 
     engine = make_engine(settings.database_url)
     app.extensions["settings"] = settings
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = make_session_factory(engine)
 
+    # Hostile input is refused before anything reads it, the CSRF check included.
+    app.before_request(check_request)
     csrf.init_app(app)
     from handlers import security_headers
 

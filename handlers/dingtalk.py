@@ -22,7 +22,6 @@ like a robot message (keyed by a digest of its plaintext, so a retry stores noth
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 
 from flask import Blueprint, abort, current_app, jsonify, request
@@ -35,7 +34,7 @@ from handlers.inbound import store_message
 from handlers.public.ratelimit import SlidingWindowLimiter
 from integrations.dingtalk import verify_callback_sign
 from integrations.dingtalk_inbound import CONTACT_EVENTS, PLATFORM, InvalidRobotMessage, robot_event
-from services import audit
+from services import audit, inputs
 
 log = logging.getLogger("youxubiying.dingtalk")
 
@@ -90,10 +89,10 @@ def robot():
     if body is None:
         return _reject(413, "too_large", "消息体过大", f"超过 {MAX_BODY_BYTES} 字节")
     try:
-        payload = json.loads(body.decode("utf-8"))
+        payload = inputs.loads_json(body)
         event = robot_event(payload, robot_code=config.robot_code)  # validate before touching the database
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _reject(400, "bad_json", "消息体不是合法的 JSON", "JSON 解析失败")
+    except inputs.InvalidJson as error:
+        return _reject(400, "bad_json", f"消息体不是合法的 JSON：{error}", "JSON 解析失败")
     except InvalidRobotMessage as error:
         return _reject(400, "bad_message", f"无法识别的机器人消息：{error}", str(error))
     try:
@@ -117,15 +116,19 @@ def events():
 
     timestamp = request.args.get("timestamp", "")
     now_ms = int(now().timestamp() * 1000)
-    if not timestamp.isdigit() or abs(now_ms - int(timestamp)) > SIGN_WINDOW_SECONDS * 1000:
+    try:
+        sent_ms = inputs.parse_int(timestamp, minimum=0, maximum=10**15)
+    except ValueError:
+        sent_ms = None
+    if sent_ms is None or abs(now_ms - sent_ms) > SIGN_WINDOW_SECONDS * 1000:
         return _reject(403, "stale", "钉钉事件回调的时间戳无效或已过期", f"timestamp={timestamp[:20]!r}")
     body = _read_body()
     if body is None:
         return _reject(413, "too_large", "消息体过大", f"超过 {MAX_BODY_BYTES} 字节")
     try:
-        envelope = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _reject(400, "bad_json", "消息体不是合法的 JSON", "JSON 解析失败")
+        envelope = inputs.loads_json(body)
+    except inputs.InvalidJson as error:
+        return _reject(400, "bad_json", f"消息体不是合法的 JSON：{error}", "JSON 解析失败")
     encrypted = envelope.get("encrypt") if isinstance(envelope, dict) else None
     if not isinstance(encrypted, str) or not encrypted:
         return _reject(400, "bad_message", "消息体缺少 encrypt 字段", "没有 encrypt")
@@ -140,7 +143,7 @@ def events():
     except Exception as error:  # noqa: BLE001 - bad base64 / padding / UTF-8 inside a signed envelope
         return _reject(400, "bad_encrypt", "钉钉事件回调无法解密", type(error).__name__)
     try:
-        event = json.loads(plaintext)
+        event = inputs.loads_json(plaintext)
     except (TypeError, ValueError):
         return _reject(400, "bad_event", "钉钉事件内容不是合法的 JSON", "明文 JSON 解析失败")
     event_type = str(event.get("EventType") or "") if isinstance(event, dict) else ""

@@ -37,7 +37,14 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
+def _printable(text: object) -> str:
+    # Messages may quote what a client sent; a lone surrogate in it cannot be encoded as UTF-8.
+    return str(text).encode("utf-8", "replace").decode("utf-8")
+
+
 def render_error(status: int, code: str, message: str, fields: dict | None = None):
+    message = _printable(message)
+    fields = {_printable(k): _printable(v) for k, v in (fields or {}).items()}
     if wants_json():
         body = {"ok": False, "error": {"code": code, "message": message, "fields": fields or {}}}
         return jsonify(body), status
@@ -62,7 +69,13 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         status = error.code or 500
-        return render_error(status, f"http_{status}", http_message(status))
+        response, status = render_error(status, f"http_{status}", http_message(status))
+        response = app.make_response((response, status))
+        # 405 names the methods the resource has (RFC 9110 requires Allow), 401 its challenge.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

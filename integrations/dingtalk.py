@@ -165,7 +165,7 @@ def verify_callback_sign(app_secret: str, timestamp: str | None, sign: str | Non
     """'' when an enterprise-robot callback's ``timestamp``/``sign`` headers are valid, else why not."""
     if not timestamp or not sign:
         return "缺少 timestamp 或 sign 请求头"
-    if not timestamp.isdigit() or len(timestamp) > 16:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 16:
         return "timestamp 格式不正确"
     if abs(now_ms - int(timestamp)) > window_seconds * 1000:
         return "timestamp 超出 1 小时有效期"

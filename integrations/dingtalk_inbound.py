@@ -52,10 +52,12 @@ def robot_event(payload: Any, *, received_at: datetime | None = None, robot_code
             raise InvalidRobotMessage("文字消息缺少 text.content")
         # DingTalk removes the "@机器人" itself and leaves the space after it.
         text = content.get("content", "")[:2000].strip()
-    try:
-        expires = int(payload.get("sessionWebhookExpiredTime") or 0)
-    except (TypeError, ValueError):
-        raise InvalidRobotMessage("sessionWebhookExpiredTime 格式不正确") from None
+    expires = payload.get("sessionWebhookExpiredTime") or 0
+    # Epoch milliseconds, as an integer or its ASCII digits ("²" is a digit to isdigit(), not to int()).
+    if isinstance(expires, str) and expires.isascii() and expires.strip().isdigit() and len(expires.strip()) <= 16:
+        expires = int(expires)
+    if isinstance(expires, bool) or not isinstance(expires, int) or not 0 <= expires < 10**16:
+        raise InvalidRobotMessage("sessionWebhookExpiredTime 格式不正确")
     sender = _text(payload, "senderStaffId", 64).strip()
     webhook = _text(payload, "sessionWebhook", 1024)
     return ChatEvent(

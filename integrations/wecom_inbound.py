@@ -102,7 +102,8 @@ class CallbackVerifier:
         return values
 
     def check_timestamp(self, timestamp: str, now_ts: float) -> None:
-        if not timestamp.isdigit():
+        # ASCII digits: "²".isdigit() is true, yet int("²") raises.
+        if not (timestamp.isascii() and timestamp.isdigit()):
             raise CallbackRejected(400, "bad_timestamp", "timestamp 无效")
         if abs(now_ts - int(timestamp)) > self.replay_window:
             raise CallbackRejected(403, "stale_timestamp", "请求已过期（时间戳超出允许范围）")
@@ -214,10 +215,11 @@ def contact_change(message: dict[str, Any], key: str) -> ContactEvent:
         return ContactEvent(PLATFORM, "left", (userid,), key, reason="成员已从通讯录删除", event_type=change)
     new_userid = field_text(message, "NewUserID")
     status = field_text(message, "Status")
-    gone = status.isdigit() and int(status) in GONE_STATUSES
+    # Compared as text: "²".isdigit() is true, yet int("²") raises.
+    gone = status in {str(s) for s in GONE_STATUSES}
     return ContactEvent(PLATFORM, "left" if gone else "updated", (userid,), key,
                         new_userid=new_userid if new_userid != userid else "",
-                        reason=("成员已被停用" if int(status) == 2 else "成员已退出企业") if gone else "",
+                        reason=("成员已被停用" if status == "2" else "成员已退出企业") if gone else "",
                         event_type=change)
 
 

@@ -10,5 +10,6 @@ templates, aliases — versioned) and ``demo`` (reference data and the demo dist
 Shared by several domains, directly here: ``errors`` (domain errors with a Chinese message),
 ``permissions`` (who may do what to which order), ``paging``, ``lookup`` (a row by a typed id),
 ``audit`` (the audit trail), ``kvstore`` (the key-value store shared by processes: platform tokens),
-``ratelimit`` (shared rate limits) and ``xlsx_export`` (the Excel exports).
+``ratelimit`` (shared rate limits), ``xlsx_export`` (the Excel exports) and ``inputs`` (the one way integers,
+ids, pages, dates and JSON are read: bounded, ASCII digits only).
 """

@@ -6,9 +6,7 @@ Every failure is a ``DomainError`` rendered as ``{"ok": false, "error": {...}}``
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
@@ -17,6 +15,7 @@ from application import csrf
 from handlers.context import db, now
 from handlers.errors import render_error
 from models import Person
+from services import inputs
 from services.admin.api_tokens import Unauthenticated, authenticate
 from services.errors import DomainError, ValidationFailed
 
@@ -68,15 +67,9 @@ def json_body() -> dict:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except UnicodeDecodeError:
-        raise MalformedRequest("请求体编码无效，请使用 UTF-8 编码的 JSON") from None
-    except json.JSONDecodeError as error:
-        raise MalformedRequest(
-            f"请求体不是合法的 JSON（第 {error.lineno} 行第 {error.colno} 列附近有误）"
-        ) from None
-    except (ValueError, RecursionError):
-        raise MalformedRequest("请求体不是合法的 JSON") from None
+        data = inputs.loads_json(raw)
+    except inputs.InvalidJson as error:
+        raise MalformedRequest(f"请求体有误：{error}") from None
     if not isinstance(data, dict):
         raise MalformedRequest("请求体必须是 JSON 对象，例如 {\"action\": \"sign\"}")
     return data
@@ -87,6 +80,12 @@ def json_body() -> dict:
 # --------------------------------------------------------------------------------------------
 STRING, INTEGER, BOOLEAN, DATE, INTEGER_LIST = "string", "integer", "boolean", "date", "integer_list"
 OBJECT = "object"
+# The dates ``services.inputs.parse_date`` accepts: YYYY-MM-DD from 1900 to 2099.
+DATE_PATTERN = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$"
+# Text the database can store (no NUL); a query string or path value is one line (no control characters),
+# as the request guard (handlers/boundary.py) holds.
+TEXT_PATTERN = "^[^\\u0000]*$"
+LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
 TYPE_NAMES = {STRING: "字符串", INTEGER: "整数", BOOLEAN: "布尔值 true/false", DATE: "日期 YYYY-MM-DD",
               INTEGER_LIST: "整数数组", OBJECT: "JSON 对象"}
 
@@ -101,29 +100,50 @@ class Field:
     enum: tuple | None = None
     minimum: int | None = None
     maximum: int | None = None
+    min_length: int | None = None
     max_length: int | None = None
+    pattern: str | None = None
     description: str = ""
+
+    @property
+    def lowest(self) -> int:
+        return self.minimum if self.minimum is not None else (1 if self.is_id else inputs.INT_MIN)
+
+    @property
+    def highest(self) -> int:
+        return self.maximum if self.maximum is not None else inputs.INT_MAX
+
+    @property
+    def is_id(self) -> bool:
+        return self.name.endswith(("_id", "_ids"))
 
     def schema(self) -> dict:
         if self.kind == DATE:
-            schema: dict[str, Any] = {"type": "string", "format": "date"}
+            schema: dict[str, Any] = {"type": "string", "format": "date", "pattern": DATE_PATTERN}
         elif self.kind == INTEGER_LIST:
-            schema = {"type": "array", "items": {"type": "integer"}}
+            schema = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": inputs.INT_MAX}}
         elif self.kind == OBJECT:
             schema = {"type": "object", "additionalProperties": True}
         else:
             schema = {"type": self.kind}
         if self.enum is not None:
             schema["enum"] = list(self.enum)
-        if self.minimum is not None:
-            schema["minimum"] = self.minimum
-        if self.maximum is not None:
-            schema["maximum"] = self.maximum
+        if self.kind == INTEGER:
+            # Every integer is stored in a database INTEGER; ids start at 1.
+            schema["minimum"], schema["maximum"] = self.lowest, self.highest
+        if self.min_length is not None:
+            schema["minLength"] = self.min_length
         if self.max_length is not None:
             schema["maxLength"] = self.max_length
+        if self.kind == STRING and self.enum is None:
+            schema["pattern"] = self.pattern or TEXT_PATTERN
         if self.default is not None:
             schema["default"] = self.default
         schema["description"] = self.label + (f"。{self.description}" if self.description else "")
+        if not self.required:  # null is taken as "not given"
+            schema["type"] = [schema["type"], "null"]
+            if "enum" in schema:
+                schema["enum"] = [*schema["enum"], None]
         return schema
 
     def convert(self, value: Any) -> Any:
@@ -133,27 +153,26 @@ class Field:
                 raise ValueError("须为字符串")
             if self.max_length is not None and len(value) > self.max_length:
                 raise ValueError(f"不能超过 {self.max_length} 个字")
+            if self.min_length is not None and len(value) < self.min_length:
+                raise ValueError(f"至少 {self.min_length} 个字")
         elif self.kind == BOOLEAN:
             if not isinstance(value, bool):
                 raise ValueError("须为 true 或 false")
         elif self.kind == INTEGER:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError("须为整数")
-            if self.minimum is not None and value < self.minimum:
-                raise ValueError(f"不能小于 {self.minimum}")
-            if self.maximum is not None and value > self.maximum:
-                raise ValueError(f"不能大于 {self.maximum}")
+            value = inputs.parse_int(value, minimum=self.lowest, maximum=self.highest)
         elif self.kind == DATE:
             if not isinstance(value, str):
                 raise ValueError("须为日期字符串 YYYY-MM-DD")
+            value = inputs.parse_date(value)
+        elif self.kind == INTEGER_LIST:
+            if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+                raise ValueError("须为整数数组")
             try:
-                value = date.fromisoformat(value)
-            except ValueError:
-                raise ValueError("日期格式应为 YYYY-MM-DD") from None
-        elif self.kind == INTEGER_LIST and (
-            not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
-        ):
-            raise ValueError("须为整数数组")
+                value = [inputs.parse_int(v, minimum=1) for v in value]
+            except ValueError as reason:
+                raise ValueError(f"中的编号{reason}") from None
         elif self.kind == OBJECT and not isinstance(value, dict):
             raise ValueError("须为 JSON 对象")
         if self.enum is not None and value not in self.enum:

@@ -12,7 +12,7 @@ from typing import Any
 from flask import jsonify
 
 from handlers.api.actions import ACTIONS
-from handlers.api.base import Field, bp
+from handlers.api.base import LINE_PATTERN, TEXT_PATTERN, Field, bp
 from handlers.api.orders import CREATE_FIELDS, LIST_PARAMETERS
 from handlers.api.statistics import PARAMETERS as STATISTICS_PARAMETERS
 from models import Role, Satisfaction
@@ -337,14 +337,21 @@ def _errors(*names: str) -> dict:
 def _number_parameter() -> dict:
     return {
         "name": "number", "in": "path", "required": True,
-        "description": "工单编号，如 BC-20260302-0001",
-        "schema": {"type": "string"},
+        "description": "工单编号，如 BC-20260302-0001（也可用工单 ID）",
+        "schema": {"type": "string", "pattern": "^[0-9A-Za-z-]{1,40}$"},
     }
 
 
 def _query_parameter(f: Field) -> dict:
     schema = f.schema()
     description = schema.pop("description")
+    if schema.get("pattern") == TEXT_PATTERN:
+        schema["pattern"] = LINE_PATTERN
+    # A query string has no null: the parameter is given or not.
+    if isinstance(schema["type"], list):
+        schema["type"] = schema["type"][0]
+    if "enum" in schema:
+        schema["enum"] = [v for v in schema["enum"] if v is not None]
     return {"name": f.name, "in": "query", "required": False, "description": description, "schema": schema}
 
 

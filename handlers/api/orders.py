@@ -22,6 +22,7 @@ from handlers.api.base import (
 )
 from handlers.context import db, now, op_context
 from models import Department, Enterprise, Person, WorkOrder
+from services import inputs
 from services.errors import NotFound, ValidationFailed
 from services.orders import operations as wo
 from services.orders.deadlines import load_calendar
@@ -36,7 +37,7 @@ Q_MAX = 100
 CREATE_FIELDS: tuple[Field, ...] = (
     Field("enterprise_id", INTEGER, "企业 ID", description="与 enterprise_uscc 二选一"),
     Field("enterprise_uscc", STRING, "企业统一社会信用代码", max_length=18, description="与 enterprise_id 二选一"),
-    Field("content", STRING, "诉求内容", required=True, max_length=wo.MAX_CONTENT,
+    Field("content", STRING, "诉求内容", required=True, min_length=wo.MIN_CONTENT, max_length=wo.MAX_CONTENT,
           description=f"{wo.MIN_CONTENT}–{wo.MAX_CONTENT} 字"),
     Field("title", STRING, "标题", max_length=200, default="", description="缺省取内容首行"),
     Field("domain_id", INTEGER, "诉求领域 ID", description="缺省由系统按内容建议"),
@@ -53,9 +54,11 @@ CREATE_FIELDS: tuple[Field, ...] = (
                       "必填字段缺失或取值不合规时返回 422，error.fields 以字段键指明，消息含字段名称"),
 )
 
+# One state or several, comma-separated (spaces around a comma allowed).
+STATES_PATTERN = "^ *({0}) *(, *({0}) *)*$".format("|".join(State.ALL))
 # Query parameters of the list, documented in the OpenAPI document from this same table.
 LIST_PARAMETERS: tuple[Field, ...] = (
-    Field("state", STRING, "状态", description="可用英文逗号分隔多个，取值：" + "、".join(State.ALL)),
+    Field("state", STRING, "状态", pattern=STATES_PATTERN, description="可用英文逗号分隔多个，取值：" + "、".join(State.ALL)),
     Field("level", INTEGER, "响应层级", minimum=1, maximum=4),
     Field("zone_id", INTEGER, "片区 ID"),
     Field("department_id", INTEGER, "承办部门 ID", description="含其下属单位"),
@@ -77,12 +80,15 @@ def _query_args(args) -> dict:
     for f in LIST_PARAMETERS:
         raw = args.get(f.name, "").strip()
         if raw == "":
+            # Present but empty is only a value where the documented schema takes "" (free text).
+            if f.name in args and (f.kind != STRING or f.pattern or f.enum):
+                errors[f.name] = "不能为空"
             continue
         if f.kind == INTEGER:
             try:
-                body[f.name] = int(raw)
-            except ValueError:
-                errors[f.name] = "须为整数"
+                body[f.name] = inputs.parse_int(raw)
+            except ValueError as reason:
+                errors[f.name] = str(reason)
         elif f.kind == BOOLEAN:
             if raw.lower() in _TRUE | _FALSE:
                 body[f.name] = raw.lower() in _TRUE
@@ -93,8 +99,8 @@ def _query_args(args) -> dict:
     if errors:
         raise ValidationFailed("查询参数有误：" + "；".join(f"{k} {v}" for k, v in errors.items()), fields=errors)
     values = parse_fields(LIST_PARAMETERS, body)
-    states = [s.strip() for s in (values["state"] or "").split(",") if s.strip()]
-    unknown = [s for s in states if s not in State.ALL]
+    states = [s.strip() for s in values["state"].split(",")] if values["state"] else []
+    unknown = [s or "（空）" for s in states if s not in State.ALL]
     if unknown:
         raise ValidationFailed(f"未知的状态：{'、'.join(unknown)}", fields={"state": "可选值：" + "、".join(State.ALL)})
     values["state"] = states

@@ -30,6 +30,9 @@ def statistics_report():
             f"不支持的查询参数：{'、'.join(unknown)}；可用参数：{'、'.join(f.name for f in PARAMETERS)}",
             fields={name: "不支持的参数" for name in unknown},
         )
+    empty = [f.name for f in PARAMETERS if f.name in request.args and not request.args[f.name].strip()]
+    if empty:
+        raise InvalidQuery(f"查询参数不能为空：{'、'.join(empty)}", fields={name: "不能为空" for name in empty})
     moment = now()
     group, period = statistics.parse_query(request.args, moment)
     report = statistics.build_report(db(), statistics.scope_for(caller()), group, period, moment)

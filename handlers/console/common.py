@@ -16,6 +16,7 @@ from handlers import custom_fields
 from handlers.console import bp
 from handlers.context import current_person, db, now, op_context, settings
 from models import Attachment, Enterprise, Person, RequestDomain, Role, Satisfaction, ServiceStage, WorkOrder
+from services import inputs
 from services.admin import settings as system_settings
 from services.errors import DomainError, ValidationFailed
 from services.orders import attachments, catalogue, deadlines, sla
@@ -78,7 +79,7 @@ def _required(value, name: str, message: str):
 
 
 def optional_int(name: str, label: str, source=None) -> int | None:
-    return _optional(name, int, f"{label}无效", source=source)
+    return _optional(name, inputs.parse_int, f"{label}无效", source=source)
 
 
 def required_int(name: str, label: str) -> int:
@@ -89,14 +90,14 @@ def int_list(name: str, label: str) -> list[int]:
     values = []
     for raw in request.form.getlist(name):
         try:
-            values.append(int(raw))
+            values.append(inputs.parse_int(raw))
         except ValueError:
             raise ValidationFailed(f"{label}无效", fields={name: "无效"}) from None
     return values
 
 
 def optional_date(name: str, label: str) -> date | None:
-    return _optional(name, date.fromisoformat, f"{label}格式应为 年-月-日", "日期无效")
+    return _optional(name, inputs.parse_date, f"{label}格式应为 年-月-日（1900–2099 年）", "日期无效")
 
 
 def required_date(name: str, label: str) -> date:
@@ -194,8 +195,8 @@ def new_order_page_context(form: MultiDict, *, limit: int = 20, list_without_que
     query = (form.get("eq") or "").strip()
     found = (order_queries.search_enterprises(session, person, query, limit=limit)
              if query or list_without_query else [])
-    raw_id = (form.get("enterprise_id") or "").strip()
-    selected = order_queries.enterprise_in_scope(session, person, int(raw_id)) if raw_id.isdigit() else None
+    enterprise_id = inputs.to_id(form.get("enterprise_id"))
+    selected = order_queries.enterprise_in_scope(session, person, enterprise_id) if enterprise_id else None
     if selected is not None and selected not in found:
         found = [selected, *found]
     field_groups = custom_fields.groups(session, form)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from handlers.boundary import arg_id, arg_page
 from handlers.console import bp
 from handlers.console.auth import login_required
 from handlers.console.common import (
@@ -38,8 +39,7 @@ EXTRA_ACTIONS = ("city_reference",)
 # --------------------------------------------------------------------------------------------
 def _filters_from(args) -> order_queries.OrderFilters:
     def number(name):
-        raw = (args.get(name) or "").strip()
-        return int(raw) if raw.isdigit() else None
+        return arg_id(name, args)
 
     state = args.get("state") or None
     return order_queries.OrderFilters(
@@ -52,7 +52,7 @@ def _filters_from(args) -> order_queries.OrderFilters:
         green=args.get("green") == "1",
         mine=args.get("mine") == "1",
         q=(args.get("q") or "").strip()[:100],
-        page=number("page") or 1,
+        page=arg_page("page", args),
         fields=tuple((name[len("field."):], value.strip()[:OPTION_MAX]) for name, value in args.items()
                      if name.startswith("field.") and KEY_PATTERN.match(name[len("field."):]) and value.strip())[:10],
     )

@@ -15,17 +15,19 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from handlers.boundary import arg_id
 from handlers.console import bp
 from handlers.console.auth import roles_required
 from handlers.context import background_poll, db, now, op_context, settings
 from models import Department, Person, Role, SandboxMessage
+from services import inputs
 from services.errors import DomainError
 
 SANDBOX_LABEL = "沙箱消息（模拟企业微信/钉钉，仅用于演示与测试）"
 BOT_NAME = "有需必应助手"
 MESSAGE_LIMIT = 200
 MAX_TEXT = 2000
-_CONVERSATION = re.compile(r"^(group|person):(\d+)$")
+_CONVERSATION = re.compile(r"^(group|person):([0-9]{1,10})$")
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,8 @@ def _require_sandbox() -> None:
 
 def _parse(key: str | None) -> tuple[str, int] | None:
     match = _CONVERSATION.match(key or "")
-    return (match.group(1), int(match.group(2))) if match else None
+    number = inputs.to_id(match.group(2)) if match else None
+    return (match.group(1), number) if number is not None else None
 
 
 def _describe(key: str, count: int = 0, last_at=None) -> Conversation | None:
@@ -170,8 +173,7 @@ def sandbox_messages():
 
 
 def _actor_from_form(conversation: Conversation | None) -> Person:
-    raw = (request.form.get("person_id") or "").strip()
-    person_id = int(raw) if raw.isdigit() else _default_person(conversation)
+    person_id = arg_id("person_id", request.form) or _default_person(conversation)
     person = db().get(Person, person_id) if person_id else None
     if person is None or not person.active:
         raise DomainError("请选择以哪位人员的身份操作")
@@ -211,8 +213,8 @@ def sandbox_button():
     _require_sandbox()
     from services.messaging import chat
 
-    raw_id = (request.form.get("message_id") or "").strip()
-    message = db().get(SandboxMessage, int(raw_id)) if raw_id.isdigit() else None
+    message_id = arg_id("message_id", request.form)
+    message = db().get(SandboxMessage, message_id) if message_id is not None else None
     if message is None or not message.card:
         abort(404)
     key = request.form.get("key", "")

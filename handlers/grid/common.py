@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from flask import Response, abort, current_app, request, stream_with_context
 
+from handlers.boundary import arg_page
 from handlers.context import current_person, db, now
 from models import Role, Zone
 from services import paging, xlsx_export
@@ -35,8 +36,7 @@ def zone_or_404(zone_id: int) -> Zone:
 
 
 def page_number() -> int:
-    raw = (request.args.get("page") or "").strip()
-    return max(1, int(raw)) if raw.isdigit() else 1
+    return arg_page()
 
 
 def paginate(query, count_query, page: int, per_page: int = PER_PAGE) -> Page:

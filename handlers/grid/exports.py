@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import request
 
+from handlers.boundary import arg_id
 from handlers.console.auth import login_required
 from handlers.console.orders import _filters_from
 from handlers.context import current_person, db, now
 from handlers.grid import bp
 from handlers.grid.common import xlsx_download
 from models import Role
-from services import xlsx_export
+from services import inputs, xlsx_export
 from services.errors import PermissionDenied
 from services.xlsx_export import EnterpriseFilters
 
@@ -31,12 +32,11 @@ def export_orders():
 
 def enterprise_filters(args) -> EnterpriseFilters:
     def number(name):
-        raw = (args.get(name) or "").strip()
-        return int(raw) if raw.isdigit() else None
+        return arg_id(name, args)
 
     zone = (args.get("zone") or args.get("zone_id") or "").strip()
     return EnterpriseFilters(
-        zone_id=int(zone) if zone.isdigit() else None,
+        zone_id=inputs.to_id(zone),
         unassigned=zone == "none" or args.get("unassigned") == "1",
         status=(args.get("status") or "").strip()[:16],
         entity_type=(args.get("entity_type") or args.get("type") or "").strip()[:16],

@@ -12,6 +12,7 @@ from handlers.grid import bp
 from handlers.grid.common import MANAGERS, form_data, grid_ctx, page_number, paginate, zone_or_404
 from handlers.redirects import safe_next
 from models import Enterprise, Person, Role, StaffRuleTarget
+from services import inputs
 from services.admin import operations as admin
 from services.errors import ValidationFailed
 from services.grid import rules as zone_rules
@@ -43,8 +44,8 @@ def _enterprise_query(zone_id: int, staff_filter: str, q: str):
     if staff_filter == "none":
         query = query.where(Enterprise.id.in_(
             zone_rules.violations_query(zone_id).with_only_columns(Enterprise.id)))
-    elif staff_filter.isdigit():
-        query = query.where(Enterprise.service_staff_id == int(staff_filter))
+    elif inputs.to_id(staff_filter) is not None:
+        query = query.where(Enterprise.service_staff_id == inputs.to_id(staff_filter))
     if q:
         pattern = f"%{q}%"
         query = query.where(or_(Enterprise.name.ilike(pattern), Enterprise.uscc.ilike(pattern),

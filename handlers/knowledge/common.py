@@ -8,6 +8,7 @@ from typing import Any
 from flask import request, url_for
 from sqlalchemy import select
 
+from handlers.boundary import arg_id, arg_page
 from handlers.context import current_person, db, delivery_channels, now
 from handlers.knowledge import bp
 from models import Department, RequestDomain, ServiceStage, WorkOrder
@@ -28,12 +29,11 @@ def form_data() -> dict[str, Any]:
 
 
 def int_arg(name: str) -> int | None:
-    raw = (request.args.get(name) or "").strip()
-    return int(raw) if raw.isdigit() else None
+    return arg_id(name)
 
 
 def page_arg() -> int:
-    return int_arg("page") or 1
+    return arg_page()
 
 
 def query_arg() -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from handlers.boundary import arg_page
 from handlers.console.common import (
     VISIT_METHODS,
     action_forms_context,
@@ -107,11 +108,10 @@ def orders():
     state = request.args.get("state") or ""
     if state not in State.LABELS:
         state = ""
-    raw_page = request.args.get("page", "")
     mine = person.role in Role.ZONE_ROLES and request.args.get("all") != "1"
     filters = order_queries.OrderFilters(state=state or None, mine=mine,
                                          q=(request.args.get("q") or "").strip()[:100],
-                                         page=int(raw_page) if raw_page.isdigit() else 1, per_page=15)
+                                         page=arg_page(), per_page=15)
     page = order_queries.search_orders(db(), person, filters, request_now())
     return _page("orders.html", page=page, tabs=LIST_TABS, state=state, q=filters.q, mine=mine,
                  zone_side=person.role in Role.ZONE_ROLES, title="我的工单" if mine else "工单")

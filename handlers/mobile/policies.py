@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from handlers.boundary import arg_id
 from handlers.context import current_person, db, now, settings
 from handlers.mobile import bp
 from handlers.mobile.auth import mobile_login_required
 from models import CampaignKind, PolicyPush
+from services import inputs
 from services.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.policies import matching as policy_matching
 from services.policies import push as policy_push
@@ -77,7 +79,7 @@ def policy_push_applied(push_id: int):
     push = session.get(PolicyPush, push_id)
     if push is None:
         raise NotFound("推送记录不存在")
-    back = url_for("mobile.policy_digest", campaign_id=request.form.get("campaign_id", type=int) or push.campaign_id or 0)
+    back = url_for("mobile.policy_digest", campaign_id=arg_id("campaign_id", request.form) or push.campaign_id or 0)
     try:
         policy_push.mark_applied(session, push.id, current_person(), now(), ip=request.remote_addr or "")
     except InvalidTransition as error:
@@ -126,9 +128,10 @@ def training_register(event_id: int):
     event = training.get_event(session, event_id)
     form = {key: (request.form.get(key) or "").strip() for key in ("enterprise_id", "contact_name", "contact_phone")}
     enterprise = None
-    if form["enterprise_id"].isdigit():
+    enterprise_id = inputs.to_id(form["enterprise_id"])
+    if enterprise_id is not None:
         enterprise = next((i.enterprise for i in training.invitations_for_staff(session, event, current_person())
-                           if i.enterprise_id == int(form["enterprise_id"])), None)
+                           if i.enterprise_id == enterprise_id), None)
     try:
         if enterprise is None:
             raise PermissionDenied("只能为本人负责的受邀企业报名")

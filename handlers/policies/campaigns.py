@@ -6,11 +6,13 @@ from __future__ import annotations
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from handlers.boundary import arg_id
 from handlers.console.auth import login_required
 from handlers.context import current_person, db
 from handlers.policies import bp
 from handlers.policies.common import policy_ctx
 from models import CampaignStatus, ItemStatus, Policy, PolicyStatus, PushStatus, Role, Zone
+from services import inputs
 from services.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from services.policies import library as policies
 from services.policies import push as policy_push
@@ -27,7 +29,7 @@ def _can_approve(campaign) -> bool:
 @login_required
 def campaigns():
     status = request.args.get("status") or ""
-    policy_id = request.args.get("policy_id", type=int)
+    policy_id = arg_id("policy_id")
     rows = policy_push.list_campaigns(db(), status=status, policy_id=policy_id)
     return render_template("policies/campaigns.html", rows=rows, status=status, statuses=CampaignStatus.LABELS,
                            policy=db().get(Policy, policy_id) if policy_id else None)
@@ -53,7 +55,7 @@ def campaign_new():
         raise PermissionDenied("只有牵头部门或营商环境办可以发起政策推送")
     if policy.status != PolicyStatus.PUBLISHED:
         raise Conflict("政策发布后才能发起推送")
-    item_id = request.args.get("item_id", type=int)
+    item_id = arg_id("item_id")
     return _new_page(policy, selected=[item_id] if item_id else None)
 
 
@@ -64,7 +66,7 @@ def campaign_create():
     item_ids = request.form.getlist("item_ids")
     title = (request.form.get("title") or "").strip()
     scheduled_raw = (request.form.get("scheduled_for") or "").strip()
-    selected = [int(i) for i in item_ids if i.isdigit()]
+    selected = inputs.ids(item_ids)
     try:
         scheduled_for = None
         if scheduled_raw:

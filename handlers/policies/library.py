@@ -11,6 +11,7 @@ from pathlib import Path
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
+from handlers.boundary import arg_id, arg_page
 from handlers.console.auth import login_required
 from handlers.console.common import upload_root
 from handlers.context import current_person, db, settings
@@ -61,9 +62,9 @@ def _iso(value) -> str:
 @login_required
 def index():
     args = request.args
-    page = max(1, args.get("page", 1, type=int) or 1)
+    page = arg_page()
     flt = policies.PolicyFilter(status=args.get("status", ""), level=args.get("level", ""),
-                                department_id=args.get("department_id", type=int), q=(args.get("q") or "")[:100])
+                                department_id=arg_id("department_id"), q=(args.get("q") or "")[:100])
     rows, total = policies.list_policies(db(), flt, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     return render_template(
         "policies/index.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PER_PAGE)), flt=flt,
@@ -362,7 +363,7 @@ def item_preview(item_id: int):
     """The match preview of a saved item: counts per zone and staff member, a sample with reasons."""
     item = policies.get_item(db(), item_id)
     preview = policy_matching.preview(db(), item.conditions or {}, policy_ctx().today, item_id=item.id,
-                                      sample_size=min(100, max(5, request.args.get("sample", 20, type=int) or 20)))
+                                      sample_size=min(100, max(5, arg_id("sample") or 20)))
     return render_template("policies/preview.html", item=item, policy=item.policy, preview=preview,
                            can_campaign=item.policy.status == PolicyStatus.PUBLISHED
                            and item.status == ItemStatus.PUBLISHED

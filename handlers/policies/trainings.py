@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from handlers.boundary import arg_id, arg_ids
 from handlers.console.auth import login_required
 from handlers.context import current_person, db, now
 from handlers.policies import bp
@@ -47,7 +48,7 @@ def _policies() -> list[Policy]:
 def trainings():
     person = current_person()
     status = request.args.get("status") or ""
-    policy_id = request.args.get("policy_id", type=int)
+    policy_id = arg_id("policy_id")
     events = training_ops.list_events(db(), status=status if status in TrainingStatus.LABELS else None,
                                   policy_id=policy_id)
     counts = {e.id: training_ops.event_counts(db(), e) for e in events}
@@ -238,7 +239,7 @@ def registration_cancel(event_id: int, registration_id: int):
 @login_required
 def training_attendance(event_id: int):
     event = training_ops.get_event(db(), event_id)
-    present = {int(v) for v in request.form.getlist("attended") if v.isdigit()}
+    present = set(arg_ids("attended"))
     try:
         changed = training_ops.record_attendance(training_ctx(), event, present)
     except Conflict as error:

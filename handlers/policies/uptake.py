@@ -8,12 +8,14 @@ from datetime import datetime, time, timedelta
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from handlers.boundary import arg_id
 from handlers.console.auth import login_required
 from handlers.context import current_person, db, now
 from handlers.policies import bp
 from handlers.policies.common import policy_ctx
 from handlers.redirects import safe_next
 from models import Department, DepartmentKind, PolicyPush
+from services import inputs
 from services.errors import InvalidTransition, NotFound
 from services.policies import library as policies
 from services.policies import push as policy_push
@@ -28,11 +30,15 @@ def uptake():
     session = db()
     period = request.args.get("days") or ""
     since = None
-    if period.isdigit():
-        today = policy_ctx().today - timedelta(days=int(period))
+    try:
+        days = inputs.optional_int(period, minimum=1, maximum=36_600)
+    except ValueError:
+        days = None
+    if days:
+        today = policy_ctx().today - timedelta(days=days)
         since = datetime.combine(today, time(0), policy_push.LOCAL_TZ)
-    policy_id = request.args.get("policy_id", type=int)
-    department_id = request.args.get("department_id", type=int)
+    policy_id = arg_id("policy_id")
+    department_id = arg_id("department_id")
     policy = policies.get_policy(session, policy_id) if policy_id else None
     return render_template(
         "policies/uptake.html", period=period, periods=PERIODS, policy=policy, department_id=department_id,

@@ -4,8 +4,9 @@ page limit the other public pages use (``handlers.public.contact.over_limit``)."
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template
 
+from handlers.boundary import arg_page
 from handlers.context import db
 from handlers.public import bp
 from handlers.public.contact import over_limit
@@ -22,7 +23,7 @@ def public_cases():
     refused = over_limit(VIEW_LIMIT)
     if refused:
         return refused
-    page = request.args.get("page", 1, type=int) or 1
+    page = arg_page()
     return render_template("public/cases.html", paged=cases.public_cases(db(), page=page),
                            hotline=public_contact.HOTLINE)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from handlers.boundary import arg_page
 from handlers.console.auth import roles_required
 from handlers.context import current_person, db, now
 from handlers.registry import bp
@@ -36,10 +37,7 @@ def index():
 @roles_required(*VIEW_ROLES)
 def enterprises():
     filters = Filters.from_args(request.args)
-    try:
-        page_number = max(1, int(request.args.get("page") or 1))
-    except ValueError:
-        page_number = 1
+    page_number = arg_page()
     page = registry.list_enterprises(db(), current_person(), filters, now(), page=page_number)
     # The grid's export takes the same query string (its filters are a subset of these).
     can_export = "grid.export_enterprises" in current_app.view_functions

@@ -77,7 +77,7 @@ def _rule_form(rule: dict | None, index: int | None, problems=(), status=200):
 
 
 @bp.route("/dispatch/new", methods=["GET", "POST"])
-@bp.route("/dispatch/<int:index>/edit", methods=["GET", "POST"])
+@bp.route("/dispatch/<position:index>/edit", methods=["GET", "POST"])
 @roles_required(*EDITORS)
 def dispatch_rule_edit(index: int | None = None):
     rules = _rules()
@@ -108,7 +108,7 @@ def _render_values(values: dict, index: int | None, problems):
                            **_choices()), 422
 
 
-@bp.post("/dispatch/<int:index>/<any(up, down, delete, toggle):move>")
+@bp.post("/dispatch/<position:index>/<any(up, down, delete, toggle):move>")
 @roles_required(*EDITORS)
 def dispatch_rule_move(index: int, move: str):
     rules = _rules()

@@ -46,7 +46,7 @@ from models import (
     SystemSetting,
     Zone,
 )
-from services import audit, labels
+from services import audit, inputs, labels
 from services.admin import sessions, sign_in
 from services.admin import settings as system_settings
 from services.errors import Conflict, ValidationFailed
@@ -134,7 +134,7 @@ def _int(data: Mapping[str, Any], name: str, label: str, errors: dict[str, str],
             errors[name] = f"请填写{label}"
         return None
     try:
-        value = int(raw)
+        value = inputs.parse_int(raw)
     except ValueError:
         errors[name] = f"{label}必须是整数"
         return None
@@ -401,10 +401,10 @@ def people_query(*, role: str = "", zone_id: Any = None, department_id: Any = No
                             | Person.dingtalk_userid.contains(q, autoescape=True) | Person.id.in_(logins))
     if role in Role.ALL:
         query = query.where(Person.role == role)
-    if str(zone_id or "").isdigit():
-        query = query.where(Person.zone_id == int(zone_id))
-    if str(department_id or "").isdigit():
-        dept_id = int(department_id)
+    if inputs.to_id(zone_id) is not None:
+        query = query.where(Person.zone_id == inputs.to_id(zone_id))
+    dept_id = inputs.to_id(department_id)
+    if dept_id is not None:
         units = select(Department.id).where(Department.parent_id == dept_id)
         query = query.where((Person.department_id == dept_id) | Person.department_id.in_(units))
     if active in ("1", "0"):
@@ -485,7 +485,8 @@ def save_person(ac: AdminContext, person_id: Any, data: Mapping[str, Any]) -> Pe
         if isinstance(raw_stages, str):
             raw_stages = [raw_stages]
         for raw in raw_stages:
-            stage = session.get(ServiceStage, int(raw)) if str(raw).strip().isdigit() else None
+            stage_id = inputs.to_id(raw)
+            stage = session.get(ServiceStage, stage_id) if stage_id is not None else None
             if stage is None:
                 errors["stage_ids"] = "服务阶段无效"
                 break
@@ -623,9 +624,10 @@ def parse_percents(text: str) -> list[int] | None:
     for item in _LIST_SEPARATORS.split((text or "").replace("%", " ")):
         if not item:
             continue
-        if not item.isdigit() or not 1 <= int(item) <= 99:
+        try:
+            result.add(inputs.parse_int(item, minimum=1, maximum=99))
+        except ValueError:
             return None
-        result.add(int(item))
     return sorted(result)
 
 

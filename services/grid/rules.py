@@ -36,6 +36,7 @@ from models import (
     Zone,
     ZoneAddressRule,
 )
+from services import inputs
 from services.admin.operations import AdminContext
 from services.demo import reference_data as ref
 from services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -331,7 +332,7 @@ def _int_field(data: Mapping[str, Any], name: str, label: str, errors: dict[str,
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = inputs.parse_int(raw)
     except ValueError:
         errors[name] = f"{label}必须是整数"
         return default
@@ -349,7 +350,7 @@ def save_address_rule(ac: AdminContext, rule_id: Any, data: Mapping[str, Any]) -
     session = ac.session
     rule = None
     if rule_id:
-        rule = session.get(ZoneAddressRule, int(rule_id)) if str(rule_id).isdigit() else None
+        rule = session.get(ZoneAddressRule, inputs.to_id(rule_id)) if inputs.to_id(rule_id) else None
         if rule is None:
             raise NotFound("未找到该地址规则")
         ensure_zone_manager(ac.actor, rule.zone_id)
@@ -540,7 +541,7 @@ def _audit_ids(ids: Sequence[int]) -> dict[str, Any]:
 
 
 def _staff_member(session: Session, person_id: Any, zone_id: int) -> Person:
-    person = session.get(Person, int(person_id)) if str(person_id or "").strip().isdigit() else None
+    person = session.get(Person, inputs.to_id(person_id)) if inputs.to_id(person_id) else None
     if person is None:
         raise ValidationFailed("请选择为企服务人员", fields={"person_id": "必选"})
     if person.role != Role.SERVICE_STAFF or not person.active or person.zone_id != zone_id:
@@ -549,7 +550,7 @@ def _staff_member(session: Session, person_id: Any, zone_id: int) -> Person:
 
 
 def _enterprises(session: Session, ids: Iterable[Any]) -> list[Enterprise]:
-    wanted = sorted({int(i) for i in ids if str(i).strip().isdigit()})
+    wanted = sorted(inputs.ids(ids))
     if not wanted:
         raise ValidationFailed("请至少勾选一家企业", fields={"enterprise_ids": "未选择"})
     rows = list(session.scalars(select(Enterprise).where(Enterprise.id.in_(wanted)).order_by(Enterprise.id)))
@@ -739,8 +740,8 @@ def reassign_from(
     if strategy != "balance":
         if isinstance(strategy, Person):
             target = strategy
-        elif isinstance(strategy, int | str) and str(strategy).isdigit():
-            target = session.get(Person, int(strategy))
+        elif isinstance(strategy, int | str) and inputs.to_id(strategy) is not None:
+            target = session.get(Person, inputs.to_id(strategy))
         if target is None:
             raise ValidationFailed("请选择接手的为企服务人员，或选择按负载均衡分配", fields={"strategy": "无效"})
         if target.id == leaving_staff.id:
@@ -817,7 +818,7 @@ def save_staff_rule(ac: AdminContext, rule_id: Any, zone_id: Any, data: Mapping[
     ensure_zone_manager(ac.actor, zone.id)
     rule = None
     if rule_id:
-        rule = session.get(StaffAssignmentRule, int(rule_id)) if str(rule_id).isdigit() else None
+        rule = session.get(StaffAssignmentRule, inputs.to_id(rule_id)) if inputs.to_id(rule_id) else None
         if rule is None or rule.zone_id != zone.id:
             raise NotFound("未找到该分配规则")
     errors: dict[str, str] = {}

@@ -68,7 +68,7 @@ from models import (
     Role,
     ServiceStage,
 )
-from services import wording
+from services import inputs, wording
 from services.admin.operations import AdminContext
 from services.audit import actor_label
 from services.errors import InvalidTransition, PermissionDenied, ValidationFailed
@@ -482,10 +482,8 @@ def record_use(session: Session, entry_ids: Iterable[int]) -> None:
 def _reference(session: Session, model, value: Any, key: str, label: str, errors: dict[str, str]):
     if value in (None, ""):
         return None
-    try:
-        row = session.get(model, int(value))
-    except (TypeError, ValueError):
-        row = None
+    key = inputs.to_id(value)
+    row = session.get(model, key) if key is not None else None
     if row is None or getattr(row, "active", True) is False:
         errors[key] = f"{label}无效"
         return None

@@ -29,6 +29,7 @@ from datetime import timedelta
 from sqlalchemy import case, func, or_, select
 
 from models import Department, DepartmentKind, Enterprise, KvEntry, Person, Role, Satisfaction, WorkOrder
+from services import inputs
 from services.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from services.knowledge import entries as knowledge
 from services.messaging.notify import local_time, order_summary
@@ -345,7 +346,7 @@ def unknown_reply(person: Person | None, parsed: ParsedCommand) -> str:
 # --------------------------------------------------------------------------------------------
 def dispatch(ctx: OpContext, text: str) -> CommandResult:
     """Run one chat message as a command; always returns a reply, never raises a DomainError."""
-    refusal = _refuse_actor(ctx.actor)
+    refusal = _refuse_actor(ctx.actor) or _refuse_text(text)
     if refusal is not None:
         return refusal
     pending = _continue_pending(ctx, text) if REGISTRY["诉求"].allows(ctx.actor) else None
@@ -388,6 +389,9 @@ def run(ctx: OpContext, spec: CommandSpec, args: dict[str, str]) -> CommandResul
 def dispatch_button(ctx: OpContext, key: str, extra_text: str = "") -> CommandResult:
     """A card button (``sign:<number>``, ``return:<number>``, ``transfer:<number>``) runs the same
     operation as the typed command; returning and transferring need a reason typed by the person."""
+    refusal = _refuse_text(key or "") or _refuse_text(extra_text or "")
+    if refusal is not None:
+        return refusal
     action, _, number = (key or "").partition(":")
     number = number.strip()
     extra = (extra_text or "").strip()
@@ -414,6 +418,14 @@ def _refuse_actor(actor: Person | None) -> CommandResult | None:
     if not actor.active:
         return CommandResult(False, "您的账号已停用，如有疑问请联系系统管理员。")
     return None
+
+
+def _refuse_text(text: str) -> CommandResult | None:
+    # A NUL or a lone surrogate cannot be stored (PostgreSQL, UTF-8): say so instead of failing in the database.
+    problem = inputs.text_problem(text)
+    if problem is None:
+        return None
+    return CommandResult(False, f"消息{problem}，无法处理，请重新输入。发送「帮助」查看用法。")
 
 
 def _sentence(message: str) -> str:

@@ -41,6 +41,7 @@ from models import (
 from services import wording
 from services.admin import settings as system_settings
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from services.inputs import to_id
 from services.messaging.notify import (
     Channels,
     Notifier,
@@ -158,8 +159,9 @@ def allocate_number(session: Session, now: datetime) -> str:
 
 def get_order(session: Session, number_or_id: str | int, *, lock: bool = False) -> WorkOrder:
     query = select(WorkOrder)
-    if isinstance(number_or_id, int) or str(number_or_id).isdigit():
-        query = query.where(WorkOrder.id == int(number_or_id))
+    if isinstance(number_or_id, int) or str(number_or_id).strip().isdigit():
+        # An id; digits that are no database id (too long, not ASCII) match no order.
+        query = query.where(WorkOrder.id == (to_id(number_or_id) or 0))
     else:
         query = query.where(WorkOrder.number == str(number_or_id).strip().upper())
     if lock:

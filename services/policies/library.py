@@ -56,6 +56,7 @@ from models import Department, Person, Role, ServiceStage, Zone
 from models.policy import ItemStatus, Policy, PolicyItem, PolicyLevel, PolicyStatus
 from services.admin.operations import AdminContext
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from services.inputs import EARLIEST_DATE, LATEST_DATE, parse_int, to_id
 from services.lookup import get_or_not_found
 from services.policies.matching import (
     CHAIN_POSITIONS,
@@ -194,10 +195,14 @@ def _date(data: Mapping[str, Any], key: str, errors: dict[str, str], label: str)
     if value is None or value == "":
         return None
     try:
-        return excel_io.parse_date(value)
+        day = excel_io.parse_date(value)
     except ValueError as exc:
         errors[key] = f"{label}：{exc}"
         return None
+    if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+        errors[key] = f"{label}应在 {EARLIEST_DATE.year} 年至 {LATEST_DATE.year} 年之间"
+        return None
+    return day
 
 
 def _bool(data: Mapping[str, Any], key: str, errors: dict[str, str], label: str) -> bool:
@@ -250,11 +255,8 @@ def policy_fields(session: Session, data: Mapping[str, Any]) -> dict[str, Any]:
         errors["valid_until"] = "失效日期不能早于生效日期"
     owner = data.get("owner_department_id")
     department = None
-    if owner not in (None, ""):
-        try:
-            department = session.get(Department, int(owner))
-        except (TypeError, ValueError):
-            department = None
+    if to_id(owner) is not None:
+        department = session.get(Department, to_id(owner))
     if department is None or not department.active:
         errors["owner_department_id"] = "请选择牵头部门"
     else:
@@ -278,9 +280,9 @@ def item_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     if values["apply_from"] and values["apply_until"] and values["apply_from"] > values["apply_until"]:
         errors["apply_until"] = "申报截止日期不能早于开始日期"
     try:
-        values["sort_order"] = int(data.get("sort_order") or 0)
-    except (TypeError, ValueError):
-        errors["sort_order"] = "排序应为整数"
+        values["sort_order"] = parse_int(data.get("sort_order") or 0, minimum=-9999, maximum=9999)
+    except ValueError:
+        errors["sort_order"] = "排序应为 -9999 到 9999 之间的整数"
     raw = data.get("conditions")
     if not isinstance(raw, Mapping):
         raw = {k: data[k] for k in CONDITION_KEYS if k in data and data[k] not in (None, "", [])}

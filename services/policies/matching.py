@@ -64,6 +64,7 @@ from sqlalchemy.types import String
 from models import Enterprise, EntityType, Person, RegistrationStatus, ServiceStage, StatusFlag, Zone
 from models.policy import ItemStatus, Policy, PolicyItem, PolicyStatus
 from services.errors import ValidationFailed
+from services.inputs import parse_int, to_id
 from services.registry.size_band import parse_industry_code
 
 SIZE_BANDS = ("大", "中", "小", "微")
@@ -159,13 +160,9 @@ def _as_bool(value: Any, default: bool | None) -> bool | None:
 def _ids(values: list[Any], key: str, errors: dict[str, str]) -> tuple[int, ...]:
     result = []
     for value in values:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            errors[key] = f"{CONDITION_LABELS[key]}应为编号：{value}"
-            continue
-        if number <= 0:
-            errors[key] = f"{CONDITION_LABELS[key]}编号无效：{value}"
+        number = to_id(value)
+        if number is None:
+            errors[key] = f"{CONDITION_LABELS[key]}编号无效：{str(value)[:20]}"
             continue
         result.append(number)
     return tuple(sorted(set(result)))
@@ -221,8 +218,8 @@ def parse_conditions(raw: Mapping[str, Any] | Conditions | None) -> Conditions:
         if value is None or value == "":
             return None
         try:
-            number = int(value)
-        except (TypeError, ValueError):
+            number = parse_int(value)
+        except ValueError:
             errors[key] = f"{CONDITION_LABELS[key]}应为整数年"
             return None
         if not 0 <= number <= MAX_YEARS:

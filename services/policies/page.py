@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models import Enterprise, ItemStatus, Person, Policy, PolicyItem, PolicyPush, PolicyStatus, Role
 from services.errors import NotFound, PermissionDenied
+from services.inputs import to_id
 from services.policies import matching as policy_matching
 from services.policies import push as policy_push
 from services.policies import training
@@ -124,10 +125,8 @@ def build(session: Session, push: PolicyPush, now: datetime) -> EnterprisePage:
 
 def sibling_push(session: Session, push: PolicyPush, push_id: object) -> PolicyPush:
     """Another push of the same enterprise (the page marks any of its items applied)."""
-    try:
-        target = session.get(PolicyPush, int(push_id))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        target = None
+    key = to_id(push_id)
+    target = session.get(PolicyPush, key) if key is not None else None
     if target is None:
         raise NotFound("该事项不存在")
     if target.enterprise_id != push.enterprise_id:
@@ -137,13 +136,7 @@ def sibling_push(session: Session, push: PolicyPush, push_id: object) -> PolicyP
 
 def question_target(page: EnterprisePage, policy_id: object, event_id: object) -> tuple[int | None, int | None]:
     """The policy or event a question from the page is about: only ones shown on the page."""
-    def as_int(value: object) -> int | None:
-        try:
-            return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-
-    pid, eid = as_int(policy_id), as_int(event_id)
+    pid, eid = to_id(policy_id), to_id(event_id)
     if pid is not None and pid not in {p.id for p in page.policies}:
         pid = None
     if eid is not None:

@@ -84,7 +84,7 @@ from models.policy import (
     PushChannel,
     PushStatus,
 )
-from services import wording
+from services import inputs, wording
 from services.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.lookup import get_or_not_found
 from services.messaging.notify import Channels, Notifier, local_time, public_link
@@ -301,10 +301,10 @@ def list_campaigns(session: Session, *, status: str = "", department_id: int | N
 def _pushable_items(session: Session, item_ids: Iterable[Any]) -> list[PolicyItem]:
     ids = []
     for value in item_ids:
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            raise ValidationFailed("请选择要推送的申报事项", fields={"item_ids": "无效的事项"}) from None
+        number = inputs.to_id(value)
+        if number is None:
+            raise ValidationFailed("请选择要推送的申报事项", fields={"item_ids": "无效的事项"})
+        ids.append(number)
     ids = sorted(set(ids))
     if not ids:
         raise ValidationFailed("请选择要推送的申报事项", fields={"item_ids": "至少选择一项"})
@@ -360,7 +360,7 @@ def preview_campaign(session: Session, campaign_or_items: PushCampaign | Iterabl
                      sample_size: int = 20) -> list[tuple[PolicyItem, MatchPreview]]:
     """The match preview of each item (counts per zone and staff member, sample, already told)."""
     items = campaign_or_items.items if isinstance(campaign_or_items, PushCampaign) else [
-        session.get(PolicyItem, int(i)) for i in campaign_or_items]
+        session.get(PolicyItem, i) for i in inputs.ids(campaign_or_items)]
     return [(item, preview(session, item.conditions, on, item_id=item.id, sample_size=sample_size))
             for item in items if item is not None]
 

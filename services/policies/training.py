@@ -45,6 +45,7 @@ from models import (
 )
 from services import audit, wording
 from services.errors import Conflict, PermissionDenied, ValidationFailed
+from services.inputs import EARLIEST_DATE, LATEST_DATE, parse_int, to_id
 from services.lookup import get_or_not_found
 from services.messaging.notify import Channels, Notifier
 from services.policies import matching as policy_matching
@@ -147,11 +148,17 @@ def _raw(data: Mapping[str, Any], name: str) -> str:
 def parse_local_datetime(raw: str) -> datetime | None:
     """A Beijing wall-clock time as typed (``datetime-local`` input) → aware UTC; None if invalid."""
     text = (raw or "").strip()
+    if not text.isascii():
+        return None
     for fmt in _LOCAL_FORMATS:
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=LOCAL_TZ).astimezone(UTC)
+            moment = datetime.strptime(text, fmt)
         except ValueError:
             continue
+        # Years the date parser accepts everywhere; year 1 or 9999 would overflow in a time zone shift.
+        if not EARLIEST_DATE.year <= moment.year <= LATEST_DATE.year:
+            return None
+        return moment.replace(tzinfo=LOCAL_TZ).astimezone(UTC)
     return None
 
 
@@ -234,13 +241,13 @@ def save_event(ctx: TrainingContext, event_id: Any, data: Mapping[str, Any],
     capacity: int | None = None
     raw_capacity = _raw(data, "capacity")
     if raw_capacity:
-        if not raw_capacity.isdigit() or int(raw_capacity) < 1:
-            errors["capacity"] = "名额应为正整数（不限名额请留空）"
-        else:
-            capacity = int(raw_capacity)
+        try:
+            capacity = parse_int(raw_capacity, minimum=1, maximum=100_000)
+        except ValueError:
+            errors["capacity"] = "名额应为不超过 100000 的正整数（不限名额请留空）"
     department_id = _raw(data, "department_id") or (str(ctx.actor.department_id) if ctx.actor and
                                                      ctx.actor.department_id else "")
-    department = session.get(Department, int(department_id)) if department_id.isdigit() else None
+    department = session.get(Department, to_id(department_id)) if to_id(department_id) else None
     if department is None:
         errors["department_id"] = "请选择主办部门"
     elif not can_organise(ctx.actor, department.id):
@@ -248,7 +255,7 @@ def save_event(ctx: TrainingContext, event_id: Any, data: Mapping[str, Any],
     policy_id: int | None = None
     raw_policy = _raw(data, "policy_id")
     if raw_policy:
-        policy = session.get(Policy, int(raw_policy)) if raw_policy.isdigit() else None
+        policy = session.get(Policy, to_id(raw_policy)) if to_id(raw_policy) else None
         if policy is None:
             errors["policy_id"] = "所选政策不存在"
         else:

@@ -34,7 +34,7 @@ from models import (
     WorkOrder,
     Zone,
 )
-from services import labels
+from services import inputs, labels
 from services.admin.operations import AdminContext
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.paging import Page, paginate
@@ -164,8 +164,8 @@ def enterprise_query(person: Person, filters: Filters, now: datetime):
         clauses.append(scope)
     if filters.zone == UNASSIGNED:
         clauses.append(Enterprise.zone_id.is_(None))
-    elif filters.zone.isdigit():
-        clauses.append(Enterprise.zone_id == int(filters.zone))
+    elif inputs.to_id(filters.zone) is not None:
+        clauses.append(Enterprise.zone_id == inputs.to_id(filters.zone))
     if filters.entity_type in EntityType.LABELS:
         clauses.append(Enterprise.entity_type == filters.entity_type)
     if filters.status:
@@ -364,8 +364,10 @@ def _money(text: str, label: str, errors: dict[str, str], name: str) -> Decimal 
     if not text:
         return None
     try:
-        value = Decimal(text.replace(",", ""))
+        value = Decimal(text.replace(",", "")) if text.isascii() else Decimal("NaN")
     except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():  # NaN and Infinity are words Decimal reads, not amounts
         errors[name] = f"{label}应为数字（万元）"
         return None
     if value < 0 or value >= Decimal("1e16"):
@@ -387,9 +389,9 @@ def parse_profile_form(session: Session, data: Mapping[str, Any]) -> dict[str, A
     }
     employees = text("employees")
     if employees:
-        if employees.isdigit() and int(employees) < 10_000_000:
-            values["employees"] = int(employees)
-        else:
+        try:
+            values["employees"] = inputs.parse_int(employees, minimum=0, maximum=9_999_999)
+        except ValueError:
             errors["employees"] = "从业人数应为非负整数"
     else:
         values["employees"] = None
@@ -405,10 +407,11 @@ def parse_profile_form(session: Session, data: Mapping[str, Any]) -> dict[str, A
         values["industry_code"] = ""
     stage = text("stage_id")
     if stage:
-        if not stage.isdigit() or session.get(ServiceStage, int(stage)) is None:
+        stage_id = inputs.to_id(stage)
+        if stage_id is None or session.get(ServiceStage, stage_id) is None:
             errors["stage_id"] = "服务阶段无效"
         else:
-            values["stage_id"] = int(stage)
+            values["stage_id"] = stage_id
     else:
         values["stage_id"] = None
     chain = text("chain_position")

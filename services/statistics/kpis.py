@@ -65,6 +65,7 @@ from models import (
     WorkOrderEvent,
     Zone,
 )
+from services import inputs
 from services.errors import DomainError, PermissionDenied
 from services.orders import queries as order_queries
 from services.orders import sla
@@ -418,9 +419,9 @@ def _preset_message() -> str:
 
 def _parse_day(raw: str, name: str, label: str) -> date:
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidQuery(f"{label}（{name}）格式应为 YYYY-MM-DD，例如 2026-03-01", fields={name: "日期无效"}) from None
+        return inputs.parse_date(raw)
+    except ValueError as reason:
+        raise InvalidQuery(f"{label}（{name}）{reason}，例如 2026-03-01", fields={name: str(reason)}) from None
 
 
 def custom_period(first: date, last: date, now: datetime) -> Period:
