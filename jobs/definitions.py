@@ -137,7 +137,8 @@ def process_inbound(app: Flask) -> str:
 def run_imports(app: Flask) -> str:
     from services.registry.import_jobs import run_queued
 
-    return run_queued(app.extensions["db_sessionmaker"], worker=worker_id(), clock=utc_now)
+    lease = timedelta(seconds=app.extensions["settings"].import_lease_seconds)
+    return run_queued(app.extensions["db_sessionmaker"], worker=worker_id(), clock=utc_now, lease=lease)
 
 
 def policy_campaigns(app: Flask) -> str:
