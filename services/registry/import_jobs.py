@@ -166,14 +166,19 @@ def with_unlisted_note(errors: Iterable[tuple], job: ImportJob) -> Iterator[tupl
 _UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.[a-z]{3,4}$")
 
 
+def is_upload_name(path: Path) -> bool:
+    """A console upload's own copy (``…/imports/<uuid>.<ext>``), not a file someone pointed us at."""
+    return path.parent.name == "imports" and bool(_UPLOAD_NAME.match(path.name))
+
+
 def discard_upload(stored_path: str) -> bool:
     """Delete an uploaded copy once its job is over (the row errors live in the database).
 
-    Only the console's own copies (``…/imports/<uuid>.<ext>``) are deleted — never a file the
-    command line was pointed at.
+    Only the console's own copies (``is_upload_name``) are deleted — never a file the command line
+    was pointed at.
     """
     path = Path(stored_path)
-    if path.parent.name != "imports" or not _UPLOAD_NAME.match(path.name):
+    if not is_upload_name(path):
         return False
     path.unlink(missing_ok=True)
     return True
