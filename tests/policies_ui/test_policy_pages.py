@@ -13,6 +13,7 @@ from jobs.scheduler import run_job_now
 from models import (
     AuditLog,
     CampaignStatus,
+    ImportJob,
     OutboundMessage,
     Policy,
     PolicyItem,
@@ -282,3 +283,15 @@ def test_campaign_only_owner_department_approves_and_progress_is_polled(app, cli
                        data={"csrf_token": page_token(client)}).status_code == 403
     uptake = client.get(f"/policies/uptake?policy_id={policy_id}").get_data(as_text=True)
     assert re.search(r'data-testid="pushed">3<', uptake) and re.search(r'data-testid="granted">1<', uptake)
+
+
+def test_a_zip_bomb_policy_file_is_refused_at_upload(client, session, world, zip_bomb_file):
+    settle(session)
+    login(client, "helper")
+    token = page_token(client, "/policies/import")
+    with open(zip_bomb_file, "rb") as handle:
+        response = client.post("/policies/import", data={"csrf_token": token, "file": (handle, "政策.xlsx")},
+                               content_type="multipart/form-data")
+    assert response.status_code == 422 and "压缩炸弹" in response.get_data(as_text=True)
+    fresh(session)
+    assert session.scalar(select(func.count(ImportJob.id))) == 0

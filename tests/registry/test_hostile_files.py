@@ -11,13 +11,13 @@ from services.errors import ValidationFailed
 from services.registry import excel_io
 from services.registry.importer import ENTERPRISE_SPEC
 from tests.registry.exports import codes, row, write_xlsx
-from tests.registry.hostile import crowded_archive, lying_archive, zip_bomb
+from tests.registry.hostile import crowded_archive, lying_archive
 
 
-@pytest.fixture(scope="session")
-def bomb(tmp_path_factory):
+@pytest.fixture
+def bomb(zip_bomb_file):
     """120 MB of sheet XML in a file of about half a megabyte (the one reported was 4.3 MB → 1.4 GB)."""
-    return zip_bomb(tmp_path_factory.mktemp("bomb") / "名录.xlsx", expanded_bytes=120 * 1024 * 1024)
+    return zip_bomb_file
 
 
 def test_a_zip_bomb_is_refused_from_its_directory_in_milliseconds(bomb):
@@ -95,3 +95,26 @@ def test_report_cells_keep_ordinary_rows_and_cut_absurd_ones():
     cut = excel_io.report_cells(["x" * 3000, "y" * 3000, "z" * 10, "w"])
     assert cut[0] == "x" * 3000 and cut[1] == "y" * 1000 + "…" and cut[2:] == ["…"]
     assert sum(map(len, excel_io.report_cells(["q" * 32767] * 16384))) < excel_io.REPORT_ROW_CHARS + 10
+
+
+def test_junk_rows_are_counted_but_at_most_ten_thousand_kept(session_factory, tmp_path, now):
+    """The registry import of a file of junk rows (each lacks its code): the errors are counted,
+    10,000 kept for the report, the rest noted as unlisted — not millions of rows in the database."""
+    from sqlalchemy import func, select
+
+    from models import ImportJob, ImportRowError, ImportStatus
+    from services.registry import import_jobs
+    from tests.registry.exports import write_csv
+
+    junk = 12_000
+    path = write_csv(tmp_path / "名录.csv", [row(i, "", f"企业{i}") for i in range(junk)], encoding="utf-8")
+    with session_factory() as s:
+        job_id = import_jobs.create_job(s, kind="enterprises", filename="名录.csv", stored_path=str(path),
+                                        file_size=path.stat().st_size, actor=None, now=now).id
+        s.commit()
+    assert "另有 2000 行错误未列出" in import_jobs.run_queued(session_factory, worker="t", clock=lambda: now)
+    with session_factory() as s:
+        job = s.get(ImportJob, job_id)
+        assert job.status == ImportStatus.PREVIEWED and (job.errors, job.unlisted_errors) == (junk, 2000)
+        assert s.scalar(select(func.count(ImportRowError.id)).where(ImportRowError.job_id == job_id)) == 10_000
+        assert import_jobs.unlisted_note(job) == "另有 2000 行错误未列出"
