@@ -10,14 +10,16 @@ inside a savepoint that is rolled back: it reports exactly what the real run wil
 The file and its rejected rows are an ``ImportJob`` of kind "people", run by the jobs process like
 the enterprise registry's (``services.registry.import_jobs``): the upload queues a dry run, the
 confirmation queues the real run; no request parses a roster. A run reads the whole file first
-(at most ``MAX_ROWS`` rows) with no transaction open, then applies the rows: the preview in one
-transaction (it must see its own rows, and is rolled back), the real run committing every
-``COMMIT_EVERY`` rows, so SQLite's write lock is never held while a file is parsed.
+(at most ``MAX_ROWS`` rows) with no transaction open, then applies the rows ``COMMIT_EVERY`` at a
+time, one transaction per batch — committed by the real run, rolled back by the preview
+(``apply_roster`` says how the preview still sees what earlier rows do) — so SQLite's write lock
+is never held while a file is parsed, nor for more than one batch.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +49,7 @@ KIND = "people"
 SAMPLE_ROWS = 5
 MAX_ROWS = 5000
 COMMIT_EVERY = 200
+BATCH_PAUSE_SECONDS = 0.05
 _PHONE_NOISE = re.compile(r"[\s\-()（）]+")
 _PHONE = re.compile(r"\+?\d{5,20}")
 _LIST = re.compile(r"[、,，;；/\s]+")
@@ -271,43 +274,80 @@ class _RowView:
         self.number, self.values = number, values
 
 
-def apply_roster(ac: AdminContext, roster: RosterFile, *, commit_every: int | None = None,
+_CHAT_IDS = (("wecom_userid", "企业微信账号", "该企业微信 UserID 已被其他人员使用"),
+             ("dingtalk_userid", "钉钉账号", "该钉钉 UserID 已被其他人员使用"))
+
+
+def apply_roster(ac: AdminContext, roster: RosterFile, *, preview: bool = False, batch: int | None = None,
                  progress_cb=None) -> RosterResult:
-    """Import the rows, every row in its own savepoint; flushed, and committed every ``commit_every``
-    rows when given (the real run) — a preview leaves the transaction to its caller to roll back."""
+    """Import the rows, every row in its own savepoint, ``batch`` rows per transaction: the real
+    run commits each batch, a preview rolls each one back — either way SQLite's write lock is held
+    for one batch at a time, never for the whole file.
+
+    What a row does to the rows after it is carried from batch to batch, so a preview reports what
+    the real run will do: phone numbers already used in the file (``seen``), chat accounts claimed
+    by earlier rows (``claims``), and chat accounts earlier rows took off their people (``released``,
+    replayed at the start of each preview batch, since the preview's own writes are gone)."""
     session = ac.session
     result = RosterResult(headers=list(roster.headers))
     directory = _Directory(session)
     seen: dict[str, int] = {}
-    for index, (number, values, texts) in enumerate(roster.rows, 1):
-        result.total += 1
-        if len(result.sample) < SAMPLE_ROWS:
-            result.sample.append(excel_io.report_cells(texts, 1000))
-        row = _RowView(number, values)
-        try:
-            data, person = _parse_row(row, directory, seen)
-            before = _snapshot(person)
-            with session.begin_nested():
-                saved = admin.save_person(ac, person.id if person else None, data)
-            if person is None:
-                result.new += 1
-                directory.people.setdefault(data["phone"], []).append(saved)
-            elif _snapshot(saved) != before:
-                result.changed += 1
-            else:
-                result.unchanged += 1
-        except RowProblem as problem:
-            result.add_error(number, problem.column, problem.value, problem.reason, texts)
-        except DomainError as error:
-            fields = error.fields or {"": error.message}
-            for key, reason in fields.items():
-                column = _FIELD_COLUMNS.get(key, "")
-                value = excel_io.cell_text(values.get(_COLUMN_KEYS.get(column, ""), ""))
-                result.add_error(number, column, value, reason, texts)
-        if commit_every and index % commit_every == 0:
-            session.commit()  # a short write transaction per batch, not one for the whole file
-            if progress_cb is not None:
-                progress_cb(result)
+    claims: dict[tuple[str, str], str] = {}  # (column, account) → the phone of the row that holds it
+    released: list[tuple[str, str, int]] = []  # (column, account, person id)
+    rows = roster.rows
+    batch = batch or COMMIT_EVERY
+    for first in range(0, len(rows), batch):
+        savepoint = session.begin_nested() if preview else None
+        if preview:
+            for attr, account, person_id in released:
+                session.execute(update(Person).where(Person.id == person_id, getattr(Person, attr) == account)
+                                .values({attr: None}))
+        for number, values, texts in rows[first:first + batch]:
+            result.total += 1
+            if len(result.sample) < SAMPLE_ROWS:
+                result.sample.append(excel_io.report_cells(texts, 1000))
+            try:
+                data, person = _parse_row(_RowView(number, values), directory, seen)
+                key = normalize_phone(data["phone"])
+                for attr, column, taken in _CHAT_IDS:
+                    if data[attr] and claims.get((attr, data[attr]), key) != key:
+                        raise RowProblem(column, data[attr], taken)
+                before = _snapshot(person)
+                held = {attr: getattr(person, attr) for attr, _c, _t in _CHAT_IDS} if person is not None else {}
+                with session.begin_nested():
+                    saved = admin.save_person(ac, person.id if person else None, data)
+                for attr, _column, _taken in _CHAT_IDS:
+                    if held.get(attr) and held[attr] != data[attr]:
+                        released.append((attr, held[attr], saved.id))
+                    if data[attr]:
+                        claims[(attr, data[attr])] = key
+                if person is None:
+                    result.new += 1
+                    if not preview:  # a preview's new person is gone with its batch; ``seen`` has the phone
+                        directory.people.setdefault(data["phone"], []).append(saved)
+                elif _snapshot(saved) != before:
+                    result.changed += 1
+                else:
+                    result.unchanged += 1
+            except RowProblem as problem:
+                result.add_error(number, problem.column, problem.value, problem.reason, texts)
+            except DomainError as error:
+                fields = error.fields or {"": error.message}
+                for field_key, reason in fields.items():
+                    column = _FIELD_COLUMNS.get(field_key, "")
+                    value = excel_io.cell_text(values.get(_COLUMN_KEYS.get(column, ""), ""))
+                    result.add_error(number, column, value, reason, texts)
+        if savepoint is not None:
+            savepoint.rollback()
+            session.rollback()  # the batch's transaction ends here: a preview writes nothing
+        else:
+            session.commit()
+        if progress_cb is not None:
+            progress_cb(result)
+        if first + batch < len(rows):
+            # A gap between batches that other writers can take: SQLite's busy handler polls, and a
+            # waiting request (or this job's own lease renewal) would miss a gap of microseconds.
+            time.sleep(BATCH_PAUSE_SECONDS)
     return result
 
 
@@ -327,14 +367,8 @@ def run_roster_job(session_factory: sessionmaker[Session], job, *, now: datetime
     with session_factory() as session:
         actor = session.get(Person, job.created_by_id) if job.created_by_id else None
         ac = AdminContext(session=session, actor=actor, now=now)
-        if job.dry_run:
-            preview = session.begin_nested()
-            try:
-                result = apply_roster(ac, roster)
-            finally:
-                preview.rollback()  # a preview writes nothing (audit rows included)
-        else:
-            result = apply_roster(ac, roster, commit_every=COMMIT_EVERY, progress_cb=progress_cb)
+        # A preview writes nothing (audit rows included); the real run commits batch by batch.
+        result = apply_roster(ac, roster, preview=job.dry_run, progress_cb=progress_cb)
         _store_errors(session, job.id, result)
         session.execute(update(ImportJob).where(ImportJob.id == job.id).values(
             header_row=roster.header_row, header_map=roster.labels, preview_rows=[result.headers, *result.sample]))

@@ -243,3 +243,30 @@ def test_the_roster_is_parsed_with_no_database_connection_held(session, factory,
     session.close()  # the test's own connection back to the pool
     assert run(session, now).status == ImportStatus.PREVIEWED
     assert seen == [0]
+
+
+def test_a_preview_batch_by_batch_reports_what_the_real_run_does(session, factory, now, tmp_path, existing,
+                                                                  monkeypatch):
+    """One row per transaction: what earlier rows do still counts — a phone or chat account used
+    before, and a chat account an earlier row takes off its person (free for a later row)."""
+    monkeypatch.setattr(people_roster, "COMMIT_EVERY", 1)
+    monkeypatch.setattr(people_roster, "BATCH_PAUSE_SECONDS", 0)
+    rows = [*rows_with_problems(),
+            ["老王", "13700000099", "片区管理员", "天穆", "laowang2", "", "", ""],  # a second row for 老王
+            ["小李", "13800000008", "为企服务人员", "北仓镇", "xiaoli", "", "", ""],
+            ["小赵", "13800000009", "为企服务人员", "北仓镇", "xiaoli", "", "", ""]]  # 小李's account
+    rows[2][4] = "laowang-new"  # 老王 moves to a new account, so 重复企微 (row 11) may take his old one
+    path = workbook(tmp_path / "名册.xlsx", rows)
+    job = queue(session, path, None, now)
+    job = run(session, now)
+    preview = {e.row_number: (e.column, e.reason) for e in people_roster.job_errors(session, job)}
+    counts = (job.total, job.new, job.changed, job.errors)
+    assert 11 not in preview  # laowang was released by row 5
+    assert preview[12][0] == "手机号" and "第 5 行" in preview[12][1]
+    assert preview[14] == ("企业微信账号", "该企业微信 UserID 已被其他人员使用")
+    import_jobs.confirm(session, job, full_export=None, now=now)
+    session.commit()
+    job = run(session, now)
+    assert {e.row_number: (e.column, e.reason) for e in people_roster.job_errors(session, job)} == preview
+    assert (job.total, job.new, job.changed, job.errors) == counts == (12, 4, 1, 7)
+    assert session.scalar(select(Person).where(Person.name == "重复企微")).wecom_userid == "laowang"
