@@ -254,11 +254,11 @@ def test_an_upload_wakes_the_import_job_at_once(app, web, admin, tmp_path, sessi
     assert status == ImportStatus.PREVIEWED
 
 
-def test_a_zip_bomb_upload_is_refused_and_nothing_is_kept(web, admin, session, zip_bomb_file):
+def test_a_zip_bomb_upload_is_refused_and_nothing_is_kept(web, admin, session, zip_bomb_file, monkeypatch, tmp_path):
+    monkeypatch.setitem(web.client.application.config, "UPLOAD_ROOT", str(tmp_path / "uploads"))
     with open(zip_bomb_file, "rb") as handle:
         data = {"file": (io.BytesIO(handle.read()), "名录.xlsx")}
     response = web.post("/registry/imports", data, content_type="multipart/form-data")
     assert response.status_code == 422 and "压缩炸弹" in response.get_data(as_text=True)
     assert session.scalar(select(func.count(ImportJob.id))) == 0
-    folder = Path(web.client.application.config["UPLOAD_ROOT"]) / "imports"
-    assert not folder.exists() or list(folder.iterdir()) == []
+    assert list((tmp_path / "uploads" / "imports").iterdir()) == []  # saved, refused, deleted
