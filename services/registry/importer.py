@@ -203,17 +203,6 @@ class ImportCounters:
         return "，".join(parts)
 
 
-@dataclass
-class Preview:
-    header: dict[str, Any]  # see header_info()
-    rows: list[dict[str, Any]]  # first rows: number, cells {label: text}, problems
-    estimated_rows: int | None
-
-    @property
-    def header_row(self) -> int:
-        return self.header["row"]
-
-
 def header_info(sheet: excel_io.SheetReader) -> dict[str, Any]:
     """What the reader found, kept on the ImportJob (``header_map``) for the preview and the report."""
     return {
@@ -459,7 +448,7 @@ def quick_identity(code_cell: Any, reg_cell: Any) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Preview (synchronous, on upload): where the header is and what the first rows say
+# Preview (the dry run records the first rows on its job): where the header is and what they say
 # --------------------------------------------------------------------------------------------------
 def preview_row(row: excel_io.Row) -> dict[str, Any]:
     """One of the first rows as the job page shows it: its cells as read, and its problems."""
@@ -470,16 +459,6 @@ def preview_row(row: excel_io.Row) -> dict[str, Any]:
     if fields.get("established_on"):  # show how a serial number or a Chinese date was read
         cells[ENTERPRISE_SPEC.column("established_on").label] = fields["established_on"].isoformat()
     return {"number": row.number, "cells": cells, "problems": reasons}
-
-
-def preview_file(path, *, filename: str | None = None, max_bytes: int = excel_io.DEFAULT_MAX_BYTES,
-                 rows: int = PREVIEW_ROWS) -> Preview:
-    """The header and the first rows alone (the dry run records the same on its job)."""
-    with excel_io.open_sheet(path, ENTERPRISE_SPEC, filename=filename, max_bytes=max_bytes) as sheet:
-        shown = [preview_row(row) for row in islice(sheet.rows(), rows)]
-        if not shown:
-            raise ValidationFailed("文件只有表头，没有数据行", fields={"file": "无数据行"})
-        return Preview(header_info(sheet), shown, sheet.estimated_rows())
 
 
 # --------------------------------------------------------------------------------------------------
