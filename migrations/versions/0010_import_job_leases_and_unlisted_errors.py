@@ -1,7 +1,7 @@
 """import jobs: run leases (lease_until, attempts) and the count of unlisted row errors
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 12:00:00.000000
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = '0006'
-down_revision = '0005'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
