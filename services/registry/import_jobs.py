@@ -53,8 +53,8 @@ RUNNERS: dict[str, str] = {
     "policies": "services.policies.library:run_policy_import_job",
 }
 KIND_LABELS = {"enterprises": "企业名录", "people": "人员名册", "policies": "政策与申报事项"}
-# What a finished real run leaves in the audit log, per kind (the policy import records its own).
-AUDIT_ACTIONS = {"enterprises": "import.enterprises", "people": "grid.people_import"}
+# Kinds whose finished real run is audited here (the policy import records its own entry).
+AUDITED_KINDS = ("enterprises", "people")
 LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 3
 # Row errors kept per job (see importer.MAX_LISTED_ERRORS, which is this).
@@ -382,9 +382,10 @@ def _finish(session_factory, job: JobSnapshot, status: str, now: datetime, *, er
             session.rollback()
             log.warning("import job %s: not recording %s, its lease was lost", job.id, status)
             return "lost"
-        if status == ImportStatus.DONE and job.kind in AUDIT_ACTIONS:
+        if status == ImportStatus.DONE and job.kind in AUDITED_KINDS:
             actor = session.get(Person, job.created_by_id) if job.created_by_id else None
-            audit.record(session, actor, AUDIT_ACTIONS[job.kind], "import_job", job.id,
+            audit.record(session, actor, "grid.people_import" if job.kind == "people" else "import.enterprises",
+                         "import_job", job.id,
                          {"filename": job.filename, "summary": summary, "full_export": job.full_export,
                           **(detail or {})}, "", now)
         session.commit()
