@@ -81,6 +81,9 @@ class Settings:
     upload_max_bytes: int = 20 * 1024 * 1024
     # Spreadsheet imports (enterprise registry, rosters): the largest file accepted.
     import_max_bytes: int = 50 * 1024 * 1024
+    # How long a claimed import job belongs to its jobs process without a renewal (renewed every
+    # sixth of it); a job whose process died is taken over by another after this.
+    import_lease_seconds: int = 30
     survey_delay_hours: float = 24.0
     survey_reminder_hours: float = 24.0
     outbox_batch_size: int = 50
@@ -245,6 +248,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
         instance_dir=instance_dir,
         upload_max_bytes=_number(env, "UPLOAD_MAX_MB", 20, minimum=1) * 1024 * 1024,
         import_max_bytes=_number(env, "IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024,
+        import_lease_seconds=_number(env, "IMPORT_LEASE_SECONDS", 30, minimum=3),
         survey_delay_hours=_number(env, "SURVEY_DELAY_HOURS", 24.0, float),
         survey_reminder_hours=_number(env, "SURVEY_REMINDER_HOURS", 24.0, float),
         outbox_batch_size=_number(env, "OUTBOX_BATCH_SIZE", 50, minimum=1),

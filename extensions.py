@@ -2,10 +2,13 @@
 
 This is application glue (beside ``application.py`` and ``cli.py``): handlers, jobs and commands
 ask for the app's WeCom or DingTalk facade here; the facades themselves (``integrations``) are
-handed the token store and never reach for it.
+handed the token store and never reach for it. ``import_dir`` says where uploaded spreadsheets
+wait for the jobs process.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from flask import Flask, g, has_app_context
 from sqlalchemy.orm import Session
@@ -75,3 +78,14 @@ def dingtalk_stream_worker(app: Flask, **options) -> StreamWorker:
         on_event=lambda event_type, data: handle({"event": {**data, "EventType": event_type}}).status,
         **options,
     )
+
+
+def import_dir(app: Flask) -> Path:
+    """Where uploaded spreadsheets wait for the jobs process (``IMPORT_ROOT``, else the uploads
+    folder's ``imports``): the web writes there, the jobs process reads, discards and sweeps it,
+    so both must see the same folder."""
+    configured = app.config.get("IMPORT_ROOT")
+    if configured:
+        return Path(configured)
+    uploads = app.config.get("UPLOAD_ROOT")
+    return (Path(uploads) if uploads else Path(app.instance_path) / "uploads") / "imports"

@@ -137,7 +137,8 @@ def process_inbound(app: Flask) -> str:
 def run_imports(app: Flask) -> str:
     from services.registry.import_jobs import run_queued
 
-    return run_queued(app.extensions["db_sessionmaker"], worker=worker_id(), clock=utc_now)
+    lease = timedelta(seconds=app.extensions["settings"].import_lease_seconds)
+    return run_queued(app.extensions["db_sessionmaker"], worker=worker_id(), clock=utc_now, lease=lease)
 
 
 def policy_campaigns(app: Flask) -> str:
@@ -156,10 +157,12 @@ def policy_uptake_weekly(app: Flask) -> str:
 
 
 def housekeeping(app: Flask) -> str:
+    from extensions import import_dir
     from services.admin.housekeeping import prune
 
     retention = timedelta(days=app.extensions["settings"].inbound_retention_days)
-    return prune(app.extensions["db_sessionmaker"], now=utc_now(), inbound_retention=retention).describe()
+    return prune(app.extensions["db_sessionmaker"], now=utc_now(), inbound_retention=retention,
+                 import_dir=import_dir(app)).describe()
 
 
 def handbook_refresh(app: Flask) -> str:
@@ -184,7 +187,8 @@ JOBS: tuple[JobDefinition, ...] = (
     JobDefinition("policy_uptake_weekly", "向牵头部门发送政策推送成效周报", policy_uptake_weekly,
                   interval_seconds=3600),
     # At night, when callbacks and deliveries are few; batches keep each lock short anyway.
-    JobDefinition("housekeeping", "清理过期的回调记录、限流计数、令牌、卡片响应码与登录失败计数", housekeeping,
+    JobDefinition("housekeeping", "清理过期的回调记录、限流计数、令牌、卡片响应码与登录失败计数，以及放弃或失败的导入留下的文件与错误行",
+                  housekeeping,
                   cron={"hour": 3, "minute": 40}),
     # Daily, after housekeeping: yesterday's orders are all in; the counts are per day anyway.
     JobDefinition("handbook_refresh", "更新高频事项应答手册：统计近90天工单、提议新的高频事项", handbook_refresh,

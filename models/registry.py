@@ -98,12 +98,18 @@ class ImportJob(TimestampMixin, Base):
     changed: Mapped[int] = mapped_column(default=0)
     unchanged: Mapped[int] = mapped_column(default=0)
     errors: Mapped[int] = mapped_column(default=0)
+    # Rows with errors beyond the ones kept as ImportRowError (a junk file is counted, not stored).
+    unlisted_errors: Mapped[int] = mapped_column(default=0, server_default="0")
     missing: Mapped[int] = mapped_column(default=0)  # flagged as absent from a full export
     status_changes: Mapped[int] = mapped_column(default=0)
     # Rough size of the file in rows (for the progress bar before the real count is known).
     estimated_rows: Mapped[int | None] = mapped_column()
 
+    # The run's lease: the worker that claimed it renews ``lease_until`` every few seconds while it
+    # runs; once it has passed (the worker died), any jobs process takes the job over.
     claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    lease_until: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # claims of the current run
     started_at: Mapped[datetime | None] = mapped_column()
     heartbeat_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()

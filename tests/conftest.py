@@ -42,6 +42,9 @@ def app():
     from models import Base
 
     flask_app = create_app(settings=_test_settings())
+    # Uploads (attachments, imports) of tests that do not choose a folder stay out of instance/,
+    # where housekeeping would treat the development database's uploads as orphans.
+    flask_app.config["UPLOAD_ROOT"] = str(_TMP / "uploads")
     engine = flask_app.extensions["db_engine"]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -104,3 +107,11 @@ def factory(session):
     from tests.factories import Factory
 
     return Factory(session)
+
+
+@pytest.fixture(scope="session")
+def zip_bomb_file(tmp_path_factory):
+    """An xlsx of about half a megabyte whose sheet inflates to 120 MB (made once per run)."""
+    from tests.registry.hostile import zip_bomb
+
+    return zip_bomb(tmp_path_factory.mktemp("bomb") / "名录.xlsx", expanded_bytes=120 * 1024 * 1024)

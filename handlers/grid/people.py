@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import io
-import secrets
-from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
 from handlers.console.auth import roles_required
 from handlers.context import db, now, settings
 from handlers.grid import bp
-from handlers.grid.common import grid_ctx
+from handlers.uploads import queue_import, wake_imports_after
 from models import Department, ImportJob, Role, Zone
 from services import xlsx_export
 from services.errors import ValidationFailed
 from services.grid import people_roster
-from services.registry import excel_io
+from services.registry import import_jobs
 
 EDITORS = (Role.SYSADMIN,)
 SHOWN_ERRORS = 200
-
-
-def import_root() -> Path:
-    configured = current_app.config.get("IMPORT_ROOT")
-    return Path(configured) if configured else Path(current_app.instance_path) / "imports"
 
 
 def _xlsx(buffer: io.BytesIO, stem: str):
@@ -71,23 +64,15 @@ def people_export():
 @bp.post("/people/import")
 @roles_required(*EDITORS)
 def people_upload():
+    # Checked without parsing, then previewed by the jobs process (the job page refreshes itself).
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _page(status=422, error_message="请选择要导入的人员名册文件")
-    filename = Path(upload.filename).name
-    kind = excel_io.file_kind(filename)
-    folder = import_root() / people_roster.KIND
-    folder.mkdir(parents=True, exist_ok=True)
-    stored = folder / f"{now():%Y%m%d%H%M%S}-{secrets.token_hex(8)}.{kind or 'bin'}"
-    upload.save(stored)
     try:
-        job = people_roster.start_import(grid_ctx(), stored, filename, stored.stat().st_size,
-                                         max_bytes=settings().import_max_bytes)
+        job = queue_import(upload, kind=people_roster.KIND)
     except ValidationFailed as error:
-        db().rollback()
-        stored.unlink(missing_ok=True)
-        return _page(status=422, error_message=error.message, expected=error.fields.get("expected", ""))
-    return redirect(url_for("grid.people_job", job_id=job.id))
+        return _page(status=422, error_message=error.message)
+    return wake_imports_after(redirect(url_for("grid.people_job", job_id=job.id)))
 
 
 def _job(job_id: int) -> ImportJob:
@@ -104,22 +89,17 @@ def people_job(job_id: int):
     errors = people_roster.job_errors(db(), job, limit=SHOWN_ERRORS)
     return render_template("grid/people_job.html", job=job, errors=errors,
                            error_total=people_roster.error_count(db(), job), shown=SHOWN_ERRORS,
-                           good_rows=job.new + job.changed + job.unchanged)
+                           good_rows=job.new + job.changed + job.unchanged,
+                           unlisted=import_jobs.unlisted_note(job))
 
 
 @bp.post("/people/import/<int:job_id>/confirm")
 @roles_required(*EDITORS)
 def people_confirm(job_id: int):
     job = _job(job_id)
-    try:
-        people_roster.confirm_import(grid_ctx(), job, max_bytes=settings().import_max_bytes)
-    except ValidationFailed as error:
-        db().rollback()
-        flash(error.message, "error")
-        return redirect(url_for("grid.people_job", job_id=job_id))
-    flash(f"人员名册已导入：新增 {job.new} 人，更新 {job.changed} 人，未变化 {job.unchanged} 人"
-          + (f"，{job.errors} 行未导入（见下方原因）" if job.errors else ""), "warning" if job.errors else "success")
-    return redirect(url_for("grid.people_job", job_id=job_id))
+    import_jobs.confirm(db(), job, full_export=None, now=now())
+    flash("已确认导入，正在后台执行", "success")
+    return wake_imports_after(redirect(url_for("grid.people_job", job_id=job_id)))
 
 
 @bp.get("/people/import/<int:job_id>/errors.xlsx")

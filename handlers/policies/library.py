@@ -4,8 +4,6 @@ publish → retire, attachments, the match preview, and the xlsx import with its
 from __future__ import annotations
 
 import io
-import secrets
-import tempfile
 from pathlib import Path
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
@@ -24,12 +22,22 @@ from handlers.policies.common import (
     form_data,
     policy_ctx,
 )
-from models import Department, DepartmentKind, ItemStatus, PolicyLevel, PolicyStatus
-from services.errors import DomainError, InvalidTransition, PermissionDenied, ValidationFailed
+from handlers.uploads import queue_import, wake_imports_after
+from models import (
+    Department,
+    DepartmentKind,
+    ImportJob,
+    ImportRowError,
+    ItemStatus,
+    PolicyLevel,
+    PolicyStatus,
+)
+from services.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.orders import attachments
 from services.policies import library as policies
 from services.policies import matching as policy_matching
 from services.policies import training
+from services.registry import excel_io, import_jobs
 from services.xlsx_export import XLSX_MIME
 
 PER_PAGE = 50
@@ -371,20 +379,38 @@ def item_preview(item_id: int):
 
 
 # --------------------------------------------------------------------------------------------
-# xlsx import
+# xlsx import: the upload queues an ImportJob ("policies"); the jobs process reads and applies it
 # --------------------------------------------------------------------------------------------
-def _import_dir() -> Path:
-    root = upload_root() / "policy_imports"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+IMPORT_KIND = "policies"
+
+
+def _import_page(*, status: int = 200, error_message: str = "", job: ImportJob | None = None):
+    errors = import_jobs_rows(job) if job is not None and not job.is_active else []
+    return render_template("policies/import.html", spec=policies.IMPORT_SPEC, notes=policies.IMPORT_NOTES,
+                           job=job, errors=errors, error_message=error_message,
+                           unlisted=import_jobs.unlisted_note(job) if job is not None else "",
+                           can_import=policies.can(db(), current_person(), "create")), status
+
+
+def import_jobs_rows(job: ImportJob) -> list[ImportRowError]:
+    return list(db().scalars(select(ImportRowError).where(ImportRowError.job_id == job.id)
+                             .order_by(ImportRowError.row_number, ImportRowError.id).limit(200)))
+
+
+def _import_job(job_id: int) -> ImportJob:
+    """Its uploader's, or any hub editor's (the report holds only what the file said)."""
+    job = db().get(ImportJob, job_id)
+    person = current_person()
+    if (job is None or job.kind != IMPORT_KIND
+            or (job.created_by_id != person.id and person.role not in policies.EDITOR_HUB_ROLES)):
+        raise NotFound("未找到该导入任务")
+    return job
 
 
 @bp.get("/import")
 @login_required
 def import_page():
-    return render_template("policies/import.html", spec=policies.IMPORT_SPEC, notes=policies.IMPORT_NOTES,
-                           result=None, error_message="", report=None,
-                           can_import=policies.can(db(), current_person(), "create"))
+    return _import_page()
 
 
 @bp.get("/import/template.xlsx")
@@ -402,35 +428,31 @@ def import_upload():
     upload = request.files.get("file")
     if not policies.can(db(), current_person(), "create"):
         raise PermissionDenied("只有部门首席帮办、部门领导、区营商环境办或系统管理员可以导入政策")
-    error_message = ""
-    result = None
-    report = None
     if upload is None or not upload.filename:
-        error_message = "请选择要导入的 Excel 文件"
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "upload"
-            upload.save(path)
-            try:
-                result = policies.import_policies(policy_ctx(), path, upload.filename)
-            except ValidationFailed as error:
-                db().rollback()
-                error_message = error.message
-        if result is not None and result.errors:
-            report = secrets.token_urlsafe(16)
-            policies.write_import_errors(_import_dir() / f"{report}.xlsx", result)
-    status = 422 if error_message else 200
-    return render_template("policies/import.html", spec=policies.IMPORT_SPEC, notes=policies.IMPORT_NOTES,
-                           result=result, error_message=error_message, report=report, can_import=True), status
+        return _import_page(status=422, error_message="请选择要导入的 Excel 文件")
+    try:
+        job = queue_import(upload, kind=IMPORT_KIND, dry_run=False)  # no preview: rows land as drafts
+    except ValidationFailed as error:
+        return _import_page(status=422, error_message=error.message)
+    return wake_imports_after(redirect(url_for("policies.import_job", job_id=job.id)))
 
 
-@bp.get("/import/errors/<token>.xlsx")
+@bp.get("/import/<int:job_id>")
 @login_required
-def import_errors(token: str):
-    if not token.replace("-", "").replace("_", "").isalnum() or len(token) > 64:
-        abort(404)
-    path = _import_dir() / f"{token}.xlsx"
-    if not path.is_file():
-        abort(404)
-    return send_file(path, as_attachment=True, download_name="政策导入未通过的行.xlsx", mimetype=XLSX_MIME, max_age=0)
+def import_job(job_id: int):
+    return _import_page(job=_import_job(job_id))
+
+
+@bp.get("/import/<int:job_id>/errors.xlsx")
+@login_required
+def import_errors(job_id: int):
+    job = _import_job(job_id)
+    rows = ((e.row_number, e.column, e.value, e.reason, e.row_values)
+            for e in db().scalars(select(ImportRowError).where(ImportRowError.job_id == job.id)
+                                  .order_by(ImportRowError.row_number, ImportRowError.id)))
+    buffer = io.BytesIO()
+    excel_io.write_row_errors(buffer, (job.header_map or {}).get("headers") or [],
+                              import_jobs.with_unlisted_note(rows, job))
+    buffer.seek(0)
+    return send_file(buffer, as_attachment=True, download_name="政策导入未通过的行.xlsx", mimetype=XLSX_MIME, max_age=0)
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 import io
 import logging
 import tempfile
-import uuid
-from datetime import datetime
 from pathlib import Path
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import flash, jsonify, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
 from handlers.console.auth import roles_required
-from handlers.console.common import checkbox, upload_root
+from handlers.console.common import checkbox
 from handlers.context import current_person, db, now, settings
 from handlers.registry import bp
+from handlers.uploads import queue_import, wake_imports_after
 from models import ImportJob
 from services import labels
 from services.errors import NotFound, ValidationFailed
@@ -27,24 +26,6 @@ from services.registry.enterprises import IMPORT_ROLES, IMPORT_VIEW_ROLES, VIEW_
 log = logging.getLogger(__name__)
 KIND = "enterprises"
 SHOWN_ERRORS = 200
-
-
-def import_root() -> Path:
-    root = upload_root() / "imports"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
-
-
-def _wake_jobs() -> None:
-    """Where this process runs the scheduler (development), start the import now, not in 5 s."""
-    scheduler = current_app.extensions.get("scheduler")
-    if scheduler is not None and scheduler.running:
-        from jobs.definitions import LOCAL_TZ
-
-        try:
-            scheduler.modify_job("run_imports", next_run_time=datetime.now(LOCAL_TZ))
-        except Exception:  # noqa: BLE001 - the regular run picks it up anyway
-            log.debug("could not wake run_imports", exc_info=True)
 
 
 def _jobs_list():
@@ -83,31 +64,13 @@ def import_template():
 @roles_required(*IMPORT_ROLES)
 def import_upload():
     # The request itself is capped by MAX_CONTENT_LENGTH (3 × UPLOAD_MAX_MB + 1 MB, parsed before this
-    # view for the CSRF check); the import's own limit, with its Chinese message, applies below.
-    limit = settings().import_max_bytes
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        return _upload_page(status=422, error=ValidationFailed("请选择要上传的文件", fields={"file": "必填"}))
-    filename = Path(upload.filename.replace("\\", "/")).name[:200] or "upload"
-    kind = excel_io.file_kind(filename)
-    if kind not in excel_io.SUPPORTED:
-        return _upload_page(status=422, error=ValidationFailed(
-            f"不支持的文件类型“{kind or '无扩展名'}”，请上传 {excel_io.SUPPORTED_LABEL} 文件"))
-    stored = import_root() / f"{uuid.uuid4().hex}.{kind}"
-    upload.save(stored)
+    # view for the CSRF check); the import's own limit, with its Chinese message, applies in queue_import.
+    # Nothing is parsed here: the dry run (jobs process) reads the header and the first rows.
     try:
-        preview = registry_import.preview_file(stored, filename=filename, max_bytes=limit)
+        job = queue_import(request.files.get("file"), kind=KIND, full_export=checkbox("full_export"))
     except ValidationFailed as error:
-        stored.unlink(missing_ok=True)
         return _upload_page(status=422, error=error)
-    job = import_jobs.create_job(
-        db(), kind=KIND, filename=filename, stored_path=str(stored), file_size=stored.stat().st_size,
-        actor=current_person(), now=now(), full_export=checkbox("full_export"), header=preview.header,
-        preview_rows=preview.rows, estimated_rows=preview.estimated_rows,
-    )
-    response = redirect(url_for("registry.import_job", job_id=job.id))
-    response.call_on_close(_wake_jobs)  # after the request boundary has committed the job
-    return response
+    return wake_imports_after(redirect(url_for("registry.import_job", job_id=job.id)))
 
 
 def _job(job_id: int) -> ImportJob:
@@ -123,7 +86,8 @@ def import_job(job_id: int):
     job = _job(job_id)
     errors = registry_import.row_errors(db(), job.id, limit=SHOWN_ERRORS) if not job.is_active else []
     return render_template("registry/import_job.html", job=job, errors=errors, shown_errors=SHOWN_ERRORS,
-                           can_import=current_person().role in IMPORT_ROLES, readers=labels.SPREADSHEET_READERS)
+                           can_import=current_person().role in IMPORT_ROLES, readers=labels.SPREADSHEET_READERS,
+                           max_listed=import_jobs.MAX_LISTED_ERRORS)
 
 
 @bp.get("/imports/<int:job_id>/status")
@@ -134,6 +98,7 @@ def import_status(job_id: int):
         "id": job.id, "status": job.status, "status_label": job.status_label, "dry_run": job.dry_run,
         "total": job.total, "processed": job.processed, "estimated_rows": job.estimated_rows,
         "new": job.new, "changed": job.changed, "unchanged": job.unchanged, "errors": job.errors,
+        "unlisted_errors": job.unlisted_errors,
         "missing": job.missing, "status_changes": job.status_changes, "percent": job.percent,
         "active": job.is_active, "error_message": job.error_message,
     }})
@@ -145,9 +110,7 @@ def import_confirm(job_id: int):
     job = _job(job_id)
     import_jobs.confirm(db(), job, full_export=checkbox("full_export"), now=now())
     flash("已确认导入，正在后台执行", "success")
-    response = redirect(url_for("registry.import_job", job_id=job.id))
-    response.call_on_close(_wake_jobs)
-    return response
+    return wake_imports_after(redirect(url_for("registry.import_job", job_id=job.id)))
 
 
 @bp.post("/imports/<int:job_id>/cancel")
@@ -167,7 +130,7 @@ def import_errors(job_id: int):
     spool = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115 - closed by send_file
     spool.close()
     excel_io.write_row_errors(spool.name, registry_import.report_headers(job),
-                              registry_import.iter_row_errors(db(), job.id))
+                              import_jobs.with_unlisted_note(registry_import.iter_row_errors(db(), job.id), job))
     handle = open(spool.name, "rb")  # noqa: SIM115
     Path(spool.name).unlink()  # the open handle keeps the data until the response is sent
     name = f"未导入的行_{Path(job.filename).stem}_{job.id}.xlsx"

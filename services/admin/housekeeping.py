@@ -16,14 +16,24 @@ What goes, and why it is safe:
   expired; ``channel_pause`` once the pause is over;
 * ``wecom_card_code`` after 72 hours, when WeCom no longer accepts the code;
 * ``sign_in_throttle`` once no counter would still remember it (a day without failures).
+* spreadsheet imports (``services.registry.import_jobs``): a previewed import nobody confirmed or
+  cancelled for ``ABANDONED_IMPORT_AFTER`` is cancelled and its upload deleted; the row errors of a
+  failed or cancelled import go ``IMPORT_ERRORS_RETENTION`` after it ended (a done import keeps
+  them: its report stays downloadable); an import that kept more than ``MAX_LISTED_ERRORS`` row
+  errors (before that cap existed) is trimmed to it, the rest counted as unlisted; and a file in
+  the import folder that no queued, running or previewed job needs — left by a process that died
+  between saving and committing, or between finishing and deleting — goes once it is
+  ``ORPHAN_UPLOAD_GRACE`` old (an upload being saved right now is younger).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import ColumnElement, and_, delete, inspect, select, tuple_
+from sqlalchemy import ColumnElement, and_, delete, func, inspect, or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import INBOUND_RETENTION_MIN_DAYS
@@ -31,6 +41,9 @@ from database import is_postgres, session_scope
 from integrations.wecom import RESPONSE_CODE_LIFETIME
 from models import (
     ChannelPause,
+    ImportJob,
+    ImportRowError,
+    ImportStatus,
     InboundMessage,
     InboundReceipt,
     InboxStatus,
@@ -40,6 +53,9 @@ from models import (
     WeComCardCode,
 )
 from services.admin.sign_in import LONGEST_MEMORY
+from services.registry.import_jobs import MAX_LISTED_ERRORS, discard_upload, is_upload_name
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
 RECEIPT_RETENTION = timedelta(days=7)
@@ -48,6 +64,11 @@ EXPIRED_GRACE = timedelta(days=1)
 # Send-rate windows (integrations' RateRule) last from 20 seconds to 8 hours (DingTalk's daily
 # notice cap); a row only has its start, so any window is assumed to last at most a day.
 LONGEST_RATE_WINDOW = timedelta(days=1)
+ABANDONED_IMPORT_AFTER = timedelta(days=7)
+IMPORT_ERRORS_RETENTION = timedelta(days=7)
+ORPHAN_UPLOAD_GRACE = timedelta(hours=1)
+# Imports that need their uploaded file still.
+_FILE_NEEDED = (ImportStatus.UPLOADED, ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.PREVIEWED)
 
 
 LABELS = {
@@ -59,6 +80,10 @@ LABELS = {
     "channel_pauses": "已结束的渠道暂停",
     "card_codes": "过期卡片响应码",
     "sign_in_failures": "过期的登录失败计数",
+    "abandoned_imports": "预检后未确认的导入",
+    "import_errors": "失败或放弃的导入的错误行",
+    "trimmed_import_errors": "超出上限的导入错误行",
+    "import_files": "无用的导入文件",
 }
 
 
@@ -74,6 +99,10 @@ class PruneReport:
     channel_pauses: int = 0
     card_codes: int = 0
     sign_in_failures: int = 0
+    abandoned_imports: int = 0
+    import_errors: int = 0
+    trimmed_import_errors: int = 0
+    import_files: int = 0
 
     def describe(self) -> str:
         parts = [f"{LABELS[f.name]} {getattr(self, f.name)} 条" for f in fields(self) if getattr(self, f.name)]
@@ -108,6 +137,7 @@ def prune(
     now: datetime,
     inbound_retention: timedelta,
     batch_size: int = BATCH_SIZE,
+    import_dir: Path | None = None,
 ) -> PruneReport:
     """Delete what has outlived its use; every batch commits on its own."""
     if inbound_retention < timedelta(days=INBOUND_RETENTION_MIN_DAYS):
@@ -117,7 +147,86 @@ def prune(
     report = PruneReport()
     for name, (model, condition) in _conditions(now, inbound_retention).items():
         setattr(report, name, _delete_in_batches(session_factory, model, condition, batch_size))
+    report.abandoned_imports = _cancel_abandoned_imports(session_factory, now)
+    ended = select(ImportJob.id).where(ImportJob.status.in_((ImportStatus.FAILED, ImportStatus.CANCELLED)),
+                                       ImportJob.updated_at < now - IMPORT_ERRORS_RETENTION)
+    report.import_errors = _delete_in_batches(session_factory, ImportRowError, ImportRowError.job_id.in_(ended),
+                                              batch_size)
+    report.trimmed_import_errors = _trim_import_errors(session_factory, batch_size)
+    if import_dir is not None:
+        report.import_files = _sweep_import_files(session_factory, import_dir, now)
     return report
+
+
+def _cancel_abandoned_imports(session_factory: sessionmaker[Session], now: datetime) -> int:
+    with session_scope(session_factory) as session:
+        abandoned = session.execute(
+            select(ImportJob.id, ImportJob.stored_path).where(
+                ImportJob.status.in_((ImportStatus.PREVIEWED, ImportStatus.UPLOADED)),
+                ImportJob.updated_at < now - ABANDONED_IMPORT_AFTER)
+        ).all()
+        cancelled = []
+        for job_id, stored_path in abandoned:
+            if session.execute(
+                update(ImportJob).where(ImportJob.id == job_id,
+                                        ImportJob.status.in_((ImportStatus.PREVIEWED, ImportStatus.UPLOADED)))
+                .values(status=ImportStatus.CANCELLED, finished_at=now, updated_at=now,
+                        error_message=f"预检后 {ABANDONED_IMPORT_AFTER.days} 天未确认导入，已自动放弃；企业库未做任何改动")
+            ).rowcount:
+                cancelled.append(stored_path)
+    for stored_path in cancelled:  # after the commit: a rolled-back cancel keeps its file
+        discard_upload(stored_path)
+    return len(cancelled)
+
+
+def _trim_import_errors(session_factory: sessionmaker[Session], batch_size: int) -> int:
+    """Imports that stored more row errors than ``MAX_LISTED_ERRORS`` (before the cap): keep the
+    first ones, count the other rows as unlisted."""
+    with session_scope(session_factory) as session:
+        candidates = list(session.scalars(select(ImportJob.id).where(
+            ImportJob.errors - ImportJob.unlisted_errors > MAX_LISTED_ERRORS,
+            ImportJob.status.not_in((ImportStatus.QUEUED, ImportStatus.RUNNING)))))
+    trimmed = 0
+    for job_id in candidates:
+        with session_scope(session_factory) as session:
+            cut = session.execute(
+                select(ImportRowError.row_number, ImportRowError.id).where(ImportRowError.job_id == job_id)
+                .order_by(ImportRowError.row_number, ImportRowError.id).offset(MAX_LISTED_ERRORS).limit(1)
+            ).first()
+        if cut is None:
+            continue
+        past = and_(ImportRowError.job_id == job_id, or_(
+            ImportRowError.row_number > cut.row_number,
+            and_(ImportRowError.row_number == cut.row_number, ImportRowError.id >= cut.id)))
+        trimmed += _delete_in_batches(session_factory, ImportRowError, past, batch_size)
+        with session_scope(session_factory) as session:
+            kept_rows = session.scalar(select(func.count(func.distinct(ImportRowError.row_number)))
+                                       .where(ImportRowError.job_id == job_id)) or 0
+            job = session.get(ImportJob, job_id)
+            job.unlisted_errors = max(0, job.errors - kept_rows)
+    return trimmed
+
+
+def _sweep_import_files(session_factory: sessionmaker[Session], folder: Path, now: datetime) -> int:
+    if not folder.is_dir():
+        return 0
+    with session_scope(session_factory) as session:
+        needed = {str(Path(p).resolve()) for p in session.scalars(
+            select(ImportJob.stored_path).where(ImportJob.status.in_(_FILE_NEEDED)))}
+    cutoff = (now - ORPHAN_UPLOAD_GRACE).timestamp()
+    removed = 0
+    for path in folder.iterdir():
+        if not is_upload_name(path) or str(path.resolve()) in needed:
+            continue
+        try:
+            if path.stat().st_mtime >= cutoff:
+                continue  # being saved, or its job not committed yet
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed += 1
+        log.info("housekeeping: removed orphaned import upload %s", path.name)
+    return removed
 
 
 def _delete_in_batches(session_factory: sessionmaker[Session], model: type, condition: ColumnElement[bool],

@@ -7,28 +7,33 @@ through ``services.admin.operations.save_person`` (the same checks and audit as 
 own savepoint, so a bad row writes nothing and the good ones import. A preview is the same run
 inside a savepoint that is rolled back: it reports exactly what the real run will do.
 
-Rosters are small (hundreds of people), so a run happens within the request; the file and its
-rejected rows are kept as an ``ImportJob`` of kind "people" like the enterprise registry's.
+The file and its rejected rows are an ``ImportJob`` of kind "people", run by the jobs process like
+the enterprise registry's (``services.registry.import_jobs``): the upload queues a dry run, the
+confirmation queues the real run; no request parses a roster. A run reads the whole file first
+(at most ``MAX_ROWS`` rows) with no transaction open, then applies the rows ``COMMIT_EVERY`` at a
+time, one transaction per batch — committed by the real run, rolled back by the preview
+(``apply_roster`` says how the preview still sees what earlier rows do) — so SQLite's write lock
+is never held while a file is parsed, nor for more than one batch.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from models import (
     Department,
     DepartmentKind,
     ImportJob,
     ImportRowError,
-    ImportStatus,
     Person,
     Role,
     ServiceStage,
@@ -36,12 +41,15 @@ from models import (
 )
 from services.admin import operations as admin
 from services.admin.operations import AdminContext
-from services.errors import DomainError, ValidationFailed
-from services.registry import excel_io
+from services.errors import DomainError
+from services.registry import excel_io, import_jobs
+from services.registry.import_jobs import MAX_LISTED_ERRORS
 
 KIND = "people"
 SAMPLE_ROWS = 5
 MAX_ROWS = 5000
+COMMIT_EVERY = 200
+BATCH_PAUSE_SECONDS = 0.05
 _PHONE_NOISE = re.compile(r"[\s\-()（）]+")
 _PHONE = re.compile(r"\+?\d{5,20}")
 _LIST = re.compile(r"[、,，;；/\s]+")
@@ -129,10 +137,42 @@ class RosterResult:
     errors: list[tuple[int, str, str, str, list[str]]] = field(default_factory=list)  # row, column, value, why, row
     headers: list[str] = field(default_factory=list)  # the header row as written
     sample: list[list[str]] = field(default_factory=list)  # the first rows, as text
+    unlisted_errors: int = 0  # rejected rows whose errors were not kept (past MAX_LISTED_ERRORS)
+    _error_rows: set[int] = field(default_factory=set)
+
+    def add_error(self, number: int, column: str, value: str, reason: str, texts: list[str]) -> None:
+        if number not in self._error_rows and len(self._error_rows) >= MAX_LISTED_ERRORS:
+            self.unlisted_errors += 1
+            return
+        self._error_rows.add(number)
+        self.errors.append((number, column, value, reason, excel_io.report_cells(texts)))
 
     @property
     def rejected_rows(self) -> int:
-        return len({e[0] for e in self.errors})
+        return len(self._error_rows) + self.unlisted_errors
+
+    def job_fields(self) -> dict[str, int]:
+        return {"total": self.total, "processed": self.total, "new": self.new, "changed": self.changed,
+                "unchanged": self.unchanged, "errors": self.rejected_rows, "unlisted_errors": self.unlisted_errors}
+
+    def describe(self, *, dry_run: bool = False) -> str:
+        verb = "将" if dry_run else ""
+        return (f"共 {self.total} 行，{verb}新增 {self.new} 人，{verb}更新 {self.changed} 人，未变化 {self.unchanged} 人，"
+                f"有问题 {self.rejected_rows} 行")
+
+    def audit_detail(self) -> dict[str, int]:
+        return {"total": self.total, "new": self.new, "changed": self.changed, "unchanged": self.unchanged,
+                "rejected_rows": self.rejected_rows}
+
+
+@dataclass
+class RosterFile:
+    """A roster as read from its file, before any database work."""
+
+    headers: list[str]
+    header_row: int
+    labels: dict[str, str]
+    rows: list[tuple[int, dict[str, Any], list[str]]]  # (Excel row number, cleaned values, cells as text)
 
 
 def _snapshot(person: Person | None) -> tuple | None:
@@ -142,7 +182,7 @@ def _snapshot(person: Person | None) -> tuple | None:
             person.wecom_userid, person.dingtalk_userid, person.active, tuple(sorted(s.id for s in person.stages)))
 
 
-def _parse_row(row: excel_io.Row, directory: _Directory, seen: dict[str, int]) -> tuple[dict[str, Any], Person | None]:
+def _parse_row(row: excel_io.Row | _RowView, directory: _Directory, seen: dict[str, int]) -> tuple[dict[str, Any], Person | None]:
     values = row.values
     name = excel_io.clean_text(values.get("name"))
     if not name:
@@ -217,99 +257,123 @@ def _parse_row(row: excel_io.Row, directory: _Directory, seen: dict[str, int]) -
     return data, person
 
 
-def apply_roster(ac: AdminContext, path: str | Path, filename: str, *,
-                 max_bytes: int = excel_io.DEFAULT_MAX_BYTES) -> RosterResult:
-    """Import the rows (flushed, not committed); every row in its own savepoint."""
+def read_roster(path: str | Path, filename: str, *, max_bytes: int = excel_io.DEFAULT_MAX_BYTES) -> RosterFile:
+    """Read the whole roster (at most ``MAX_ROWS`` rows): no database here, so none is held waiting."""
+    with excel_io.open_sheet(path, PEOPLE_SPEC, filename=filename, max_bytes=max_bytes, max_rows=MAX_ROWS) as sheet:
+        rows = [(row.number, dict(row.values), row.texts()) for row in sheet.rows()]
+        return RosterFile(excel_io.report_cells(sheet.header.headers), sheet.header.row_number,
+                          dict(sheet.header.labels), rows)
+
+
+class _RowView:
+    """A read row, as ``_parse_row`` takes it."""
+
+    __slots__ = ("number", "values")
+
+    def __init__(self, number: int, values: dict[str, Any]):
+        self.number, self.values = number, values
+
+
+_CHAT_IDS = (("wecom_userid", "企业微信账号", "该企业微信 UserID 已被其他人员使用"),
+             ("dingtalk_userid", "钉钉账号", "该钉钉 UserID 已被其他人员使用"))
+
+
+def apply_roster(ac: AdminContext, roster: RosterFile, *, preview: bool = False, batch: int | None = None,
+                 progress_cb=None) -> RosterResult:
+    """Import the rows, every row in its own savepoint, ``batch`` rows per transaction: the real
+    run commits each batch, a preview rolls each one back — either way SQLite's write lock is held
+    for one batch at a time, never for the whole file.
+
+    What a row does to the rows after it is carried from batch to batch, so a preview reports what
+    the real run will do: phone numbers already used in the file (``seen``), chat accounts claimed
+    by earlier rows (``claims``), and chat accounts earlier rows took off their people (``released``,
+    replayed at the start of each preview batch, since the preview's own writes are gone)."""
     session = ac.session
-    result = RosterResult()
-    with excel_io.open_sheet(path, PEOPLE_SPEC, filename=filename, max_bytes=max_bytes) as sheet:
-        directory = _Directory(session)
-        result.headers = list(sheet.header.headers)
-        seen: dict[str, int] = {}
-        for row in sheet.rows():
+    result = RosterResult(headers=list(roster.headers))
+    directory = _Directory(session)
+    seen: dict[str, int] = {}
+    claims: dict[tuple[str, str], str] = {}  # (column, account) → the phone of the row that holds it
+    released: list[tuple[str, str, int]] = []  # (column, account, person id)
+    rows = roster.rows
+    batch = batch or COMMIT_EVERY
+    for first in range(0, len(rows), batch):
+        savepoint = session.begin_nested() if preview else None
+        if preview:
+            for attr, account, person_id in released:
+                session.execute(update(Person).where(Person.id == person_id, getattr(Person, attr) == account)
+                                .values({attr: None}))
+        for number, values, texts in rows[first:first + batch]:
             result.total += 1
             if len(result.sample) < SAMPLE_ROWS:
-                result.sample.append(row.texts())
-            if result.total > MAX_ROWS:
-                raise ValidationFailed(f"人员名册超过 {MAX_ROWS} 行，请拆分后分别导入", fields={"file": "行数过多"})
+                result.sample.append(excel_io.report_cells(texts, 1000))
             try:
-                data, person = _parse_row(row, directory, seen)
+                data, person = _parse_row(_RowView(number, values), directory, seen)
+                key = normalize_phone(data["phone"])
+                for attr, column, taken in _CHAT_IDS:
+                    if data[attr] and claims.get((attr, data[attr]), key) != key:
+                        raise RowProblem(column, data[attr], taken)
                 before = _snapshot(person)
+                held = {attr: getattr(person, attr) for attr, _c, _t in _CHAT_IDS} if person is not None else {}
                 with session.begin_nested():
                     saved = admin.save_person(ac, person.id if person else None, data)
+                for attr, _column, _taken in _CHAT_IDS:
+                    if held.get(attr) and held[attr] != data[attr]:
+                        released.append((attr, held[attr], saved.id))
+                    if data[attr]:
+                        claims[(attr, data[attr])] = key
                 if person is None:
                     result.new += 1
-                    directory.people.setdefault(data["phone"], []).append(saved)
+                    if not preview:  # a preview's new person is gone with its batch; ``seen`` has the phone
+                        directory.people.setdefault(data["phone"], []).append(saved)
                 elif _snapshot(saved) != before:
                     result.changed += 1
                 else:
                     result.unchanged += 1
             except RowProblem as problem:
-                result.errors.append((row.number, problem.column, problem.value, problem.reason, row.texts()))
+                result.add_error(number, problem.column, problem.value, problem.reason, texts)
             except DomainError as error:
                 fields = error.fields or {"": error.message}
-                for key, reason in fields.items():
-                    column = _FIELD_COLUMNS.get(key, "")
-                    value = excel_io.cell_text(row.values.get(_COLUMN_KEYS.get(column, ""), ""))
-                    result.errors.append((row.number, column, value, reason, row.texts()))
+                for field_key, reason in fields.items():
+                    column = _FIELD_COLUMNS.get(field_key, "")
+                    value = excel_io.cell_text(values.get(_COLUMN_KEYS.get(column, ""), ""))
+                    result.add_error(number, column, value, reason, texts)
+        if savepoint is not None:
+            savepoint.rollback()
+            session.rollback()  # the batch's transaction ends here: a preview writes nothing
+        else:
+            session.commit()
+        if progress_cb is not None:
+            progress_cb(result)
+        if first + batch < len(rows):
+            # A gap between batches that other writers can take: SQLite's busy handler polls, and a
+            # waiting request (or this job's own lease renewal) would miss a gap of microseconds.
+            time.sleep(BATCH_PAUSE_SECONDS)
     return result
 
 
-def _store_errors(session: Session, job: ImportJob, result: RosterResult) -> None:
-    session.execute(delete(ImportRowError).where(ImportRowError.job_id == job.id))
-    for number, column, value, reason, texts in result.errors:
-        session.add(ImportRowError(job_id=job.id, row_number=number, column=column[:64], value=value[:2000],
-                                   reason=reason, row_values=texts))
+def _store_errors(session: Session, job_id: int, result: RosterResult) -> None:
+    session.execute(delete(ImportRowError).where(ImportRowError.job_id == job_id))
+    if result.errors:
+        session.execute(insert(ImportRowError), [
+            {"job_id": job_id, "row_number": number, "column": column[:64], "value": value[:2000], "reason": reason,
+             "row_values": texts} for number, column, value, reason, texts in result.errors])
 
 
-def _finish(job: ImportJob, result: RosterResult, status: str, now: datetime) -> None:
-    job.status = status
-    job.total = job.processed = result.total
-    job.new, job.changed, job.unchanged = result.new, result.changed, result.unchanged
-    job.errors = result.rejected_rows
-    job.finished_at = now
-    job.updated_at = now
-
-
-def start_import(ac: AdminContext, stored_path: str | Path, filename: str, file_size: int, *,
-                 max_bytes: int = excel_io.DEFAULT_MAX_BYTES) -> ImportJob:
-    """Record the uploaded file and preview it: every row checked, nothing written but the report."""
-    session = ac.session
-    with excel_io.open_sheet(stored_path, PEOPLE_SPEC, filename=filename, max_bytes=max_bytes) as sheet:
-        header_row, labels = sheet.header.row_number, dict(sheet.header.labels)
-    job = ImportJob(kind=KIND, filename=filename[:255], stored_path=str(stored_path), file_size=file_size,
-                    status=ImportStatus.RUNNING, dry_run=True, header_row=header_row, header_map=labels,
-                    started_at=ac.now, created_by_id=ac.actor.id if ac.actor else None,
-                    created_at=ac.now, updated_at=ac.now)
-    session.add(job)
-    session.flush()
-    preview = session.begin_nested()
-    try:
-        result = apply_roster(ac, stored_path, filename, max_bytes=max_bytes)
-    finally:
-        preview.rollback()  # a preview writes nothing (audit rows included)
-    _store_errors(session, job, result)
-    job.preview_rows = [result.headers, *result.sample]
-    _finish(job, result, ImportStatus.PREVIEWED, ac.now)
-    session.flush()
-    return job
-
-
-def confirm_import(ac: AdminContext, job: ImportJob, *, max_bytes: int = excel_io.DEFAULT_MAX_BYTES) -> ImportJob:
-    if job.kind != KIND:
-        raise ValidationFailed("不是人员名册的导入任务")
-    if job.status != ImportStatus.PREVIEWED:
-        raise ValidationFailed(f"该导入任务当前状态为“{job.status_label}”，不能再次导入")
-    result = apply_roster(ac, job.stored_path, job.filename, max_bytes=max_bytes)
-    _store_errors(ac.session, job, result)
-    job.dry_run = False
-    _finish(job, result, ImportStatus.DONE, ac.now)
-    ac.audit("grid.people_import", "import_job", job.id, {
-        "filename": job.filename, "total": result.total, "new": result.new, "changed": result.changed,
-        "unchanged": result.unchanged, "rejected_rows": result.rejected_rows,
-    })
-    ac.session.flush()
-    return job
+def run_roster_job(session_factory: sessionmaker[Session], job, *, now: datetime, clock=None,
+                   progress_cb=None) -> RosterResult:
+    """The ``people`` runner of ``services.registry.import_jobs``: a dry run checks every row and
+    writes nothing but the report; the real run imports the good rows."""
+    roster = read_roster(job.stored_path, job.filename, max_bytes=max(excel_io.DEFAULT_MAX_BYTES, job.file_size or 0))
+    with session_factory() as session:
+        actor = session.get(Person, job.created_by_id) if job.created_by_id else None
+        ac = AdminContext(session=session, actor=actor, now=now)
+        # A preview writes nothing (audit rows included); the real run commits batch by batch.
+        result = apply_roster(ac, roster, preview=job.dry_run, progress_cb=progress_cb)
+        _store_errors(session, job.id, result)
+        session.execute(update(ImportJob).where(ImportJob.id == job.id).values(
+            header_row=roster.header_row, header_map=roster.labels, preview_rows=[result.headers, *result.sample]))
+        session.commit()
+    return result
 
 
 def recent_jobs(session: Session, limit: int = 10) -> list[ImportJob]:
@@ -333,7 +397,7 @@ def write_errors(target, session: Session, job: ImportJob) -> int:
     """The rejected rows with their reasons and original cells, under the file's own headers."""
     headers = list(job.preview_rows[0]) if job.preview_rows else []
     rows = ((e.row_number, e.column, e.value, e.reason, e.row_values) for e in job_errors(session, job))
-    return excel_io.write_row_errors(target, headers, rows)
+    return excel_io.write_row_errors(target, headers, import_jobs.with_unlisted_note(rows, job))
 
 
 # --------------------------------------------------------------------------------------------------

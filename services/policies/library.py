@@ -34,9 +34,11 @@ services.policies.matching, or its keys given directly in the form (``industries
 
 Import (``IMPORT_SPEC``, one row per item, policy columns repeated; a row without 申报事项 only
 creates or updates the policy): ``write_import_template(target)``, ``import_policies(ctx, path,
-filename) -> ImportResult`` (synchronous: policy files are small; each row is applied or rejected
-as a whole; policies found by 文号, else by 标题 + 发文机关; only draft/review policies are
-changed), ``write_import_errors(target, result)``.
+filename) -> ImportResult`` (each row is applied or rejected as a whole; policies found by 文号,
+else by 标题 + 发文机关; only draft/review policies are changed; at most ``IMPORT_MAX_ROWS``
+rows, read whole before the first row is applied), ``write_import_errors(target, result)``. The
+console queues an ``ImportJob`` of kind "policies" and the jobs process runs it
+(``run_policy_import_job``): no request parses a file.
 """
 
 from __future__ import annotations
@@ -45,14 +47,14 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from models import Department, Person, Role, ServiceStage, Zone
+from models import Department, ImportJob, ImportRowError, Person, Role, ServiceStage, Zone
 from models.policy import ItemStatus, Policy, PolicyItem, PolicyLevel, PolicyStatus
 from services.admin.operations import AdminContext
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
@@ -67,6 +69,7 @@ from services.policies.matching import (
 )
 from services.registry import excel_io
 from services.registry.excel_io import Column, TableSpec
+from services.registry.import_jobs import MAX_LISTED_ERRORS
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 _SPLIT = re.compile(r"[,，、;；\s]+")
@@ -555,6 +558,9 @@ class RowError:
     row_values: list[str]
 
 
+IMPORT_MAX_ROWS = 5000
+
+
 @dataclass
 class ImportResult:
     rows: int = 0
@@ -566,9 +572,15 @@ class ImportResult:
     headers: list[str] = field(default_factory=list)
     policy_ids: list[int] = field(default_factory=list)
 
-    def describe(self) -> str:
+    def describe(self, *, dry_run: bool = False) -> str:
         return (f"共 {self.rows} 行：新增政策 {self.created_policies} 个、更新 {self.updated_policies} 个，"
                 f"新增事项 {self.created_items} 个、更新 {self.updated_items} 个，未导入 {len(self.errors)} 行")
+
+    def job_fields(self) -> dict[str, int]:
+        """The counters an ImportJob keeps (items created / updated; rows rejected)."""
+        return {"total": self.rows, "processed": self.rows, "new": self.created_items, "changed": self.updated_items,
+                "unchanged": self.rows - len(self.errors) - self.created_items - self.updated_items,
+                "errors": len(self.errors), "unlisted_errors": max(0, len(self.errors) - MAX_LISTED_ERRORS)}
 
 
 def write_import_template(target) -> None:
@@ -650,30 +662,47 @@ class _CellError(Exception):
         self.reason = reason
 
 
-def import_policies(ctx: PolicyContext, path: str | os.PathLike, filename: str) -> ImportResult:
-    """Create or update draft policies and their items from a sheet; see the module docstring."""
+@dataclass
+class PolicySheet:
+    """An import file as read, before any database work."""
+
+    headers: list[str]
+    labels: dict[str, str]
+    rows: list[tuple[int, dict[str, Any], list[str]]]  # (Excel row number, cleaned values, cells as text)
+
+
+def read_policy_sheet(path: str | os.PathLike, filename: str, *,
+                      max_bytes: int = excel_io.DEFAULT_MAX_BYTES) -> PolicySheet:
+    """Read the whole file (at most ``IMPORT_MAX_ROWS`` rows) with no database work meanwhile."""
+    with excel_io.open_sheet(path, IMPORT_SPEC, filename=filename, max_bytes=max_bytes,
+                             max_rows=IMPORT_MAX_ROWS) as sheet:
+        rows = [(row.number, dict(row.values), excel_io.report_cells(row.texts())) for row in sheet.rows()]
+        return PolicySheet(excel_io.report_cells(sheet.header.headers), dict(sheet.header.labels), rows)
+
+
+def import_policies(ctx: PolicyContext, path: str | os.PathLike | PolicySheet, filename: str) -> ImportResult:
+    """Create or update draft policies and their items from a sheet (a file, or one read already by
+    ``read_policy_sheet``); see the module docstring."""
     _authorize(ctx, "create")
-    result = ImportResult()
+    sheet = path if isinstance(path, PolicySheet) else read_policy_sheet(path, filename)
+    result = ImportResult(headers=list(sheet.headers))
     lookups = _Lookups(ctx.session)
     by_key: dict[tuple[str, str], Policy] = {}
     touched: set[int] = set()
-    with excel_io.open_sheet(path, IMPORT_SPEC, filename=filename) as sheet:
-        result.headers = list(sheet.header.headers)
-        labels = sheet.header.labels
-        for row in sheet.rows():
-            result.rows += 1
-            try:
-                with ctx.session.begin_nested():
-                    _import_row(ctx, row.values, lookups, by_key, touched, result)
-            except _CellError as exc:
-                value = excel_io.cell_text(row.values.get(exc.column))
-                result.errors.append(RowError(row.number, labels.get(exc.column, exc.column), value, exc.reason,
-                                              row.texts()))
-            except (ValidationFailed, PermissionDenied, InvalidTransition) as exc:
-                key = next(iter(exc.fields), "") if exc.fields else ""
-                column = labels.get(key, "") if key else ""
-                result.errors.append(RowError(row.number, column, excel_io.cell_text(row.values.get(key)) if key else "",
-                                              exc.message, row.texts()))
+    labels = sheet.labels
+    for number, values, texts in sheet.rows:
+        result.rows += 1
+        try:
+            with ctx.session.begin_nested():
+                _import_row(ctx, values, lookups, by_key, touched, result)
+        except _CellError as exc:
+            value = excel_io.cell_text(values.get(exc.column))
+            result.errors.append(RowError(number, labels.get(exc.column, exc.column), value, exc.reason, texts))
+        except (ValidationFailed, PermissionDenied, InvalidTransition) as exc:
+            key = next(iter(exc.fields), "") if exc.fields else ""
+            column = labels.get(key, "") if key else ""
+            result.errors.append(RowError(number, column, excel_io.cell_text(values.get(key)) if key else "",
+                                          exc.message, texts))
     result.policy_ids = sorted(touched)
     ctx.audit("policy.import", "policy", ",".join(map(str, result.policy_ids))[:64],
               {"filename": filename, "summary": result.describe(), "errors": len(result.errors)})
@@ -746,6 +775,29 @@ def _import_row(ctx: PolicyContext, values: Mapping[str, Any], lookups: _Lookups
             result.updated_items += 1
 
 
+def run_policy_import_job(session_factory: sessionmaker[Session], job, *, now: datetime, clock=None,
+                          progress_cb=None) -> ImportResult:
+    """The ``policies`` runner of ``services.registry.import_jobs``: the file is read whole first
+    (no transaction open while it is parsed), then applied as the job's creator in one
+    transaction with its row errors (at most ``MAX_LISTED_ERRORS`` kept) and the summary."""
+    sheet = read_policy_sheet(job.stored_path, job.filename,
+                              max_bytes=max(excel_io.DEFAULT_MAX_BYTES, job.file_size or 0))
+    with session_factory() as session:
+        actor = session.get(Person, job.created_by_id) if job.created_by_id else None
+        result = import_policies(PolicyContext(session=session, actor=actor, now=now), sheet, job.filename)
+        session.execute(delete(ImportRowError).where(ImportRowError.job_id == job.id))
+        listed = result.errors[:MAX_LISTED_ERRORS]
+        if listed:
+            session.execute(insert(ImportRowError), [
+                {"job_id": job.id, "row_number": e.row_number, "column": e.column[:64], "value": e.value[:2000],
+                 "reason": e.reason, "row_values": e.row_values} for e in listed])
+        session.execute(update(ImportJob).where(ImportJob.id == job.id).values(header_map={
+            "columns": sheet.labels, "headers": sheet.headers, "summary": result.describe(),
+            "policy_ids": result.policy_ids}))
+        session.commit()
+    return result
+
+
 def condition_summary(conditions: Mapping[str, Any] | Conditions, session: Session) -> list[str]:
     """Chinese lines describing an item's conditions (zone and stage names resolved)."""
     from services.policies.matching import describe, load_labels
@@ -757,6 +809,7 @@ __all__ = [
     "ACTION_LABELS", "CHAIN_POSITIONS", "IMPORT_SPEC", "ImportResult", "PolicyContext", "PolicyFilter", "RowError",
     "SIZE_BANDS", "TRANSITIONS", "add_attachments", "add_item", "allowed_actions", "can", "condition_summary",
     "create_policy", "delete_item", "get_item", "get_policy", "import_policies", "is_owner_person", "list_policies",
-    "policy_fields", "item_fields", "publish", "publish_item", "remove_attachment", "retire", "send_back", "submit",
+    "policy_fields", "item_fields", "publish", "publish_item", "read_policy_sheet", "remove_attachment", "retire",
+    "run_policy_import_job", "send_back", "submit",
     "transition", "update_item", "update_policy", "withdraw_item", "write_import_errors", "write_import_template",
 ]

@@ -34,9 +34,20 @@ Describe the table, then iterate::
   ``sheet.estimated_rows()`` the data rows the sheet declares (calamine only, else None).
 * ``open_sheet`` raises ``ValidationFailed`` with a Chinese message for: unsupported type, empty
   file, over the size limit (``max_bytes``, default ``DEFAULT_MAX_BYTES`` = 50 MB; the app passes
-  ``Settings.import_max_bytes``), encrypted workbook, corrupt file, HTML saved as .xls, no data,
-  and a header that is not there (the message lists the expected headers; ``fields`` has
-  ``expected`` and ``missing``).
+  ``Settings.import_max_bytes``), a zip bomb (``check_archive``), encrypted workbook, corrupt
+  file, HTML saved as .xls, no data, a header that is not there (the message lists the expected
+  headers; ``fields`` has ``expected`` and ``missing``), and — while ``rows()`` is read — more
+  data rows than ``max_rows``.
+* ``check_upload`` runs the checks that read no cell (type, size, container, zip directory): cheap
+  enough for the web request, which parses nothing itself (imports are parsed in the jobs process).
+
+Zip bombs: xlsx, xlsm and ods files are zip archives, and a few megabytes can inflate to gigabytes
+of XML that a reader parses whole. ``check_archive`` reads only the archive's central directory
+(milliseconds) and refuses more than ``MAX_ARCHIVE_MEMBERS`` members, more than
+``MAX_EXPANDED_BYTES`` inflated in all, or a member that inflates more than ``MAX_MEMBER_RATIO``
+times (the limits Apache POI applies to the same files). The sizes it reads are the ones the
+readers hold the archive to: calamine (Rust ``zip``) refuses a member that inflates past its
+declared size, and Python's ``zipfile`` (openpyxl) stops reading there.
 
 Value helpers (raise ``ValueError`` with a Chinese reason; None for an empty cell):
 ``clean_text``, ``cell_text``, ``parse_date`` (date cells, Excel serials, 2020-01-02, 2020/1/2,
@@ -57,7 +68,9 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import struct
 import unicodedata
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -73,6 +86,14 @@ import integrations.pyexcel_calamine as calamine_plugin
 from services.errors import ValidationFailed
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# Zip containers (see the module doc). A real 200,000-row registry export inflates 9 times, a
+# sheet formatted down to row 1,048,576 about 30 times; the 4 MB bomb this guards against, 257.
+MAX_ARCHIVE_MEMBERS = 1000
+MAX_EXPANDED_BYTES = 1024 * 1024 * 1024
+MAX_MEMBER_RATIO = 100
+RATIO_GRACE_BYTES = 1024 * 1024  # members smaller than this inflated are not held to the ratio
+# What a row-error report keeps of one row's cells (the cells are stored with the error).
+REPORT_ROW_CHARS = 4000
 HEADER_SCAN_ROWS = 20
 MAX_SHEETS_SCANNED = 5
 SUPPORTED = ("xlsx", "xlsm", "xls", "ods", "csv")
@@ -233,6 +254,7 @@ def check_upload(path: str | os.PathLike, filename: str, max_bytes: int = DEFAUL
                                    fields={"file": "文件已加密"})
         return "xls"  # a legacy workbook, whatever its name says
     if head.startswith(_ZIP_MAGIC):
+        check_archive(path)
         return "ods" if kind == "ods" else ("xlsm" if kind == "xlsm" else "xlsx")
     sniff = head.lstrip().lower()
     if sniff.startswith((b"<html", b"<!doctype", b"<table", b"<?xml")) or b"<table" in sniff[:1024]:
@@ -240,6 +262,88 @@ def check_upload(path: str | os.PathLike, filename: str, max_bytes: int = DEFAUL
                                fields={"file": "文件格式不符"})
     raise ValidationFailed(f"文件已损坏或不是有效的 Excel 文件，请重新导出后上传（支持 {SUPPORTED_LABEL}）",
                            fields={"file": "文件损坏"})
+
+
+_CORRUPT = f"文件已损坏或无法读取，请用 Excel 打开确认后重新导出再上传（{SUPPORTED_LABEL}）"
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1048576:.1f} MB"
+
+
+def check_archive(path: str | os.PathLike, *, max_members: int = MAX_ARCHIVE_MEMBERS,
+                  max_expanded: int = MAX_EXPANDED_BYTES, max_ratio: float = MAX_MEMBER_RATIO,
+                  ratio_grace: int = RATIO_GRACE_BYTES) -> None:
+    """Refuse a zip container (xlsx, xlsm, ods) whose contents would inflate absurdly, from its
+    central directory alone: nothing is inflated here."""
+    bomb = "疑似“压缩炸弹”，系统不予读取；正常导出的表格不会这样，请用 Excel 打开后另存为新文件，或拆分后再上传"
+    try:
+        with open(path, "rb") as handle:
+            declared = _declared_members(handle)
+            if declared is not None and declared > max_members:
+                raise ValidationFailed(f"文件内含 {declared} 个压缩成员，超过 {max_members} 个的上限，{bomb}",
+                                       fields={"file": "疑似压缩炸弹"})
+            with zipfile.ZipFile(handle) as archive:
+                members = archive.infolist()
+    except ValidationFailed:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error):
+        raise ValidationFailed(_CORRUPT, fields={"file": "文件损坏"}) from None
+    if len(members) > max_members:
+        raise ValidationFailed(f"文件内含 {len(members)} 个压缩成员，超过 {max_members} 个的上限，{bomb}",
+                               fields={"file": "疑似压缩炸弹"})
+    expanded = 0
+    for member in members:
+        expanded += member.file_size
+        if member.file_size > ratio_grace and member.file_size > max_ratio * max(member.compress_size, 1):
+            ratio = member.file_size / max(member.compress_size, 1)
+            raise ValidationFailed(
+                f"文件中的“{member.filename[:80]}”由 {_mb(member.compress_size)} 解压为 {_mb(member.file_size)}"
+                f"（{ratio:.0f} 倍，上限 {max_ratio:.0f} 倍），{bomb}", fields={"file": "疑似压缩炸弹"})
+    if expanded > max_expanded:
+        raise ValidationFailed(
+            f"文件解压后共 {_mb(expanded)}，超过 {_mb(max_expanded)} 的上限，{bomb}", fields={"file": "疑似压缩炸弹"})
+
+
+_EOCD = b"PK\x05\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_ZIP64_EOCD = b"PK\x06\x06"
+
+
+def _declared_members(handle) -> int | None:
+    """The member count the end-of-central-directory record declares (None when there is none),
+    read before ``zipfile`` parses every entry of a directory that may hold millions."""
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    tail_size = min(size, 22 + 0xFFFF + 20)  # the record, its longest comment, the zip64 locator
+    handle.seek(size - tail_size)
+    tail = handle.read(tail_size)
+    at = tail.rfind(_EOCD)
+    if at < 0 or at + 22 > len(tail):
+        return None
+    count = struct.unpack_from("<H", tail, at + 10)[0]
+    if count == 0xFFFF and at >= 20 and tail[at - 20:at - 16] == _ZIP64_LOCATOR:
+        handle.seek(struct.unpack_from("<Q", tail, at - 20 + 8)[0])
+        record = handle.read(56)
+        if len(record) == 56 and record[:4] == _ZIP64_EOCD:
+            count = struct.unpack_from("<Q", record, 32)[0]
+    handle.seek(0)
+    return count
+
+
+def report_cells(texts: Sequence[str], budget: int = REPORT_ROW_CHARS) -> list[str]:
+    """A row's cells as a row-error report keeps them: whole, unless the row is absurdly long
+    (a hostile file can repeat one 32,767-character string in every cell of every row)."""
+    kept: list[str] = []
+    for text in texts:
+        if budget <= 0:
+            kept.append("…")
+            break
+        if len(text) > budget:
+            text = text[:budget] + "…"
+        kept.append(text)
+        budget -= len(text)
+    return kept
 
 
 def _is_encrypted_ole(path) -> bool:
@@ -285,8 +389,9 @@ class SheetReader:
 
     def __init__(self, path: str | os.PathLike, spec: TableSpec, *, filename: str | None = None,
                  max_bytes: int = DEFAULT_MAX_BYTES, header_scan_rows: int = HEADER_SCAN_ROWS,
-                 library: str | None = None):
+                 library: str | None = None, max_rows: int | None = None):
         self.path = str(path)
+        self.max_rows = max_rows
         self._only_library = library
         self.spec = spec
         self.filename = filename or Path(self.path).name
@@ -360,8 +465,7 @@ class SheetReader:
                 continue
             self.library = "calamine" if library == calamine_plugin.LIBRARY else (library or "csv")
             return name, rows, reader, head
-        raise ValidationFailed(f"文件已损坏或无法读取，请用 Excel 打开确认后重新导出再上传（{SUPPORTED_LABEL}）",
-                               fields={"file": "文件损坏"}) from last_error
+        raise ValidationFailed(_CORRUPT, fields={"file": "文件损坏"}) from last_error
 
     def _find_header(self, scan: int) -> Header:
         best_fail: tuple[int, list[str]] | None = None
@@ -410,6 +514,7 @@ class SheetReader:
         pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda raw: (raw[last],))
         number = self._row_number
         rows, self._rows = self._rows, None
+        left = self.max_rows if self.max_rows is not None else -1
         try:
             for raw in rows:
                 number += 1
@@ -419,6 +524,11 @@ class SheetReader:
                 if first is None or (first.__class__ is str and first.isspace()
                                      and all(c.__class__ is str and c.isspace() for c in cells if c)):
                     continue
+                if left == 0:
+                    raise ValidationFailed(
+                        f"文件超过 {self.max_rows} 行数据的上限（第 {number} 行起未读取），请拆分成几个文件分别导入",
+                        fields={"file": "行数过多"})
+                left -= 1
                 yield Row(number, raw, layout, cells)
         except UnicodeDecodeError:
             raise ValidationFailed(f"第 {number} 行附近的文字编码无法识别，请另存为“CSV UTF-8”或 xlsx 后再上传",
@@ -444,13 +554,15 @@ class SheetReader:
 
 
 def open_sheet(path: str | os.PathLike, spec: TableSpec, *, filename: str | None = None,
-               max_bytes: int = DEFAULT_MAX_BYTES, library: str | None = None) -> SheetReader:
+               max_bytes: int = DEFAULT_MAX_BYTES, library: str | None = None,
+               max_rows: int | None = None) -> SheetReader:
     """Open ``path`` (named ``filename`` by the user) and find ``spec``'s header; see the module doc.
 
     ``library`` forces one reader ("calamine" or "pyexcel-xlsx"); by default calamine is tried
-    first and pyexcel-xlsx takes over for xlsx files calamine cannot parse.
+    first and pyexcel-xlsx takes over for xlsx files calamine cannot parse. ``rows()`` raises
+    ``ValidationFailed`` at the first data row past ``max_rows``.
     """
-    return SheetReader(path, spec, filename=filename, max_bytes=max_bytes, library=library)
+    return SheetReader(path, spec, filename=filename, max_bytes=max_bytes, library=library, max_rows=max_rows)
 
 
 def _sheet_rows(sheet) -> Iterator[Sequence[Any]]:

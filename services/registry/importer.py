@@ -52,7 +52,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from itertools import chain
+from itertools import chain, islice
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -71,7 +71,7 @@ from models import (
     StatusFlag,
 )
 from services.errors import ValidationFailed
-from services.registry import excel_io, industry_codes, size_band, uscc
+from services.registry import excel_io, import_jobs, industry_codes, size_band, uscc
 from services.registry.excel_io import Column, TableSpec
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,14 @@ log = logging.getLogger(__name__)
 CHUNK_ROWS = 5000
 MISSING_SWEEP_BATCH = 10_000
 PREVIEW_ROWS = 10
+# One file holds at most this many data rows (the district's registry has about a tenth of it; a
+# bigger file is split). Past it the read stops with a message, before anything is written in a
+# dry run — and the console always runs one first.
+MAX_ROWS = 500_000
+# Row errors kept per import for the page and the xlsx report (import_jobs.MAX_LISTED_ERRORS); the
+# others are only counted (ImportJob.unlisted_errors: "另有 N 行错误未列出"). A file of junk must not
+# fill the database.
+MAX_LISTED_ERRORS = import_jobs.MAX_LISTED_ERRORS
 # Part of every fingerprint (a digest of the row's raw cells in our columns, the column set and
 # the reader): bump it when parsing changes, so old fingerprints stop matching.
 FINGERPRINT_VERSION = "1"
@@ -164,6 +172,7 @@ class ImportCounters:
     changed: int = 0
     unchanged: int = 0
     errors: int = 0
+    unlisted_errors: int = 0  # row errors counted but not kept (past MAX_LISTED_ERRORS)
     missing: int = 0
     status_changes: int = 0
     unassigned: int = 0  # new enterprises no address rule placed (the 未分配 queue)
@@ -176,13 +185,13 @@ class ImportCounters:
 
     def job_fields(self) -> dict[str, int]:
         return {"total": self.total, "processed": self.processed, "new": self.new, "changed": self.changed,
-                "unchanged": self.unchanged, "errors": self.errors, "missing": self.missing,
-                "status_changes": self.status_changes}
+                "unchanged": self.unchanged, "errors": self.errors, "unlisted_errors": self.unlisted_errors,
+                "missing": self.missing, "status_changes": self.status_changes}
 
     def describe(self, *, dry_run: bool = False) -> str:
         verb = "预计" if dry_run else ""
         parts = [f"共 {self.total} 行", f"{verb}新增 {self.new}", f"{verb}变更 {self.changed}", f"无变化 {self.unchanged}",
-                 f"错误 {self.errors}"]
+                 f"错误 {self.errors}" + (f"（另有 {self.unlisted_errors} 行错误未列出）" if self.unlisted_errors else "")]
         if self.status_changes:
             detail = "、".join(f"{status} {n}" for status, n in self.status_to.most_common())
             parts.append(f"状态变更 {self.status_changes}（{detail}）")
@@ -194,24 +203,13 @@ class ImportCounters:
         return "，".join(parts)
 
 
-@dataclass
-class Preview:
-    header: dict[str, Any]  # see header_info()
-    rows: list[dict[str, Any]]  # first rows: number, cells {label: text}, problems
-    estimated_rows: int | None
-
-    @property
-    def header_row(self) -> int:
-        return self.header["row"]
-
-
 def header_info(sheet: excel_io.SheetReader) -> dict[str, Any]:
     """What the reader found, kept on the ImportJob (``header_map``) for the preview and the report."""
     return {
         "row": sheet.header.row_number,
         "columns": {ENTERPRISE_SPEC.column(k).label: v for k, v in sheet.header.labels.items()},
-        "headers": sheet.header.headers,
-        "unknown": sheet.header.unknown,
+        "headers": excel_io.report_cells(sheet.header.headers),
+        "unknown": excel_io.report_cells(sheet.header.unknown, 1000),
         "sheet": sheet.sheet_name,
         "library": sheet.library,
     }
@@ -450,25 +448,17 @@ def quick_identity(code_cell: Any, reg_cell: Any) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Preview (synchronous, on upload): where the header is and what the first rows say
+# Preview (the dry run records the first rows on its job): where the header is and what they say
 # --------------------------------------------------------------------------------------------------
-def preview_file(path, *, filename: str | None = None, max_bytes: int = excel_io.DEFAULT_MAX_BYTES,
-                 rows: int = PREVIEW_ROWS) -> Preview:
-    with excel_io.open_sheet(path, ENTERPRISE_SPEC, filename=filename, max_bytes=max_bytes) as sheet:
-        shown: list[dict[str, Any]] = []
-        for row in sheet.rows():
-            code, reg_no, problem = identity(row.values)
-            fields, problems = parse_fields(row.values, code, reg_no)
-            reasons = ([problem] if problem else []) + [reason for _k, _v, reason in problems]
-            cells = {ENTERPRISE_SPEC.column(k).label: excel_io.cell_text(v) for k, v in row.values.items()}
-            if fields.get("established_on"):  # show how a serial number or a Chinese date was read
-                cells[ENTERPRISE_SPEC.column("established_on").label] = fields["established_on"].isoformat()
-            shown.append({"number": row.number, "cells": cells, "problems": reasons})
-            if len(shown) >= rows:
-                break
-        if not shown:
-            raise ValidationFailed("文件只有表头，没有数据行", fields={"file": "无数据行"})
-        return Preview(header_info(sheet), shown, sheet.estimated_rows())
+def preview_row(row: excel_io.Row) -> dict[str, Any]:
+    """One of the first rows as the job page shows it: its cells as read, and its problems."""
+    code, reg_no, problem = identity(row.values)
+    fields, problems = parse_fields(row.values, code, reg_no)
+    reasons = ([problem] if problem else []) + [reason for _k, _v, reason in problems]
+    cells = {ENTERPRISE_SPEC.column(k).label: excel_io.cell_text(v)[:200] for k, v in row.values.items()}
+    if fields.get("established_on"):  # show how a serial number or a Chinese date was read
+        cells[ENTERPRISE_SPEC.column("established_on").label] = fields["established_on"].isoformat()
+    return {"number": row.number, "cells": cells, "problems": reasons}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -858,7 +848,7 @@ class _Importer:
         self.session.close()
 
     # -- setup -----------------------------------------------------------------------------------
-    def start(self, sheet: excel_io.SheetReader) -> None:
+    def start(self, sheet: excel_io.SheetReader, preview: list[dict[str, Any]] | None = None) -> None:
         columns = sheet.header.columns
         keys = sorted(columns)
         self.fp_indexes = [columns[k] for k in keys]
@@ -881,7 +871,7 @@ class _Importer:
             self.session.execute(
                 update(ImportJob).where(ImportJob.id == self.job_id).values(
                     header_row=sheet.header.row_number, header_map=header_info(sheet),
-                    estimated_rows=sheet.estimated_rows(),
+                    estimated_rows=sheet.estimated_rows(), **({"preview_rows": preview} if preview else {}),
                     heartbeat_at=self.clock(), **ImportCounters().job_fields(),
                 )
             )
@@ -974,13 +964,13 @@ class _Importer:
             reg_no = raw[reg_at] if reg_at < width else ""
             code, reg_no = quick_identity(code, reg_no)
             if not code and not reg_no:
-                errors.append(self._error(row, "uscc" if "uscc" in self.labels else "reg_no", "",
-                                          "缺少统一社会信用代码（或注册号）"))
+                self._error(errors, row, "uscc" if "uscc" in self.labels else "reg_no", "",
+                            "缺少统一社会信用代码（或注册号）")
                 continue
             duplicate_of = (first_by_code.get(code) if code else None) or (first_by_reg.get(reg_no) if reg_no else None)
             if duplicate_of is not None:
                 column = "uscc" if code else "reg_no"
-                errors.append(self._error(row, column, code or reg_no, f"文件内重复（与第 {duplicate_of} 行为同一企业）"))
+                self._error(errors, row, column, code or reg_no, f"文件内重复（与第 {duplicate_of} 行为同一企业）")
                 continue
             if code:
                 first_by_code[code] = row.number
@@ -1022,22 +1012,22 @@ class _Importer:
                 "注册号过长（超过 32 位）" if len(reg_no) > 32 else None)
             if problem:
                 column = "uscc" if code else "reg_no"
-                errors.append(self._error(row, column, row.values.get(column, ""), problem))
+                self._error(errors, row, column, row.values.get(column, ""), problem)
                 continue
             if match_code is not None and match_reg is not None and match_code[_ID] != match_reg[_ID]:
                 other = self.reader.name_of(match_reg[_ID])
-                errors.append(self._error(row, "reg_no", reg_no, f"注册号 {reg_no} 已属于另一家企业（{other}）"))
+                self._error(errors, row, "reg_no", reg_no, f"注册号 {reg_no} 已属于另一家企业（{other}）")
                 continue
             if target is not None and match_code is None and code and target[_USCC] and target[_USCC] != code:
-                errors.append(self._error(row, "reg_no", reg_no,
-                                          f"注册号 {reg_no} 已登记在统一社会信用代码 {target[_USCC]} 名下"))
+                self._error(errors, row, "reg_no", reg_no,
+                            f"注册号 {reg_no} 已登记在统一社会信用代码 {target[_USCC]} 名下")
                 continue
             fields, problems = parse_fields(row.values, code, reg_no, plan)
             if problems:
                 # One report line per problem, under its own column (a capital problem is not filed
                 # under 从业人数); the row counts once.
-                errors.extend(self._error(row, key, value, reason, count=index == 0)
-                              for index, (key, value, reason) in enumerate(problems))
+                for index, (key, value, reason) in enumerate(problems):
+                    self._error(errors, row, key, value, reason, count=index == 0)
                 continue
             if target is None:
                 inserts.append(self._new_record(fields, fp))
@@ -1051,12 +1041,20 @@ class _Importer:
             self.reads.commit()
         return inserts, updates, events, errors, self.counters.job_fields()
 
-    def _error(self, row: excel_io.Row, key: str, value: Any, reason: str, *, count: bool = True) -> dict[str, Any]:
+    def _error(self, errors: list[dict[str, Any]], row: excel_io.Row, key: str, value: Any, reason: str, *,
+               count: bool = True) -> None:
+        """Count a row error (``count``: the row's first problem); keep it for the report while the
+        rows kept are fewer than ``MAX_LISTED_ERRORS``."""
         if count:
             self.counters.errors += 1
+            if self.counters.errors > MAX_LISTED_ERRORS:
+                self.counters.unlisted_errors += 1
+        if self.counters.errors > MAX_LISTED_ERRORS:
+            return
         label = self.labels.get(key) or ENTERPRISE_SPEC.column(key).label
-        return {"job_id": self.job_id, "row_number": row.number, "column": label[:64],
-                "value": excel_io.cell_text(value)[:500], "reason": reason, "row_values": row.texts()}
+        errors.append({"job_id": self.job_id, "row_number": row.number, "column": label[:64],
+                       "value": excel_io.cell_text(value)[:500], "reason": reason,
+                       "row_values": excel_io.report_cells(row.texts())})
 
     def _new_record(self, fields: dict[str, Any], fp: str) -> tuple:
         get = fields.get
@@ -1203,6 +1201,7 @@ def import_enterprises(
     filename: str | None = None,
     max_bytes: int = excel_io.DEFAULT_MAX_BYTES,
     chunk_rows: int = CHUNK_ROWS,
+    max_rows: int = MAX_ROWS,
 ) -> ImportCounters:
     """Apply an export file to the registry (or, with ``dry_run``, only count what it would do).
 
@@ -1214,10 +1213,13 @@ def import_enterprises(
         importer = _Importer(session_factory, job_id=job_id, now=now, full_export=full_export, dry_run=dry_run,
                              progress_cb=progress_cb, clock=clock)
         try:
-            with excel_io.open_sheet(path, ENTERPRISE_SPEC, filename=filename, max_bytes=max_bytes) as sheet:
-                importer.start(sheet)
+            with excel_io.open_sheet(path, ENTERPRISE_SPEC, filename=filename, max_bytes=max_bytes,
+                                     max_rows=max_rows) as sheet:
+                rows = sheet.rows()
+                first = list(islice(rows, PREVIEW_ROWS))
+                importer.start(sheet, [preview_row(row) for row in first])
                 chunk: list[excel_io.Row] = []
-                for row in sheet.rows():
+                for row in chain(first, rows):
                     chunk.append(row)
                     if len(chunk) >= chunk_rows:
                         importer.feed(chunk)

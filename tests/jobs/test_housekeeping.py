@@ -32,7 +32,8 @@ def test_the_housekeeping_job_prunes_with_the_configured_retention(app, session_
         ])
 
     assert run_job_now(app, "housekeeping") == (
-        "housekeeping（清理过期的回调记录、限流计数、令牌、卡片响应码与登录失败计数）：清理：回调去重记录 1 条、已处理回调 1 条")
+        "housekeeping（清理过期的回调记录、限流计数、令牌、卡片响应码与登录失败计数，以及放弃或失败的导入留下的文件与错误行）："
+        "清理：回调去重记录 1 条、已处理回调 1 条")
     with session_factory() as session:
         assert list(session.scalars(select(InboundReceipt.dedupe_key))) == ["msg:2"]
         assert list(session.scalars(select(InboundMessage.dedupe_key))) == ["msg:3"]

@@ -6,11 +6,14 @@ from __future__ import annotations
 import io
 import re
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from jobs.scheduler import run_job_now
 from models import (
     AuditLog,
     CampaignStatus,
+    ImportJob,
     OutboundMessage,
     Policy,
     PolicyItem,
@@ -200,12 +203,21 @@ def test_import_template_and_upload(client, session, world):
     buffer.seek(0)
     response = client.post("/policies/import", data={"csrf_token": token, "file": (buffer, "政策.xlsx")},
                            content_type="multipart/form-data")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 302  # queued: the jobs process reads the file
+    job_url = response.headers["Location"]
+    assert "正在导入" in client.get(job_url).get_data(as_text=True)
+    settle(session)
+    assert "已完成" in run_job_now(client.application, "run_imports")
+    html = client.get(job_url).get_data(as_text=True)
     assert "新增政策 1 个" in html and "新增事项 1 个" in html and "未导入 1 行" in html
     assert "企业规模只能是" in html
-    report = re.search(r'href="(/policies/import/errors/[^"]+\.xlsx)"', html).group(1)
-    assert client.get(report).data[:2] == b"PK"
+    report = re.search(r'href="(/policies/import/\d+/errors\.xlsx)"', html).group(1)
+    rows = list(load_workbook(io.BytesIO(client.get(report).data), read_only=True).active.values)
+    assert rows[1][0] == 3 and "企业规模只能是" in rows[1][3]
+    login(client, "staff")
+    assert client.get(job_url).status_code == 404  # another person's import
+    login(client, "helper")
+    token = page_token(client, "/policies/import")
     missing = client.post("/policies/import", data={"csrf_token": token}, content_type="multipart/form-data")
     assert missing.status_code == 422 and "请选择要导入的 Excel 文件" in missing.get_data(as_text=True)
     fresh(session)
@@ -271,3 +283,15 @@ def test_campaign_only_owner_department_approves_and_progress_is_polled(app, cli
                        data={"csrf_token": page_token(client)}).status_code == 403
     uptake = client.get(f"/policies/uptake?policy_id={policy_id}").get_data(as_text=True)
     assert re.search(r'data-testid="pushed">3<', uptake) and re.search(r'data-testid="granted">1<', uptake)
+
+
+def test_a_zip_bomb_policy_file_is_refused_at_upload(client, session, world, zip_bomb_file):
+    settle(session)
+    login(client, "helper")
+    token = page_token(client, "/policies/import")
+    with open(zip_bomb_file, "rb") as handle:
+        response = client.post("/policies/import", data={"csrf_token": token, "file": (handle, "政策.xlsx")},
+                               content_type="multipart/form-data")
+    assert response.status_code == 422 and "压缩炸弹" in response.get_data(as_text=True)
+    fresh(session)
+    assert session.scalar(select(func.count(ImportJob.id))) == 0

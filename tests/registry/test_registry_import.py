@@ -387,16 +387,85 @@ def test_a_job_with_a_bad_file_fails_with_its_message(session_factory, tmp_path,
         assert job.status == ImportStatus.FAILED and "损坏" in job.error_message
 
 
-def test_stale_running_jobs_are_failed(session_factory, tmp_path, now):
+def running_job(session_factory, now, *, claimed_by, lease_until, attempts=1, path="/nonexistent"):
     with session_factory() as s:
-        job = import_jobs.create_job(s, kind="enterprises", filename="x.xlsx", stored_path="/nonexistent",
+        job = import_jobs.create_job(s, kind="enterprises", filename="x.xlsx", stored_path=path,
                                      file_size=1, actor=None, now=now, status=ImportStatus.RUNNING)
-        job.heartbeat_at = now - timedelta(hours=1)
+        job.claimed_by, job.lease_until, job.attempts = claimed_by, lease_until, attempts
+        job.heartbeat_at = now - timedelta(seconds=40)
         s.commit()
-        job_id = job.id
+        return job.id
+
+
+def test_a_job_whose_lease_passed_is_taken_over_promptly(session_factory, tmp_path, now):
+    path = write_xlsx(tmp_path / "名录.xlsx", messy_rows()["rows"])
+    held = running_job(session_factory, now, claimed_by="otherhost-4242-abcdef", lease_until=now + timedelta(seconds=5))
+    assert import_jobs.claim_next(session_factory, worker="thishost-1-aaaaaa", now=now) is None  # still held
+    with session_factory() as s:
+        s.get(ImportJob, held).stored_path = str(path)
+        s.commit()
+    later = now + timedelta(seconds=6)  # 5 s after the lease passed, not 10 minutes
+    snapshot = import_jobs.claim_next(session_factory, worker="thishost-1-aaaaaa", now=later)
+    assert snapshot is not None and snapshot.id == held and snapshot.worker == "thishost-1-aaaaaa"
+    with session_factory() as s:
+        job = s.get(ImportJob, held)
+        assert (job.status, job.attempts, job.lease_until) == (ImportStatus.RUNNING, 2, later + import_jobs.LEASE)
+    # The old holder comes back to life: it may not record anything.
+    stale = import_jobs.JobSnapshot(held, "enterprises", "x.xlsx", str(path), True, False, None, 1,
+                                    "otherhost-4242-abcdef")
+    assert import_jobs.run_job(session_factory, stale, clock=lambda: later) == ("lost", "")
+    assert import_jobs.run_job(session_factory, snapshot, clock=lambda: later)[0] == ImportStatus.PREVIEWED
+
+
+def test_a_job_taken_over_too_often_fails_and_its_file_goes(session_factory, tmp_path, now):
+    stored = tmp_path / "imports" / ("a" * 32 + ".xlsx")
+    stored.parent.mkdir()
+    stored.write_bytes(b"x")
+    job_id = running_job(session_factory, now, claimed_by="otherhost-4242-abcdef", lease_until=now - timedelta(seconds=1),
+                         attempts=import_jobs.MAX_ATTEMPTS, path=str(stored))
     assert import_jobs.claim_next(session_factory, worker="t", now=now) is None
     with session_factory() as s:
-        assert s.get(ImportJob, job_id).status == ImportStatus.FAILED
+        job = s.get(ImportJob, job_id)
+        assert job.status == ImportStatus.FAILED and "多次意外中断" in job.error_message
+    assert not stored.exists()
+
+
+def test_a_job_of_a_dead_process_on_this_machine_is_taken_over_at_once(session_factory, now):
+    import subprocess
+    import sys
+
+    from jobs import worker_id
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = worker_id().rsplit("-", 2)[0]
+    job_id = running_job(session_factory, now, claimed_by=f"{host}-{int(gone.stdout)}-abcdef",
+                         lease_until=now + timedelta(seconds=25))
+    alive = running_job(session_factory, now, claimed_by=f"{host}-1-abcdef",  # pid 1 runs
+                        lease_until=now + timedelta(seconds=25))
+    assert import_jobs.recover(session_factory, worker=worker_id(), now=now) == [job_id]
+    with session_factory() as s:
+        assert s.get(ImportJob, job_id).status == ImportStatus.QUEUED
+        assert s.get(ImportJob, alive).status == ImportStatus.RUNNING
+
+
+def test_the_lease_is_renewed_while_the_runner_works(session_factory, now):
+    from datetime import UTC, datetime
+
+    job_id = running_job(session_factory, now, claimed_by="w-1-a", lease_until=now + timedelta(seconds=1))
+    snapshot = import_jobs.JobSnapshot(job_id, "enterprises", "x.xlsx", "/nonexistent", True, False, None, 1, "w-1-a")
+    clock = [now]
+    with import_jobs.LeaseKeeper(session_factory, snapshot, clock=lambda: clock[0], interval=0.05) as keeper:
+        clock[0] = now + timedelta(seconds=10)
+        deadline = datetime.now(UTC) + timedelta(seconds=5)
+        while keeper.renewals < 2 and datetime.now(UTC) < deadline:  # the first is on entering
+            pass
+        with session_factory() as s:
+            assert s.get(ImportJob, job_id).lease_until >= now + timedelta(seconds=10) + import_jobs.LEASE
+            s.get(ImportJob, job_id).claimed_by = "someone-else"
+            s.commit()
+        assert keeper.lost.wait(5)
+    with pytest.raises(import_jobs.LeaseLost):
+        keeper.check()
 
 
 def test_new_enterprises_are_placed_by_the_address_rules_and_staffed(session_factory, factory, session, tmp_path, now):

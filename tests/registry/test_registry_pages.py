@@ -76,14 +76,15 @@ def test_upload_preview_confirm_and_the_census_changes(app, web, admin, session,
     assert response.status_code == 302
     job_url = response.headers["Location"]
     page = web.get(job_url).get_data(as_text=True)
-    assert "正在预检" in page and "市场主体名称" in page  # header mapping shown at once
-    assert "统一社会信用代码校验位错误" in page  # first rows parsed with their problems
+    # The request parsed nothing: the header and the first rows come from the dry run.
+    assert "正在预检" in page and "市场主体名称" not in page
 
     assert "预计新增 2" in run_job_now(app, "run_imports")
     status = web.get(job_url + "/status").get_json()["job"]
     assert status["status"] == ImportStatus.PREVIEWED and (status["new"], status["errors"]) == (2, 1)
     page = web.get(job_url).get_data(as_text=True)
     assert "预检结果" in page and "确认导入" in page and "统一社会信用代码校验位错误" in page
+    assert "市场主体名称" in page and 'id="preview-rows"' in page  # header mapping and first rows
     assert session.scalar(select(func.count(Enterprise.id))) == 0
 
     job_id = int(job_url.rstrip("/").rsplit("/", 1)[-1])
@@ -112,13 +113,16 @@ def test_upload_preview_confirm_and_the_census_changes(app, web, admin, session,
     assert "天津双街物流有限公司" in listing and "天津北辰精密机械有限公司" not in listing
 
 
-def test_wrong_columns_are_refused_with_the_expected_headers(web, admin, tmp_path, session):
+def test_wrong_columns_are_refused_with_the_expected_headers(app, web, admin, tmp_path, session):
     path = write_xlsx(tmp_path / "错误.xlsx", [["1", "甲"]], headers=["编号", "姓名"])
     response = upload(web, path)
-    assert response.status_code == 422
-    text = response.get_data(as_text=True)
+    assert response.status_code == 302  # the header is looked for in the jobs process
+    run_job_now(app, "run_imports")
+    text = web.get(response.headers["Location"]).get_data(as_text=True)
+    assert "导入失败" in text
     assert "没有找到企业名录的表头" in text and "统一社会信用代码" in text and "企业名称（必填）" in text
-    assert session.scalar(select(func.count(ImportJob.id))) == 0
+    job = session.scalar(select(ImportJob))
+    assert job.status == ImportStatus.FAILED and not Path(job.stored_path).exists()
 
 
 def test_corrupt_and_unsupported_uploads(web, admin, tmp_path):
@@ -216,3 +220,45 @@ def test_list_search_and_filters(web, admin, factory):
     assert "天津搜索目标有限公司" in found and "北辰区其他商店" not in found
     page = web.get("/registry/enterprises?entity_type=individual").get_data(as_text=True)
     assert "北辰区其他商店" in page and "天津搜索目标有限公司" not in page
+
+
+def test_an_upload_wakes_the_import_job_at_once(app, web, admin, tmp_path, session_factory, monkeypatch):
+    """Where the process runs the scheduler (development), the dry run starts right after the
+    upload's commit instead of at the next tick — here an hour away."""
+    import time
+    from datetime import datetime, timedelta
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from jobs.definitions import JOBS_BY_NAME, LOCAL_TZ
+    from jobs.scheduler import _run
+
+    scheduler = BackgroundScheduler(timezone=LOCAL_TZ)
+    scheduler.add_job(_run, "interval", hours=1, args=(app, JOBS_BY_NAME["run_imports"]), id="run_imports",
+                      next_run_time=datetime.now(LOCAL_TZ) + timedelta(hours=1))
+    scheduler.start()
+    monkeypatch.setitem(app.extensions, "scheduler", scheduler)
+    try:
+        path = write_xlsx(tmp_path / "北辰名录.xlsx", [row(1, codes(1)[0], "天津北辰精密机械有限公司")])
+        response = upload(web, path)
+        assert response.status_code == 302
+        response.close()  # what the WSGI server does once the response is sent: the wake-up runs now
+        deadline = time.monotonic() + 20
+        status = None
+        while time.monotonic() < deadline and status != ImportStatus.PREVIEWED:
+            time.sleep(0.05)
+            with session_factory() as s:
+                status = s.scalar(select(ImportJob.status))
+    finally:
+        scheduler.shutdown()
+    assert status == ImportStatus.PREVIEWED
+
+
+def test_a_zip_bomb_upload_is_refused_and_nothing_is_kept(web, admin, session, zip_bomb_file, monkeypatch, tmp_path):
+    monkeypatch.setitem(web.client.application.config, "UPLOAD_ROOT", str(tmp_path / "uploads"))
+    with open(zip_bomb_file, "rb") as handle:
+        data = {"file": (io.BytesIO(handle.read()), "名录.xlsx")}
+    response = web.post("/registry/imports", data, content_type="multipart/form-data")
+    assert response.status_code == 422 and "压缩炸弹" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count(ImportJob.id))) == 0
+    assert list((tmp_path / "uploads" / "imports").iterdir()) == []  # saved, refused, deleted

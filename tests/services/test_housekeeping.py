@@ -148,7 +148,8 @@ def test_more_rows_than_a_batch_go_in_several_short_transactions(session_factory
     assert statements.count("inbound_message") == 3 + 1  # + the failed ones' single look
     assert statements.count("rate_window") == 3
     # Each DELETE committed on its own: no transaction holds the lock for more than one batch.
-    assert commits == list(range(1, len(statements) + 1))
+    # (Other transactions, read-only, commit with no DELETE in them.)
+    assert all(b - a <= 1 for a, b in zip([0, *commits], commits, strict=False)) and commits[-1] == len(statements)
     with session_factory() as session:
         assert session.scalar(select(func.count(InboundReceipt.id))) == 0
         assert set(session.scalars(select(InboundMessage.status))) == {InboxStatus.PENDING}
