@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import RequestDomain, ServiceStage
+from services import inputs
 from services.orders import operations as wo
 from services.studio import store
 from services.studio.forms import FieldDef
@@ -33,8 +34,7 @@ class FieldGroup:
 
 
 def _int(raw: str | None) -> int | None:
-    text = (raw or "").strip()
-    return int(text) if text.isdigit() and len(text) < 10 else None
+    return inputs.to_id(raw)  # ASCII digits only: '²'.isdigit() is true, int('²') is not
 
 
 def groups(session: Session, form: Mapping, *, public_only: bool = False) -> list[FieldGroup]:

@@ -13,7 +13,7 @@ from handlers.console.auth import roles_required
 from handlers.context import db, settings
 from models import InboxStatus, OutboxStatus
 from services import audit as audit_trail
-from services import labels
+from services import inputs, labels
 from services.admin import operations as admin
 from services.admin.housekeeping import FAILED_RETENTION_FACTOR
 from services.errors import Conflict
@@ -65,7 +65,7 @@ def inbound_retry(message_id: int):
 
 def _date_arg(name: str) -> date | None:
     try:
-        return date.fromisoformat((request.args.get(name) or "").strip())
+        return inputs.parse_date((request.args.get(name) or "").strip())
     except ValueError:
         return None
 
@@ -79,7 +79,7 @@ def audit():
         action=args.get("action", "") if args.get("action", "") in labels.AUDIT_ACTIONS else "",
         target_type=args.get("target_type", "") if args.get("target_type", "") in labels.AUDIT_TARGETS else "",
         actor=(args.get("actor") or "").strip()[:64], since=_date_arg("since"), until=_date_arg("until"),
-        page=int(page_arg) if page_arg.isdigit() else 1,
+        page=inputs.page_number(page_arg),
     )
     page = admin.list_audit(db(), flt)
     query = {k: v for k, v in args.items() if k != "page" and v}

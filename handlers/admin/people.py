@@ -10,6 +10,7 @@ from handlers.admin.common import EDITORS, admin_ctx, form_data, render_invalid
 from handlers.console.auth import roles_required
 from handlers.context import current_person, db, start_session
 from models import ConsoleLogin, Department, Person, Role, ServiceStage, Zone
+from services import inputs
 from services.admin import operations as admin
 from services.errors import ValidationFailed
 
@@ -31,7 +32,7 @@ def people():
     filters = {key: (request.args.get(key) or "").strip()
                for key in ("q", "role", "zone_id", "department_id", "active")}
     raw_page = (request.args.get("page") or "").strip()
-    page = admin.list_people(db(), **filters, page=int(raw_page) if raw_page.isdigit() else 1)
+    page = admin.list_people(db(), **filters, page=inputs.page_number(raw_page))
     args = {k: v for k, v in filters.items() if v}
     return render_template("admin/people.html", page=page, people=page.items, filters=filters, args=args,
                            logins=admin.logins_by_person(db(), [p.id for p in page.items]), **_choices())

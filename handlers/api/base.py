@@ -123,7 +123,10 @@ class Field:
         elif self.kind == INTEGER_LIST:
             schema = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": inputs.INT_MAX}}
         elif self.kind == OBJECT:
-            schema = {"type": "object", "additionalProperties": True}
+            # Custom field values: text (no NUL, as the request guard holds), numbers, yes/no, lists of text.
+            text = {"type": "string", "pattern": TEXT_PATTERN}
+            schema = {"type": "object", "propertyNames": {"pattern": TEXT_PATTERN}, "additionalProperties": {
+                "anyOf": [text, {"type": "number"}, {"type": "boolean"}, {"type": "array", "items": text}]}}
         else:
             schema = {"type": self.kind}
         if self.enum is not None:

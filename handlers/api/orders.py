@@ -190,6 +190,15 @@ def _enterprise_id(values: dict) -> int | None:
     return enterprise_id
 
 
+def _idempotency_key() -> str:
+    """The header, when sent, must hold a key (an empty one is a client bug, not "no key")."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not key.strip():
+        raise ValidationFailed("Idempotency-Key 不能为空（不需要幂等时请不要发送该请求头）",
+                               fields={"Idempotency-Key": "不能为空"})
+    return key or ""
+
+
 @bp.post("/work-orders")
 def create_order():
     body = json_body()
@@ -197,7 +206,7 @@ def create_order():
     data = wo.NewOrder(
         # Neither named: the 派单目录 decides (level 1 as before when no rule matches).
         auto_dispatch=body.get("level") is None and body.get("department_id") is None,
-        submission_key=request.headers.get("Idempotency-Key", ""),
+        submission_key=_idempotency_key(),
         enterprise_id=_enterprise_id(values),
         content=values["content"],
         title=values["title"],

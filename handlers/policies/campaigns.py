@@ -105,8 +105,8 @@ def campaign(campaign_id: int):
     zone, page = (args.get("zone") or "").strip(), (args.get("page") or "").strip()
     flt = policy_push.PushFilter(
         status=args.get("push_status") or "", stage=args.get("stage") or "",
-        zone_id=int(zone) if zone.isdigit() else None, q=(args.get("q") or "").strip()[:64],
-        page=int(page) if page.isdigit() else 1,
+        zone_id=inputs.to_id(zone), q=(args.get("q") or "").strip()[:64],
+        page=inputs.page_number(page),
     )
     previews = []
     if campaign.status == CampaignStatus.DRAFT:

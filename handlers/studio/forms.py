@@ -17,6 +17,7 @@ from handlers.context import current_person, db, now
 from handlers.studio import bp
 from handlers.studio.home import EDITORS
 from models import RequestDomain, ServiceStage
+from services import inputs
 from services.errors import ValidationFailed
 from services.studio import store
 from services.studio.forms import FIELD_TYPES
@@ -38,7 +39,7 @@ def _number(text: str):
 def _rows_from_form(form) -> list[dict]:
     """The edited fields in their new order; removed and blank rows left out."""
     rows = []
-    count = int(form.get("rows") or 0) if (form.get("rows") or "").isdigit() else 0
+    count = inputs.to_id(form.get("rows")) or 0
     for index in range(min(count, 200)):
         def get(name: str, i: int = index) -> str:
             return (form.get(f"r{i}.{name}") or "").strip()

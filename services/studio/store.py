@@ -180,6 +180,8 @@ def from_yaml(text: str | bytes) -> Any:
             raise ValidationFailed("配置文件不是 UTF-8 编码的文本") from None
     try:
         return yaml.safe_load(text)
+    except ValueError as error:  # a timestamp YAML reads but Python cannot hold (year 0, 2026-02-30)
+        raise ValidationFailed(f"YAML 格式错误：{error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark is not None else "某处"

@@ -268,6 +268,9 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
  'GET policies.import_errors': {'hidden': 'admin dispatcher bizenv leader staff staff_other zoneadmin '
                                           'zoneadmin_other helper helper_other deptleader deptleader_other',
                                 'login': 'anon'},
+ 'GET policies.import_job': {'hidden': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                       'helper helper_other deptleader deptleader_other',
+                             'login': 'anon'},
  'GET policies.import_page': {'login': 'anon',
                               'ok': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                     'helper helper_other deptleader deptleader_other'},
@@ -404,14 +407,6 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                 'helper_other deptleader deptleader_other',
                       'login': 'anon',
                       'ok': 'admin'},
- 'GET studio.template_edit': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
-                                         'helper helper_other deptleader deptleader_other',
-                               'login': 'anon',
-                               'ok': 'admin'},
- 'GET studio.templates_index': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
-                                          'helper helper_other deptleader deptleader_other',
-                                'login': 'anon',
-                                'ok': 'admin'},
  'GET studio.index': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                 'helper_other deptleader deptleader_other',
                       'login': 'anon',
@@ -420,6 +415,14 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                 'helper_other deptleader deptleader_other',
                       'login': 'anon',
                       'ok': 'admin'},
+ 'GET studio.template_edit': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                                        'helper_other deptleader deptleader_other',
+                              'login': 'anon',
+                              'ok': 'admin'},
+ 'GET studio.templates_index': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                          'helper helper_other deptleader deptleader_other',
+                                'login': 'anon',
+                                'ok': 'admin'},
  'GET wecom.callback': {'hidden': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                   'helper helper_other deptleader deptleader_other'},
  'POST admin.chat_group_save': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
@@ -684,11 +687,11 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
  'POST studio.lists': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                  'helper_other deptleader deptleader_other',
                        'ok': 'admin'},
- 'POST studio.template_edit': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin '
-                                          'zoneadmin_other helper helper_other deptleader deptleader_other',
-                                'ok': 'admin'},
  'POST studio.restore': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                    'helper_other deptleader deptleader_other',
                          'ok': 'admin'},
+ 'POST studio.template_edit': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                         'helper helper_other deptleader deptleader_other',
+                               'ok': 'admin'},
  'POST wecom.callback': {'hidden': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                    'helper helper_other deptleader deptleader_other'}}
