@@ -34,7 +34,7 @@ class FieldGroup:
 
 
 def _int(raw: str | None) -> int | None:
-    return inputs.to_id(raw)  # ASCII digits only: '²'.isdigit() is true, int('²') is not
+    return inputs.to_id(raw)  # ASCII digits only (a superscript two counts as a digit to str's check)
 
 
 def groups(session: Session, form: Mapping, *, public_only: bool = False) -> list[FieldGroup]:

@@ -28,7 +28,7 @@ from models import (
     TrainingRegistration,
     Zone,
 )
-from services import labels
+from services import inputs, labels
 
 
 def actor_label(actor: Person | None) -> str:
@@ -124,7 +124,7 @@ def _ids_in(detail: Mapping[str, Any], found: dict[str, set[int]]) -> None:
         elif key == "conditions" and isinstance(value, Mapping):
             _condition_ids(value, found)
         elif key == "to" and isinstance(value, Mapping):  # grid.reassign: {person id: enterprises}
-            found.setdefault("person", set()).update(int(k) for k in value if str(k).isdigit())
+            found.setdefault("person", set()).update(inputs.ids(value))
         else:
             add(key, value)
 
@@ -192,7 +192,7 @@ def _lines(row: AuditLog, names: Mapping[str, Mapping[int, str]]) -> list[AuditL
                 lines.append(AuditLine(labels.audit_field_label(field_name), text))
         elif key == "to" and isinstance(value, Mapping):
             people = names.get("person", {})
-            text = "；".join(f"{people.get(int(k), k) if str(k).isdigit() else k} {n} 家" for k, n in value.items())
+            text = "；".join(f"{people.get(inputs.to_id(k), k)} {n} 家" for k, n in value.items())
             lines.append(AuditLine("移交给", text or labels.EMPTY))
         elif value not in (None, "", [], {}):  # an empty note or date says nothing
             lines.append(AuditLine(labels.audit_field_label(key), _value(key, value, row.target_type, names)))

@@ -1012,9 +1012,9 @@ def outbox_targets(session: Session, messages: Iterable[OutboundMessage]) -> dic
     """Who each message went to, by name: the department of a group (the sandbox names it by
     department id, the platforms by their ChatGroup id), the person or people, a DingTalk conversation."""
     messages = list(messages)
-    person_ids = {int(p) for m in messages if m.target_type in ("person", "people")
-                  for p in str(m.target_ref).split(",") if p.strip().isdigit()}
-    group_refs = {int(m.target_ref) for m in messages if m.target_type == "group" and str(m.target_ref).isdigit()}
+    person_ids = set(inputs.ids(p for m in messages if m.target_type in ("person", "people")
+                                for p in str(m.target_ref).split(",")))
+    group_refs = set(inputs.ids(m.target_ref for m in messages if m.target_type == "group"))
     people = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(person_ids))).all()) \
         if person_ids else {}
     departments = {d.id: d for d in session.scalars(
@@ -1031,7 +1031,7 @@ def outbox_targets(session: Session, messages: Iterable[OutboundMessage]) -> dic
                                                                                     None)
             result[m.id] = f"{department.display_name}群" if department is not None else "部门群（已删除）"
         elif m.target_type in ("person", "people"):
-            ids = [int(p) for p in str(m.target_ref).split(",") if p.strip().isdigit()]
+            ids = inputs.ids(str(m.target_ref).split(","))
             result[m.id] = "、".join(people.get(i, "（已删除人员）") for i in ids) or "—"
         else:
             result[m.id] = labels.MESSAGE_TARGETS.get(m.target_type, "—")
