@@ -482,8 +482,8 @@ def record_use(session: Session, entry_ids: Iterable[int]) -> None:
 def _reference(session: Session, model, value: Any, key: str, label: str, errors: dict[str, str]):
     if value in (None, ""):
         return None
-    key = inputs.to_id(value)
-    row = session.get(model, key) if key is not None else None
+    row_id = inputs.to_id(value)
+    row = session.get(model, row_id) if row_id is not None else None
     if row is None or getattr(row, "active", True) is False:
         errors[key] = f"{label}无效"
         return None
