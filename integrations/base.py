@@ -303,6 +303,17 @@ class MemoryKvStore:
 BEIJING = ZoneInfo("Asia/Shanghai")
 
 
+def payload_label(payload: dict[str, Any], key: str, default: str) -> str:
+    """A word on a button or card as the sender configured it (``payload["labels"][key]``), else ``default``.
+
+    The services put the district's wording into the payload (message templates); older messages
+    in the outbox and callers without templates get the built-in word.
+    """
+    labels = payload.get("labels")
+    value = labels.get(key) if isinstance(labels, dict) else None
+    return str(value).strip() if isinstance(value, str) and value.strip() else default
+
+
 def beijing_time(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
     """A stored UTC instant as people in Tianjin read it ("—" for none)."""
     return value.astimezone(BEIJING).strftime(fmt) if value else "—"

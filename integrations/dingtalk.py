@@ -64,6 +64,7 @@ from integrations.base import (
     TransientError,
     beijing_time,
     markdown_safe,
+    payload_label,
     person_ids,
     plain_safe,
     retry_on_stale_token,
@@ -448,13 +449,14 @@ def whistle_card_body(payload: dict[str, Any], link: str, base_url: str) -> dict
     """The actionCard a group gets after the whistle's @-text."""
     number = str(payload.get("order_number") or "")
     card = payload.get("card") if isinstance(payload.get("card"), dict) else {}
-    lines = [f"### 吹哨报到：{number}"]
+    title = plain_safe(str(card.get("title") or "").strip(), base_url) or f"吹哨报到：{number}"
+    lines = [f"### {markdown_safe(title, base_url)}"]
     if card.get("heading"):
         lines.append(f"**{markdown_safe(str(card['heading']).strip(), base_url)}**")
     lines += [markdown_safe(str(line or "").strip(), base_url) for line in card.get("lines") or []]
     return {"msgtype": "actionCard", "actionCard": {
-        "title": f"吹哨报到：{number}", "text": "\n\n".join(lines), "btnOrientation": "0",
-        "singleTitle": "打开工单", "singleURL": link}}
+        "title": title, "text": "\n\n".join(lines), "btnOrientation": "0",
+        "singleTitle": payload_label(payload, "open", "打开工单"), "singleURL": link}}
 
 
 def notice_body(kind: str, payload: dict[str, Any], base_url: str, now: datetime) -> dict[str, Any]:
@@ -466,8 +468,10 @@ def notice_body(kind: str, payload: dict[str, Any], base_url: str, now: datetime
     link = h5_link(base_url, str(payload["url"])) if payload.get("url") else ""
     if link:
         return {"msgtype": "action_card", "action_card": {
-            "title": title or "有需必应", "markdown": markdown_safe(body, base_url).replace("\n", "\n\n"),
-            "single_title": "填写问卷" if kind == "survey" else "查看工单", "single_url": link}}
+            "title": title or payload_label(payload, "sender", "有需必应"),
+            "markdown": markdown_safe(body, base_url).replace("\n", "\n\n"),
+            "single_title": (payload_label(payload, "survey", "填写问卷") if kind == "survey"
+                             else payload_label(payload, "open", "查看工单")), "single_url": link}}
     return {"msgtype": "text", "text": {"content": body}}
 
 
@@ -481,12 +485,14 @@ def card_body(payload: dict[str, Any], link: str, base_url: str, now: datetime) 
 
     parts = [f"### {md(title)}", md(payload.get("text"))]
     parts += [f"- {md(name)}：{md(value)}" for name, value in (payload.get("fields") or []) if name]
-    if number:
+    if payload.get("hint"):
+        parts.append(md(payload["hint"]))
+    elif number:
         parts.append(f"可在群内 @机器人 发送「报到 {number[-4:]}」接单，或点击下方按钮处理。")
     parts.append(_now_stamp(now))
     return {"msgtype": "action_card", "action_card": {
         "title": title, "markdown": "\n\n".join(p for p in parts if p),
-        "single_title": "打开工单报到", "single_url": link}}
+        "single_title": payload_label(payload, "sign", "打开工单报到"), "single_url": link}}
 
 
 def card_closed_body(payload: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
-from integrations.base import html_safe, plain_safe
+from integrations.base import html_safe, payload_label, plain_safe
 
 TEXT_MAX_BYTES = 2048  # app message text.content and robot text.content
 TEXTCARD_TITLE_MAX_BYTES = 128
@@ -99,7 +99,9 @@ def notice_message(payload: dict[str, Any], base_url: str) -> dict[str, Any]:
     text = str(payload.get("text") or "").strip()
     if url and (title or text):
         # The description takes a little HTML (<div class="gray">…): people's text must not.
-        return textcard_message(title or SOURCE_LABEL, html_safe(text, base_url), url)
+        # WeCom shows at most four characters on a textcard's button.
+        return textcard_message(title or payload_label(payload, "sender", SOURCE_LABEL), html_safe(text, base_url), url,
+                                button=payload_label(payload, "details", "详情")[:4])
     return text_message(plain_safe(plain_text(payload), base_url))
 
 
@@ -144,12 +146,14 @@ def button_card_message(payload: dict[str, Any], base_url: str) -> dict[str, Any
         })
     if url:
         buttons = buttons[: CARD_MAX_BUTTONS - 1]
-        buttons.append({"type": 1, "text": DETAIL_BUTTON, "style": BUTTON_STYLES["default"], "url": url})
+        buttons.append({"type": 1, "text": clip_chars(payload_label(payload, "details", DETAIL_BUTTON), CARD_BUTTON_MAX_CHARS),
+                        "style": BUTTON_STYLES["default"], "url": url})
     card: dict[str, Any] = {
         "card_type": "button_interaction",
-        "source": {"desc": SOURCE_LABEL, "desc_color": 0},
+        "source": {"desc": payload_label(payload, "sender", SOURCE_LABEL), "desc_color": 0},
         "main_title": {
-            "title": clip_chars(plain_safe(str(payload.get("title") or SOURCE_LABEL), base_url), CARD_TITLE_MAX_CHARS),
+            "title": clip_chars(plain_safe(str(payload.get("title") or payload_label(payload, "sender", SOURCE_LABEL)),
+                                           base_url), CARD_TITLE_MAX_CHARS),
             "desc": clip_chars(str(payload.get("order_number") or ""), CARD_DESC_MAX_CHARS),
         },
         "sub_title_text": clip_chars(plain_safe(str(payload.get("text") or ""), base_url), CARD_SUBTITLE_MAX_CHARS),

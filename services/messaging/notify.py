@@ -78,6 +78,48 @@ templates.register(TemplateSpec("card_closed_returned", "卡片：已退回", "�
                                 {**ORDER_PLACEHOLDERS, "person": "退回人姓名"}, CLOSED, "吹哨报到"))
 templates.register(TemplateSpec("card_closed_transferred", "卡片：已转办", "已转办至{{ department }}",
                                 {**ORDER_PLACEHOLDERS, "department": "转往的部门"}, CLOSED, "吹哨报到"))
+WHISTLE_TIMES = {"sign_due": "报到时限（如 03-03 10:00）", "due": "办理时限（如 03-09 17:30）",
+                 "long_summary": "诉求摘要（前 120 字）"}
+templates.register(TemplateSpec(
+    "whistle_card_fields", "吹哨报到卡片的字段（首席帮办个人）",
+    "响应层级：{{ level }}\n报到时限：{{ sign_due }}\n办理时限：{{ due }}",
+    {**ORDER_PLACEHOLDERS, **WHISTLE_TIMES},
+    channels="个人卡片（每行一个字段，写作「名称：内容」）", group="吹哨报到",
+))
+templates.register(TemplateSpec(
+    "whistle_group_card", "吹哨报到后的群内卡片（钉钉）",
+    "吹哨报到：{{ number }}\n{{ enterprise }}\n{{ long_summary }}\n报到时限：{{ sign_due }}　办理时限：{{ due }}",
+    {**ORDER_PLACEHOLDERS, **WHISTLE_TIMES},
+    channels="部门群卡片（第一行为卡片标题，第二行为加粗的小标题，其余各为一行）", group="吹哨报到",
+))
+templates.register(TemplateSpec(
+    "card_sign_hint", "卡片上的报到提示（钉钉个人卡片）",
+    "可在群内 @机器人 发送「报到 {{ short_number }}」接单，或点击下方按钮处理。", ORDER_PLACEHOLDERS,
+    channels="个人卡片（正文末尾的一行）", group="吹哨报到",
+))
+# The words on buttons and the sender's name: the same in every message, so plain templates.
+BUTTONS = "卡片与按钮文字"
+LABEL_TEMPLATES = {
+    "sender": ("label_sender", "发送方名称（卡片来源、无标题时的标题）", "有需必应"),
+    "open": ("button_open_order", "按钮：打开工单（通知、群内卡片）", "打开工单"),
+    "sign": ("button_sign", "按钮：打开工单报到（首席帮办个人卡片）", "打开工单报到"),
+    "survey": ("button_survey", "按钮：填写问卷（满意度回访通知）", "填写问卷"),
+    "details": ("button_details", "按钮：查看详情（企业微信卡片）", "查看详情"),
+}
+for _name, _label, _default in LABEL_TEMPLATES.values():
+    templates.register(TemplateSpec(_name, _label, _default, {}, channels="按钮或卡片上的文字（宜短，16 字以内）",
+                                    group=BUTTONS))
+
+
+def card_fields(text: str) -> list[list[str]]:
+    """「名称：内容」 lines (a template's output) as a card's [name, value] pairs; other lines are skipped.
+    Only the full-width colon separates, so times such as 10:00 stay whole."""
+    pairs = []
+    for line in text.splitlines():
+        name, colon, value = line.partition("：")
+        if colon and name.strip():
+            pairs.append([name.strip(), value.strip()])
+    return pairs
 
 
 def public_link(base_url: str, path: str) -> str:
@@ -148,6 +190,7 @@ class Notifier:
         self.session = session
         self.channels = channels
         self.now = now
+        self._labels: dict[str, str] | None = None
 
     # -- routing -----------------------------------------------------------------------------
     def _person_channels(self, person: Person) -> list[str]:
@@ -169,7 +212,15 @@ class Notifier:
         result.extend(chatgroups.group_targets(self.session, department, self.channels))
         return result
 
+    def labels(self) -> dict[str, str]:
+        """The words on buttons and the sender's name, as the district has them (one render per operation)."""
+        if self._labels is None:
+            self._labels = {key: self.render(name) for key, (name, _label, _default) in LABEL_TEMPLATES.items()}
+        return self._labels
+
     def _put(self, *, channel, kind, target_type, target_ref, payload, key, order) -> None:
+        if payload.get("url") or kind in SHARED_CARD_KINDS:
+            payload = {**payload, "labels": self.labels()}  # a message with a button or card says its words
         enqueue(
             self.session,
             Envelope(
@@ -230,9 +281,12 @@ class Notifier:
             "sign_due": f"请于 {local_time(order.sign_due_at)} 前报到" if order.sign_due_at else "请尽快报到",
             "due": local_time(order.due_at),
         }, studio.runtime(self.session).templates)
+        times = {"sign_due": local_time(order.sign_due_at), "due": local_time(order.due_at),
+                 "long_summary": order_summary(order, 120)}
         # ``card`` is what a platform that follows the @-text with a link card (DingTalk) shows on it.
-        group_card = {"heading": enterprise, "lines": [
-            order_summary(order, 120), f"报到时限：{local_time(order.sign_due_at)}　办理时限：{local_time(order.due_at)}"]}
+        card_title, heading, *lines = self.render("whistle_group_card", order, **times).split("\n") + [""]
+        group_card = {"title": card_title.strip(), "heading": heading.strip() or enterprise,
+                      "lines": [line for line in lines if line.strip()]}
         self.to_group(
             department, kind="whistle",
             payload={"text": text, "mentions": [p.id for p in helpers], "order_number": order.number,
@@ -243,11 +297,8 @@ class Notifier:
         card = {
             "title": card_title.strip(),
             "text": card_text.strip(),
-            "fields": [
-                ["响应层级", level_label(order.level)],
-                ["报到时限", local_time(order.sign_due_at)],
-                ["办理时限", local_time(order.due_at)],
-            ],
+            "fields": card_fields(self.render("whistle_card_fields", order, **times)),
+            "hint": self.render("card_sign_hint", order),
             "buttons": [
                 {"key": f"sign:{order.number}", "label": "报到", "style": "primary"},
                 {"key": f"return:{order.number}", "label": "退回"},

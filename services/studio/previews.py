@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 from integrations import dingtalk, sandbox, wecom_cards
 from integrations.base import OutboundView
 from models import WorkOrder
-from services.messaging.notify import Channels, Notifier, local_time, order_summary, order_url
+from services.messaging.notify import (
+    LABEL_TEMPLATES,
+    Channels,
+    Notifier,
+    card_fields,
+    local_time,
+    order_summary,
+    order_url,
+)
 from services.orders.ladder import level_label
 from services.studio import store, templates
 from services.studio.templates import ORDER_PLACEHOLDERS, TEMPLATES, TemplateSpec
@@ -65,9 +73,9 @@ def find_order(session: Session, number: str) -> WorkOrder | None:
 
 
 def _shape(spec: TemplateSpec) -> tuple[str, str]:
-    if spec.name == "whistle":
+    if spec.name in ("whistle", "whistle_group_card"):
         return "whistle", "group"
-    if spec.name == "whistle_card":
+    if spec.name in ("whistle_card", "whistle_card_fields", "card_sign_hint"):
         return "card", "person"
     if spec.name.startswith("card_closed_"):
         return "card_update", "person"
@@ -90,6 +98,8 @@ def preview(session: Session, spec: TemplateSpec, order: WorkOrder | None, *, no
             context["due"] = local_time(order.due_at)
         if "title" in spec.placeholders:
             context["title"] = order.title
+        if "sign_due" in spec.placeholders and spec.placeholders["sign_due"].startswith("报到时限（"):
+            context["sign_due"] = local_time(order.sign_due_at)
         if "long_summary" in spec.placeholders:
             context["long_summary"] = order_summary(order, 120)
     overrides: Mapping[str, str] = {**store.runtime(session).templates, **({spec.name: draft} if draft else {})}
@@ -114,6 +124,17 @@ def preview(session: Session, spec: TemplateSpec, order: WorkOrder | None, *, no
         payload = notifier.notice_payload(order, title.strip(), body.strip())
     else:
         payload = {"title": title.strip(), "text": body.strip(), "url": url, "order_number": number}
+    if spec.name == "whistle_card_fields":
+        payload["fields"] = card_fields(text)
+    elif spec.name == "whistle_group_card":
+        card_title, heading, *lines = text.split("\n") + [""]
+        payload["card"] = {"title": card_title, "heading": heading, "lines": [line for line in lines if line.strip()]}
+    elif spec.name == "card_sign_hint":
+        payload["hint"] = text
+    if payload.get("url") or kind in ("card", "card_update"):
+        # The words on buttons as the district has them, the draft in place of its own.
+        payload["labels"] = {key: templates.render(name, {}, overrides)
+                             for key, (name, _label, _default) in LABEL_TEMPLATES.items()}
     view = OutboundView(id=0, channel="sandbox", kind=kind, target_type=target_type, target_ref="0", payload=payload)
     return Preview(
         kind=kind, target_type=target_type, text=text, sandbox=sandbox.bubble_text(view),

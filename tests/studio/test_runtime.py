@@ -46,3 +46,32 @@ def test_another_process_sees_a_new_revision_within_the_refresh_interval(session
     assert store.runtime(session, clock=lambda: 101.0).revision_id is None  # still within the interval
     later = store.runtime(session, clock=lambda: 100.0 + store.REFRESH_SECONDS + 0.1)
     assert later.revision_id == written.id and later.command_aliases == {"收到": "报到"}
+
+
+def test_card_fields_hint_and_button_words_come_from_templates(session, factory, now):
+    """What a chief helper's card and a notice's button say is the district's wording on every platform."""
+    from datetime import datetime
+
+    from integrations import dingtalk, wecom_cards
+
+    rsj = factory.department("rsj")
+    factory.person(Role.CHIEF_HELPER, department=rsj, name="赵帮办")
+    staff = factory.person(Role.SERVICE_STAFF, name="张为企")
+    store.apply(session, None, {"templates": {
+        "whistle_card_fields": "层级：{{ level }}\n请在 {{ sign_due }} 前报到\n时限：{{ due }}",
+        "card_sign_hint": "群里发「收到 {{ short_number }}」即可",
+        "button_sign": "马上处理", "button_details": "看一看", "label_sender": "北辰有需必应",
+        "whistle_group_card": "请接单：{{ number }}\n{{ enterprise }}\n{{ long_summary }}",
+    }}, reason="改卡片文字", now=now)
+    order = factory.order(staff, now, level=2, department_id=rsj.id)
+    rows = {m.kind: m for m in session.scalars(select(OutboundMessage).where(OutboundMessage.work_order_id == order.id))}
+    card, whistle = rows["card"].payload, rows["whistle"].payload
+    # A line without 「名称：内容」 is not a field.
+    assert [name for name, _ in card["fields"]] == ["层级", "时限"]
+    stamp = datetime(2026, 3, 2, 10, 0)
+    ding = dingtalk.card_body(card, "https://desk.example/m/x", "https://desk.example", stamp)["action_card"]
+    assert ding["single_title"] == "马上处理" and f"群里发「收到 {order.number[-4:]}」即可" in ding["markdown"]
+    wecom = wecom_cards.button_card_message(card, "https://desk.example")["template_card"]
+    assert wecom["source"]["desc"] == "北辰有需必应" and wecom["button_list"][-1]["text"] == "看一看"
+    group = dingtalk.whistle_card_body(whistle, "https://desk.example/m/x", "https://desk.example")["actionCard"]
+    assert group["title"] == f"请接单：{order.number}" and group["singleTitle"] == "打开工单"
