@@ -276,7 +276,7 @@ def _statistics_schemas() -> dict[str, dict]:
             "kpis": _ref("StatisticsKpis"),
         }),
         "StatisticsReport": _obj({
-            "group": _enum(stats.GROUPS, _labels(stats.GROUPS)),
+            "group": S | {"description": _labels(stats.GROUPS) + "；或 field.<字段键>（表单单选字段）"},
             "group_label": S,
             "period": _obj({
                 "preset": _enum((*stats.PRESETS, stats.CUSTOM)), "label": S, "from": D, "to": D,

@@ -11,8 +11,10 @@ from services.statistics.kpis import InvalidQuery
 
 # Query parameters, documented in the OpenAPI document from this same table.
 PARAMETERS: tuple[Field, ...] = (
-    Field("group", STRING, "分组", enum=tuple(statistics.GROUPS), default="zone",
-          description="；".join(f"{k}={v}" for k, v in statistics.GROUPS.items())),
+    Field("group", STRING, "分组", default="zone",
+          pattern="^(" + "|".join(statistics.GROUPS) + r"|field\.[a-z][a-z0-9_]*)$",
+          description="；".join(f"{k}={v}" for k, v in statistics.GROUPS.items())
+          + "；field.<字段键>=按配置中心表单中的单选字段分组（如 field.kind），未填写的归入“未填写”"),
     Field("period", STRING, "预设时段", enum=(*statistics.PRESETS, statistics.CUSTOM),
           description="；".join(f"{k}={v}" for k, v in statistics.PRESETS.items())
           + "；custom=自定义（须同时提供 from、to）。缺省为 this_month；提供 from/to 时可省略"),

@@ -218,10 +218,18 @@ def test_statistics_group_by_a_choice_field(client, factory, session):
     session.rollback()
     import time_machine
 
+    from services.admin.api_tokens import issue_token
+
+    token = issue_token(session, admin, "统计接口", now)
+    session.commit()
     with time_machine.travel(now, tick=True):
         login(client, "admin")
         page = client.get("/statistics/?group=field.kind").get_data(as_text=True)
+        api = client.get("/api/v1/statistics?group=field.kind", headers={"Authorization": f"Bearer {token}"})
     assert 'data-group="field.kind"' in page and "按问题类别" in page and "field.kind=%E7%A4%BE%E4%BF%9D" in page
+    data = api.get_json()["data"]
+    assert data["group"] == "field.kind" and data["group_label"] == "问题类别"
+    assert {row["label"]: row["kpis"]["received"] for row in data["rows"]} == {"用工": 1, "社保": 2, "未填写": 1}
 
 
 # --------------------------------------------------------------------------------------------
