@@ -32,10 +32,17 @@ class WeComSettings:
     token: str = ""
     aes_key: str = ""
     api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    # The intelligent robot (智能机器人, API mode) in department groups: its own callback keys.
+    aibot_token: str = ""
+    aibot_aes_key: str = ""
 
     @property
     def enabled(self) -> bool:
         return bool(self.corp_id and self.secret)
+
+    @property
+    def aibot_enabled(self) -> bool:
+        return bool(self.enabled and self.aibot_token and self.aibot_aes_key)
 
 
 @dataclass(frozen=True)
@@ -265,6 +272,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
             token=env.get("WECOM_TOKEN", ""),
             aes_key=_aes_key(env, "WECOM_AES_KEY", "在企业微信管理后台应用的“接收消息”设置中生成"),
             api_base=_url(env, "WECOM_API_BASE", WeComSettings.api_base, ("http", "https")),
+            aibot_token=env.get("WECOM_AIBOT_TOKEN", ""),
+            aibot_aes_key=_aes_key(env, "WECOM_AIBOT_AES_KEY", "在企业微信管理后台智能机器人的“API 模式”设置中生成"),
         ),
         dingtalk=DingTalkSettings(
             app_key=env.get("DINGTALK_APP_KEY", ""),
