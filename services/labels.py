@@ -212,7 +212,7 @@ AUDIT_FIELDS = {
     "role": "角色", "phone": "电话", "active": "启用", "sort_order": "排序", "duty": "职责", "keywords": "关键词",
     "platform": "平台", "platform_label": "平台", "userid": "平台账号", "wecom_userid": "企业微信账号",
     "dingtalk_userid": "钉钉账号", "dingtalk_name": "钉钉昵称", "username": "登录用户名", "password_reset": "重置密码",
-    "robot_key": "机器人密钥", "robot_secret": "加签密钥", "conversation_id": "群会话编号",
+    "robot_key": "机器人密钥", "robot_secret": "加签密钥", "conversation_id": "群会话编号", "conversation_pending": "群会话待确认",
     # What happened
     "changes": "修改内容", "values": "设置", "from": "原状态", "to": "新状态", "note": "说明", "reason": "原因",
     "kind": "类型", "source": "来源", "channel": "渠道", "by": "操作方", "matched_by": "匹配方式", "mobile": "手机号",

@@ -151,6 +151,7 @@ HANDLERS: dict[str, Handler] = {
     Action.SUPERVISE: _one_text(wo.supervise, "note", "督办通知已发出"),
     Action.ARCHIVE: _one_text(wo.archive, "note", "工单已归档"),
     Action.COMMENT: _one_text(wo.comment, "text", "备注已添加"),
+    Action.INSTRUCT: _one_text(wo.instruct, "note", "批示已记录并推送承办部门"),
     "city_reference": _city_reference,
 }
 

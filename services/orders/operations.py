@@ -1062,6 +1062,31 @@ def supervise(ctx: OpContext, order: WorkOrder, *, note: str) -> WorkOrder:
     return order
 
 
+def instruct(ctx: OpContext, order: WorkOrder, *, note: str) -> WorkOrder:
+    """领导批示: a district leader's instruction, kept on the order and pushed to whoever handles it
+    (the department's group, its chief helpers and the person handling it), else to the hub whose
+    queue it waits in."""
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.INSTRUCT)
+    note = _require_text(note, "note", "批示内容")
+    event = _record(ctx, order, Action.INSTRUCT, order.state, note)
+    key = f"e{event.id}"
+    targets = [order.assigned_person] if order.assigned_person else []
+    if order.assigned_department is not None:
+        targets += chief_helpers(ctx.session, order.assigned_department.id, order.stage_id)
+        ctx.notifier().status(order, order.assigned_department, "group_instructed", key, actor=ctx.actor_label,
+                              note=note)
+    elif order.state == State.PENDING_DISPATCH:
+        targets += _hub_staff(ctx, order.level)
+    ctx.notifier().notify(targets, order, "order_instructed", key, actor=ctx.actor_label, note=note)
+    return order
+
+
+def instructions(order: WorkOrder) -> list[WorkOrderEvent]:
+    """The order's 批示, oldest first (shown above the timeline)."""
+    return [e for e in order.events if e.action == Action.INSTRUCT]
+
+
 def comment(ctx: OpContext, order: WorkOrder, *, text: str) -> WorkOrder:
     order = _lock(ctx, order)
     _transition(ctx, order, Action.COMMENT)
