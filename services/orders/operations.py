@@ -1087,6 +1087,27 @@ def instructions(order: WorkOrder) -> list[WorkOrderEvent]:
     return [e for e in order.events if e.action == Action.INSTRUCT]
 
 
+MAX_ADDED_ATTACHMENTS = 10
+
+
+def add_attachments(ctx: OpContext, order: WorkOrder, *, records: tuple[dict, ...], note: str = "") -> WorkOrder:
+    """Files (photos on site, a scanned reply…) added to an order by anyone who may comment on it,
+    kept on the timeline as a 备注 naming them."""
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.COMMENT)
+    if not records:
+        raise ValidationFailed("请选择要上传的文件或照片", fields={"attachments": "必选"})
+    if len(records) > MAX_ADDED_ATTACHMENTS:
+        raise ValidationFailed(f"一次最多上传 {MAX_ADDED_ATTACHMENTS} 个文件", fields={"attachments": "过多"})
+    for item in records:
+        order.attachments.append(Attachment(work_order_id=order.id, uploaded_by_id=ctx.actor.id if ctx.actor else None,
+                                            created_at=ctx.now, **item))
+    names = "、".join(str(item.get("filename") or "") for item in records)
+    text = f"补充附件 {len(records)} 个：{names}" + (f"\n{note.strip()}" if note and note.strip() else "")
+    _record(ctx, order, Action.COMMENT, order.state, wording.shorten(text, 500), attachments=len(records))
+    return order
+
+
 def comment(ctx: OpContext, order: WorkOrder, *, text: str) -> WorkOrder:
     order = _lock(ctx, order)
     _transition(ctx, order, Action.COMMENT)
