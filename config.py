@@ -35,6 +35,8 @@ class WeComSettings:
     # The intelligent robot (智能机器人, API mode) in department groups: its own callback keys.
     aibot_token: str = ""
     aibot_aes_key: str = ""
+    # The JS-SDK the H5 pages load inside the WeCom client (location; wx.config + wx.agentConfig).
+    jssdk_url: str = "https://res.wx.qq.com/open/js/jweixin-1.2.0.js"
 
     @property
     def enabled(self) -> bool:
@@ -272,6 +274,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
             token=env.get("WECOM_TOKEN", ""),
             aes_key=_aes_key(env, "WECOM_AES_KEY", "在企业微信管理后台应用的“接收消息”设置中生成"),
             api_base=_url(env, "WECOM_API_BASE", WeComSettings.api_base, ("http", "https")),
+            jssdk_url=_url(env, "WECOM_JSSDK_URL", WeComSettings.jssdk_url, ("http", "https")),
             aibot_token=env.get("WECOM_AIBOT_TOKEN", ""),
             aibot_aes_key=_aes_key(env, "WECOM_AIBOT_AES_KEY", "在企业微信管理后台智能机器人的“API 模式”设置中生成"),
         ),

@@ -20,6 +20,7 @@ whenever one is bound (``WeComApi.bound(session)``).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -148,6 +149,12 @@ class WeComClient(WeChatClient):
         )
 
 
+def jsapi_signature(ticket: str, nonce: str, timestamp: int, url: str) -> str:
+    """WeCom's JS-SDK signature: sha1 of ``jsapi_ticket=…&noncestr=…&timestamp=…&url=…``."""
+    text = f"jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={url}"
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
 # --- The facade ---------------------------------------------------------------------------------
 
 
@@ -227,6 +234,32 @@ class WeComApi:
     def update_template_card(self, response_code: str, label: str, *, userids: Sequence[str] = ()) -> dict[str, Any]:
         return self._post("message/update_template_card",
                           cards.update_buttons_body(self.agent_id, response_code, label, userids))
+
+    # JS-SDK in the H5 pages: wx.config (the corp's ticket) and wx.agentConfig (the app's ticket).
+    def _ticket(self, kind: str) -> str:
+        key = f"wecom:jsapi-ticket:{kind}:{self.settings.corp_id}:{self.settings.agent_id}"
+        ticket = self.storage.get(key)
+        if ticket:
+            return ticket
+        if kind == "corp":
+            result = self._get("get_jsapi_ticket")
+        else:
+            result = self._get("ticket/get", type="agent_config")
+        ticket = str(result.get("ticket") or "")
+        if not ticket:
+            raise WeComApiError(None, "企业微信未返回 jsapi_ticket")
+        lifetime = int(result.get("expires_in") or 7200)
+        self.storage.set(key, ticket, max(lifetime - TOKEN_EARLY_REFRESH_SECONDS, 60))
+        return ticket
+
+    def jsapi_config(self, url: str, *, timestamp: int, nonce: str) -> dict[str, Any]:
+        """What the page hands to ``wx.config`` and ``wx.agentConfig`` for ``url`` (the page's own
+        address without its fragment)."""
+        return {
+            "corpid": self.settings.corp_id, "agentid": str(self.settings.agent_id), "timestamp": timestamp,
+            "nonceStr": nonce, "signature": jsapi_signature(self._ticket("corp"), nonce, timestamp, url),
+            "agentSignature": jsapi_signature(self._ticket("agent"), nonce, timestamp, url),
+        }
 
     # The intelligent robot's answer: once, to the response_url WeCom put in the message.
     def response_url_target(self, url: str) -> str:

@@ -305,7 +305,8 @@ def add_attachments_from_form(ctx: wo.OpContext, order: WorkOrder) -> int:
         files = [attachments.Upload(f.filename or "", f.stream) for f in request.files.getlist("attachments")
                  if f.filename]
         batch = attachments.store_uploads(files, upload_root(), max_bytes=settings().upload_max_bytes)
-        wo.add_attachments(ctx, order, records=tuple(batch.records), note=form_text("note"))
+        wo.add_attachments(ctx, order, records=tuple(batch.records), note=form_text("note"),
+                           location=form_text("location"))
         return len(batch.records)
     except BaseException:
         if batch is not None:

@@ -8,6 +8,7 @@ request or job boundary does.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -1090,9 +1091,17 @@ def instructions(order: WorkOrder) -> list[WorkOrderEvent]:
 MAX_ADDED_ATTACHMENTS = 10
 
 
-def add_attachments(ctx: OpContext, order: WorkOrder, *, records: tuple[dict, ...], note: str = "") -> WorkOrder:
+_LOCATION = re.compile(r"^-?\d{1,2}\.\d{1,8},-?\d{1,3}\.\d{1,8}$")
+
+
+def add_attachments(ctx: OpContext, order: WorkOrder, *, records: tuple[dict, ...], note: str = "",
+                    location: str = "") -> WorkOrder:
     """Files (photos on site, a scanned reply…) added to an order by anyone who may comment on it,
-    kept on the timeline as a 备注 naming them."""
+    kept on the timeline as a 备注 naming them; ``location`` ("纬度,经度", from the phone's
+    positioning inside the WeCom or DingTalk client) says where they were taken."""
+    location = (location or "").strip()
+    if location and not _LOCATION.match(location):
+        raise ValidationFailed("定位信息格式不正确，请重新定位或不附定位", fields={"location": "格式不正确"})
     order = _lock(ctx, order)
     _transition(ctx, order, Action.COMMENT)
     if not records:
@@ -1104,7 +1113,10 @@ def add_attachments(ctx: OpContext, order: WorkOrder, *, records: tuple[dict, ..
                                             created_at=ctx.now, **item))
     names = "、".join(str(item.get("filename") or "") for item in records)
     text = f"补充附件 {len(records)} 个：{names}" + (f"\n{note.strip()}" if note and note.strip() else "")
-    _record(ctx, order, Action.COMMENT, order.state, wording.shorten(text, 500), attachments=len(records))
+    if location:
+        text += f"\n拍摄位置（纬度,经度）：{location}"
+    _record(ctx, order, Action.COMMENT, order.state, wording.shorten(text, 500), attachments=len(records),
+            location=location or None)
     return order
 
 

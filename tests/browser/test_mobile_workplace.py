@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from models import JointMeeting, Role, WorkOrder, WorkOrderEvent
 from services.orders.lifecycle import Action, State
+from tests.browser import test_mobile_h5 as h5
 from tests.browser.test_mobile_h5 import console_sign_in, phone_page
 
 pytestmark = pytest.mark.browser
@@ -81,3 +82,73 @@ def test_escalate_to_level_3_and_hold_a_joint_meeting_on_a_phone(live_server, br
         # A console session on a phone is recorded as 移动端, not as the web console.
         assert channels[Action.ESCALATE] == "mobile" and channels[Action.JOINT_MEETING] == "mobile"
     assert re.match(r"BC-\d{8}-\d{4}", order_number)
+
+
+# --------------------------------------------------------------------------------------------
+# Inside the WeCom client: the JS-SDK's location goes with the photos
+# --------------------------------------------------------------------------------------------
+wecom_live_server = h5.wecom_live_server
+wecom_oauth = h5.wecom_oauth
+workbench_browser = h5.workbench_browser
+
+# What the WeCom client's JS-SDK does for the page, answering as the client would.
+FAKE_JSSDK = """
+window.wx = {
+  config: function (c) { document.documentElement.setAttribute("data-wx-config", JSON.stringify(c)); },
+  ready: function (f) { setTimeout(f, 0); },
+  agentConfig: function (c) { document.documentElement.setAttribute("data-wx-agent", JSON.stringify(c)); c.success(); },
+  getLocation: function (o) { o.success({ latitude: 39.2234567, longitude: 117.1345678, accuracy: 30 }); }
+};
+"""
+
+
+@pytest.fixture
+def wecom_order(factory, session, now):
+    staff = factory.person(Role.SERVICE_STAFF, name="王服务", login="staff", wecom_userid="wangfuwu")
+    rsj = factory.department("rsj")
+    factory.person(Role.CHIEF_HELPER, department=rsj, name="孙帮办", login="helper", wecom_userid="sunbangban")
+    order = factory.order(staff, now, level=2, department_id=rsj.id,
+                          content="企业急需招聘 30 名数控技术工人，请协助对接招聘会")
+    number = order.number
+    session.commit()
+    return number
+
+
+def test_photo_with_the_wecom_location(wecom_live_server, wecom_emulator, wecom_oauth, workbench_browser,
+                                       wecom_order, session_factory, artifacts):
+    import hashlib
+    import json
+
+    base = wecom_live_server
+    wecom_emulator.add_user("sunbangban", "孙帮办", "13900000002")
+    wecom_oauth.userid = "sunbangban"
+    context, page = h5.phone_page(workbench_browser)
+    context.route("https://res.wx.qq.com/**", lambda route: route.fulfill(
+        status=200, content_type="application/javascript", body=FAKE_JSSDK))
+    page.goto(f"{base}/m/orders/{wecom_order}")
+    page.wait_for_url(re.compile(re.escape(f"{base}/m/orders/{wecom_order}") + r"(#wechat_redirect)?$"))
+    page.click("#act-attach summary")
+    expect(page.locator("[data-locate]")).to_be_visible()
+    config = json.loads(page.locator("html").get_attribute("data-wx-config"))
+    agent = json.loads(page.locator("html").get_attribute("data-wx-agent"))
+    url = f"{base}/m/orders/{wecom_order}"
+
+    def signed(ticket):
+        text = f"jsapi_ticket={ticket}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}&url={url}"
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    assert config["appId"] == wecom_emulator.corp_id and config["jsApiList"] == ["getLocation"]
+    assert config["signature"] == signed(wecom_emulator.jsapi_tickets["corp"])
+    assert agent["signature"] == signed(wecom_emulator.jsapi_tickets["agent"])
+    page.click("[data-locate]")
+    expect(page.locator("[data-location-label]")).to_have_text("已附上位置：39.223457,117.134568")
+    page.set_input_files("#act-attach input[capture]", files=[
+        {"name": "车间现场.png", "mimeType": "image/png", "buffer": h5.PNG}])
+    page.screenshot(path=str(artifacts / "mobile-wecom-photo-location.png"), full_page=True)
+    page.click("#act-attach button[data-action=attach]")
+    expect(page.locator(".m-alert-success")).to_contain_text("已补充 1 个附件")
+    context.close()
+    with session_factory() as s:
+        event = s.scalar(select(WorkOrderEvent).where(WorkOrderEvent.action == Action.COMMENT))
+        assert "车间现场.png" in event.note and "39.223457,117.134568" in event.note
+        assert event.channel == "wecom"

@@ -116,6 +116,7 @@ class WeComEmulator:
         self.aibot_aes_key = AIBOT_AES_KEY
         self.response_urls: dict[str, dict[str, Any]] = {}  # response code → {msgid, expires, used}
         self.aibot_answers: list[dict[str, Any]] = []  # bodies accepted on a response_url
+        self.jsapi_tickets: dict[str, str] = {}  # "corp" / "agent" → the ticket handed out
         self._failures: dict[str, list[tuple[int, str]]] = {}
         self._recent: dict[str, float] = {}  # duplicate check: message fingerprint → time
         self._lock = threading.RLock()
@@ -291,6 +292,17 @@ class WeComEmulator:
         signature = _get_signature(self.aibot_token, str(timestamp), nonce, echostr)
         return {"msg_signature": signature, "timestamp": str(timestamp), "nonce": nonce, "echostr": echostr}
 
+    # JS-SDK tickets (wx.config: the corp's; wx.agentConfig: the app's), one each per lifetime.
+    def _jsapi_ticket(self, _query, _body):
+        self.jsapi_tickets.setdefault("corp", "corp-ticket-" + secrets.token_hex(6))
+        return 200, {"errcode": 0, "errmsg": "ok", "ticket": self.jsapi_tickets["corp"], "expires_in": 7200}
+
+    def _agent_ticket(self, query, _body):
+        if query.get("type") != "agent_config":
+            return self._error(40058, "invalid type")
+        self.jsapi_tickets.setdefault("agent", "agent-ticket-" + secrets.token_hex(6))
+        return 200, {"errcode": 0, "errmsg": "ok", "ticket": self.jsapi_tickets["agent"], "expires_in": 7200}
+
     def _aibot_response(self, query, body):
         entry = self.response_urls.get(query.get("response_code") or "")
         if entry is None or entry["used"] or entry["expires"] < time.time():
@@ -355,6 +367,8 @@ class WeComEmulator:
             ("GET", "user/get"): self._user_get,
             ("GET", "user/list"): self._user_list,
             ("POST", "aibot/response"): self._aibot_response,
+            ("GET", "get_jsapi_ticket"): self._jsapi_ticket,
+            ("GET", "ticket/get"): self._agent_ticket,
         }
         route = routes.get((method, path))
         if route is None:

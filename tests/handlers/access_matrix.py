@@ -253,6 +253,9 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                    'helper helper_other deptleader deptleader_other'},
  'GET mobile.wecom_callback': {'hidden': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin '
                                          'zoneadmin_other helper helper_other deptleader deptleader_other'},
+ 'GET mobile.wecom_jsapi': {'hidden': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                      'helper helper_other deptleader deptleader_other',
+                            'ok': 'anon'},
  'GET policies.campaign': {'login': 'anon',
                            'ok': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                  'helper_other deptleader deptleader_other'},

@@ -614,3 +614,58 @@ def test_city_escalation_on_the_phone(client, people, dispatched_order, session_
     with session_factory() as s:
         order = s.scalar(select(WorkOrder).where(WorkOrder.number == number))
         assert order.level == 4 and order.city_escalations[-1].city_reference == "GD2026030201"
+
+
+def test_wecom_jssdk_configuration_for_the_photos(wecom_client, wecom_emulator, people, dispatched_order,
+                                                  session_factory, wecom_app):
+    import hashlib
+
+    number = dispatched_order.number
+    base = wecom_app.extensions["settings"].base_url.rstrip("/")
+    wecom_emulator.add_user("sunbangban", "孙帮办", "13900000002")
+    wecom_sign_in(wecom_client, wecom_emulator, "sunbangban", f"/m/orders/{number}")
+    html = wecom_client.get(f"/m/orders/{number}", headers={"User-Agent": WXWORK_UA}).get_data(as_text=True)
+    assert 'src="https://res.wx.qq.com/open/js/jweixin-1.2.0.js"' in html and "mobile-native.js" in html
+    csp = wecom_client.get(f"/m/orders/{number}").headers["Content-Security-Policy"]
+    assert "https://res.wx.qq.com" in csp
+
+    url = f"{base}/m/orders/{number}"
+    answer = wecom_client.get("/m/jsapi/wecom", query_string={"url": url + "#frag"},
+                              headers={"Accept": "application/json"})
+    assert answer.status_code == 200
+    config = answer.get_json()
+    assert config["corpid"] == wecom_emulator.corp_id and config["agentid"] == str(wecom_emulator.agent_id)
+
+    def signed(ticket):
+        text = f"jsapi_ticket={ticket}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}&url={url}"
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    assert config["signature"] == signed(wecom_emulator.jsapi_tickets["corp"])
+    assert config["agentSignature"] == signed(wecom_emulator.jsapi_tickets["agent"])
+    # The tickets are fetched once and shared.
+    wecom_client.get("/m/jsapi/wecom", query_string={"url": url}, headers={"Accept": "application/json"})
+    assert len(wecom_emulator.calls("get_jsapi_ticket")) == 1 and len(wecom_emulator.calls("ticket/get")) == 1
+    # Only this site's own pages are signed.
+    foreign = wecom_client.get("/m/jsapi/wecom", query_string={"url": "https://evil.example/m/x"},
+                               headers={"Accept": "application/json"})
+    assert foreign.status_code == 400 and foreign.get_json()["ok"] is False
+
+    # The position the page filled in goes with the photos; a forged one is refused.
+    token = token_from(html)
+    bad = wecom_client.post(f"/m/orders/{number}/attach", content_type="multipart/form-data", data={
+        "csrf_token": token, "location": "39.2;drop", "attachments": [(io.BytesIO(PNG), "a.png")]})
+    assert bad.status_code == 422
+    good = wecom_client.post(f"/m/orders/{number}/attach", content_type="multipart/form-data", data={
+        "csrf_token": token, "location": "39.223456,117.134567", "attachments": [(io.BytesIO(PNG), "a.png")]})
+    assert good.status_code == 302
+    with session_factory() as s:
+        event = s.scalar(select(WorkOrderEvent).where(WorkOrderEvent.action == "comment"))
+        assert "39.223456,117.134567" in event.note and event.channel == "wecom"
+
+
+def test_jssdk_configuration_needs_a_wecom_session(client, people, dispatched_order):
+    console_login(client, "helper")
+    html = client.get(f"/m/orders/{dispatched_order.number}").get_data(as_text=True)
+    assert "jweixin" not in html and "mobile-native.js" not in html
+    assert client.get("/m/jsapi/wecom", query_string={"url": "http://x/m/"},
+                      headers={"Accept": "application/json"}).status_code == 404
