@@ -203,6 +203,8 @@ def test_group_binding_waits_for_an_administrator(aibot_app, wecom_emulator, des
                                                                         chatid="wrRSJ2")).status_code == 200
     process(aibot_app)
     sign_in_cookie(client, admin)
+    inbound = client.get("/admin/inbound").get_data(as_text=True)
+    assert "企业微信智能机器人" in inbound and "〔智能机器人〕helper02 在群 wrRSJ2：@有需必应 我的工单" in inbound
     listing = client.get("/admin/departments").get_data(as_text=True)
     assert "群会话待确认" in listing
     page = client.get(f"/admin/departments/{desk['rsj'].id}")
