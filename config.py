@@ -35,6 +35,10 @@ class WeComSettings:
     # The intelligent robot (智能机器人, API mode) in department groups: its own callback keys.
     aibot_token: str = ""
     aibot_aes_key: str = ""
+    # Long-connection mode (no public address): the robot's BotID and Secret, and the WebSocket URL.
+    aibot_bot_id: str = ""
+    aibot_secret: str = ""
+    aibot_ws_url: str = "wss://openws.work.weixin.qq.com"
     # The JS-SDK the H5 pages load inside the WeCom client (location; wx.config + wx.agentConfig).
     jssdk_url: str = "https://res.wx.qq.com/open/js/jweixin-1.2.0.js"
 
@@ -44,7 +48,13 @@ class WeComSettings:
 
     @property
     def aibot_enabled(self) -> bool:
+        """The robot's HTTP callback (``/wecom/aibot``)."""
         return bool(self.enabled and self.aibot_token and self.aibot_aes_key)
+
+    @property
+    def aibot_ws_enabled(self) -> bool:
+        """The robot over the long connection (``flask wecom-aibot-ws``)."""
+        return bool(self.enabled and self.aibot_bot_id and self.aibot_secret)
 
 
 @dataclass(frozen=True)
@@ -276,6 +286,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
             api_base=_url(env, "WECOM_API_BASE", WeComSettings.api_base, ("http", "https")),
             jssdk_url=_url(env, "WECOM_JSSDK_URL", WeComSettings.jssdk_url, ("http", "https")),
             aibot_token=env.get("WECOM_AIBOT_TOKEN", ""),
+            aibot_bot_id=env.get("WECOM_AIBOT_BOT_ID", ""),
+            aibot_secret=env.get("WECOM_AIBOT_SECRET", ""),
+            aibot_ws_url=_url(env, "WECOM_AIBOT_WS_URL", WeComSettings.aibot_ws_url, ("ws", "wss")),
             aibot_aes_key=_aes_key(env, "WECOM_AIBOT_AES_KEY", "在企业微信管理后台智能机器人的“API 模式”设置中生成"),
         ),
         dingtalk=DingTalkSettings(

@@ -179,6 +179,19 @@ def summarise(payload: Any) -> str:
     return f"〔智能机器人〕{who}：{what}"
 
 
+# The outbox channel of answers over the long connection: only its worker can send them.
+WS_CHANNEL = "wecom_ws"
+
+
+def _reply_handle(payload: dict[str, Any], response_url: str, user: str) -> dict[str, Any]:
+    """Where the answer goes: the message's response_url (HTTP callback), or back over the long
+    connection under the callback's ``req_id``."""
+    req_id = payload.get("ws_req_id")
+    if isinstance(req_id, str) and req_id:
+        return {"ws_req_id": req_id[:128], "mention_userid": user, "reply_channel": WS_CHANNEL}
+    return {"response_url": response_url, "mention_userid": user} if response_url else {}
+
+
 class WeComAibotInbound(InboundParser):
     platform = INBOX_PLATFORM
     person_field = "wecom_userid"
@@ -207,7 +220,7 @@ class WeComAibotInbound(InboundParser):
             conversation=_text(message, "chatid", 128) if group else "",
             conversation_type="group" if group else "person",
             sender_platform_id=user,
-            reply_handle={"response_url": response_url, "mention_userid": user} if response_url else {},
+            reply_handle=_reply_handle(payload, response_url, user),
             raw={"ip": str(payload.get("ip") or ""), "aibotid": _text(message, "aibotid", 64)},
             received_at=received_at,
         )

@@ -45,7 +45,8 @@ CHANNELS = {
     "console": "网页工作台", "sandbox": "沙箱", "wecom": "企业微信", "dingtalk": "钉钉", "api": "接口",
     "public": "企业自助", "system": "系统", "mobile": "移动端", "policy_page": "企业政策服务页", "event": "活动页面",
 }
-PLATFORMS = {"wecom": "企业微信", "wecom_aibot": "企业微信智能机器人", "dingtalk": "钉钉", "sandbox": "沙箱"}
+PLATFORMS = {"wecom": "企业微信", "wecom_aibot": "企业微信智能机器人", "wecom_ws": "企业微信智能机器人（长连接）",
+             "dingtalk": "钉钉", "sandbox": "沙箱"}
 # Which reader parsed an imported spreadsheet (ImportJob.header_map["library"]).
 SPREADSHEET_READERS = {"calamine": "快速读取", "pyexcel-xlsx": "兼容模式读取", "csv": "文本表格读取"}
 

@@ -274,8 +274,10 @@ def _reply_target(event: ChatEvent, person: Person | None) -> ReplyTarget | None
     """Into the conversation when the event says how; None: the sender's own chat on the platform."""
     if not event.reply_handle:
         return None
+    handle = dict(event.reply_handle)
+    channel = str(handle.pop("reply_channel", "") or "")
     return ReplyTarget("session", _conversation_ref(event, person),
-                       {**event.reply_handle, "person_id": person.id if person is not None else None})
+                       {**handle, "person_id": person.id if person is not None else None}, channel=channel)
 
 
 def _answer(session: Session, parser: InboundParser, event: ChatEvent, person: Person | None, text: str,
@@ -284,7 +286,7 @@ def _answer(session: Session, parser: InboundParser, event: ChatEvent, person: P
     target = _reply_target(event, person)
     if target is not None:
         enqueue(session, Envelope(
-            channel=event.platform, kind="reply", target_type=target.target_type, target_ref=target.target_ref,
+            channel=target.channel or event.platform, kind="reply", target_type=target.target_type, target_ref=target.target_ref,
             payload={**target.payload, "text": text},
             dedupe_key=f"in:{event.platform}:{event.dedupe_key}:{suffix}"[:200],
         ), now=now)
