@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 from flask import Flask, current_app
 
@@ -170,6 +172,18 @@ def register_commands(app: Flask) -> None:
 
         click.echo("钉钉 Stream 连接已启动（Ctrl-C 停止）")
         dingtalk_stream_worker(flask_app).run()
+
+    @app.cli.command("wecom-aibot-ws", help="企业微信智能机器人长连接：经出站 WebSocket 接收群里 @机器人 的命令（内网无公网 IP 时使用，只运行一个进程）")
+    def wecom_aibot_ws():
+        flask_app = current_app._get_current_object()
+        wecom = _require_platform(flask_app, "wecom")
+        if not wecom.aibot_ws_enabled:
+            raise click.ClickException("请先设置 WECOM_AIBOT_BOT_ID 与 WECOM_AIBOT_SECRET")
+        from extensions import wecom_aibot_ws_worker
+
+        click.echo("企业微信智能机器人长连接已启动（Ctrl-C 停止）")
+        with contextlib.suppress(KeyboardInterrupt):
+            wecom_aibot_ws_worker(flask_app).run()
 
     @app.cli.command("dingtalk-roster", help="按手机号把钉钉通讯录成员绑定到人员（参数：钉钉部门 ID，可多个）")
     @click.argument("dept_ids", nargs=-1, required=True, type=int)

@@ -32,10 +32,29 @@ class WeComSettings:
     token: str = ""
     aes_key: str = ""
     api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    # The intelligent robot (智能机器人, API mode) in department groups: its own callback keys.
+    aibot_token: str = ""
+    aibot_aes_key: str = ""
+    # Long-connection mode (no public address): the robot's BotID and Secret, and the WebSocket URL.
+    aibot_bot_id: str = ""
+    aibot_secret: str = ""
+    aibot_ws_url: str = "wss://openws.work.weixin.qq.com"
+    # The JS-SDK the H5 pages load inside the WeCom client (location; wx.config + wx.agentConfig).
+    jssdk_url: str = "https://res.wx.qq.com/open/js/jweixin-1.2.0.js"
 
     @property
     def enabled(self) -> bool:
         return bool(self.corp_id and self.secret)
+
+    @property
+    def aibot_enabled(self) -> bool:
+        """The robot's HTTP callback (``/wecom/aibot``)."""
+        return bool(self.enabled and self.aibot_token and self.aibot_aes_key)
+
+    @property
+    def aibot_ws_enabled(self) -> bool:
+        """The robot over the long connection (``flask wecom-aibot-ws``)."""
+        return bool(self.enabled and self.aibot_bot_id and self.aibot_secret)
 
 
 @dataclass(frozen=True)
@@ -265,6 +284,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
             token=env.get("WECOM_TOKEN", ""),
             aes_key=_aes_key(env, "WECOM_AES_KEY", "在企业微信管理后台应用的“接收消息”设置中生成"),
             api_base=_url(env, "WECOM_API_BASE", WeComSettings.api_base, ("http", "https")),
+            jssdk_url=_url(env, "WECOM_JSSDK_URL", WeComSettings.jssdk_url, ("http", "https")),
+            aibot_token=env.get("WECOM_AIBOT_TOKEN", ""),
+            aibot_bot_id=env.get("WECOM_AIBOT_BOT_ID", ""),
+            aibot_secret=env.get("WECOM_AIBOT_SECRET", ""),
+            aibot_ws_url=_url(env, "WECOM_AIBOT_WS_URL", WeComSettings.aibot_ws_url, ("ws", "wss")),
+            aibot_aes_key=_aes_key(env, "WECOM_AIBOT_AES_KEY", "在企业微信管理后台智能机器人的“API 模式”设置中生成"),
         ),
         dingtalk=DingTalkSettings(
             app_key=env.get("DINGTALK_APP_KEY", ""),

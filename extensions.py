@@ -19,6 +19,8 @@ from integrations.dingtalk_inbound import DingTalkInbound
 from integrations.dingtalk_stream import StreamWorker
 from integrations.registry import adapters_for
 from integrations.wecom import WeComApi
+from integrations.wecom_aibot import WS_CHANNEL, WeComAibotInbound
+from integrations.wecom_aibot_ws import AibotSocketAdapter, AibotSocketWorker
 from services.kvstore import TokenStore
 from services.messaging.inbound import InboundContext, direct_handler
 
@@ -78,6 +80,33 @@ def dingtalk_stream_worker(app: Flask, **options) -> StreamWorker:
         on_event=lambda event_type, data: handle({"event": {**data, "EventType": event_type}}).status,
         **options,
     )
+
+
+def wecom_aibot_ws_worker(app: Flask, **options) -> AibotSocketWorker:
+    """The intelligent robot's long-connection worker: each message goes through the same flow as
+    the HTTP callback's stored bodies (``services.messaging.inbound``) in a transaction of its own;
+    then the worker delivers the answers waiting in the outbox on its channel (``wecom_ws``) over
+    its own connection, with the shared rate limiter and the usual retries."""
+    from datetime import timedelta
+
+    from models import utcnow
+    from services.messaging.delivery import deliver_due
+    from services.ratelimit import make_limiter
+
+    settings = app.extensions["settings"]
+    factory = app.extensions["db_sessionmaker"]
+    handle = direct_handler(WeComAibotInbound(), factory, InboundContext.from_settings(settings))
+    limiter = make_limiter(settings, factory)
+
+    def deliver(worker: AibotSocketWorker) -> None:
+        deliver_due(factory, {WS_CHANNEL: AibotSocketAdapter(worker, settings.base_url)}, limiter,
+                    worker_id="wecom-aibot-ws", now_fn=utcnow, batch_size=settings.outbox_batch_size,
+                    max_attempts=settings.outbox_max_attempts,
+                    lease=timedelta(seconds=settings.outbox_claim_lease_seconds))
+
+    wecom = settings.wecom
+    return AibotSocketWorker(wecom.aibot_ws_url, wecom.aibot_bot_id, wecom.aibot_secret,
+                             on_message=lambda payload: handle(payload).status, after_message=deliver, **options)
 
 
 def import_dir(app: Flask) -> Path:

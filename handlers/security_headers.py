@@ -49,11 +49,15 @@ def site_policy() -> str:
 
 
 def h5_policy(settings) -> str:
-    """The H5 pages: the DingTalk JSAPI script and the enabled platforms' frames, nothing else."""
+    """The H5 pages: the DingTalk JSAPI and WeCom JS-SDK scripts and the enabled platforms' frames,
+    nothing else."""
     scripts = ["'self'"]
     ancestors = ["'self'"]
     if settings.wecom.enabled:
         ancestors += WECOM_CONTAINERS
+        jssdk = _origin(settings.wecom.jssdk_url)
+        if jssdk:
+            scripts.append(jssdk)
     if settings.dingtalk.enabled:
         jsapi = _origin(settings.dingtalk.jsapi_url)
         if jsapi:

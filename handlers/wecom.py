@@ -1,4 +1,5 @@
-"""WeCom's callback URL: ``GET /wecom/callback`` (URL check) and ``POST`` (messages, events).
+"""WeCom's callback URLs: ``/wecom/callback`` for the app (GET URL check, POST messages and events)
+and ``/wecom/aibot`` for the intelligent robot in department groups (the same, JSON-encrypted).
 
 WeCom gives the callback 5 seconds and then retries three times, so the callback only checks,
 decrypts and stores the message in the inbox (one INSERT, one short transaction) and answers an
@@ -19,9 +20,10 @@ from database import session_scope
 from handlers.context import now, settings
 from handlers.errors import render_error
 from handlers.inbound import store_message
-from integrations import wecom_inbound
+from integrations import wecom_aibot, wecom_inbound
+from integrations.wecom_aibot import AibotVerifier
 from integrations.wecom_inbound import CallbackRejected, CallbackVerifier, field_text
-from services import audit
+from services import audit, inputs
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,14 @@ def _verifier() -> CallbackVerifier:
         verifier = current_app.extensions.setdefault(
             "wecom_verifier", CallbackVerifier(s.token, s.aes_key, s.corp_id)
         )
+    return verifier
+
+
+def _aibot_verifier() -> AibotVerifier:
+    verifier = current_app.extensions.get("wecom_aibot_verifier")
+    if verifier is None:
+        s = settings().wecom
+        verifier = current_app.extensions.setdefault("wecom_aibot_verifier", AibotVerifier(s.aibot_token, s.aibot_aes_key))
     return verifier
 
 
@@ -94,4 +104,41 @@ def callback():
         log.exception("wecom callback: could not store the message, WeCom will retry")
         return render_error(503, "busy", "处理失败，请稍后重试")
     log.info("wecom callback %s: %s", summary, "stored" if stored else "duplicate")
+    return Response(b"", 200)
+
+
+@bp.route("/aibot", methods=["GET", "POST"])
+def aibot():
+    """The intelligent robot: checked, decrypted, stored in the inbox, answered with an empty 200
+    at once; the command runs in the jobs process and its answer goes to the message's
+    ``response_url`` through the outbox."""
+    if not settings().wecom.aibot_enabled:
+        return _reject(CallbackRejected(404, "not_configured", "未启用企业微信智能机器人"), record=False)
+    try:
+        verifier = _aibot_verifier()
+    except ValueError as error:
+        log.error("wecom aibot misconfigured: %s", error)
+        return render_error(503, "misconfigured", "企业微信智能机器人配置有误，请联系系统管理员")
+    try:
+        if request.method == "GET":
+            return Response(verifier.verify_url(request.args, now().timestamp()), 200, mimetype="text/plain")
+        verifier.check_size(request.content_length)
+        body = request.stream.read(verifier.max_body + 1)
+        message = verifier.open_message(request.args, body, now().timestamp(), inputs.loads_json)
+    except CallbackRejected as rejection:
+        return _reject(rejection)
+    except Exception:  # whatever slipped past the checks is still the sender's fault, not a 500
+        log.exception("wecom aibot: unreadable request")
+        return _reject(CallbackRejected(400, "unreadable", "请求无法处理"))
+
+    key = wecom_aibot.message_key(message)
+    if not wecom_aibot.wants(message):
+        log.debug("wecom aibot %s: nothing to do", key)
+        return Response(b"", 200)
+    try:
+        stored = store_message(wecom_aibot.INBOX_PLATFORM, key, {"message": message, "ip": request.remote_addr or ""})
+    except Exception:
+        log.exception("wecom aibot: could not store the message, WeCom will retry")
+        return render_error(503, "busy", "处理失败，请稍后重试")
+    log.info("wecom aibot %s from %s: %s", key, wecom_aibot.sender(message), "stored" if stored else "duplicate")
     return Response(b"", 200)

@@ -20,11 +20,13 @@ whenever one is bound (``WeComApi.bound(session)``).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 from sqlalchemy import delete, select
@@ -45,6 +47,7 @@ from integrations.base import (
     TokenStorage,
     TransientError,
     person_ids,
+    plain_safe,
     retry_on_stale_token,
 )
 from models import ChatGroup, OutboundMessage, OutboxStatus, Person, WeComCardCode
@@ -79,6 +82,10 @@ class WeComApiError(Exception):
         self.errcode = errcode
         self.errmsg = errmsg or ""
         super().__init__(f"企业微信错误 {errcode}：{errmsg}" if errcode is not None else f"企业微信接口不可达：{errmsg}")
+
+
+class ForeignResponseUrl(WeComApiError):
+    """A response_url outside WeCom's API host: never posted to."""
 
 
 # --- The client ---------------------------------------------------------------------------------
@@ -140,6 +147,12 @@ class WeComClient(WeChatClient):
                                  and error.errcode in TOKEN_ERRCODES),
             renew=renew, platform="wecom",
         )
+
+
+def jsapi_signature(ticket: str, nonce: str, timestamp: int, url: str) -> str:
+    """WeCom's JS-SDK signature: sha1 of ``jsapi_ticket=…&noncestr=…&timestamp=…&url=…``."""
+    text = f"jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={url}"
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 # --- The facade ---------------------------------------------------------------------------------
@@ -222,6 +235,55 @@ class WeComApi:
         return self._post("message/update_template_card",
                           cards.update_buttons_body(self.agent_id, response_code, label, userids))
 
+    # JS-SDK in the H5 pages: wx.config (the corp's ticket) and wx.agentConfig (the app's ticket).
+    def _ticket(self, kind: str) -> str:
+        key = f"wecom:jsapi-ticket:{kind}:{self.settings.corp_id}:{self.settings.agent_id}"
+        ticket = self.storage.get(key)
+        if ticket:
+            return ticket
+        if kind == "corp":
+            result = self._get("get_jsapi_ticket")
+        else:
+            result = self._get("ticket/get", type="agent_config")
+        ticket = str(result.get("ticket") or "")
+        if not ticket:
+            raise WeComApiError(None, "企业微信未返回 jsapi_ticket")
+        lifetime = int(result.get("expires_in") or 7200)
+        self.storage.set(key, ticket, max(lifetime - TOKEN_EARLY_REFRESH_SECONDS, 60))
+        return ticket
+
+    def jsapi_config(self, url: str, *, timestamp: int, nonce: str) -> dict[str, Any]:
+        """What the page hands to ``wx.config`` and ``wx.agentConfig`` for ``url`` (the page's own
+        address without its fragment)."""
+        return {
+            "corpid": self.settings.corp_id, "agentid": str(self.settings.agent_id), "timestamp": timestamp,
+            "nonceStr": nonce, "signature": jsapi_signature(self._ticket("corp"), nonce, timestamp, url),
+            "agentSignature": jsapi_signature(self._ticket("agent"), nonce, timestamp, url),
+        }
+
+    # The intelligent robot's answer: once, to the response_url WeCom put in the message.
+    def response_url_target(self, url: str) -> str:
+        """Only ever back to WeCom's own API host (the URL arrived in a message; it must not make
+        this server post anywhere else)."""
+        parsed, own = urlparse(url or ""), urlparse(self.base)
+        if parsed.scheme not in ("http", "https") or parsed.netloc.lower() != own.netloc.lower():
+            raise ForeignResponseUrl(None, f"response_url 的地址不属于企业微信接口域名：{parsed.netloc[:80]}")
+        return url
+
+    def send_response_url(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        target = self.response_url_target(url)
+
+        def call():
+            response = self.client._http.post(target, json=body, timeout=self.timeout)
+            response.raise_for_status()
+            result = response.json()
+            errcode = int(result.get("errcode") or 0)
+            if errcode != 0:
+                raise WeComApiError(errcode, str(result.get("errmsg") or ""))
+            return result
+
+        return self._call(call)
+
     # Group robots: the webhook lives under the same base, without the access token.
     def send_webhook(self, robot_key: str, body: dict[str, Any]) -> dict[str, Any]:
         def call():
@@ -252,6 +314,8 @@ class WeComAdapter(ChatAdapter):
     def rate_rules(self, message: OutboundView) -> tuple[RateRule, ...]:
         if message.target_type == "group":
             return (RateRule(f"wecom:robot:{message.target_ref}", *ROBOT_RULE),)
+        if message.target_type == "session":
+            return ()  # one answer per response_url, which WeCom handed out for it
         if message.kind == "card_update":
             return ()  # not a message to anyone: WeCom counts it against no member
         # One message to several people counts against each of them.
@@ -264,6 +328,8 @@ class WeComAdapter(ChatAdapter):
         # 130101 pauses one robot; 45009 on app messages pauses the whole app.
         if message.target_type == "group":
             return f"wecom:robot:{message.target_ref}"
+        if message.target_type == "session":
+            return "wecom:aibot"
         return "wecom:app"
 
     # -- delivery ------------------------------------------------------------------------------
@@ -274,6 +340,8 @@ class WeComAdapter(ChatAdapter):
                     return self._update_cards(message, session, now)
                 if message.target_type == "group":
                     return self._to_group(message, session)
+                if message.target_type == "session":
+                    return self._to_session(message, session)
                 if message.target_type in ("person", "people"):
                     if message.kind == "card":
                         return self._send_card(message, session, now)
@@ -316,6 +384,31 @@ class WeComAdapter(ChatAdapter):
             raise PermanentError("消息内容为空")
         self.api.send_webhook(group.robot_key, cards.robot_text(text, mentions))
         return DeliveryResult(detail=f"群机器人 {group.name or group.id}" + (f"，@{len(mentions)} 人" if mentions else ""))
+
+    def _to_session(self, message: OutboundView, session: Session) -> DeliveryResult:
+        """An answer to ``@机器人 …`` in a group: on the message's response_url, @-ing the sender;
+        when WeCom refuses it (used or expired: it works once, for an hour), in the app instead."""
+        payload = message.payload
+        text = str(payload.get("text") or "").strip()
+        if not text:
+            raise PermanentError("回复内容为空")
+        url = str(payload.get("response_url") or "")
+        if url:
+            try:
+                self.api.send_response_url(url, cards.response_markdown(
+                    text, str(payload.get("mention_userid") or ""), self.base_url))
+                return DeliveryResult(detail="已在企业微信群内回复")
+            except WeComApiError as error:
+                if error.errcode is None and not isinstance(error, ForeignResponseUrl):
+                    raise  # unreachable: try again later
+                log.warning("wecom: response_url answer %s refused (%s), sending it in the app", message.id, error)
+        person_id = payload.get("person_id")
+        userids = self._userids(session, person_ids(str(person_id or "")))
+        if not userids:
+            raise PermanentError("群内回复失败，且发送人未绑定企业微信")
+        result = self.api.send_app_message(userids, cards.text_message(plain_safe(text, self.base_url)))
+        outcome = self._app_result(result)
+        return DeliveryResult(platform_message_id=outcome.platform_message_id, detail="群内回复失败，已改为应用消息")
 
     def _to_person(self, message: OutboundView, session: Session) -> DeliveryResult:
         userids = self._userids(session, person_ids(message.target_ref))

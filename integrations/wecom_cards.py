@@ -11,9 +11,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
-from integrations.base import html_safe, payload_label, plain_safe
+from integrations.base import html_safe, markdown_safe, payload_label, plain_safe
 
 TEXT_MAX_BYTES = 2048  # app message text.content and robot text.content
+MARKDOWN_MAX_BYTES = 4096  # markdown.content (robot webhook, the intelligent robot's response_url)
 TEXTCARD_TITLE_MAX_BYTES = 128
 TEXTCARD_DESCRIPTION_MAX_BYTES = 512
 CARD_TITLE_MAX_CHARS = 36
@@ -185,9 +186,19 @@ def preview(kind: str, target_type: str, payload: dict[str, Any], base_url: str)
         return robot_text(group_text(kind, payload, base_url))
     if kind == "card":
         return button_card_message(payload, base_url)
+    if target_type == "session":
+        return response_markdown(str(payload.get("text") or ""), "", base_url)
     if kind == "card_update":  # the agent id and response code come from the platform at delivery
         return update_buttons_body(0, "", str(payload.get("label") or ""))
     return person_body(kind, payload, base_url)
+
+
+def response_markdown(text: str, mention_userid: str, base_url: str) -> dict[str, Any]:
+    """The intelligent robot's answer on a message's ``response_url``: markdown, the sender
+    mentioned with ``<@userid>``, order text unable to become links or formatting."""
+    body = markdown_safe(text, base_url).replace("\n", "\n\n")
+    mention = f"<@{mention_userid}> " if mention_userid else ""
+    return {"msgtype": "markdown", "markdown": {"content": clip_bytes(f"{mention}{body}", MARKDOWN_MAX_BYTES)}}
 
 
 def update_buttons_body(agent_id: int, response_code: str, label: str,

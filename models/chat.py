@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,6 +26,9 @@ class ChatGroup(Base):
     robot_key: Mapped[str] = mapped_column(Text, default="")
     robot_secret: Mapped[str] = mapped_column(Text, default="")  # DingTalk signing secret
     conversation_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # Set when a robot bound the conversation by itself (the first message it heard there); an
+    # administrator confirms the binding (or releases it) on the department's page.
+    conversation_pending: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     active: Mapped[bool] = mapped_column(default=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -40,12 +40,13 @@ EMPTY = "（空）"
 # --------------------------------------------------------------------------------------------------
 MESSAGE_KINDS: Mapping[str, str] = MessageKind.LABELS
 # Who an outbox row goes to (OutboundMessage.target_type).
-MESSAGE_TARGETS = {"group": "部门群", "person": "个人", "people": "多人", "session": "钉钉会话"}
+MESSAGE_TARGETS = {"group": "部门群", "person": "个人", "people": "多人", "session": "群内会话"}
 CHANNELS = {
     "console": "网页工作台", "sandbox": "沙箱", "wecom": "企业微信", "dingtalk": "钉钉", "api": "接口",
     "public": "企业自助", "system": "系统", "mobile": "移动端", "policy_page": "企业政策服务页", "event": "活动页面",
 }
-PLATFORMS = {"wecom": "企业微信", "dingtalk": "钉钉", "sandbox": "沙箱"}
+PLATFORMS = {"wecom": "企业微信", "wecom_aibot": "企业微信智能机器人", "wecom_ws": "企业微信智能机器人（长连接）",
+             "dingtalk": "钉钉", "sandbox": "沙箱"}
 # Which reader parsed an imported spreadsheet (ImportJob.header_map["library"]).
 SPREADSHEET_READERS = {"calamine": "快速读取", "pyexcel-xlsx": "兼容模式读取", "csv": "文本表格读取"}
 
@@ -76,6 +77,8 @@ AUDIT_ACTIONS = {
     "dingtalk.unknown_user": "钉钉未登记账号来信",
     "chat.unknown_user": "未登记账号来信",
     "chat_group.conversation_mapped": "绑定群聊会话",
+    "chat_group.conversation_confirmed": "确认群聊会话绑定",
+    "chat_group.conversation_released": "解除群聊会话绑定",
     "config.edit": "修改运行配置",
     "config.import": "导入运行配置",
     "config.restore": "恢复运行配置版本",
@@ -210,7 +213,7 @@ AUDIT_FIELDS = {
     "role": "角色", "phone": "电话", "active": "启用", "sort_order": "排序", "duty": "职责", "keywords": "关键词",
     "platform": "平台", "platform_label": "平台", "userid": "平台账号", "wecom_userid": "企业微信账号",
     "dingtalk_userid": "钉钉账号", "dingtalk_name": "钉钉昵称", "username": "登录用户名", "password_reset": "重置密码",
-    "robot_key": "机器人密钥", "robot_secret": "加签密钥", "conversation_id": "群会话编号",
+    "robot_key": "机器人密钥", "robot_secret": "加签密钥", "conversation_id": "群会话编号", "conversation_pending": "群会话待确认",
     # What happened
     "changes": "修改内容", "values": "设置", "from": "原状态", "to": "新状态", "note": "说明", "reason": "原因",
     "kind": "类型", "source": "来源", "channel": "渠道", "by": "操作方", "matched_by": "匹配方式", "mobile": "手机号",

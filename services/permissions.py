@@ -56,6 +56,9 @@ def can(person: Person | None, action: str, order: WorkOrder) -> bool:
     if role == Role.SYSADMIN:
         return True
     if role == Role.DISTRICT_LEADER:
+        # The district leader reads everything and has one write action: the 批示.
+        return action == Action.INSTRUCT
+    if action == Action.INSTRUCT:
         return False
     owner = is_owner_side(person, order)
     assignee = is_assignee_side(person, order)

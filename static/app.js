@@ -12,20 +12,6 @@
     },
   });
 
-  // Checkbox pickers (参会部门): a filter box narrows the list; ticked boxes always stay in view.
-  Array.prototype.forEach.call(document.querySelectorAll("[data-check-picker]"), function (picker) {
-    var filter = picker.querySelector("[data-check-filter]");
-    if (!filter) return;
-    filter.hidden = false;
-    filter.addEventListener("input", function () {
-      var words = filter.value.replace(/^\s+|\s+$/g, "");
-      Array.prototype.forEach.call(picker.querySelectorAll("label"), function (label) {
-        var box = label.querySelector("input");
-        label.hidden = !!words && !(box && box.checked) && label.textContent.indexOf(words) < 0;
-      });
-    });
-  });
-
   // Person form: show the zone, department or stage fields the chosen role needs. Hidden controls
   // are disabled, so a stale choice the server would refuse is not submitted.
   var roleSelect = document.getElementById("role-select");

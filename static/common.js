@@ -25,6 +25,21 @@ var YXBY = (function () {
   });
   Object.keys(groups).forEach(syncToggles);
 
+  // Checkbox pickers (参会部门, in the console and on the phone): a filter box narrows the list;
+  // ticked boxes always stay in view.
+  each("[data-check-picker]", function (picker) {
+    var filter = picker.querySelector("[data-check-filter]");
+    if (!filter) return;
+    filter.hidden = false;
+    filter.addEventListener("input", function () {
+      var words = filter.value.replace(/^\s+|\s+$/g, "");
+      each("label", function (label) {
+        var box = label.querySelector("input");
+        label.hidden = !!words && !(box && box.checked) && label.textContent.indexOf(words) < 0;
+      }, picker);
+    });
+  });
+
   // Enterprise picker: search as the person types (the server decides whose enterprises) and
   // redraw the radio list, keeping the one chosen. o: {query, results (element ids), delay,
   // optionClass, emptyClass, emptyText, detail(item) → the small line, detailClass, onRender}.

@@ -46,7 +46,7 @@ def inbound():
     days = settings().inbound_retention_days
     return render_template("admin/inbound.html", messages=admin.list_inbound(db(), status=status), status=status,
                            statuses=InboxStatus.LABELS, counts=admin.inbound_status_counts(db()),
-                           platforms=admin.PLATFORMS, summary=inbound_summary, reference=inbox.reference,
+                           platforms=labels.PLATFORMS, summary=inbound_summary, reference=inbox.reference,
                            kept_days=(days, days * FAILED_RETENTION_FACTOR))
 
 

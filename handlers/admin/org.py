@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from handlers.admin import bp
 from handlers.admin.common import EDITORS, admin_ctx, form_data, render_invalid
@@ -41,7 +41,8 @@ def zone_update(zone_id: int):
 def departments():
     nodes, hubs = admin.department_tree(db())
     return render_template("admin/departments.html", nodes=nodes, hubs=hubs,
-                           groups=admin.chat_groups_by_department(db()), platforms=admin.PLATFORMS)
+                           groups=admin.chat_groups_by_department(db()), platforms=admin.PLATFORMS,
+                           pending=admin.pending_conversations(db()))
 
 
 def _department_page(department: Department, **extra):
@@ -102,4 +103,18 @@ def chat_group_save(department_id: int, platform: str):
         page = _department_page(_load_department(department_id), section=f"chat-{platform}")
         return render_invalid("admin/department_edit.html", error, **page)
     flash(f"{admin.PLATFORMS[platform]}群聊绑定已保存", "success")
+    return redirect(url_for("admin.department_edit", department_id=department_id))
+
+
+@bp.post("/departments/<int:department_id>/chat/<platform>/conversation")
+@roles_required(*EDITORS)
+def chat_conversation_settle(department_id: int, platform: str):
+    """Confirm or release the group conversation a robot bound by itself."""
+    decision = request.form.get("decision", "")
+    try:
+        admin.settle_conversation(admin_ctx(), department_id, platform, decision)
+    except ValidationFailed as error:
+        flash(error.message, "error")
+    else:
+        flash("群会话绑定已确认" if decision == "confirm" else "群会话绑定已解除", "success")
     return redirect(url_for("admin.department_edit", department_id=department_id))

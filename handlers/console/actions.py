@@ -13,6 +13,8 @@ from flask import abort, flash, redirect, request, url_for
 from handlers.console import bp
 from handlers.console.auth import login_required
 from handlers.console.common import (
+    ATTACH,
+    add_attachments_from_form,
     checkbox,
     form_text,
     int_list,
@@ -130,6 +132,11 @@ def _city_reference(ctx, order):
     return "市级编号已登记"
 
 
+def _attach(ctx, order):
+    count = add_attachments_from_form(ctx, order)
+    return f"已补充 {count} 个附件"
+
+
 HANDLERS: dict[str, Handler] = {
     Action.ACCEPT: _accept,
     Action.REJECT: _reject,
@@ -151,7 +158,9 @@ HANDLERS: dict[str, Handler] = {
     Action.SUPERVISE: _one_text(wo.supervise, "note", "督办通知已发出"),
     Action.ARCHIVE: _one_text(wo.archive, "note", "工单已归档"),
     Action.COMMENT: _one_text(wo.comment, "text", "备注已添加"),
+    Action.INSTRUCT: _one_text(wo.instruct, "note", "批示已记录并推送承办部门"),
     "city_reference": _city_reference,
+    ATTACH: _attach,
 }
 
 

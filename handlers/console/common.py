@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from flask import abort, current_app, g, request, send_file
@@ -23,7 +23,7 @@ from services.orders import attachments, catalogue, deadlines, sla
 from services.orders import operations as wo
 from services.orders import queries as order_queries
 from services.orders.deadlines import load_calendar
-from services.orders.ladder import LEVELS
+from services.orders.ladder import CITY_ROUTES, LEVELS
 from services.orders.lifecycle import Action, State, allowed_actions, primary_action
 from services.orders.operations import PRIORITIES
 from services.permissions import can, can_submit_for, can_track_city, ensure_can_view
@@ -111,6 +111,9 @@ def checkbox(name: str) -> bool:
 # --------------------------------------------------------------------------------------------
 # Order pages (console and mobile)
 # --------------------------------------------------------------------------------------------
+ATTACH = "attach"  # not a lifecycle step: files added to an order by anyone who may comment on it
+
+
 def visible_actions(person, order) -> list[str]:
     """Exactly what this person may do to the order now (the forms shown on the page)."""
     result = [a for a in allowed_actions(order.state) if can(person, a, order)]
@@ -126,6 +129,8 @@ def visible_actions(person, order) -> list[str]:
         result = [a for a in result if a != Action.ACCEPT]
     if Action.COMMENT in result and order.level == 4 and order.city_escalations and can_track_city(person, order):
         result.append("city_reference")
+    if Action.COMMENT in result:
+        result.append(ATTACH)
     return result
 
 
@@ -153,7 +158,22 @@ def action_forms_context(order: WorkOrder, actions: list[str], *, suggest: bool 
         "can_designate": current_person().role in (Role.DISPATCHER, Role.SYSADMIN),
         "error": error, "form_action": form_action, "form": form or MultiDict(),
         "primary_action": primary_action(order.state, actions, self_submitted=not order.screening_category),
+        # 升级 and 联席会商 (the console and the phone show the same choices).
+        "escalate_levels": {k: v for k, v in LEVELS.items() if k > order.level},
+        "city_routes": CITY_ROUTES,
+        "lead_department_id": _lead_id(order) if Action.JOINT_MEETING in actions else None,
+        "today": (request_now() + timedelta(hours=8)).date().isoformat(),
+        "action_labels": ACTION_LABELS,
+        "upload_accept": attachments.ACCEPT_ATTR, "upload_allowed": attachments.ALLOWED_LABEL,
     }
+
+
+ACTION_LABELS = {**Action.LABELS, "city_reference": "登记市级编号", ATTACH: "补充附件"}
+
+
+def _lead_id(order: WorkOrder) -> int | None:
+    lead = wo.lead_department_for(order)
+    return lead.id if lead is not None else None
 
 
 def _catalogue_hint(rule) -> str:
@@ -274,6 +294,23 @@ def create_order_from_form(person: Person, channel: str) -> wo.Submission:
             batch.discard()
         if isinstance(error, DomainError):
             db().rollback()
+        raise
+
+
+def add_attachments_from_form(ctx: wo.OpContext, order: WorkOrder) -> int:
+    """The files of the form (``attachments``) stored and added to ``order``; nothing is left
+    behind when the operation refuses them."""
+    batch = None
+    try:
+        files = [attachments.Upload(f.filename or "", f.stream) for f in request.files.getlist("attachments")
+                 if f.filename]
+        batch = attachments.store_uploads(files, upload_root(), max_bytes=settings().upload_max_bytes)
+        wo.add_attachments(ctx, order, records=tuple(batch.records), note=form_text("note"),
+                           location=form_text("location"))
+        return len(batch.records)
+    except BaseException:
+        if batch is not None:
+            batch.discard()
         raise
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
@@ -23,8 +21,8 @@ from handlers.context import current_person, db
 from services.errors import DomainError, PermissionDenied
 from services.orders import operations as wo
 from services.orders import queries as order_queries
-from services.orders.ladder import CITY_ROUTES, LEVELS
-from services.orders.lifecycle import Action, State
+from services.orders.ladder import LEVELS
+from services.orders.lifecycle import State
 from services.orders.screening import CATEGORIES
 from services.permissions import can_create_order
 from services.studio import store
@@ -79,18 +77,12 @@ def orders():
 # --------------------------------------------------------------------------------------------
 def render_detail(order, *, error: DomainError | None = None, form_action: str | None = None,
                   form: MultiDict | None = None, status: int = 200):
-    lead = wo.lead_department_for(order)
     return render_template(
         "console/order_detail.html",
         **action_forms_context(order, visible_actions(current_person(), order), error=error,
                                form_action=form_action, form=form),
-        action_labels={**Action.LABELS, "city_reference": "登记市级编号"},
-        lead_department_id=lead.id if lead is not None else None,
-        escalate_levels={k: v for k, v in LEVELS.items() if k > order.level},
-        city_routes=CITY_ROUTES,
         categories=CATEGORIES,
         channel_labels=wo.CHANNEL_LABELS,
-        today=(request_now() + timedelta(hours=8)).date().isoformat(),
     ), status
 
 

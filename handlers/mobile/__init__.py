@@ -12,6 +12,6 @@ from flask import Blueprint
 bp = Blueprint("mobile", __name__, url_prefix="/m")
 
 # Route modules register themselves on ``bp``; imported last so they can import it.
-from handlers.mobile import actions, auth, pages, policies  # noqa: E402
+from handlers.mobile import actions, auth, native, pages, policies  # noqa: E402
 
-__all__ = ["actions", "auth", "bp", "pages", "policies"]
+__all__ = ["actions", "auth", "bp", "native", "pages", "policies"]

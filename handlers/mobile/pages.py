@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from handlers.boundary import arg_page
 from handlers.console.common import (
+    ATTACH,
     VISIT_METHODS,
     action_forms_context,
     create_order_from_form,
@@ -20,7 +21,7 @@ from handlers.console.common import (
     viewable_order,
     visible_actions,
 )
-from handlers.context import current_person, db
+from handlers.context import current_person, db, settings
 from handlers.mobile import bp
 from handlers.mobile.auth import mobile_login_required, signed_in_channel
 from models import Role, Satisfaction
@@ -30,11 +31,12 @@ from services.orders import queries as order_queries
 from services.orders.lifecycle import Action, State
 from services.permissions import can, can_create_order
 
-# Actions whose forms fit a phone; the rest (升级, 联席会商, 市级编号) link to the console.
+# Every action of the console has its phone form (the same handlers, ``handlers.console.actions``).
 MOBILE_ACTIONS = (
     Action.SIGN, Action.REPLY, Action.RESOLVE, Action.RETURN, Action.TRANSFER, Action.REQUEST_EXTENSION,
     Action.FEEDBACK, Action.VISIT, Action.ACCEPT, Action.REJECT, Action.DISPATCH, Action.DECIDE_EXTENSION,
     Action.SUSPEND, Action.RESUME, Action.SUPERVISE, Action.REOPEN, Action.ARCHIVE, Action.COMMENT,
+    Action.ESCALATE, Action.JOINT_MEETING, Action.INSTRUCT, "city_reference", ATTACH,
 )
 LIST_TABS = (
     ("", "全部"),
@@ -162,8 +164,15 @@ def mobile_actions(person, order) -> tuple[list[str], bool]:
 def render_detail(order, *, error: DomainError | None = None, form_action: str | None = None,
                   form: MultiDict | None = None, status: int = 200):
     actions, more_in_console = mobile_actions(current_person(), order)
+    supervised = next((e for e in reversed(order.events) if e.action == Action.SUPERVISE), None)
+    if supervised is not None and any(e.action == Action.REPLY and e.id > supervised.id for e in order.events):
+        supervised = None  # answered already
+    # Inside the WeCom client the JS-SDK adds the phone's location to the photos.
+    wecom = settings().wecom
+    wecom_jssdk = wecom.jssdk_url if (ATTACH in actions and wecom.enabled and signed_in_channel() == "wecom") else ""
     return _page(
-        "order_detail.html", status=status, more_in_console=more_in_console, action_labels=Action.LABELS,
+        "order_detail.html", status=status, more_in_console=more_in_console, supervised=supervised,
+        wecom_jssdk=wecom_jssdk,
         title=order.number,
         **action_forms_context(order, actions, suggest=Action.DISPATCH in actions or Action.TRANSFER in actions,
                                error=error, form_action=form_action, form=form),

@@ -276,6 +276,34 @@ def chat_group(session: Session, department_id: int, platform: str) -> ChatGroup
     )
 
 
+def settle_conversation(ac: AdminContext, department_id: Any, platform: str, decision: str) -> ChatGroup:
+    """An administrator's answer to a group conversation a robot bound by itself (the first message
+    it heard there): ``confirm`` keeps it, ``release`` unbinds it (the next message from that group
+    binds it again, pending; bind it by hand on the form to place it elsewhere)."""
+    department: Department = _get(ac.session, Department, department_id, "部门")
+    group = chat_group(ac.session, department.id, platform) if platform in PLATFORMS else None
+    if group is None or not group.conversation_id or not group.conversation_pending:
+        raise ValidationFailed("没有待确认的群会话绑定", fields={"decision": "该群聊没有待确认的绑定"})
+    if decision not in ("confirm", "release"):
+        raise ValidationFailed("操作无效", fields={"decision": "只能确认或解除"})
+    conversation_id = group.conversation_id
+    group.conversation_pending = False
+    if decision == "release":
+        group.conversation_id = None
+    ac.session.flush()
+    ac.audit(f"chat_group.conversation_{'confirmed' if decision == 'confirm' else 'released'}", "chat_group", group.id,
+             {"department": department.display_name, "platform": PLATFORMS[platform],
+              "conversation_id": conversation_id})
+    return group
+
+
+def pending_conversations(session: Session) -> list[ChatGroup]:
+    """Group conversations robots bound by themselves, waiting for an administrator."""
+    return list(session.scalars(select(ChatGroup).where(ChatGroup.conversation_pending.is_(True),
+                                                        ChatGroup.conversation_id.is_not(None))
+                                .order_by(ChatGroup.id)))
+
+
 def update_department(ac: AdminContext, department_id: Any, data: Mapping[str, Any]) -> Department:
     department: Department = _get(ac.session, Department, department_id, "部门")
     errors: dict[str, str] = {}
@@ -358,7 +386,9 @@ def save_chat_group(ac: AdminContext, department_id: Any, platform: str, data: M
         errors["conversation_id"] = "该群会话 ID 已绑定到其他部门"
     _check(errors)
 
-    values: dict[str, Any] = {"name": name, "conversation_id": conversation_id, "active": _flag(data, "active")}
+    # An administrator saving the form has seen the conversation id: a robot's own binding is confirmed.
+    values: dict[str, Any] = {"name": name, "conversation_id": conversation_id, "active": _flag(data, "active"),
+                              "conversation_pending": False}
     if robot_key:
         values["robot_key"] = robot_key
     if robot_secret:

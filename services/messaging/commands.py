@@ -651,16 +651,76 @@ def _extend(ctx: OpContext, args: dict[str, str]) -> CommandResult:
     ))
 
 
+# 「升级 0001 4 理由」: a target level (2–4) may follow the number; 「编号=…」 carries the 12345 number,
+# 「市级部门=…」 sends a level-4 escalation to a city department instead of the 12345 desk.
+_LEVEL_FIRST = re.compile(r"^(?:第)?([2-4２-４])\s*(?:级)?[\s\u3000]+(.+)$", re.DOTALL)
+CITY_REFERENCE_NAMES = ("编号", "12345", "市级编号")
+CITY_DEPARTMENT_NAMES = ("市级部门", "部门")
+
+
+def split_escalation(text: str) -> tuple[int | None, str, dict[str, str]]:
+    """(target level or None, reason, {"编号"/"市级部门": value}) of what follows the order number."""
+    text = (text or "").strip()
+    level = None
+    match = _LEVEL_FIRST.match(text)
+    if match:
+        level = inputs.parse_int(_nfkc(match.group(1)), minimum=2, maximum=4)
+        text = match.group(2).strip()
+    reason, pairs = split_field_pairs(text)
+    extra: dict[str, str] = {}
+    for name, value in pairs:
+        if name in CITY_REFERENCE_NAMES:
+            extra["编号"] = value
+        elif name in CITY_DEPARTMENT_NAMES:
+            extra["市级部门"] = value
+        else:
+            reason = f"{reason} {name}={value}".strip()
+    return level, reason, extra
+
+
 @command("升级", syntax="升级 单号 理由", roles=(*_DEPT, *_ZONE, *_HUB, Role.SYSADMIN),
-         help="本级难以解决，提请上一级响应", example="升级 0001 涉及多个部门，需区级会商")
+         help="本级难以解决，提请上一级响应；单号后可写目标层级 2/3/4（4 为市级，可附「编号=市12345编号」）",
+         example="升级 0001 涉及多个部门，需区级会商")
 def _escalate(ctx: OpContext, args: dict[str, str]) -> CommandResult:
     order = resolve_order(ctx, args[ORDER_PARAM], action=Action.ESCALATE, verb="升级")
-    if order.level >= 3:
-        raise ValidationFailed("提级到市级办理需选择市12345企业服务专席或市级部门，请在网页工作台办理")
-    order = workorders.escalate(ctx, order, reason=args["理由"])
+    level, reason, extra = split_escalation(args["理由"])
+    if not reason:
+        raise UsageError(REGISTRY["升级"], "理由")
+    target = level or order.level + 1
+    city = None
+    if target >= 4:
+        department = extra.get("市级部门", "")
+        city = workorders.CityInfo(route="city_department" if department else "12345", city_department=department,
+                                   city_reference=extra.get("编号", ""))
+    order = workorders.escalate(ctx, order, reason=reason, level=level, city=city)
+    if order.level == 4:
+        route = "市级相关部门「" + city.city_department + "」" if city.city_department else "市12345热线企业服务专席"
+        text = f"工单 {order.number} 已提级市级办理（{route}），由您持续跟踪至办结。"
+        if city.city_reference:
+            text += f"市级编号 {city.city_reference} 已登记。"
+        else:
+            text += f"取得市级工单编号后，请发送「市级编号 {_short(order)} 编号」登记，以便按市级时限跟踪。"
+        return _done("升级", order, text)
     where = (f"已派至{order.assigned_department.display_name}" if order.assigned_department is not None
              else "等待" + ("区营商环境办" if order.level == 3 else "区网格中心") + "派单")
     return _done("升级", order, f"工单 {order.number} 已升级为{level_label(order.level)}，{where}。")
+
+
+@command("市级编号", aliases=("12345编号",), syntax="市级编号 单号 编号", roles=(*_DEPT, *_ZONE, *_HUB, Role.SYSADMIN),
+         help="登记市级提级工单的市 12345 编号", example="市级编号 0001 GD20260302001")
+def _city_reference(ctx: OpContext, args: dict[str, str]) -> CommandResult:
+    order = resolve_order(ctx, args[ORDER_PARAM], action=Action.COMMENT, verb="市级编号")
+    order = workorders.record_city_reference(ctx, order, city_reference=args["编号"])
+    return _done("市级编号", order, f"已登记工单 {order.number} 的市级编号 {args['编号']}，请持续跟踪市级办理。")
+
+
+@command("批示", syntax="批示 单号 内容", roles=(Role.DISTRICT_LEADER, Role.SYSADMIN),
+         help="区领导对工单作出批示（显示在工单上，并推送承办部门）", example="批示 0001 请人社局本周内专题研究解决")
+def _instruct(ctx: OpContext, args: dict[str, str]) -> CommandResult:
+    order = resolve_order(ctx, args[ORDER_PARAM], action=Action.INSTRUCT, verb="批示")
+    order = workorders.instruct(ctx, order, note=args["内容"])
+    where = order.assigned_department.display_name if order.assigned_department is not None else "区级调度"
+    return _done("批示", order, f"已对工单 {order.number} 作出批示，已推送{where}。")
 
 
 @command("查询", syntax="查询 单号", help="查看工单的状态、承办方和时限", example="查询 0001")
@@ -716,11 +776,26 @@ def _help(ctx: OpContext, args: dict[str, str]) -> CommandResult:
 
 
 @command("诉求", syntax="诉求 企业名称或信用代码 内容", roles=_ZONE,
-         help="为企业提交诉求（片区即时办理）", example="诉求 天津某某科技有限公司 企业门前道路破损，影响货车通行")
+         help="为企业提交诉求（片区即时办理；末尾写「@部门」直接向该部门吹哨）",
+         example="诉求 天津某某科技有限公司 企业门前道路破损，影响货车通行")
 def _create(ctx: OpContext, args: dict[str, str]) -> CommandResult:
     enterprise = resolve_enterprise(ctx, args["企业名称或信用代码"])
-    content, pairs = split_field_pairs(args["内容"])
-    return _create_with_fields(ctx, enterprise, content, pairs)
+    text, department_name = split_department_mention(args["内容"])
+    department = resolve_department(ctx, department_name) if department_name else None
+    content, pairs = split_field_pairs(text)
+    return _create_with_fields(ctx, enterprise, content, pairs, department=department)
+
+
+_TRAILING_MENTION = re.compile(r"\s*@\s*([^\s@]{2,40})\s*$")
+
+
+def split_department_mention(text: str) -> tuple[str, str]:
+    """「内容 @人社局」 → (内容, 人社局): a department named at the end of a 诉求 gets the whistle."""
+    folded = (text or "").replace("＠", "@")
+    match = _TRAILING_MENTION.search(folded)
+    if match is None:
+        return text, ""
+    return folded[:match.start()].rstrip(), _nfkc(match.group(1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -772,7 +847,7 @@ def _save_pending(ctx: OpContext, state: dict | None) -> None:
 
 
 def _create_with_fields(ctx: OpContext, enterprise: Enterprise, content: str, pairs: list[tuple[str, str]],
-                        earlier: dict | None = None) -> CommandResult:
+                        earlier: dict | None = None, department: Department | None = None) -> CommandResult:
     _domain, definitions = workorders.order_form(ctx.session, None, content=content)
     by_name = {}
     for definition in definitions:
@@ -787,15 +862,19 @@ def _create_with_fields(ctx: OpContext, enterprise: Enterprise, content: str, pa
         else:
             values[key] = value
     try:
-        # The chat names no level: the 派单目录 decides, 片区即时办理 when no rule matches.
-        order = workorders.create_order(ctx, NewOrder(enterprise_id=enterprise.id, content=content, level=1,
-                                                      fields=values, auto_dispatch=True))
+        if department is not None:  # 「@人社局」: a level-2 whistle to the department named
+            data = NewOrder(enterprise_id=enterprise.id, content=content, level=2, department_id=department.id,
+                            fields=values)
+        else:  # The chat names no level: the 派单目录 decides, 片区即时办理 when no rule matches.
+            data = NewOrder(enterprise_id=enterprise.id, content=content, level=1, fields=values, auto_dispatch=True)
+        order = workorders.create_order(ctx, data)
     except ValidationFailed as error:
         keys = {d.key for d in definitions}
         if not error.fields or not set(error.fields) <= keys:
             raise
         valid = {k: v for k, v in values.items() if k not in error.fields}
-        _save_pending(ctx, {"enterprise_id": enterprise.id, "content": content, "fields": valid})
+        _save_pending(ctx, {"enterprise_id": enterprise.id, "content": content, "fields": valid,
+                            "department_id": department.id if department is not None else None})
         asked = [d for d in definitions if d.key in error.fields]
         lines = [f"为{enterprise.name}提交诉求还需补充："]
         for d in asked:
@@ -815,6 +894,8 @@ def _create_with_fields(ctx: OpContext, enterprise: Enterprise, content: str, pa
     elif order.state == State.PROCESSING and order.assigned_person_id == ctx.actor.id:
         tail = (f"由您即时办理，办理时限 {local_time(order.due_at)}；办结后请发送「办结 {_short(order)} 结果」，"
                 f"难以解决请发送「升级 {_short(order)} 理由」。")
+    elif order.state == State.DISPATCHED and order.assigned_department is not None:
+        tail = f"已向{order.assigned_department.display_name}吹哨，等待首席帮办报到。"
     else:
         tail = f"当前状态：{State.LABELS.get(order.state, order.state)}。"
     if unknown:
@@ -843,7 +924,10 @@ def _continue_pending(ctx: OpContext, text: str) -> CommandResult | None:
         return None
     try:
         with ctx.session.begin_nested():
-            return _create_with_fields(ctx, enterprise, state.get("content", ""), pairs, state.get("fields"))
+            department = (ctx.session.get(Department, state["department_id"]) if isinstance(
+                state.get("department_id"), int) else None)
+            return _create_with_fields(ctx, enterprise, state.get("content", ""), pairs, state.get("fields"),
+                                       department=department)
     except DomainError as exc:
         return CommandResult(False, _sentence(exc.message), command="诉求")
 

@@ -10,7 +10,8 @@ every platform:
   somebody unknown is noted once in the audit log and, where the conversation can be answered
   without a bound person (DingTalk's sessionWebhook), told politely how to get bound;
 * the first message from a department group binds the group's conversation id to that
-  department's ``ChatGroup`` (by the group's name, else the sender's department);
+  department's ``ChatGroup`` (by the group's name, else the sender's department), pending an
+  administrator's confirmation on the department's page;
 * text runs the chat command registry (``services.messaging.chat``), a card button the same
   operation as the typed command (keeping the card's response code so it can be greyed later),
   anything else gets a hint; every answer goes through the outbox: into the conversation when the
@@ -38,6 +39,8 @@ from database import session_scope
 from integrations.base import ChatEvent, ContactEvent, InboundParser
 from integrations.dingtalk_inbound import DingTalkInbound
 from integrations.wecom import store_response_code
+from integrations.wecom_aibot import INBOX_PLATFORM as WECOM_AIBOT
+from integrations.wecom_aibot import WeComAibotInbound
 from integrations.wecom_inbound import WeComInbound
 from models import ChatGroup, InboundMessage, InboundReceipt, Person, utcnow
 from services import audit
@@ -96,13 +99,16 @@ def parsers_for(settings) -> dict[str, InboundParser]:
     parsers: dict[str, InboundParser] = {}
     if settings.wecom.enabled:
         parsers["wecom"] = WeComInbound()
+    if settings.wecom.aibot_enabled:
+        parsers[WECOM_AIBOT] = WeComAibotInbound()
     if settings.dingtalk.enabled:
         parsers["dingtalk"] = DingTalkInbound(robot_code=settings.dingtalk.robot_code)
     return parsers
 
 
 # Every platform's summary, whether or not it is switched on now (the log keeps old rows).
-_SUMMARISERS: dict[str, InboundParser] = {"wecom": WeComInbound(), "dingtalk": DingTalkInbound()}
+_SUMMARISERS: dict[str, InboundParser] = {"wecom": WeComInbound(), "dingtalk": DingTalkInbound(),
+                                          WECOM_AIBOT: WeComAibotInbound()}
 
 
 SUMMARY_LENGTH = 120
@@ -268,8 +274,10 @@ def _reply_target(event: ChatEvent, person: Person | None) -> ReplyTarget | None
     """Into the conversation when the event says how; None: the sender's own chat on the platform."""
     if not event.reply_handle:
         return None
+    handle = dict(event.reply_handle)
+    channel = str(handle.pop("reply_channel", "") or "")
     return ReplyTarget("session", _conversation_ref(event, person),
-                       {**event.reply_handle, "person_id": person.id if person is not None else None})
+                       {**handle, "person_id": person.id if person is not None else None}, channel=channel)
 
 
 def _answer(session: Session, parser: InboundParser, event: ChatEvent, person: Person | None, text: str,
@@ -278,7 +286,7 @@ def _answer(session: Session, parser: InboundParser, event: ChatEvent, person: P
     target = _reply_target(event, person)
     if target is not None:
         enqueue(session, Envelope(
-            channel=event.platform, kind="reply", target_type=target.target_type, target_ref=target.target_ref,
+            channel=target.channel or event.platform, kind="reply", target_type=target.target_type, target_ref=target.target_ref,
             payload={**target.payload, "text": text},
             dedupe_key=f"in:{event.platform}:{event.dedupe_key}:{suffix}"[:200],
         ), now=now)
@@ -312,6 +320,7 @@ def map_conversation(session: Session, event: ChatEvent, person: Person, now: da
     try:
         with session.begin_nested():
             group.conversation_id = event.conversation
+            group.conversation_pending = True
             session.flush()
     except IntegrityError:  # the same conversation mapped by a concurrent message
         session.refresh(group)

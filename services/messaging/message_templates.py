@@ -64,6 +64,8 @@ _order("order_escalated_city", "诉求已提级市级办理（服务专员）",
         "city_reference": "市级编号（可空）"})
 _order("order_supervised", "督办通知（经办人 / 首席帮办）", "督办通知\n{{ actor }} 督办：{{ note }}",
        {**ACTOR, "note": "督办意见"})
+_order("order_instructed", "领导批示（经办人 / 首席帮办）", "领导批示\n{{ actor }} 批示：{{ note }}\n请按批示要求抓紧办理。",
+       {**ACTOR, "note": "批示内容"})
 
 # -- Status lines in department and hub groups -----------------------------------------------
 _order("group_queued", "待派单（枢纽群）",
@@ -85,6 +87,8 @@ _order("group_joint", "联席会商（配合部门群）",
        {"lead": "牵头部门", "decisions": "会商意见"}, channels=GROUP, group="群内状态")
 _order("group_supervised", "督办（部门群）", "【督办】{{ number }}：{{ note }}", {"note": "督办意见"},
        channels=GROUP, group="群内状态")
+_order("group_instructed", "领导批示（部门群）", "【领导批示】{{ actor }} 对 {{ number }} 批示：{{ note }}",
+       {**ACTOR, "note": "批示内容"}, channels=GROUP, group="群内状态")
 
 # -- Time-limit reminders and the 督办 chain (services/orders/alerts.py) -----------------------
 ALERT = {"label": "提醒名称（如 时限过半提醒）", "title": "诉求标题",

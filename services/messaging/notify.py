@@ -42,6 +42,9 @@ class ReplyTarget:
     target_type: str
     target_ref: str
     payload: dict = field(default_factory=dict)
+    # The outbox channel when it is not the one the command came from: an intelligent robot's
+    # long connection (``wecom_ws``) is a channel of its own, delivered by its worker.
+    channel: str = ""
 
 
 @dataclass(frozen=True)
@@ -367,6 +370,8 @@ class Notifier:
         """A command's answer, to the person who typed it, on the channel the command came from
         and nowhere else (a person on both WeCom and DingTalk asked on one of them). Returns the
         outbox dedupe key of the reply, or None when that channel cannot reach the person."""
+        if target is not None and target.channel:
+            channel = target.channel
         dedupe_key = f"{key}:reply:{person.id}:{channel}"
         if target is None:
             if channel not in self._person_channels(person):

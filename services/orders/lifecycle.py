@@ -64,6 +64,7 @@ class Action:
     SUPERVISE = "supervise"
     ARCHIVE = "archive"
     COMMENT = "comment"
+    INSTRUCT = "instruct"  # 领导批示: a district leader's instruction, pushed to the handling department
     CREATE = "create"
     ALERT = "alert"
 
@@ -89,6 +90,7 @@ class Action:
         SUPERVISE: "督办",
         ARCHIVE: "归档",
         COMMENT: "备注",
+        INSTRUCT: "领导批示",
         ALERT: "时限提醒",
     }
 
@@ -132,6 +134,7 @@ TRANSITIONS: dict[str, Transition] = {
         _t(Action.SUPERVISE, (S.PENDING_DISPATCH, S.DISPATCHED, S.PROCESSING, S.SUSPENDED)),
         _t(Action.ARCHIVE, (S.VISITED, S.FED_BACK, S.REJECTED), (S.ARCHIVED,)),
         _t(Action.COMMENT, (*_LIVE, S.RESOLVED, S.FED_BACK, S.VISITED)),
+        _t(Action.INSTRUCT, (*_LIVE, S.RESOLVED, S.FED_BACK, S.VISITED)),
     )
 }
 

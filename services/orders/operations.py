@@ -8,6 +8,7 @@ request or job boundary does.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -1059,6 +1060,63 @@ def supervise(ctx: OpContext, order: WorkOrder, *, note: str) -> WorkOrder:
     elif order.state == State.PENDING_DISPATCH:
         targets += _hub_staff(ctx, order.level)
     ctx.notifier().notify(targets, order, "order_supervised", key, kind="supervise", actor=ctx.actor_label, note=note)
+    return order
+
+
+def instruct(ctx: OpContext, order: WorkOrder, *, note: str) -> WorkOrder:
+    """领导批示: a district leader's instruction, kept on the order and pushed to whoever handles it
+    (the department's group, its chief helpers and the person handling it), else to the hub whose
+    queue it waits in."""
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.INSTRUCT)
+    note = _require_text(note, "note", "批示内容")
+    event = _record(ctx, order, Action.INSTRUCT, order.state, note)
+    key = f"e{event.id}"
+    targets = [order.assigned_person] if order.assigned_person else []
+    if order.assigned_department is not None:
+        targets += chief_helpers(ctx.session, order.assigned_department.id, order.stage_id)
+        ctx.notifier().status(order, order.assigned_department, "group_instructed", key, actor=ctx.actor_label,
+                              note=note)
+    elif order.state == State.PENDING_DISPATCH:
+        targets += _hub_staff(ctx, order.level)
+    ctx.notifier().notify(targets, order, "order_instructed", key, actor=ctx.actor_label, note=note)
+    return order
+
+
+def instructions(order: WorkOrder) -> list[WorkOrderEvent]:
+    """The order's 批示, oldest first (shown above the timeline)."""
+    return [e for e in order.events if e.action == Action.INSTRUCT]
+
+
+MAX_ADDED_ATTACHMENTS = 10
+
+
+_LOCATION = re.compile(r"^-?\d{1,2}\.\d{1,8},-?\d{1,3}\.\d{1,8}$")
+
+
+def add_attachments(ctx: OpContext, order: WorkOrder, *, records: tuple[dict, ...], note: str = "",
+                    location: str = "") -> WorkOrder:
+    """Files (photos on site, a scanned reply…) added to an order by anyone who may comment on it,
+    kept on the timeline as a 备注 naming them; ``location`` ("纬度,经度", from the phone's
+    positioning inside the WeCom or DingTalk client) says where they were taken."""
+    location = (location or "").strip()
+    if location and not _LOCATION.match(location):
+        raise ValidationFailed("定位信息格式不正确，请重新定位或不附定位", fields={"location": "格式不正确"})
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.COMMENT)
+    if not records:
+        raise ValidationFailed("请选择要上传的文件或照片", fields={"attachments": "必选"})
+    if len(records) > MAX_ADDED_ATTACHMENTS:
+        raise ValidationFailed(f"一次最多上传 {MAX_ADDED_ATTACHMENTS} 个文件", fields={"attachments": "过多"})
+    for item in records:
+        order.attachments.append(Attachment(work_order_id=order.id, uploaded_by_id=ctx.actor.id if ctx.actor else None,
+                                            created_at=ctx.now, **item))
+    names = "、".join(str(item.get("filename") or "") for item in records)
+    text = f"补充附件 {len(records)} 个：{names}" + (f"\n{note.strip()}" if note and note.strip() else "")
+    if location:
+        text += f"\n拍摄位置（纬度,经度）：{location}"
+    _record(ctx, order, Action.COMMENT, order.state, wording.shorten(text, 500), attachments=len(records),
+            location=location or None)
     return order
 
 

@@ -9,6 +9,12 @@ query, JSON body) for assertions. Failures happen on demand:
   (130101 robot limit, 45009 API frequency, 60111 invalid user, …);
 * unknown members in ``touser`` come back in ``invaliduser``; all unknown → 81013.
 
+The intelligent robot (智能机器人) has its own keys (``AIBOT_TOKEN``/``AIBOT_AES_KEY``):
+``aibot_text(...)`` writes a group message as WeCom does, handing out a single-use
+``response_url`` under ``aibot/response`` that answers once within an hour (``aibot_answers``
+holds what was posted there); ``encrypt_aibot(message)`` wraps it as WeCom posts it
+(``{"encrypt": …}``, empty receive id) and ``aibot_verification_query()`` is its URL check.
+
 The emulator also plays WeCom towards the desk: ``encrypt_callback(xml)`` wraps a plaintext
 message exactly as WeCom posts it (``<xml><ToUserName/><Encrypt/><AgentID/></xml>`` and the
 ``msg_signature``/``timestamp``/``nonce`` query), with the corp's token and AES key.
@@ -36,6 +42,9 @@ SECRET = "emulator-app-secret-0123456789"
 AGENT_ID = 1000002
 TOKEN = "EmulatorCallbackToken"
 AES_KEY = base64.b64encode(hashlib.sha256(b"wecom-emulator-aes-key").digest()).decode().rstrip("=")
+AIBOT_TOKEN = "EmulatorAibotToken"
+AIBOT_AES_KEY = base64.b64encode(hashlib.sha256(b"wecom-emulator-aibot-key").digest()).decode().rstrip("=")
+RESPONSE_URL_LIFETIME = 3600
 TOKEN_LIFETIME = 7200
 CODE_LIFETIME = 300
 TASK_ID = re.compile(r"^[A-Za-z0-9_\-@]{1,128}$")
@@ -103,6 +112,11 @@ class WeComEmulator:
         self.tokens: dict[str, float] = {}  # token → expiry (epoch seconds)
         self.expired: set[str] = set()
         self.codes: dict[str, tuple[str, float]] = {}  # OAuth code → (userid, expiry)
+        self.aibot_token = AIBOT_TOKEN
+        self.aibot_aes_key = AIBOT_AES_KEY
+        self.response_urls: dict[str, dict[str, Any]] = {}  # response code → {msgid, expires, used}
+        self.aibot_answers: list[dict[str, Any]] = []  # bodies accepted on a response_url
+        self.jsapi_tickets: dict[str, str] = {}  # "corp" / "agent" → the ticket handed out
         self._failures: dict[str, list[tuple[int, str]]] = {}
         self._recent: dict[str, float] = {}  # duplicate check: message fingerprint → time
         self._lock = threading.RLock()
@@ -236,6 +250,69 @@ class WeComEmulator:
         signature = _get_signature(self.token, str(timestamp), nonce, echostr)
         return {"msg_signature": signature, "timestamp": str(timestamp), "nonce": nonce, "echostr": echostr}
 
+    # -- the intelligent robot -----------------------------------------------------------------
+    def aibot_text(self, from_user: str, content: str, *, msgid: str | None = None, chatid: str = "wrgroup0001",
+                   chattype: str = "group", aibotid: str = "aibemulator01") -> dict[str, Any]:
+        """A text message to the robot as WeCom writes it, with a fresh single-use response_url."""
+        msgid = msgid or f"aibot-{next(self._ids)}-{secrets.token_hex(4)}"
+        code = secrets.token_urlsafe(16)
+        with self._lock:
+            self.response_urls[code] = {"msgid": msgid, "expires": time.time() + RESPONSE_URL_LIFETIME, "used": False}
+        message: dict[str, Any] = {
+            "msgid": msgid, "aibotid": aibotid, "chattype": chattype, "from": {"userid": from_user},
+            "response_url": f"{self.base_url}aibot/response?response_code={code}",
+            "msgtype": "text", "text": {"content": content},
+        }
+        if chattype == "group":
+            message["chatid"] = chatid
+        return message
+
+    def encrypt_aibot(self, message: dict[str, Any] | str, *, timestamp: int | None = None, nonce: str | None = None,
+                      receive_id: str = "", token: str | None = None) -> tuple[dict[str, str], bytes]:
+        """(query, body) of WeCom's POST carrying ``message`` (JSON), encrypted with the robot's keys."""
+        from wechatpy.crypto import _get_signature
+        from wechatpy.enterprise.crypto import PrpCrypto
+
+        timestamp = int(time.time()) if timestamp is None else int(timestamp)
+        nonce = nonce or secrets.token_hex(8)
+        plaintext = message if isinstance(message, str) else json.dumps(message, ensure_ascii=False)
+        key = base64.b64decode(self.aibot_aes_key + "=")
+        encrypt = PrpCrypto(key).encrypt(plaintext, receive_id).decode()
+        signature = _get_signature(token or self.aibot_token, str(timestamp), nonce, encrypt)
+        query = {"msg_signature": signature, "timestamp": str(timestamp), "nonce": nonce}
+        return query, json.dumps({"encrypt": encrypt}).encode()
+
+    def aibot_verification_query(self, echo: str = "aibot-echo-1", *, timestamp: int | None = None) -> dict[str, str]:
+        from wechatpy.crypto import _get_signature
+        from wechatpy.enterprise.crypto import PrpCrypto
+
+        timestamp = int(time.time()) if timestamp is None else int(timestamp)
+        nonce = secrets.token_hex(8)
+        echostr = PrpCrypto(base64.b64decode(self.aibot_aes_key + "=")).encrypt(echo, "").decode()
+        signature = _get_signature(self.aibot_token, str(timestamp), nonce, echostr)
+        return {"msg_signature": signature, "timestamp": str(timestamp), "nonce": nonce, "echostr": echostr}
+
+    # JS-SDK tickets (wx.config: the corp's; wx.agentConfig: the app's), one each per lifetime.
+    def _jsapi_ticket(self, _query, _body):
+        self.jsapi_tickets.setdefault("corp", "corp-ticket-" + secrets.token_hex(6))
+        return 200, {"errcode": 0, "errmsg": "ok", "ticket": self.jsapi_tickets["corp"], "expires_in": 7200}
+
+    def _agent_ticket(self, query, _body):
+        if query.get("type") != "agent_config":
+            return self._error(40058, "invalid type")
+        self.jsapi_tickets.setdefault("agent", "agent-ticket-" + secrets.token_hex(6))
+        return 200, {"errcode": 0, "errmsg": "ok", "ticket": self.jsapi_tickets["agent"], "expires_in": 7200}
+
+    def _aibot_response(self, query, body):
+        entry = self.response_urls.get(query.get("response_code") or "")
+        if entry is None or entry["used"] or entry["expires"] < time.time():
+            return self._error(40058, "invalid response_code")  # unknown, used once already, or expired
+        if not isinstance(body, dict) or body.get("msgtype") not in ("markdown", "text", "template_card"):
+            return self._error(40058, "unsupported msgtype")
+        entry["used"] = True
+        self.aibot_answers.append({**body, "msgid": entry["msgid"]})
+        return 200, {"errcode": 0, "errmsg": "ok"}
+
     # -- the server side -----------------------------------------------------------------------
     def _handle(self, http: BaseHTTPRequestHandler, method: str) -> None:
         url = urlparse(http.path)
@@ -289,18 +366,21 @@ class WeComEmulator:
             ("GET", "auth/getuserinfo"): self._getuserinfo,
             ("GET", "user/get"): self._user_get,
             ("GET", "user/list"): self._user_list,
+            ("POST", "aibot/response"): self._aibot_response,
+            ("GET", "get_jsapi_ticket"): self._jsapi_ticket,
+            ("GET", "ticket/get"): self._agent_ticket,
         }
         route = routes.get((method, path))
         if route is None:
             return 404, {"errcode": 404, "errmsg": f"emulator: no such endpoint {method} {path}"}
-        if path not in ("gettoken", "webhook/send"):
+        if path not in ("gettoken", "webhook/send", "aibot/response"):
             refused = self._check_token(query)
             if refused is not None:
                 return refused
         injected = self._injected(path)
         if injected is not None:
             return injected
-        if method == "POST" and path != "webhook/send" and not isinstance(body, dict):
+        if method == "POST" and path not in ("webhook/send", "aibot/response") and not isinstance(body, dict):
             return self._error(40058, "body is not a JSON object")
         return route(query, body)
 
@@ -476,3 +556,9 @@ def post_callback(client, emulator: WeComEmulator, plaintext_xml: str, **kwargs)
     """POST ``plaintext_xml`` to the desk's ``/wecom/callback`` exactly as WeCom would (Flask test client)."""
     query, body = emulator.encrypt_callback(plaintext_xml, **kwargs)
     return client.post("/wecom/callback", query_string=query, data=body, content_type="text/xml")
+
+
+def post_aibot(client, emulator: WeComEmulator, message: dict[str, Any] | str, **kwargs):
+    """POST ``message`` to the desk's ``/wecom/aibot`` exactly as WeCom would (Flask test client)."""
+    query, body = emulator.encrypt_aibot(message, **kwargs)
+    return client.post("/wecom/aibot", query_string=query, data=body, content_type="application/json")

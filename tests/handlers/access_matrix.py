@@ -253,6 +253,9 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                    'helper helper_other deptleader deptleader_other'},
  'GET mobile.wecom_callback': {'hidden': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin '
                                          'zoneadmin_other helper helper_other deptleader deptleader_other'},
+ 'GET mobile.wecom_jsapi': {'hidden': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                      'helper helper_other deptleader deptleader_other',
+                            'ok': 'anon'},
  'GET policies.campaign': {'login': 'anon',
                            'ok': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                  'helper_other deptleader deptleader_other'},
@@ -423,8 +426,13 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                           'helper helper_other deptleader deptleader_other',
                                 'login': 'anon',
                                 'ok': 'admin'},
+ 'GET wecom.aibot': {'hidden': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                               'helper helper_other deptleader deptleader_other'},
  'GET wecom.callback': {'hidden': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                   'helper helper_other deptleader deptleader_other'},
+ 'POST admin.chat_conversation_settle': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin '
+                                                   'zoneadmin_other helper helper_other deptleader deptleader_other',
+                                         'ok': 'admin'},
  'POST admin.chat_group_save': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                           'helper helper_other deptleader deptleader_other',
                                 'ok': 'admin'},
@@ -693,5 +701,7 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
  'POST studio.template_edit': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                          'helper helper_other deptleader deptleader_other',
                                'ok': 'admin'},
+ 'POST wecom.aibot': {'hidden': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                'helper helper_other deptleader deptleader_other'},
  'POST wecom.callback': {'hidden': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                    'helper helper_other deptleader deptleader_other'}}

@@ -261,9 +261,12 @@ def test_wrong_role_gets_a_chinese_403(client, people, dispatched_order, session
     console_login(client, "helper")
     response = client.get("/m/orders/new")
     assert response.status_code == 403 and "不能提交诉求" in response.get_data(as_text=True)
-    assert client.post(f"/m/orders/{dispatched_order.number}/escalate",
-                       data={"csrf_token": token_from(client.get(f"/m/orders/{dispatched_order.number}").get_data(as_text=True))},
-                       ).status_code == 404
+    token = token_from(client.get(f"/m/orders/{dispatched_order.number}").get_data(as_text=True))
+    # 升级 is on the phone now, and checked the same way as in the console: no reason, no change.
+    response = client.post(f"/m/orders/{dispatched_order.number}/escalate", data={"csrf_token": token, "level": "3"})
+    assert response.status_code == 422 and "升级理由" in response.get_data(as_text=True)
+    assert count(session_factory, WorkOrderEvent, WorkOrderEvent.action == "escalate") == 0
+    assert client.post(f"/m/orders/{dispatched_order.number}/no_such_action", data={"csrf_token": token}).status_code == 404
 
 
 def test_other_departments_cannot_open_the_order(client, factory, session, people, dispatched_order):
@@ -537,3 +540,132 @@ def test_unknown_dingtalk_user_gets_no_account_but_an_audit_row(dingtalk_client,
     assert count(session_factory, Person) == persons_before
     assert count(session_factory, AuditLog, AuditLog.action == mobile_auth.ACCESS_REQUEST_ACTION,
                  AuditLog.target_type == "dingtalk", AuditLog.target_id == "dt-stranger") == 1
+
+
+# --------------------------------------------------------------------------------------------
+# The phone as a whole workplace: the console's every action, with the console's handlers
+# --------------------------------------------------------------------------------------------
+def test_photos_added_to_an_order_on_the_phone(client, people, dispatched_order, session_factory, upload_root):
+    console_login(client, "helper")
+    number = dispatched_order.number
+    html = client.get(f"/m/orders/{number}").get_data(as_text=True)
+    assert 'id="act-attach"' in html and 'capture="environment"' in html and 'enctype="multipart/form-data"' in html
+    token = token_from(html)
+    empty = client.post(f"/m/orders/{number}/attach", content_type="multipart/form-data",
+                        data={"csrf_token": token, "note": "现场照片"})
+    assert empty.status_code == 422 and "请选择要上传的文件或照片" in empty.get_data(as_text=True)
+    response = client.post(f"/m/orders/{number}/attach", content_type="multipart/form-data", data={
+        "csrf_token": token, "note": "企业车间现场", "attachments": [(io.BytesIO(PNG), "车间.png")]})
+    assert response.status_code == 302
+    with session_factory() as s:
+        order = s.scalar(select(WorkOrder).where(WorkOrder.number == number))
+        [attachment] = s.scalars(select(Attachment).where(Attachment.work_order_id == order.id))
+        assert attachment.filename == "车间.png" and attachment.uploaded_by_id == people.helper.id
+        event = s.scalar(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order.id,
+                                                      WorkOrderEvent.action == "comment"))
+        assert "补充附件 1 个：车间.png" in event.note and event.channel == "mobile"
+    assert len([p for p in upload_root.rglob("*") if p.is_file()]) == 1
+
+
+def test_supervision_answered_and_extension_decided_on_the_phone(client, factory, session, people, dispatched_order,
+                                                               session_factory, now):
+    from services.orders import operations as wo
+
+    number = dispatched_order.number
+    ctx = factory.ctx(people.helper, now)
+    wo.sign(ctx, dispatched_order)
+    wo.supervise(factory.ctx(people.dispatcher, now), dispatched_order, note="企业反映进度慢，请本周内答复")
+    wo.request_extension(ctx, dispatched_order, days=3, reason="等待企业补充招聘岗位清单")
+    session.commit()
+
+    console_login(client, "helper")
+    html = client.get(f"/m/orders/{number}").get_data(as_text=True)
+    assert "本工单已被督办：企业反映进度慢" in html and "答复督办" in html
+    response = client.post(f"/m/orders/{number}/reply", data={"csrf_token": token_from(html),
+                                                               "text": "已与企业对接，周五召开专场招聘会"})
+    assert response.status_code == 302
+    assert "本工单已被督办" not in client.get(f"/m/orders/{number}").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": token_from(html)})
+
+    console_login(client, "dispatcher")
+    html = client.get(f"/m/orders/{number}").get_data(as_text=True)
+    assert 'id="act-decide_extension"' in html and 'id="act-escalate"' in html
+    response = client.post(f"/m/orders/{number}/decide_extension",
+                           data={"csrf_token": token_from(html), "decision": "approve"})
+    assert response.status_code == 302
+    with session_factory() as s:
+        order = s.scalar(select(WorkOrder).where(WorkOrder.number == number))
+        assert [r.status for r in order.extension_requests] == ["approved"]
+
+
+def test_city_escalation_on_the_phone(client, people, dispatched_order, session_factory):
+    console_login(client, "dispatcher")
+    number = dispatched_order.number
+    html = client.get(f"/m/orders/{number}").get_data(as_text=True)
+    assert 'name="route"' in html and 'data-show-when="esc:4"' in html
+    response = client.post(f"/m/orders/{number}/escalate", data={
+        "csrf_token": token_from(html), "level": "4", "route": "12345", "reason": "涉及市级审批权限，需市级协调"})
+    assert response.status_code == 302
+    html = client.get(f"/m/orders/{number}").get_data(as_text=True)
+    assert 'id="act-city_reference"' in html
+    response = client.post(f"/m/orders/{number}/city_reference",
+                           data={"csrf_token": token_from(html), "city_reference": "GD2026030201"})
+    assert response.status_code == 302
+    with session_factory() as s:
+        order = s.scalar(select(WorkOrder).where(WorkOrder.number == number))
+        assert order.level == 4 and order.city_escalations[-1].city_reference == "GD2026030201"
+
+
+def test_wecom_jssdk_configuration_for_the_photos(wecom_client, wecom_emulator, people, dispatched_order,
+                                                  session_factory, wecom_app):
+    import hashlib
+
+    number = dispatched_order.number
+    base = wecom_app.extensions["settings"].base_url.rstrip("/")
+    wecom_emulator.add_user("sunbangban", "孙帮办", "13900000002")
+    wecom_sign_in(wecom_client, wecom_emulator, "sunbangban", f"/m/orders/{number}")
+    html = wecom_client.get(f"/m/orders/{number}", headers={"User-Agent": WXWORK_UA}).get_data(as_text=True)
+    assert 'src="https://res.wx.qq.com/open/js/jweixin-1.2.0.js"' in html and "mobile-native.js" in html
+    csp = wecom_client.get(f"/m/orders/{number}").headers["Content-Security-Policy"]
+    assert "https://res.wx.qq.com" in csp
+
+    url = f"{base}/m/orders/{number}"
+    answer = wecom_client.get("/m/jsapi/wecom", query_string={"url": url + "#frag"},
+                              headers={"Accept": "application/json"})
+    assert answer.status_code == 200
+    config = answer.get_json()
+    assert config["corpid"] == wecom_emulator.corp_id and config["agentid"] == str(wecom_emulator.agent_id)
+
+    def signed(ticket):
+        text = f"jsapi_ticket={ticket}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}&url={url}"
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    assert config["signature"] == signed(wecom_emulator.jsapi_tickets["corp"])
+    assert config["agentSignature"] == signed(wecom_emulator.jsapi_tickets["agent"])
+    # The tickets are fetched once and shared.
+    wecom_client.get("/m/jsapi/wecom", query_string={"url": url}, headers={"Accept": "application/json"})
+    assert len(wecom_emulator.calls("get_jsapi_ticket")) == 1 and len(wecom_emulator.calls("ticket/get")) == 1
+    # Only this site's own pages are signed.
+    foreign = wecom_client.get("/m/jsapi/wecom", query_string={"url": "https://evil.example/m/x"},
+                               headers={"Accept": "application/json"})
+    assert foreign.status_code == 400 and foreign.get_json()["ok"] is False
+
+    # The position the page filled in goes with the photos; a forged one is refused.
+    token = token_from(html)
+    bad = wecom_client.post(f"/m/orders/{number}/attach", content_type="multipart/form-data", data={
+        "csrf_token": token, "location": "39.2;drop", "attachments": [(io.BytesIO(PNG), "a.png")]})
+    assert bad.status_code == 422
+    good = wecom_client.post(f"/m/orders/{number}/attach", content_type="multipart/form-data", data={
+        "csrf_token": token, "location": "39.223456,117.134567", "attachments": [(io.BytesIO(PNG), "a.png")]})
+    assert good.status_code == 302
+    with session_factory() as s:
+        event = s.scalar(select(WorkOrderEvent).where(WorkOrderEvent.action == "comment"))
+        assert "39.223456,117.134567" in event.note and event.channel == "wecom"
+
+
+def test_jssdk_configuration_needs_a_wecom_session(client, people, dispatched_order):
+    console_login(client, "helper")
+    html = client.get(f"/m/orders/{dispatched_order.number}").get_data(as_text=True)
+    assert "jweixin" not in html and "mobile-native.js" not in html
+    assert client.get("/m/jsapi/wecom", query_string={"url": "http://x/m/"},
+                      headers={"Accept": "application/json"}).status_code == 404

@@ -392,8 +392,74 @@ def test_escalate_and_dissatisfied_visit(factory, session, people, now):
     assert up.ok, up.reply
     assert order.level == 3 and order.state == State.PENDING_DISPATCH
     assert "已升级为区级会商办理，等待区营商环境办派单" in up.reply
-    too_high = say(factory, staff, now, "升级 0001 还是没有解决需要市级")
-    assert not too_high.ok and "请在网页工作台办理" in too_high.reply
+    # Level 4 by chat: the 12345 desk by default, asked for the city reference afterwards.
+    city = say(factory, staff, now, "升级 0001 区级协调后仍无法解决，需要市级支持")
+    assert city.ok, city.reply
+    assert order.level == 4 and order.state == State.PROCESSING
+    assert order.city_escalations[-1].route == "12345" and order.city_escalations[-1].city_reference == ""
+    assert "市12345热线企业服务专席" in city.reply and "「市级编号 0001 编号」" in city.reply
+    recorded = say(factory, staff, now, "市级编号 0001 GD2026030200017")
+    assert recorded.ok, recorded.reply
+    assert order.city_escalations[-1].city_reference == "GD2026030200017"
+
+
+def test_escalate_straight_to_a_level(factory, session, people, now):
+    order = level2(factory, people, now)
+    helper = people["helper"]
+    say(factory, helper, now, "报到 0001")
+    up = say(factory, helper, now, "升级 0001 4 涉及市级审批权限，需市级部门协调 编号=GD2026001")
+    assert up.ok, up.reply
+    assert order.level == 4
+    [escalation] = order.city_escalations
+    assert (escalation.route, escalation.city_reference) == ("12345", "GD2026001")
+    event = session.scalar(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order.id,
+                                                        WorkOrderEvent.action == Action.ESCALATE))
+    assert event.note == "涉及市级审批权限，需市级部门协调"
+    assert "市级编号 GD2026001 已登记" in up.reply
+
+    other = level2(factory, people, now, content="企业需要协调用地指标，涉及多部门")
+    say(factory, helper, now, f"报到 {other.number}")
+    to_city_department = say(factory, helper, now, f"升级 {other.number} 4 需市级部门审批 市级部门=市规划资源局")
+    assert to_city_department.ok, to_city_department.reply
+    assert other.city_escalations[-1].route == "city_department"
+    assert other.city_escalations[-1].city_department == "市规划资源局"
+    assert commands.split_escalation("3 需要区级会商") == (3, "需要区级会商", {})
+    assert commands.split_escalation("30 人的招聘缺口") == (None, "30 人的招聘缺口", {})
+
+
+def test_request_naming_a_department_whistles_it(factory, session, people, now):
+    staff = people["staff"]
+    factory.enterprise(staff=staff, name="天津北辰乙机械有限公司")
+    created = say(factory, staff, now, "诉求 乙机械 企业急需招聘 20 名焊工，请协助对接 @人社局")
+    assert created.ok, created.reply
+    order = session.scalar(select(WorkOrder).where(WorkOrder.number == created.order_number))
+    assert order.level == 2 and order.state == State.DISPATCHED and order.assigned_department_id == people["rsj"].id
+    assert "@" not in order.content and order.content.endswith("请协助对接")
+    assert "已向区人社局吹哨" in created.reply or "吹哨" in created.reply
+    whistles = session.scalars(select(OutboundMessage).where(OutboundMessage.work_order_id == order.id,
+                                                             OutboundMessage.kind == "whistle"))
+    assert list(whistles)
+    unknown = say(factory, staff, now, "诉求 乙机械 企业用电问题 @不存在的局")
+    assert not unknown.ok and "没有找到部门" in unknown.reply
+
+
+def test_district_leader_instructs(factory, session, people, now):
+    order = level2(factory, people, now)
+    say(factory, people["helper"], now, "报到 0001")
+    leader = factory.person(Role.DISTRICT_LEADER, name="区领导甲")
+    done = say(factory, leader, now, "批示 0001 请人社局本周内专题研究，确保企业用工需求得到满足")
+    assert done.ok, done.reply
+    assert "已推送区人社局" in done.reply or "已推送" in done.reply
+    assert events(session, order, Action.INSTRUCT) == 1
+    texts = [m.payload.get("text", "") for m in session.scalars(
+        select(OutboundMessage).where(OutboundMessage.work_order_id == order.id))]
+    assert any("【领导批示】" in t for t in texts)  # the department group
+    assert any("批示：请人社局本周内" in t for t in texts)  # the handler's notice
+    # The leader has this one write action, nothing else.
+    refused = say(factory, leader, now, "回复 0001 已知悉")
+    assert not refused.ok
+    helper_try = say(factory, people["helper"], now, "批示 0001 自己批示")
+    assert not helper_try.ok
 
 
 def test_visit_rating_validated_and_reopens(factory, session, people, now):
