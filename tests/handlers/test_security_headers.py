@@ -76,7 +76,7 @@ def test_pages_with_arguments_errors_files_and_json_send_them_too(app, client, a
     check_headers("/login", response)
 
 
-def test_the_h5_pages_allow_only_the_dingtalk_script_and_the_enabled_workbenches(app, monkeypatch, client):
+def test_the_h5_pages_allow_only_the_platform_scripts_and_the_enabled_workbenches(app, monkeypatch, client):
     from config import DingTalkSettings, WeComSettings
 
     assert directives(client.get("/m/"))["frame-ancestors"] == "'self'"  # no platform enabled
@@ -86,7 +86,7 @@ def test_the_h5_pages_allow_only_the_dingtalk_script_and_the_enabled_workbenches
     })
     monkeypatch.setitem(app.extensions, "settings", settings)
     policy = directives(client.get("/m/", headers={"User-Agent": "Mozilla/5.0"}))
-    assert policy["script-src"] == "'self' https://g.alicdn.com"
+    assert policy["script-src"] == "'self' https://res.wx.qq.com https://g.alicdn.com"  # WeCom JS-SDK, DingTalk JSAPI
     assert policy["frame-ancestors"] == (
         "'self' https://work.weixin.qq.com https://*.work.weixin.qq.com https://*.dingtalk.com")
     assert directives(client.get("/login"))["frame-ancestors"] == "'none'"
