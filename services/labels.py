@@ -159,6 +159,9 @@ AUDIT_ACTIONS = {
     "training.attendance": "登记活动签到",
     "question.answer": "答复政策咨询",
     "question.publish": "调整咨询问答是否纳入知识库",
+    # Duplicate requests (services.orders.operations: merge, split).
+    "order.merge": "合并重复诉求",
+    "order.split": "拆分合并的诉求",
 }
 
 AUDIT_TARGETS = {
@@ -169,7 +172,7 @@ AUDIT_TARGETS = {
     "case_study": "案例", "handbook_topic": "应答手册事项", "enterprise": "企业", "import_job": "导入任务",
     "zone_address_rule": "地址规则", "staff_assignment_rule": "人员分配规则", "wecom_user": "企业微信账号",
     "wecom_callback": "企业微信回调", "dingtalk_robot": "钉钉机器人回调", "wecom": "企业微信账号",
-    "dingtalk": "钉钉账号", "platform_user": "平台账号", "config_revision": "配置版本",
+    "dingtalk": "钉钉账号", "platform_user": "平台账号", "config_revision": "配置版本", "work_order": "工单",
 }
 
 
