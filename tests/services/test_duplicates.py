@@ -192,3 +192,36 @@ def test_candidates_of_an_existing_order_for_the_merge_form(factory, session, no
     assert wo.duplicates_of(session, first, cast["dispatcher"]) == []
     other_staff = factory.person(Role.SERVICE_STAFF, zone=factory.zone("beicang"))
     assert wo.duplicates_of(session, second, other_staff) == []  # not shown what one may not see
+
+
+# --------------------------------------------------------------------------------------------
+# Chat: 诉求 says how to link, 关联 links, 查询 of a merged number leads to the earlier order
+# --------------------------------------------------------------------------------------------
+def say(factory, person, when, text):
+    from services.messaging import chat as chat_inbound
+
+    return chat_inbound.handle_text(factory.ctx(person, when, channel="sandbox"), text)
+
+
+def test_chat_request_names_the_earlier_order_and_links_it(factory, session, now, cast):
+    staff, enterprise = cast["staff"], cast["enterprise"]
+    first = submit(factory, cast, now, ROAD).order
+    created = say(factory, staff, now + H, f"诉求 {enterprise.name} {ROAD_AGAIN}")
+    assert created.ok, created.reply
+    second = wo.get_order(session, created.order_number)
+    assert f"已有相似诉求 {first.number}" in created.reply
+    assert f"「关联 {second.number[-4:]} {first.number}」" in created.reply
+    linked = say(factory, staff, now + 2 * H, f"关联 {second.number[-4:]} {first.number}")
+    assert linked.ok, linked.reply
+    assert second.duplicate_of_id == first.id and f"关联到 {first.number}" in linked.reply
+    again = say(factory, staff, now + 2 * H, f"关联 {second.number} {first.number}")
+    assert not again.ok and "已关联" in again.reply
+
+
+def test_chat_query_of_a_merged_number_shows_the_earlier_order(factory, session, now, cast):
+    first, second = _merged(factory, session, now, cast)
+    shown = say(factory, cast["staff"], now + 3 * H, f"查询 {second.number}")
+    assert shown.ok, shown.reply
+    assert shown.reply.startswith(f"工单 {second.number} 已并入 {first.number}")
+    assert f"工单 {first.number}（" in shown.reply and f"并入本单的重复诉求：{second.number}" in shown.reply
+    assert say(factory, cast["staff"], now + 3 * H, f"查 {second.number}").reply == shown.reply
