@@ -236,6 +236,8 @@ AUDIT_FIELDS = {
     "return_limit_workdays_complex": "复杂诉求退单时限（工作日）", "proper_channel": "建议渠道",
     "max_returns": "退单次数上限", "survey_delay_hours": "满意度调查发送时间（小时）",
     "survey_reminder_hours": "调查提醒间隔（小时）", "policy_push_weekly_cap": "每周推送上限",
+    "duplicate_window_days": "重复诉求比对天数", "duplicate_similarity_percent": "重复诉求相似度（%）",
+    "into": "并入的工单", "out_of": "拆出的原工单",
     "policy_quiet_hours": "免打扰时段", "policy_push_time": "每日推送时间", "policy_reminder_days": "截止前提醒天数",
     # Policies and items
     "issuing_body": "发文机关", "level": "层级", "doc_number": "文号", "published_on": "发布日期",

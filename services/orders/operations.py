@@ -1263,10 +1263,6 @@ def link_duplicate(ctx: OpContext, order: WorkOrder, *, earlier: str, note: str 
     return order
 
 
-def _audit(ctx: OpContext, action: str, order: WorkOrder, detail: dict) -> None:
-    audit.record(ctx.session, ctx.actor, action, "work_order", order.number, detail, "", ctx.now)
-
-
 def merge(ctx: OpContext, order: WorkOrder, *, into: str | WorkOrder, reason: str = "") -> WorkOrder:
     """合并: ``order`` (the later duplicate) becomes part of the earlier order's history. It is closed
     as merged (its clock stops), its number leads to the earlier order, its events show on the
@@ -1295,7 +1291,8 @@ def merge(ctx: OpContext, order: WorkOrder, *, into: str | WorkOrder, reason: st
     ctx.notifier().notify(_owner_people(order), target, "order_merged", key, merged_number=order.number,
                           reason=reason)
     ctx.notifier().status(order, order.assigned_department, "group_merged", key, into=target.number)
-    _audit(ctx, "order.merge", order, {"into": target.number, "prior_state": from_state, "reason": reason})
+    audit.record(ctx.session, ctx.actor, "order.merge", "work_order", order.number,
+                 {"into": target.number, "from": from_state, "reason": reason}, "", ctx.now)
     return order
 
 
@@ -1331,6 +1328,7 @@ def split(ctx: OpContext, order: WorkOrder, *, reason: str) -> WorkOrder:
             split=order.number)
     ctx.notifier().notify(_owner_people(order), order, "order_split", f"split{order.id}-e{event.id}",
                           earlier_number=earlier.number, reason=reason)
-    _audit(ctx, "order.split", order, {"out_of": earlier.number, "state": new_state, "reason": reason})
+    audit.record(ctx.session, ctx.actor, "order.split", "work_order", order.number,
+                 {"out_of": earlier.number, "to": new_state, "reason": reason}, "", ctx.now)
     return order
 
