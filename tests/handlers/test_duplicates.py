@@ -200,3 +200,14 @@ def test_api_merge_and_get_by_the_merged_number(client, people, factory, session
     split = _api(client, people, "dispatcher", "POST", f"/work-orders/{second}/transitions", action="split",
                  reason="位置不同，非同一事项")
     assert split.status_code == 200 and split.get_json()["data"]["state"] == State.PENDING_DISPATCH
+
+
+def test_linked_orders_wait_on_the_dispatch_board(client, people, factory, session, now):
+    second = factory.order(people.staff, now, enterprise=people.enterprise, level=2, content=ROAD_AGAIN,
+                           link_to=people.first.number)
+    session.commit()
+    assert second.duplicate_of_id == people.first.id
+    login(client, "dispatcher")
+    board = client.get("/board").get_data(as_text=True)
+    column = board.split('id="col-duplicates"', 1)[1].split("</section>", 1)[0]
+    assert second.number in column and f"关联 {people.first.number}" in column
