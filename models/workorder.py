@@ -76,6 +76,11 @@ class WorkOrder(TimestampMixin, Base):
     suspended_at: Mapped[datetime | None] = mapped_column()
     suspend_reason: Mapped[str] = mapped_column(Text, default="")
 
+    # 重复诉求: the earlier order its submitter said this one repeats (a relation only), and the
+    # earlier order a dispatcher merged this one into (it then waits, merged, as part of that one).
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
+
     survey_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     survey_sent_at: Mapped[datetime | None] = mapped_column()
     survey_reminded_at: Mapped[datetime | None] = mapped_column()
@@ -90,6 +95,8 @@ class WorkOrder(TimestampMixin, Base):
     stage: Mapped[ServiceStage | None] = relationship()
     assigned_department: Mapped[Department | None] = relationship()
     assigned_person: Mapped[Person | None] = relationship(foreign_keys=[assigned_person_id])
+    duplicate_of: Mapped[WorkOrder | None] = relationship(foreign_keys=[duplicate_of_id], remote_side=[id])
+    merged_into: Mapped[WorkOrder | None] = relationship(foreign_keys=[merged_into_id], remote_side=[id])
     events: Mapped[list[WorkOrderEvent]] = relationship(
         back_populates="work_order", order_by="WorkOrderEvent.id", cascade="all, delete-orphan"
     )

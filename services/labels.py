@@ -162,6 +162,9 @@ AUDIT_ACTIONS = {
     "training.attendance": "登记活动签到",
     "question.answer": "答复政策咨询",
     "question.publish": "调整咨询问答是否纳入知识库",
+    # Duplicate requests (services.orders.operations: merge, split).
+    "order.merge": "合并重复诉求",
+    "order.split": "拆分合并的诉求",
 }
 
 AUDIT_TARGETS = {
@@ -172,7 +175,7 @@ AUDIT_TARGETS = {
     "case_study": "案例", "handbook_topic": "应答手册事项", "enterprise": "企业", "import_job": "导入任务",
     "zone_address_rule": "地址规则", "staff_assignment_rule": "人员分配规则", "wecom_user": "企业微信账号",
     "wecom_callback": "企业微信回调", "dingtalk_robot": "钉钉机器人回调", "wecom": "企业微信账号",
-    "dingtalk": "钉钉账号", "platform_user": "平台账号", "config_revision": "配置版本",
+    "dingtalk": "钉钉账号", "platform_user": "平台账号", "config_revision": "配置版本", "work_order": "工单",
 }
 
 
@@ -236,6 +239,8 @@ AUDIT_FIELDS = {
     "return_limit_workdays_complex": "复杂诉求退单时限（工作日）", "proper_channel": "建议渠道",
     "max_returns": "退单次数上限", "survey_delay_hours": "满意度调查发送时间（小时）",
     "survey_reminder_hours": "调查提醒间隔（小时）", "policy_push_weekly_cap": "每周推送上限",
+    "duplicate_window_days": "重复诉求比对天数", "duplicate_similarity_percent": "重复诉求相似度（%）",
+    "into": "并入的工单", "out_of": "拆出的原工单",
     "policy_quiet_hours": "免打扰时段", "policy_push_time": "每日推送时间", "policy_reminder_days": "截止前提醒天数",
     # Policies and items
     "issuing_body": "发文机关", "level": "层级", "doc_number": "文号", "published_on": "发布日期",

@@ -97,6 +97,12 @@ def can(person: Person | None, action: str, order: WorkOrder) -> bool:
         return dispatcher
     if action == Action.COMMENT:
         return can_view(person, order)
+    if action == Action.LINK:
+        # The side that filed the request says it repeats an earlier one; the grid center may too.
+        return owner or dispatcher
+    if action in (Action.MERGE, Action.SPLIT):
+        # Merging duplicates (and undoing it) is the grid center's call.
+        return dispatcher
     return False
 
 

@@ -168,6 +168,18 @@ ACTIONS: dict[str, ActionSpec] = {
         _one_text("archive", "归档", wo.archive, "note", "归档说明", description="未回访即归档时必填"),
         _one_text("comment", "备注", wo.comment, "text", "备注内容", required=True),
         _spec(
+            "link", "关联到较早的同一事项工单（重复诉求，由区网格中心合并）",
+            (Field("earlier", STRING, "原工单号", required=True, max_length=40), _text("note", "说明")),
+            lambda ctx, o, a: wo.link_duplicate(ctx, o, earlier=a["earlier"], note=a["note"]),
+        ),
+        _spec(
+            "merge", "合并重复诉求：本单并入较早的工单（区网格中心）",
+            (Field("into", STRING, "并入的原工单号", required=True, max_length=40), _text("reason", "合并说明")),
+            lambda ctx, o, a: wo.merge(ctx, o, into=a["into"], reason=a["reason"]),
+        ),
+        _one_text("split", "拆分：撤销合并，恢复合并前的状态（区网格中心）", wo.split, "reason", "拆分理由",
+                  required=True),
+        _spec(
             "city_reference", "登记市级工单编号和时限（市级提级办理后）",
             (
                 _text("city_reference", "市级工单编号", required=True),

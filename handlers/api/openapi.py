@@ -140,6 +140,16 @@ def _schemas() -> dict[str, dict]:
             "type": "array", "items": _ref("AllowedAction"),
             "description": "当前状态下调用者有权执行的操作",
         },
+        "duplicate_of": {"type": ["string", "null"], "description": "提交人关联的原工单号（重复诉求）"},
+        "merged_into": {"type": ["string", "null"], "description": "本单已并入的工单号（状态为 merged 时）"},
+        "merged_orders": {"type": "array", "items": S, "description": "并入本单的重复诉求工单号"},
+        "possible_duplicates": {
+            "type": "array", "items": _ref("PossibleDuplicate"),
+            "description": "同一企业（或来电号码）在比对天数内内容相似的较早工单（调用者可见的），最相似的在前；"
+                           "提交时即返回，可用 link_to 或 link 操作关联",
+        },
+        "resolved_from": {"type": ["string", "null"],
+                          "description": "按已合并工单的单号查询时，所查的单号（返回的是它并入的工单）"},
     }
     labelled = _obj({"value": {"type": ["string", "integer"]}, "label": S})
     department = {"id": I, "code": S, "name": S, "kind": _enum(("department", "unit", "hub"))}
@@ -195,6 +205,10 @@ def _schemas() -> dict[str, dict]:
             "id": I, "filename": S, "content_type": S, "size": I, "sha256": S, "created_at": DT,
         }),
         "AllowedAction": _obj({"action": ACTION_NAMES, "label": S}),
+        "PossibleDuplicate": _obj({
+            "number": S, "title": S, "state": STATE, "state_label": S, "created_at": DT,
+            "similarity": {"type": "integer", "minimum": 0, "maximum": 100, "description": "内容相似度（%）"},
+        }, description="可能重复的较早工单"),
         "Pagination": _obj({"page": I, "per_page": I, "total": I, "pages": I, "has_next": B}),
         "WorkOrderPage": _obj({"items": {"type": "array", "items": _ref("WorkOrderSummary")},
                                "pagination": _ref("Pagination")}),

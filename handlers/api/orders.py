@@ -49,6 +49,8 @@ CREATE_FIELDS: tuple[Field, ...] = (
     Field("department_id", INTEGER, "部门 ID", description="部门协调办理（2 级）时直接吹哨派单到该部门"),
     Field("contact_name", STRING, "联系人", max_length=64, default=""),
     Field("contact_phone", STRING, "联系电话", max_length=32, default=""),
+    Field("link_to", STRING, "关联的原工单号", max_length=40, default="",
+          description="本诉求与该较早工单为同一事项（须为同一企业）：创建后记录关联，由区网格中心合并"),
     Field("fields", OBJECT, "自定义字段", default=None,
           description="诉求领域表单（配置中心 → 表单字段）的取值，键为字段键，如 {\"employees\": 12}；"
                       "必填字段缺失或取值不合规时返回 422，error.fields 以字段键指明，消息含字段名称"),
@@ -172,9 +174,12 @@ def _visible_order(number: str) -> WorkOrder:
     return order
 
 
-def _detail(order: WorkOrder):
+def _detail(order: WorkOrder, *, duplicates=None, resolved_from: str | None = None):
     session, person = db(), caller()
-    return order_detail(order, now(), allowed_actions=allowed_for(person, order), calendar=load_calendar(session))
+    if duplicates is None:
+        duplicates = wo.duplicates_of(session, order, person)
+    return order_detail(order, now(), allowed_actions=allowed_for(person, order), calendar=load_calendar(session),
+                        possible_duplicates=duplicates, resolved_from=resolved_from)
 
 
 def _enterprise_id(values: dict) -> int | None:
@@ -219,18 +224,23 @@ def create_order():
         contact_name=values["contact_name"],
         contact_phone=values["contact_phone"],
         fields=values["fields"] or {},
+        link_to=values["link_to"],
     )
     submission = wo.submit_order(op_context("api", actor=caller()), data)
     order = submission.order
     headers = {"Location": f"{bp.url_prefix}/work-orders/{order.number}"}
     if submission.replayed:  # the same Idempotency-Key and body again: the order it created, nothing new
         return ok(_detail(order), 200, {**headers, "Idempotent-Replayed": "true"})
-    return ok(_detail(order), 201, headers)
+    return ok(_detail(order, duplicates=submission.duplicates), 201, headers)
 
 
 @bp.get("/work-orders/<number>")
 def order_detail_view(number: str):
-    return ok(_detail(_visible_order(number)))
+    order = _visible_order(number)
+    carrier = wo.follow_merges(order)  # a merged order's number leads to the order carrying it
+    if carrier is not order and can_view(caller(), carrier):
+        return ok(_detail(carrier, resolved_from=order.number))
+    return ok(_detail(order))
 
 
 @bp.post("/work-orders/<number>/transitions")

@@ -135,6 +135,19 @@ def _city_reference(ctx, order):
 def _attach(ctx, order):
     count = add_attachments_from_form(ctx, order)
     return f"已补充 {count} 个附件"
+def _link(ctx, order):
+    order = wo.link_duplicate(ctx, order, earlier=form_text("earlier"), note=form_text("note"))
+    return f"已关联到 {order.duplicate_of.number}，等待区网格中心合并"
+
+
+def _merge(ctx, order):
+    order = wo.merge(ctx, order, into=form_text("into"), reason=form_text("reason"))
+    return f"已将 {order.number} 并入 {order.merged_into.number}，已通知提交人"
+
+
+def _split(ctx, order):
+    order = wo.split(ctx, order, reason=form_text("reason"))
+    return f"已拆分，{order.number} 恢复独立办理（{State.LABELS[order.state]}）"
 
 
 HANDLERS: dict[str, Handler] = {
@@ -159,6 +172,9 @@ HANDLERS: dict[str, Handler] = {
     Action.ARCHIVE: _one_text(wo.archive, "note", "工单已归档"),
     Action.COMMENT: _one_text(wo.comment, "text", "备注已添加"),
     Action.INSTRUCT: _one_text(wo.instruct, "note", "批示已记录并推送承办部门"),
+    Action.LINK: _link,
+    Action.MERGE: _merge,
+    Action.SPLIT: _split,
     "city_reference": _city_reference,
     ATTACH: _attach,
 }

@@ -29,6 +29,7 @@ def board():
         ("reassign", "需重新指派", data.needs_reassignment, "承办人已离开企业微信或钉钉通讯录，请改派"),
         ("overdue", "超期", data.overdue, "已超过办理或签收时限"),
         ("extension", "延期待审批", data.extensions, "承办部门申请延期，等待审批"),
+        ("duplicates", "重复诉求待合并", data.duplicates, "提交人已关联到原工单，请核实后合并或继续办理"),
     ]
     return render_template(
         "console/board.html", columns=columns, max_returns=max_returns,

@@ -148,7 +148,13 @@ def action_forms_context(order: WorkOrder, actions: list[str], *, suggest: bool 
     rule_department = catalogue.department_named(session, rule.department) if rule is not None else None
     if rule_department is not None and rule_department.id in names:
         suggested = [rule_department.id, *[d for d in suggested if d != rule_department.id]]
+    # 重复诉求: earlier orders this one looks like; 关联 is offered only when there are some.
+    candidates = (wo.duplicates_of(session, order, current_person())
+                  if Action.LINK in actions or Action.MERGE in actions else [])
+    if Action.LINK in actions and (not candidates or order.duplicate_of_id is not None):
+        actions = [a for a in actions if a != Action.LINK]
     return {
+        "duplicate_candidates": candidates,
         "order": order, "actions": actions, "departments": departments, "department_names": names,
         "suggested": [d for d in suggested if d in names],
         "catalogue_hint": _catalogue_hint(rule),
@@ -273,6 +279,9 @@ def new_order_from_form(person: Person) -> wo.NewOrder:
         department_id=optional_int("department_id", "承办部门") if level == 2 else None,
         contact_name=form_text("contact_name")[:64],
         contact_phone=form_text("contact_phone")[:32],
+        # 重复诉求: first asked when earlier orders look alike; then linked to one, or submitted anyway.
+        link_to=form_text("link_to")[:40],
+        ask_on_duplicate=not form_text("link_to") and form.get("duplicate_choice") != "new",
     )
 
 
@@ -312,6 +321,19 @@ def add_attachments_from_form(ctx: wo.OpContext, order: WorkOrder) -> int:
         if batch is not None:
             batch.discard()
         raise
+@bp.app_template_global("order_timeline")
+def _order_timeline(order: WorkOrder) -> list[wo.TimelineEntry]:
+    return wo.timeline(order)
+
+
+@bp.app_template_global("merged_orders")
+def _merged_orders(order: WorkOrder) -> list[WorkOrder]:
+    return wo.merged_orders(order)
+
+
+@bp.app_template_global("merged_root")
+def _merged_root(order: WorkOrder) -> WorkOrder:
+    return wo.follow_merges(order)
 
 
 @bp.app_template_global("order_clock")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
@@ -18,16 +20,18 @@ from handlers.console.common import (
     visible_actions,
 )
 from handlers.context import current_person, db
-from services.errors import DomainError, PermissionDenied
+from models import WorkOrder
+from services.errors import DomainError, NotFound, PermissionDenied
 from services.orders import operations as wo
 from services.orders import queries as order_queries
 from services.orders.ladder import LEVELS
 from services.orders.lifecycle import State
 from services.orders.screening import CATEGORIES
-from services.permissions import can_create_order
+from services.permissions import can_create_order, can_view
 from services.studio import store
 from services.studio.forms import KEY_PATTERN, OPTION_MAX, choice_fields
 
+ORDER_NUMBER = re.compile(r"BC-\d{8}-\d{4,}")
 # Actions offered on the page besides the lifecycle ones (they authorise as a comment).
 EXTRA_ACTIONS = ("city_reference",)
 
@@ -56,11 +60,28 @@ def _filters_from(args) -> order_queries.OrderFilters:
     )
 
 
+def _merged_number(q: str) -> WorkOrder | None:
+    """The merged order a search for its full number names, when the searcher may see where it went."""
+    if not ORDER_NUMBER.fullmatch(q.strip().upper()):
+        return None
+    try:
+        order = wo.get_order(db(), q)
+    except NotFound:
+        return None
+    if order.merged_into_id is None or not can_view(current_person(), wo.follow_merges(order)):
+        return None
+    return order
+
+
 @bp.route("/orders")
 @login_required
 def orders():
     person = current_person()
     filters = _filters_from(request.args)
+    merged = _merged_number(filters.q)
+    if merged is not None:  # a merged order's number leads to the order that carries it now
+        flash(f"工单 {merged.number} 已并入 {wo.follow_merges(merged).number} 一并办理。", "info")
+        return redirect(url_for("console.order_detail", number=wo.follow_merges(merged).number))
     page = order_queries.search_orders(db(), person, filters, request_now())
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
@@ -137,6 +158,8 @@ def new_order():
     order = submission.order
     if submission.replayed:
         flash(f"该诉求已提交过（工单号 {order.number}），未重复创建。", "info")
+    elif order.duplicate_of is not None:
+        flash(f"诉求已提交，工单号 {order.number}，已关联到原诉求 {order.duplicate_of.number}，由区网格中心合并办理。", "info")
     elif order.state == State.RECEIVED:
         flash(f"诉求已提交，工单号 {order.number}。系统甄别提示可能不属于受理范围，请确认。", "warning")
     else:

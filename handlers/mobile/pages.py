@@ -144,6 +144,8 @@ def new_order():
     order = submission.order
     if submission.replayed:
         flash(f"该诉求已提交过（工单号 {order.number}），未重复创建。", "info")
+    elif order.duplicate_of is not None:
+        flash(f"诉求已提交，工单号 {order.number}，已关联到原诉求 {order.duplicate_of.number}，由区网格中心合并办理。", "info")
     elif order.state == State.RECEIVED:
         flash(f"诉求已提交，工单号 {order.number}。系统甄别提示可能不属于受理范围，请在下方确认。", "warning")
     else:

@@ -17,6 +17,7 @@ from handlers.context import db, delivery_channels, now, settings
 from handlers.public import bp
 from services.errors import ValidationFailed
 from services.grid import public_contact
+from services.orders import operations as wo
 from services.orders.operations import OpContext
 from services.ratelimit import RateLimiter, make_limiter
 
@@ -97,7 +98,7 @@ def contact_request_submit():
     # actor None: the enterprise itself, whoever may be signed in to the console in this browser.
     ctx = OpContext(session=db(), actor=None, now=now(), channel="public", channels=delivery_channels())
     try:
-        order, staff = public_contact.submit_request(ctx, public_contact.PublicRequest(**form, fields=values))
+        order, staff, repeats = public_contact.submit_request(ctx, public_contact.PublicRequest(**form, fields=values))
     except ValidationFailed as error:
         db().rollback()
         active = custom_fields.active_domain_id(db(), request.form, classify=True)
@@ -105,5 +106,5 @@ def contact_request_submit():
         return render_template("public/contact_request.html", form=form, errors=error.fields,
                                error_message=error.message, hotline=public_contact.HOTLINE,
                                field_groups=groups, active_domain_id=active, posted=request.form), 422
-    return render_template("public/contact_request_done.html", order=order, staff=staff,
-                           hotline=public_contact.HOTLINE)
+    return render_template("public/contact_request_done.html", order=order, staff=staff, repeats=repeats,
+                           window_days=wo.duplicate_rule(db()).window_days, hotline=public_contact.HOTLINE)

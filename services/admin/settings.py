@@ -31,6 +31,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("max_returns", "退单次数上限", "同一工单被退回达到该次数后，由区网格中心指定承办单位", 1, 10, 3),
     SettingSpec("survey_delay_hours", "满意度调查发送时间（小时）", "结果反馈企业后多少小时发送满意度调查链接", 0, 720, 24),
     SettingSpec("survey_reminder_hours", "调查提醒间隔（小时）", "企业未评价时，多少小时后提醒一次", 1, 720, 24),
+    SettingSpec("duplicate_window_days", "重复诉求比对天数", "同一企业（或来电号码）多少天内的相似诉求提示为可能重复", 1, 365, 30),
+    SettingSpec("duplicate_similarity_percent", "重复诉求相似度（%）",
+                "诉求内容相似到多少（按相邻两字的重合比例计算）提示为可能重复；越大越严格", 10, 100, 40),
 )
 SPECS: dict[str, SettingSpec] = {spec.key: spec for spec in SETTINGS}
 
@@ -70,6 +73,12 @@ def value(session: Session, key: str, defaults: Mapping[str, Any] | None = None)
     row = session.get(SystemSetting, key)
     saved = _number(row.value) if row is not None else None
     return saved if saved is not None else default_of(spec, defaults)
+
+
+def duplicate_rule(session: Session) -> tuple[int, int]:
+    """(similarity threshold in percent, window in days) of the duplicate check (no environment default)."""
+    values = current(session)
+    return int(values["duplicate_similarity_percent"]), int(values["duplicate_window_days"])
 
 
 def max_returns(session: Session) -> int:

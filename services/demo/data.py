@@ -377,6 +377,11 @@ REQUESTS: dict[str, Request] = {
         "rsj", "operation", "",
         "已联系工伤保险经办机构，正在补录事故调查材料。",
     ),
+    "injury_insurance_again": Request(
+        "再次反映工伤保险待遇审核慢",
+        "员工工伤保险待遇申领材料交了两周还没审核，医疗费用报销受影响，企业再次反映，请帮忙催办。",
+        "rsj", "operation", "",
+    ),
     "discharge_permit": Request(
         "排污许可证延续变更",
         "企业排污许可证下月到期，申请延续时发现排放口信息需要变更，不清楚应走变更还是重新申请。",

@@ -704,12 +704,15 @@ class Step:
 
 
 class Story:
-    def __init__(self, key: str, request: data.Request, pick: Pick, expect: str, clock: DemoClock):
+    def __init__(self, key: str, request: data.Request, pick: Pick, expect: str, clock: DemoClock,
+                 same_as: str | None = None):
         self.key = key
         self.request = request
         self.pick = pick
         self.expect = expect
         self.clock = clock
+        # Another story's key: this one is about that story's enterprise (a repeated request).
+        self.same_as = same_as
         self.steps: list[Step] = []
 
     @property
@@ -738,8 +741,8 @@ def build_stories(c: DemoClock) -> list[Story]:
     stories: list[Story] = []
 
     def story(key: str, zone: str, expect: str, *, entity: str = EntityType.ENTERPRISE, key_industry=None,
-              request: data.Request | None = None) -> Story:
-        s = Story(key, request or data.REQUESTS[key], Pick(zone, entity, key_industry), expect, c)
+              request: data.Request | None = None, same_as: str | None = None) -> Story:
+        s = Story(key, request or data.REQUESTS[key], Pick(zone, entity, key_industry), expect, c, same_as)
         stories.append(s)
         return s
 
@@ -874,6 +877,11 @@ def build_stories(c: DemoClock) -> list[Story]:
      .step("create", at=c.day(9, 9, 50), level=2)
      .step("sign", after=100).step("reply", workdays=1)
      .step("supervise", at=c.day(2, 10, 0), actor="dispatcher", note="该工单已超过办理时限，请人社局说明进展并尽快办结"))
+    # The same enterprise asks again about the same matter: its staff member links it to the order
+    # being handled and the grid center merges it (重复诉求).
+    (story("injury_insurance_again", "tianmu", A.MERGED, same_as="injury_insurance")
+     .step("create", at=c.day(4, 14, 30), level=2, link_to="injury_insurance")
+     .step("merge", after=40, into="injury_insurance", reason="同一工伤保险待遇审核事项，并入原工单跟进"))
     (story("discharge_permit", "xiaodian", A.PROCESSING)  # extension requested, not yet decided
      .step("create", at=c.day(2, 10, 30), level=2)
      .step("sign", after=45)
@@ -976,7 +984,7 @@ _DEFAULT_ACTOR = {
     "return": "helper", "transfer": "helper", "suspend": "helper", "resume": "helper", "request_extension": "helper",
     "decide_extension": "dispatcher", "resolve": "handler", "feedback": "staff", "visit": "staff",
     "escalate": "handler", "joint_meeting": "bizenv", "supervise": "dispatcher", "archive": "dispatcher",
-    "record_city_reference": "handler",
+    "record_city_reference": "handler", "merge": "dispatcher",
 }
 # Chief helpers answer from the group chat (the sandbox in development); the rest use the console.
 _CHAT_OPS = {"sign", "reply", "return", "transfer", "resolve"}
@@ -994,7 +1002,8 @@ class _Player:
 
     def play(self, stories: list[Story]) -> None:
         for story in stories:
-            self.enterprises[story.key] = self.pool.take(story.pick)
+            self.enterprises[story.key] = (self.enterprises[story.same_as] if story.same_as
+                                           else self.pool.take(story.pick))
         # All steps of all stories in time order, so numbers, events and outbox rows are chronological.
         queue = [(step.at, si, pi) for si, story in enumerate(stories) for pi, step in enumerate(story.steps)]
         heapq.heapify(queue)
@@ -1058,7 +1067,10 @@ class _Player:
                 stage_id=self.refs.stages[request.stage].id, priority=kw.get("priority", "normal"),
                 is_complex=kw.get("is_complex", False), level=level, department_id=self._department_id(department),
                 contact_name=enterprise.contact_name, contact_phone=enterprise.contact_phone,
+                link_to=self.orders[kw["link_to"]].number if kw.get("link_to") else "",
             ))
+        elif op == "merge":
+            wo.merge(ctx, order, into=self.orders[kw["into"]].number, reason=kw.get("reason", ""))
         elif op == "confirm_screening":
             wo.confirm_screening(ctx, order, decision=kw["decision"], reason=kw.get("reason", ""))
         elif op == "dispatch":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import qrcode
 import qrcode.image.svg
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from models import Enterprise, Person, Role, WorkOrder
 from services.errors import ValidationFailed
 from services.orders.lifecycle import State
-from services.orders.operations import NewOrder, OpContext, create_order
+from services.orders.operations import NewOrder, OpContext, submit_order
 from services.registry import uscc
 
 HOTLINE = "86912345"
@@ -136,8 +137,16 @@ def _validate(data: PublicRequest) -> tuple[dict[str, str], str | None]:
     return errors, code
 
 
-def submit_request(ctx: OpContext, data: PublicRequest):
-    """Create the order for the enterprise named by code *and* name; returns (order, staff or None)."""
+class PublicSubmission(NamedTuple):
+    order: WorkOrder
+    staff: Person | None
+    # The enterprise filed a similar request within the duplicate window: the page says so (without
+    # naming it: the form proves no more than a code and a name anyone may read off a licence).
+    repeats: bool
+
+
+def submit_request(ctx: OpContext, data: PublicRequest) -> PublicSubmission:
+    """Create the order for the enterprise named by code *and* name."""
     errors, code = _validate(data)
     if errors:
         raise ValidationFailed("请修正以下问题：" + "；".join(errors.values()), fields=errors)
@@ -153,12 +162,12 @@ def submit_request(ctx: OpContext, data: PublicRequest):
         )
     if enterprise.status in ("注销",):
         raise ValidationFailed(f"该经营主体已注销，如有疑问请拨打 {HOTLINE}。", fields={"code": "已注销"})
-    order = create_order(ctx, NewOrder(
+    submission = submit_order(ctx, NewOrder(
         enterprise_id=enterprise.id, content=data.content.strip(), contact_name=data.contact_name.strip(),
         contact_phone=data.contact_phone.strip(), await_confirmation=True, auto_dispatch=True,
         fields=dict(data.fields or {}), public_fields_only=True,
     ))
-    return order, _public_staff(enterprise)
+    return PublicSubmission(submission.order, _public_staff(enterprise), bool(submission.duplicates))
 
 
 # --------------------------------------------------------------------------------------------------

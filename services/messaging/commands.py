@@ -38,7 +38,7 @@ from services.orders import screening
 from services.orders.ladder import level_label
 from services.orders.lifecycle import TRANSITIONS, Action, State
 from services.orders.operations import NewOrder, OpContext
-from services.permissions import can, ensure_can_view, visible_orders_clause
+from services.permissions import can, can_view, ensure_can_view, visible_orders_clause
 from services.studio import document as studio_document
 from services.studio import store as studio
 
@@ -727,6 +727,15 @@ def _instruct(ctx: OpContext, args: dict[str, str]) -> CommandResult:
 def _show(ctx: OpContext, args: dict[str, str]) -> CommandResult:
     order = resolve_order(ctx, args[ORDER_PARAM], verb="查询")
     ensure_can_view(ctx.actor, order)
+    carrier = workorders.follow_merges(order)
+    if carrier is not order and can_view(ctx.actor, carrier):
+        # A merged order's number leads to the order carrying it.
+        shown = _show_lines(ctx, carrier)
+        return _done("查询", carrier, f"工单 {order.number} 已并入 {carrier.number} 一并办理。\n" + shown)
+    return _done("查询", order, _show_lines(ctx, order))
+
+
+def _show_lines(ctx: OpContext, order: WorkOrder) -> str:
     handler = order.assigned_department.display_name if order.assigned_department else ""
     if order.assigned_person is not None:
         handler = f"{handler} · {order.assigned_person.name}" if handler else order.assigned_person.name
@@ -745,7 +754,10 @@ def _show(ctx: OpContext, args: dict[str, str]) -> CommandResult:
     if order.events:
         last = order.events[-1]
         lines.append(f"最近：{local_time(last.created_at)} {last.actor_label} {Action.LABELS.get(last.action, last.action)}")
-    return _done("查询", order, "\n".join(lines))
+    merged = workorders.merged_orders(order)
+    if merged:
+        lines.append(f"并入本单的重复诉求：{'、'.join(o.number for o in merged)}")
+    return "\n".join(lines)
 
 
 @command("我的工单", syntax="我的工单", help="列出我可办理的在办工单")
@@ -867,7 +879,8 @@ def _create_with_fields(ctx: OpContext, enterprise: Enterprise, content: str, pa
                             fields=values)
         else:  # The chat names no level: the 派单目录 decides, 片区即时办理 when no rule matches.
             data = NewOrder(enterprise_id=enterprise.id, content=content, level=1, fields=values, auto_dispatch=True)
-        order = workorders.create_order(ctx, data)
+        submission = workorders.submit_order(ctx, data)
+        order = submission.order
     except ValidationFailed as error:
         keys = {d.key for d in definitions}
         if not error.fields or not set(error.fields) <= keys:
@@ -900,7 +913,23 @@ def _create_with_fields(ctx: OpContext, enterprise: Enterprise, content: str, pa
         tail = f"当前状态：{State.LABELS.get(order.state, order.state)}。"
     if unknown:
         tail += f"（未识别的字段：{'、'.join(unknown)}，已忽略）"
+    if submission.duplicates:
+        earlier = submission.duplicates[0].earlier
+        tail += "\n" + ctx.notifier().render(
+            "chat_possible_duplicate", order, days=workorders.duplicate_rule(ctx.session).window_days,
+            earlier=earlier.number, earlier_state=State.LABELS.get(earlier.state, earlier.state))
     return _done("诉求", order, head + tail)
+
+
+@command("关联", syntax="关联 单号 原单号", roles=(*_ZONE, Role.DISPATCHER, Role.SYSADMIN),
+         help="说明诉求与更早的工单是同一事项（重复诉求，由区网格中心合并）", example="关联 0002 BC-20260302-0001")
+def _link(ctx: OpContext, args: dict[str, str]) -> CommandResult:
+    order = resolve_order(ctx, args[ORDER_PARAM], action=Action.LINK, verb="关联")
+    earlier = resolve_order(ctx, args["原单号"], verb="关联").number
+    order = _explained(ctx, order, Action.LINK,
+                       lambda: workorders.link_duplicate(ctx, order, earlier=earlier))
+    return _done("关联", order, f"已将工单 {order.number} 关联到 {order.duplicate_of.number}（同一事项），"
+                              "区网格中心将合并办理，合并后两个单号都可查询。")
 
 
 def _continue_pending(ctx: OpContext, text: str) -> CommandResult | None:

@@ -137,6 +137,22 @@ _order("order_handler_left", "承办人已离开通讯录（派单员）",
        {"platform": "平台（企业微信 / 钉钉）", "person": "离开的人员姓名", "unit": "其单位（如（区人社局）；可空）",
         "reason": "离开原因"})
 
+# -- Duplicate requests (services/orders/operations.py: merge, split; services/messaging/commands.py) --
+_order("order_merged", "重复诉求已合并（提交人、服务专员，只发一次）",
+       "重复诉求已合并办理\n{{ enterprise }}的诉求 {{ merged_number }} 与 {{ number }} 为同一事项，已并入 {{ number }} 一并办理，"
+       "不再单独办理；今后请以 {{ number }} 查询进展，两个单号都可查到。{% if reason %}说明：{{ reason }}{% endif %}",
+       {"merged_number": "被合并的（后提交的）工单号；其余工单占位符指合并到的原工单", "reason": "合并说明（可空）"})
+_order("order_split", "合并的诉求已拆分（提交人、服务专员）",
+       "合并的诉求已拆分\n诉求 {{ number }} 已从 {{ earlier_number }} 拆分，恢复独立办理：{{ reason }}",
+       {"earlier_number": "原来并入的工单号", "reason": "拆分理由"})
+_order("group_merged", "重复诉求已合并（部门群）",
+       "【已合并】{{ number }} 与 {{ into }} 为同一事项，已并入 {{ into }}，本单不再单独办理。",
+       {"into": "合并到的原工单号"}, channels=GROUP, group="群内状态")
+_order("chat_possible_duplicate", "提交诉求时发现相似诉求（聊天回复）",
+       "提示：{{ enterprise }} {{ days }} 天内已有相似诉求 {{ earlier }}（{{ earlier_state }}）。"
+       "如为同一事项，请发送「关联 {{ short_number }} {{ earlier }}」，由区网格中心合并办理。",
+       {"days": "比对天数", "earlier": "相似的原工单号", "earlier_state": "原工单状态"}, channels=CHAT, group="聊天回复")
+
 # -- Policies (services/policies/push.py, training.py) -----------------------------------------
 DIGEST = {"whose": "对象（你负责的 / 你所在片区尚未分配服务专员的）", "count": "企业数", "target": "政策（如《稳岗补贴》等 2 项政策）",
           "items": "事项（如「一次性补贴」「培训补贴」）", "names": "企业名单（前若干家，如 甲公司、乙公司 等 12 家）",

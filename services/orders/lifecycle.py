@@ -1,7 +1,7 @@
 """The work-order lifecycle: states, actions and the one transition table.
 
 受理 → 甄别/分类 → 派单 → 签收(报到) → 办理 → 答复/办结 → 反馈企业 → 回访 → 归档,
-with 不予受理, 退单, 转办, 延期, 挂起/恢复, 升级, 督办 and 重办 beside the main line.
+with 不予受理, 退单, 转办, 延期, 挂起/恢复, 升级, 督办, 重办 and 合并/拆分 (duplicates) beside the main line.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class State:
     FED_BACK = "fed_back"
     VISITED = "visited"
     ARCHIVED = "archived"
+    MERGED = "merged"  # a duplicate merged into an earlier order: that order carries it now
 
     LABELS = {
         RECEIVED: "待甄别",
@@ -34,13 +35,14 @@ class State:
         FED_BACK: "已反馈待回访",
         VISITED: "已回访",
         ARCHIVED: "已归档",
+        MERGED: "已合并",
     }
     ALL = tuple(LABELS)
     # Orders still owed something by the government side ("诉求零积压").
     OPEN = (RECEIVED, PENDING_DISPATCH, DISPATCHED, PROCESSING, SUSPENDED, RESOLVED, FED_BACK)
     # States in which the handling clock runs.
     CLOCK_RUNNING = (DISPATCHED, PROCESSING)
-    TERMINAL = (REJECTED, ARCHIVED)
+    TERMINAL = (REJECTED, ARCHIVED, MERGED)
 
 
 class Action:
@@ -67,6 +69,9 @@ class Action:
     INSTRUCT = "instruct"  # 领导批示: a district leader's instruction, pushed to the handling department
     CREATE = "create"
     ALERT = "alert"
+    LINK = "link"
+    MERGE = "merge"
+    SPLIT = "split"
 
     LABELS = {
         CREATE: "提交诉求",
@@ -92,6 +97,9 @@ class Action:
         COMMENT: "备注",
         INSTRUCT: "领导批示",
         ALERT: "时限提醒",
+        LINK: "关联重复诉求",
+        MERGE: "合并重复诉求",
+        SPLIT: "拆分",
     }
 
 
@@ -135,6 +143,11 @@ TRANSITIONS: dict[str, Transition] = {
         _t(Action.ARCHIVE, (S.VISITED, S.FED_BACK, S.REJECTED), (S.ARCHIVED,)),
         _t(Action.COMMENT, (*_LIVE, S.RESOLVED, S.FED_BACK, S.VISITED)),
         _t(Action.INSTRUCT, (*_LIVE, S.RESOLVED, S.FED_BACK, S.VISITED)),
+        # 重复诉求: a live order is linked to (a relation only) or merged into an earlier one; a split
+        # gives a merged order back the state it had.
+        _t(Action.LINK, _LIVE),
+        _t(Action.MERGE, _LIVE, (S.MERGED,)),
+        _t(Action.SPLIT, (S.MERGED,), _LIVE),
     )
 }
 

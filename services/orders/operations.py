@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
@@ -39,9 +39,9 @@ from models import (
     WorkOrder,
     WorkOrderEvent,
 )
-from services import wording
+from services import audit, wording
 from services.admin import settings as system_settings
-from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from services.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.inputs import to_id
 from services.messaging.notify import (
     Channels,
@@ -52,9 +52,10 @@ from services.messaging.notify import (
     local_time,
 )
 from services.orders import catalogue, ladder, screening, sla
+from services.orders import duplicates as dup
 from services.orders.deadlines import load_calendar, rule_for, start_clock
-from services.orders.lifecycle import Action, State, check_transition
-from services.permissions import authorize, can_create_order, can_submit_for, can_track_city
+from services.orders.lifecycle import TRANSITIONS, Action, State, check_transition
+from services.permissions import authorize, can_create_order, can_submit_for, can_track_city, can_view
 from services.studio import store as studio_store
 from services.studio.forms import FieldDef, clean_values, display_value
 
@@ -117,12 +118,32 @@ class NewOrder:
     fields: dict = field(default_factory=dict)
     # The public self-service form asks only the fields marked public.
     public_fields_only: bool = False
+    # 重复诉求: the number of an earlier order the submitter says this one repeats (linked at once),
+    # and whether a form wants to be asked first (``PossibleDuplicate``) when earlier orders look alike.
+    link_to: str = ""
+    ask_on_duplicate: bool = False
 
 
 @dataclass(frozen=True)
 class Submission:
     order: WorkOrder
     replayed: bool = False  # the same submission arrived before: this is that order, nothing new
+    # Earlier orders of the same enterprise (or caller) that look alike and the submitter may see
+    # (all of them for a submitter without an account), most similar first.
+    duplicates: tuple[dup.Match, ...] = ()
+
+
+class PossibleDuplicate(Conflict):
+    """Earlier orders look alike: the form shows them and asks to link or to submit anyway.
+    Raised before anything is written."""
+
+    code = "possible_duplicate"
+
+    def __init__(self, matches: list[dup.Match], window_days: int):
+        numbers = "、".join(m.earlier.number for m in matches)
+        super().__init__(f"该企业 {window_days} 天内已有相似诉求（{numbers}），请确认是否为同一事项")
+        self.matches = matches
+        self.window_days = window_days
 
 
 SUBMISSION_KEY_MAX = 80
@@ -383,6 +404,12 @@ def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
     custom_values = clean_form_values(session, domain_id, data.stage_id, data.fields or {},
                                       public_only=data.public_fields_only)
     title = wording.shorten(data.title, 200) or wording.auto_title(content)
+    party = party_of(enterprise, data.contact_phone)
+    link_target = _duplicate_target(ctx, data.link_to, party, None) if (data.link_to or "").strip() else None
+    matches = [] if link_target is not None else find_duplicates(session, party, content, ctx.now)
+    shown = [m for m in matches if ctx.actor is None or can_view(ctx.actor, _order_of(session, m))]
+    if shown and data.ask_on_duplicate:
+        raise PossibleDuplicate(shown[:dup.MAX_SHOWN], duplicate_rule(session).window_days)
     zone_id = enterprise.zone_id or (ctx.actor.zone_id if ctx.actor else None)
     decision = None
     if data.auto_dispatch and data.department_id is None:
@@ -427,7 +454,14 @@ def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
         return earlier
     if decision is not None:
         catalogue.count_hit(session, order.dispatch_rule, ctx.now)
-    return Submission(_complete_new_order(ctx, order, data, enterprise, title, content, decision))
+    order = _complete_new_order(ctx, order, data, enterprise, title, content, decision)
+    if link_target is not None:
+        _link(ctx, order, link_target, "提交时由提交人关联")
+    elif matches:
+        listed = "、".join(f"{m.earlier.number}（相似度 {m.percent}%）" for m in matches[:dup.MAX_SHOWN])
+        _record(ctx, order, Action.COMMENT, order.state, f"系统提示可能与 {listed} 重复，提交人选择作为新诉求提交",
+                possible_duplicates=[m.earlier.number for m in matches[:dup.MAX_SHOWN]])
+    return Submission(order, duplicates=tuple(shown[:dup.MAX_SHOWN]))
 
 
 def _apply_decision(session: Session, data: NewOrder, decision: catalogue.Decision) -> NewOrder:
@@ -1125,3 +1159,234 @@ def comment(ctx: OpContext, order: WorkOrder, *, text: str) -> WorkOrder:
     _transition(ctx, order, Action.COMMENT)
     _record(ctx, order, Action.COMMENT, order.state, _require_text(text, "text", "备注"))
     return order
+
+
+# --------------------------------------------------------------------------------------------
+# Duplicates (重复诉求): find, link, merge, split; a merged order's number leads to the earlier one
+# --------------------------------------------------------------------------------------------
+MAX_CANDIDATES = 200  # earlier orders of one party read for the similarity check
+MAX_MERGE_DEPTH = 10
+# The states in which an order may be linked to or merged into an earlier one (the transition table's).
+MERGEABLE = tuple(sorted(TRANSITIONS[Action.MERGE].sources))
+
+
+def duplicate_rule(session: Session) -> dup.DuplicateRule:
+    threshold, window = system_settings.duplicate_rule(session)
+    return dup.DuplicateRule(threshold_percent=threshold, window_days=window)
+
+
+def party_of(enterprise: Enterprise | None, phone: str = "") -> dup.Party:
+    if enterprise is None:
+        return dup.Party(phone=phone or "")
+    return dup.Party(enterprise_id=enterprise.id, uscc=enterprise.uscc or "", name=enterprise.name,
+                     phone=phone or "")
+
+
+def _earlier_of(order: WorkOrder) -> dup.Earlier:
+    return dup.Earlier(id=order.id, number=order.number, party=party_of(order.enterprise, order.contact_phone),
+                       text=f"{order.title}\n{order.content}", created_at=order.created_at, title=order.title,
+                       state=order.state)
+
+
+def _order_of(session: Session, match: dup.Match) -> WorkOrder:
+    return session.get(WorkOrder, match.earlier.id)
+
+
+def find_duplicates(session: Session, party: dup.Party, content: str, now: datetime, *,
+                    exclude_id: int | None = None) -> list[dup.Match]:
+    """Earlier orders (not refused, not merged) of the same party within the configured window whose
+    content is as similar as configured, most similar first."""
+    rule = duplicate_rule(session)
+    clauses = []
+    if party.enterprise_id is not None:
+        clauses.append(WorkOrder.enterprise_id == party.enterprise_id)
+    uscc = dup.normalise_uscc(party.uscc)
+    if uscc:
+        clauses.append(WorkOrder.enterprise_id.in_(select(Enterprise.id).where(Enterprise.uscc == uscc)))
+    if party.name.strip():
+        clauses.append(WorkOrder.enterprise_id.in_(select(Enterprise.id).where(Enterprise.name == party.name.strip())))
+    phone = dup.normalise_phone(party.phone)
+    if phone:
+        clauses.append(WorkOrder.contact_phone.contains(phone[-4:]))
+    if not clauses:
+        return []
+    query = (select(WorkOrder).where(or_(*clauses), WorkOrder.created_at >= rule.since(now),
+                                     WorkOrder.state.not_in((State.REJECTED, State.MERGED)))
+             .order_by(WorkOrder.created_at.desc()).limit(MAX_CANDIDATES))
+    if exclude_id is not None:
+        query = query.where(WorkOrder.id != exclude_id)
+    earlier = [_earlier_of(o) for o in session.scalars(query)]
+    return dup.find_duplicates(party, content, earlier, now=now, rule=rule)
+
+
+def duplicates_of(session: Session, order: WorkOrder, viewer: Person | None) -> list[dup.Match]:
+    """Earlier orders an existing order looks like (for the dispatcher's merge form)."""
+    if order.state not in MERGEABLE:
+        return []
+    matches = find_duplicates(session, party_of(order.enterprise, order.contact_phone),
+                              f"{order.title}\n{order.content}", order.created_at, exclude_id=order.id)
+    return [m for m in matches if viewer is None or can_view(viewer, _order_of(session, m))][:dup.MAX_SHOWN]
+
+
+def follow_merges(order: WorkOrder) -> WorkOrder:
+    """The order that carries ``order`` now: itself, or the one it was merged into (transitively)."""
+    seen = {order.id}
+    while order.merged_into is not None and len(seen) <= MAX_MERGE_DEPTH:
+        order = order.merged_into
+        if order.id in seen:
+            break
+        seen.add(order.id)
+    return order
+
+
+def resolve_number(session: Session, number_or_id: str | int) -> WorkOrder:
+    """Look an order up by number (or id) the way people do: a merged order's number leads to the
+    order it was merged into."""
+    return follow_merges(get_order(session, number_or_id))
+
+
+def merged_orders(order: WorkOrder) -> list[WorkOrder]:
+    """The orders merged into ``order`` (and into those), oldest first."""
+    session = object_session(order)
+    found: list[WorkOrder] = []
+    frontier = [order.id]
+    while frontier and len(found) < 100:
+        rows = list(session.scalars(select(WorkOrder).where(WorkOrder.merged_into_id.in_(frontier))
+                                    .order_by(WorkOrder.id)))
+        found += rows
+        frontier = [r.id for r in rows]
+    return sorted(found, key=lambda o: (o.created_at, o.id))
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    event: WorkOrderEvent
+    number: str  # the order the event belongs to
+    merged: bool  # an event of an order merged into this one
+
+
+def timeline(order: WorkOrder) -> list[TimelineEntry]:
+    """The order's events with those of the orders merged into it, oldest first."""
+    entries = [TimelineEntry(e, order.number, False) for e in order.events]
+    for other in merged_orders(order):
+        entries += [TimelineEntry(e, other.number, True) for e in other.events]
+    return sorted(entries, key=lambda t: (t.event.created_at, t.event.id))
+
+
+def _duplicate_target(ctx: OpContext, ref: str | WorkOrder, party: dup.Party, order: WorkOrder | None) -> WorkOrder:
+    """The earlier order ``ref`` names (a merged one: the order carrying it), checked: visible to the
+    actor, of the same enterprise or caller, older than ``order``, neither refused nor ``order`` itself."""
+    if isinstance(ref, WorkOrder):
+        target = follow_merges(ref)
+    else:
+        text = (ref or "").strip()
+        try:
+            target = resolve_number(ctx.session, text)
+        except NotFound:
+            raise ValidationFailed(f"未找到工单 {text}", fields={"link_to": "未找到"}) from None
+        if ctx.actor is not None and not can_view(ctx.actor, target):
+            raise ValidationFailed(f"未找到工单 {text}", fields={"link_to": "未找到"})
+    if order is not None and (target.id == order.id or follow_merges(target).id == order.id):
+        raise ValidationFailed("不能关联或合并到本工单自身", fields={"link_to": "无效"})
+    if order is not None and (target.created_at, target.id) > (order.created_at, order.id):
+        raise ValidationFailed(f"工单 {target.number} 晚于本工单提交，请在 {target.number} 上操作，将其并入本工单",
+                               fields={"link_to": "须为更早的工单"})
+    if target.state in (State.REJECTED, State.MERGED):
+        raise ValidationFailed(f"工单 {target.number} {State.LABELS[target.state]}，不能作为原诉求",
+                               fields={"link_to": "无效"})
+    if not dup.same_party(party, party_of(target.enterprise, target.contact_phone)):
+        raise ValidationFailed(f"工单 {target.number} 不是同一企业（或同一来电号码）的诉求", fields={"link_to": "企业不同"})
+    return target
+
+
+def _link(ctx: OpContext, order: WorkOrder, earlier: WorkOrder, note: str) -> None:
+    order.duplicate_of_id = earlier.id
+    order.duplicate_of = earlier
+    score = dup.similarity(f"{order.title}\n{order.content}", f"{earlier.title}\n{earlier.content}")
+    text = f"与 {earlier.number} 为同一事项" + (f"：{note.strip()}" if note.strip() else "")
+    _record(ctx, order, Action.LINK, order.state, text, duplicate_of=earlier.number, similarity=round(score * 100))
+    _record(ctx, earlier, Action.LINK, earlier.state, f"{order.number} 关联为本单的重复诉求，待区网格中心合并",
+            duplicate=order.number)
+
+
+def link_duplicate(ctx: OpContext, order: WorkOrder, *, earlier: str, note: str = "") -> WorkOrder:
+    """The submitter (or the grid center) says ``order`` repeats an earlier order: a relation the
+    grid center then acts on (merge), the order itself goes on as it was."""
+    order = _lock(ctx, order)
+    _transition(ctx, order, Action.LINK)
+    target = _duplicate_target(ctx, earlier, party_of(order.enterprise, order.contact_phone), order)
+    if order.duplicate_of_id == target.id:
+        raise Conflict(f"工单 {order.number} 已关联到 {target.number}")
+    _link(ctx, order, target, note)
+    return order
+
+
+def merge(ctx: OpContext, order: WorkOrder, *, into: str | WorkOrder, reason: str = "") -> WorkOrder:
+    """合并: ``order`` (the later duplicate) becomes part of the earlier order's history. It is closed
+    as merged (its clock stops), its number leads to the earlier order, its events show on the
+    earlier order's timeline, and its submitter and the enterprise's staff member are told once."""
+    order = _lock(ctx, order)
+    from_state = order.state
+    new_state = _transition(ctx, order, Action.MERGE)
+    target = _duplicate_target(ctx, into, party_of(order.enterprise, order.contact_phone), order)
+    if target.state not in State.OPEN:
+        raise ValidationFailed(
+            f"工单 {target.number} {State.LABELS.get(target.state, target.state)}，不能再并入新的诉求；"
+            "请按新诉求办理，或重办原工单", fields={"into": "原工单已办结归档"})
+    target = _lock(ctx, target)
+    reason = reason.strip()
+    paused = order.suspended_at is None and order.due_at is not None
+    if paused:
+        order.suspended_at = ctx.now
+    order.merged_into_id = target.id
+    order.merged_into = target
+    order.state = new_state
+    event = _record(ctx, order, Action.MERGE, from_state, f"并入 {target.number}" + (f"：{reason}" if reason else ""),
+                    into=target.number, into_id=target.id, prior_state=from_state, paused=paused or None)
+    _record(ctx, target, Action.MERGE, target.state, f"{order.number} 并入本单" + (f"：{reason}" if reason else ""),
+            merged=order.number, merged_id=order.id)
+    key = f"merge{order.id}-e{event.id}"
+    ctx.notifier().notify(_owner_people(order), target, "order_merged", key, merged_number=order.number,
+                          reason=reason)
+    ctx.notifier().status(order, order.assigned_department, "group_merged", key, into=target.number)
+    audit.record(ctx.session, ctx.actor, "order.merge", "work_order", order.number,
+                 {"into": target.number, "from": from_state, "reason": reason}, "", ctx.now)
+    return order
+
+
+def split(ctx: OpContext, order: WorkOrder, *, reason: str) -> WorkOrder:
+    """拆分: undo a merge; the order returns to the state it had and handling continues where it
+    stopped (the time spent merged does not count against its deadline)."""
+    order = _lock(ctx, order)
+    if order.state != State.MERGED or order.merged_into is None:
+        raise InvalidTransition(f"工单 {order.number} 当前状态为「{State.LABELS.get(order.state, order.state)}」，"
+                                "不是合并的工单，不能拆分")
+    merged_at = next((e for e in reversed(order.events) if e.action == Action.MERGE
+                      and (e.data or {}).get("into_id") == order.merged_into_id), None)
+    prior = (merged_at.data or {}).get("prior_state") if merged_at is not None else None
+    if prior not in MERGEABLE:
+        prior = State.PENDING_DISPATCH
+    new_state = _transition(ctx, order, Action.SPLIT, prior)
+    reason = _require_text(reason, "reason", "拆分理由", 4)
+    earlier = order.merged_into
+    if merged_at is not None and (merged_at.data or {}).get("paused") and order.suspended_at is not None:
+        paused = order.suspended_at
+        calendar = load_calendar(ctx.session)
+        if order.due_at is not None:
+            order.due_at = sla.resume_deadline(calendar, order.due_at, paused, ctx.now)
+        if order.clock_started_at is not None:
+            order.clock_started_at = sla.resume_deadline(calendar, order.clock_started_at, paused, ctx.now)
+        order.suspended_at = None
+    order.merged_into_id = None
+    order.merged_into = None
+    order.state = new_state
+    event = _record(ctx, order, Action.SPLIT, State.MERGED, f"从 {earlier.number} 拆分：{reason}",
+                    out_of=earlier.number)
+    _record(ctx, earlier, Action.SPLIT, earlier.state, f"{order.number} 从本单拆分，恢复独立办理：{reason}",
+            split=order.number)
+    ctx.notifier().notify(_owner_people(order), order, "order_split", f"split{order.id}-e{event.id}",
+                          earlier_number=earlier.number, reason=reason)
+    audit.record(ctx.session, ctx.actor, "order.split", "work_order", order.number,
+                 {"out_of": earlier.number, "to": new_state, "reason": reason}, "", ctx.now)
+    return order
+

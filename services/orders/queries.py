@@ -185,6 +185,7 @@ class Board:
     extensions: list[WorkOrder]
     max_returns: int
     needs_reassignment: list[WorkOrder] = field(default_factory=list)
+    duplicates: list[WorkOrder] = field(default_factory=list)
 
 
 def dispatch_board(session: Session, person: Person, now: datetime, *, max_returns: int = 3) -> Board:
@@ -204,6 +205,9 @@ def dispatch_board(session: Session, person: Person, now: datetime, *, max_retur
         extensions=_queue(session, person, pending_extension_clause()),
         max_returns=max_returns,
         needs_reassignment=_queue(session, person, needs_reassignment_clause(), limit=100),
+        # 重复诉求: linked by their submitters to an earlier order, waiting for the grid center to merge.
+        duplicates=_queue(session, person, WorkOrder.duplicate_of_id.is_not(None),
+                          WorkOrder.state.in_((State.RECEIVED, *LIVE_STATES)), limit=100),
     )
 
 

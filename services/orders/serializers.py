@@ -23,9 +23,9 @@ from models import (
     WorkOrder,
     WorkOrderEvent,
 )
-from services.orders import ladder, screening, sla
+from services.orders import duplicates, ladder, screening, sla
 from services.orders.lifecycle import Action, State
-from services.orders.operations import CHANNEL_LABELS, PRIORITIES
+from services.orders.operations import CHANNEL_LABELS, PRIORITIES, merged_orders
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -222,12 +222,26 @@ def deadlines_dict(order: WorkOrder, now: datetime, calendar: sla.WorkCalendar |
     }
 
 
+def duplicate_dict(match: duplicates.Match) -> dict:
+    earlier = match.earlier
+    return {
+        "number": earlier.number,
+        "title": earlier.title,
+        "state": earlier.state,
+        "state_label": State.LABELS.get(earlier.state, earlier.state),
+        "created_at": iso(earlier.created_at),
+        "similarity": match.percent,
+    }
+
+
 def order_detail(
     order: WorkOrder,
     now: datetime,
     *,
     allowed_actions: Iterable[str] = (),
     calendar: sla.WorkCalendar | None = None,
+    possible_duplicates: Iterable[duplicates.Match] = (),
+    resolved_from: str | None = None,
 ) -> dict:
     """Everything about one order: the summary plus its content, timeline and records."""
     data = order_summary(order, now)
@@ -258,5 +272,10 @@ def order_detail(
         joint_meetings=[joint_meeting_dict(m) for m in order.joint_meetings],
         attachments=[attachment_dict(a) for a in order.attachments],
         allowed_actions=[{"action": a, "label": Action.LABELS.get(a, a)} for a in allowed_actions],
+        duplicate_of=order.duplicate_of.number if order.duplicate_of is not None else None,
+        merged_into=order.merged_into.number if order.merged_into is not None else None,
+        merged_orders=[o.number for o in merged_orders(order)],
+        possible_duplicates=[duplicate_dict(m) for m in possible_duplicates],
+        resolved_from=resolved_from,
     )
     return data

@@ -7,7 +7,7 @@ the immutable event log (each event records ``to_state``) when the period lies i
 Definitions (docs/statistics.md says the same in Chinese for the district):
 
 * 受理数 / 不予受理数 — orders submitted in the period (``created_at``), split by whether they were refused
-  as out of scope (state ``rejected``).
+  as out of scope (state ``rejected``); a duplicate merged into an earlier order (state ``merged``) is neither.
 * 办结数 — orders whose (latest) resolution falls in the period, whenever they were submitted. A reopened
   order counts by its latest resolution only (``_reopen`` clears ``resolved_at``).
 * 按时办结率 — resolved in the period on or before ``due_at`` ÷ (resolved in the period with a deadline
@@ -626,7 +626,8 @@ def _order_rows(group: str, scope: Scope, period: Period, now: datetime):
     )
     judged = and_(resolved_in, o.due_at.is_not(None))
     flags = {
-        "received": and_(created_in, o.state != State.REJECTED),
+        # A duplicate merged into an earlier order is that order's request, not one more.
+        "received": and_(created_in, o.state.not_in((State.REJECTED, State.MERGED))),
         "refused": and_(created_in, o.state == State.REJECTED),
         "resolved": resolved_in,
         "resolved_judged": judged,

@@ -187,3 +187,15 @@ def test_self_service_form_asks_the_public_fields_of_the_classified_domain(clien
     assert done.status_code == 200, done.get_data(as_text=True)
     fresh(session)
     assert session.scalar(select(WorkOrder.custom_fields)) == {"area": "整条道路"}
+
+
+def test_a_repeated_request_gets_a_notice_that_names_no_order(client, session, enterprise, grid):
+    first = submit(client, session, request_data(enterprise)).get_data(as_text=True)
+    assert "相似的诉求" not in first
+    again = submit(client, session, request_data(enterprise, content="厂区东侧的道路积水很严重，货车进出困难，请协调排水"))
+    html = again.get_data(as_text=True)
+    assert again.status_code == 200 and "诉求已提交" in html and "30 天内已提交过相似的诉求" in html
+    fresh(session)
+    orders = session.scalars(select(WorkOrder).order_by(WorkOrder.id)).all()
+    assert len(orders) == 2 and orders[1].number in html and orders[0].number not in html
+    settle(session)

@@ -334,11 +334,15 @@ def test_settings_page(admin_web, session):
     response = admin_web.post("/admin/settings", {"max_returns": "11", "survey_delay_hours": "24",
                                                       "survey_reminder_hours": "24"}, token_from="/admin/settings")
     assert response.status_code == 422 and "退单次数上限不能大于 10" in response.get_data(as_text=True)
+    assert 'name="duplicate_window_days" min="1" max="365" required value="30"' in html
     response = admin_web.post("/admin/settings", {"max_returns": "2", "survey_delay_hours": "6",
-                                                      "survey_reminder_hours": "24"}, token_from="/admin/settings")
+                                                      "survey_reminder_hours": "24", "duplicate_window_days": "20",
+                                                      "duplicate_similarity_percent": "40"},
+                              token_from="/admin/settings")
     assert response.status_code == 302
     html = admin_web.get("/admin/settings").get_data(as_text=True)
     assert 'name="max_returns" min="1" max="10" required value="2"' in html
+    assert 'name="duplicate_window_days" min="1" max="365" required value="20"' in html
 
 
 def test_zone_edit_error_is_shown_on_its_row(admin_web, factory, session):

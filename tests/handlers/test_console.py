@@ -547,8 +547,11 @@ def test_a_form_sent_ten_times_at_once_is_one_order(app, client, people, session
     assert statuses == [302] * 10
     with session_factory() as s:
         assert s.scalar(select(func.count(WorkOrder.id))) == 1
-    # A fresh page is a fresh key: the same text filed again on purpose is a second order.
+    # A fresh page is a fresh key: the same text filed again on purpose is a second order (once the
+    # person has said it is no repeat of the first).
     again = client.post("/orders/new", data=new_order_form(client, people.enterprise.id))
+    assert again.status_code == 409 and "可能重复" in again.get_data(as_text=True)
+    again = client.post("/orders/new", data=new_order_form(client, people.enterprise.id, duplicate_choice="new"))
     assert again.status_code == 302
     with session_factory() as s:
         assert s.scalar(select(func.count(WorkOrder.id))) == 2

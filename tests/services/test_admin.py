@@ -362,11 +362,15 @@ def test_screening_rule_create_and_validation(ac, session):
 def test_settings_validation_and_update(ac, session):
     with pytest.raises(ValidationFailed) as excinfo:
         admin.update_settings(ac, {"max_returns": "0", "survey_delay_hours": "x", "survey_reminder_hours": ""})
-    assert set(fields_of(excinfo)) == {"max_returns", "survey_delay_hours", "survey_reminder_hours"}
-    admin.update_settings(ac, {"max_returns": "4", "survey_delay_hours": "12", "survey_reminder_hours": "48"})
+    assert set(fields_of(excinfo)) == {"max_returns", "survey_delay_hours", "survey_reminder_hours",
+                                       "duplicate_window_days", "duplicate_similarity_percent"}
+    admin.update_settings(ac, {"max_returns": "4", "survey_delay_hours": "12", "survey_reminder_hours": "48",
+                               "duplicate_window_days": "14", "duplicate_similarity_percent": "40"})
     assert session.get(SystemSetting, "max_returns").value == 4
     assert admin.current_settings(session) == {"max_returns": 4, "survey_delay_hours": 12,
-                                               "survey_reminder_hours": 48}
+                                               "survey_reminder_hours": 48, "duplicate_window_days": 14,
+                                               "duplicate_similarity_percent": 40}
+    assert session.get(SystemSetting, "duplicate_similarity_percent") is None  # unchanged: no row
     row = session.scalars(select(AuditLog).where(AuditLog.action == "setting.update")).one()
     assert row.detail["changes"]["max_returns"] == [3, 4]
 

@@ -109,8 +109,7 @@ def test_help_is_filtered_by_role():
 
 def test_registry_is_complete_and_consistent():
     names = {"报到", "回复", "办结", "退回", "转办", "延期", "升级", "市级编号", "批示", "查询", "我的工单", "帮助", "诉求",
-             "反馈", "回访",
-             "查"}
+             "反馈", "回访", "查", "关联"}
     assert set(commands.REGISTRY) == names
     for spec in commands.REGISTRY.values():
         assert spec.syntax.split()[0] == spec.name
