@@ -253,6 +253,7 @@ def new_order_from_form(person: Person) -> wo.NewOrder:
         department_id=optional_int("department_id", "承办部门") if level == 2 else None,
         contact_name=form_text("contact_name")[:64],
         contact_phone=form_text("contact_phone")[:32],
+        contact_external_userid=form_text("contact_external_userid")[:64],
     )
 
 

@@ -664,6 +664,8 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
  'POST registry.import_upload': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin '
                                            'zoneadmin_other helper helper_other deptleader deptleader_other',
                                  'ok': 'admin'},
+ 'POST sms.reply': {'hidden': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                              'helper helper_other deptleader deptleader_other'},
  'POST studio.aliases': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                    'helper_other deptleader deptleader_other',
                          'ok': 'admin'},
