@@ -47,7 +47,7 @@ CHANNELS = {
     "public": "企业自助", "system": "系统", "mobile": "移动端", "policy_page": "企业政策服务页", "event": "活动页面",
     "desk": "86912345 坐席", "hotline": "12345 热线", "sms": "短信",
 }
-PLATFORMS = {"wecom": "企业微信", "dingtalk": "钉钉", "sandbox": "沙箱"}
+PLATFORMS = {"wecom": "企业微信", "dingtalk": "钉钉", "sandbox": "沙箱", "sms": "短信", "hotline": "12345 平台"}
 # Which reader parsed an imported spreadsheet (ImportJob.header_map["library"]).
 SPREADSHEET_READERS = {"calamine": "快速读取", "pyexcel-xlsx": "兼容模式读取", "csv": "文本表格读取"}
 
