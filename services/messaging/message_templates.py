@@ -33,6 +33,10 @@ _order("order_self_submitted", "企业自助提交诉求（服务专员）",
        "企业自助提交诉求，请核实受理\n{{ enterprise }}通过公开渠道提交诉求「{{ title }}」。"
        "请与企业核实后，在“网格 → 企业自助诉求”中确认受理。",
        {"title": "诉求标题（不含句末标点）"})
+_order("order_hotline_unmatched", "热线工单未匹配到名录企业（派单员）",
+       "热线工单待核实企业\n{{ source }}转来「{{ enterprise_name }}」的诉求（平台工单编号 {{ ticket_id }}），"
+       "企业名录中未找到该企业。请与来电人核实后补录企业并受理。",
+       {"source": "热线来源（如 市 12345 热线）", "enterprise_name": "来电人报的企业名称", "ticket_id": "平台工单编号"})
 _order("order_rejected", "诉求不予受理（服务专员）", "诉求不予受理\n{{ message }}",
        {"message": "不予受理的说明（含类别、理由和建议渠道）"})
 _order("order_dispatched", "诉求已派单（服务专员）",

@@ -51,7 +51,7 @@ from services.messaging.notify import (
     hub_people,
     local_time,
 )
-from services.orders import catalogue, ladder, screening, sla
+from services.orders import catalogue, hotline_callbacks, ladder, screening, sla
 from services.orders.deadlines import load_calendar, rule_for, start_clock
 from services.orders.lifecycle import Action, State, check_transition
 from services.permissions import authorize, can_create_order, can_submit_for, can_track_city
@@ -830,6 +830,7 @@ def resolve(ctx: OpContext, order: WorkOrder, *, result: str) -> WorkOrder:
     key = f"e{event.id}"
     ctx.notifier().notify(_owner_people(order), order, "order_resolved", key, result=order.result)
     ctx.notifier().status(order, order.assigned_department, "group_resolved", key, result=order.result)
+    hotline_callbacks.resolved(ctx.session, ctx.channels, order, key, ctx.now)
     return order
 
 
@@ -978,6 +979,8 @@ def escalate(
         ctx.notifier().notify(_owner_people(order), order, "order_escalated_city", f"e{event.id}",
                               route=ladder.CITY_ROUTES[city.route], city_department=city.city_department or "",
                               city_reference=city.city_reference or "")
+        hotline_callbacks.escalated(ctx.session, ctx.channels, order, order.city_escalations[-1], reason,
+                                    f"e{event.id}", ctx.now)
         return order
     if previous is not None:
         order.assigned_department_id = None
