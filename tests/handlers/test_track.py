@@ -80,3 +80,23 @@ def test_an_administrator_records_and_lifts_an_opt_out(client, session_factory, 
         assert session.get(SmsOptOut, PHONE) is None
         actions = {a.action for a in session.query(AuditLog).all()}
         assert {"sms.opt_out", "sms.opt_in"} <= actions
+
+
+def test_the_sandbox_shows_texts_and_takes_the_enterprises_td_reply(client, session_factory, now):
+    from models import SandboxMessage, SmsOptOut
+    from tests.factories import sign_in_cookie
+
+    with session_scope(session_factory) as session:
+        admin = Factory(session).person(Role.SYSADMIN, name="管理员")
+        session.add(SandboxMessage(conversation=f"sms:{PHONE}", direction="out", text="您的诉求已受理，工单号 BC-1",
+                                   created_at=now))
+    sign_in_cookie(client, admin)
+    page = client.get(f"/sandbox?c=sms:{PHONE}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "企业手机 138****5678" in text and "您的诉求已受理" in text
+    token = text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    answer = client.post("/sandbox/send", data={"csrf_token": token, "conversation": f"sms:{PHONE}", "text": "TD"})
+    assert answer.status_code == 302
+    with session_factory() as session:
+        assert session.get(SmsOptOut, PHONE).method == "reply"
