@@ -40,6 +40,8 @@ ALLOWED = {
     "MB", "KB", "A4",
     # The platforms' own terms, which an administrator looks up in their consoles.
     "UserID", "Webhook", "SEC", "IP", "ID",
+    # The carriers' unsubscribe keyword every text ends with (回复TD退订).
+    "TD",
     # Standards named by their code (行业代码 GB/T 4754); GB is a size as well.
     "GB", "T",
 }
