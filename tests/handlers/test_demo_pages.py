@@ -208,7 +208,7 @@ def _walk(app, client, data_words: set[str]) -> tuple[dict[str, set[str]], int]:
     return leaks, len(seen)
 
 
-ROLES = ("admin", "dispatcher", "bizenv", "staff", "helper", "leader", "zoneadmin", "deptleader")
+ROLES = ("admin", "dispatcher", "bizenv", "staff", "helper", "leader", "zoneadmin", "deptleader", "desk")
 
 
 def test_every_page_reads_chinese_for_every_role(app, demo):
