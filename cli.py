@@ -306,7 +306,7 @@ def _channels(app: Flask):
     from services.messaging.notify import Channels
 
     s = app.extensions["settings"]
-    return Channels(sandbox=s.sandbox_enabled, wecom=s.wecom.enabled, dingtalk=s.dingtalk.enabled)
+    return Channels.from_settings(s)
 
 
 def _unit_of_work():

@@ -83,6 +83,48 @@ class DingTalkSettings:
         return self.enabled and self.mode == "http" and bool(self.event_token and self.event_aes_key)
 
 
+SMS_MESSAGES = ("accepted", "result", "survey", "policy")
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """Texts to enterprises. ``sandbox`` (default) keeps them in the sandbox transcript; ``tencent``
+    sends through Tencent Cloud SMS with the registered signature and one template per message."""
+
+    backend: str = "sandbox"  # sandbox | tencent
+    secret_id: str = ""
+    secret_key: str = ""
+    sdk_app_id: str = ""
+    sign_name: str = ""
+    region: str = "ap-guangzhou"
+    # Scheme and host of the SMS API (tests point it at a local emulator).
+    endpoint: str = "https://sms.tencentcloudapi.com"
+    # Registered template ids, per message: accepted / result / survey / policy.
+    templates: tuple[tuple[str, str], ...] = ()
+    # No texts in these Beijing hours (acceptance right after a call excepted); "" for none.
+    quiet_hours: str = "21:00-08:00"
+    daily_cap: int = 5  # texts per mobile number per day
+    hourly_cap: int = 3  # … and per hour
+    # Secret path segment of the reply callback (回复回调: 回复TD退订), "" disables it.
+    callback_token: str = ""
+
+    def template_id(self, message: str) -> str:
+        return dict(self.templates).get(message, "")
+
+
+@dataclass(frozen=True)
+class HotlineSettings:
+    """The 12345 / 86912345 interchange: one shared secret signs both directions."""
+
+    secret: str = ""
+    callback_url: str = ""
+    max_body_bytes: int = 64 * 1024
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.secret)
+
+
 @dataclass(frozen=True)
 class Settings:
     app_env: str = "development"
@@ -120,6 +162,8 @@ class Settings:
     testing: bool = False
     wecom: WeComSettings = field(default_factory=WeComSettings)
     dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
+    hotline: HotlineSettings = field(default_factory=HotlineSettings)
 
     @property
     def is_production(self) -> bool:
@@ -202,6 +246,68 @@ def _aes_key(env: Mapping[str, str], name: str, where: str) -> str:
     if not valid:
         raise ConfigError(f"{name} 必须是 43 位的 EncodingAESKey（{where}）")
     return value
+
+
+def _quiet_hours(env: Mapping[str, str]) -> str:
+    raw = (env.get("SMS_QUIET_HOURS") if env.get("SMS_QUIET_HOURS") is not None else "21:00-08:00").strip()
+    if not raw:
+        return ""
+    parts = raw.split("-")
+    ok = len(parts) == 2
+    for part in parts if ok else ():
+        hour, _, minute = part.strip().partition(":")
+        ok = ok and hour.isdigit() and minute.isdigit() and 0 <= int(hour) < 24 and 0 <= int(minute) < 60
+    if not ok:
+        raise ConfigError(f"SMS_QUIET_HOURS 应为“21:00-08:00”的形式（北京时间，留空表示不设免打扰），当前为 {raw!r}")
+    return raw
+
+
+def _sms(env: Mapping[str, str]) -> SmsSettings:
+    backend = (env.get("SMS_BACKEND") or "sandbox").strip()
+    if backend not in {"sandbox", "tencent"}:
+        raise ConfigError(f"SMS_BACKEND 只能是 sandbox 或 tencent，当前为 {backend!r}")
+    templates = []
+    for message in SMS_MESSAGES:
+        name = f"SMS_TEMPLATE_{message.upper()}"
+        value = (env.get(name) or "").strip()
+        if value and not value.isdigit():
+            raise ConfigError(f"{name} 必须是短信控制台审核通过的模板 ID（数字），当前为 {value!r}")
+        templates.append((message, value))
+    settings = SmsSettings(
+        backend=backend,
+        secret_id=(env.get("SMS_SECRET_ID") or "").strip(),
+        secret_key=(env.get("SMS_SECRET_KEY") or "").strip(),
+        sdk_app_id=(env.get("SMS_SDK_APP_ID") or "").strip(),
+        sign_name=(env.get("SMS_SIGN_NAME") or "").strip(),
+        region=(env.get("SMS_REGION") or "ap-guangzhou").strip(),
+        endpoint=_url(env, "SMS_ENDPOINT", SmsSettings.endpoint, ("http", "https")).rstrip("/"),
+        templates=tuple(templates),
+        quiet_hours=_quiet_hours(env),
+        daily_cap=_number(env, "SMS_DAILY_CAP", 5, minimum=1),
+        hourly_cap=_number(env, "SMS_HOURLY_CAP", 3, minimum=1),
+        callback_token=(env.get("SMS_CALLBACK_TOKEN") or "").strip(),
+    )
+    if backend == "tencent":
+        missing = [name for name, value in (
+            ("SMS_SECRET_ID", settings.secret_id), ("SMS_SECRET_KEY", settings.secret_key),
+            ("SMS_SDK_APP_ID", settings.sdk_app_id), ("SMS_SIGN_NAME", settings.sign_name),
+            *((f"SMS_TEMPLATE_{m.upper()}", settings.template_id(m)) for m in SMS_MESSAGES)) if not value]
+        if missing:
+            raise ConfigError(f"SMS_BACKEND=tencent 还须设置：{'、'.join(missing)}")
+    if settings.callback_token and len(settings.callback_token) < 16:
+        raise ConfigError("SMS_CALLBACK_TOKEN 至少 16 个字符（它是回复回调地址中的密钥）")
+    return settings
+
+
+def _hotline(env: Mapping[str, str]) -> HotlineSettings:
+    secret = (env.get("HOTLINE_SECRET") or "").strip()
+    if secret and len(secret) < 32:
+        raise ConfigError("HOTLINE_SECRET 至少 32 个字符（与 12345 平台约定的签名密钥）")
+    callback = _url(env, "HOTLINE_CALLBACK_URL", "", ("http", "https"))
+    if callback and not secret:
+        raise ConfigError("设置了 HOTLINE_CALLBACK_URL 时必须同时设置 HOTLINE_SECRET（回传需要签名）")
+    return HotlineSettings(secret=secret, callback_url=callback,
+                           max_body_bytes=_number(env, "HOTLINE_MAX_BODY_KB", 64, minimum=1) * 1024)
 
 
 def _secret_key(env: Mapping[str, str], app_env: str, instance_dir: Path) -> str:
@@ -304,4 +410,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
             event_token=env.get("DINGTALK_EVENT_TOKEN", ""),
             event_aes_key=_aes_key(env, "DINGTALK_EVENT_AES_KEY", "在钉钉开发者后台“事件与回调”中生成"),
         ),
+        sms=_sms(env),
+        hotline=_hotline(env),
     )

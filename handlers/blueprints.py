@@ -9,7 +9,7 @@ def all_blueprints():
 
     blueprints = [health, site]
     for module_name in ("handlers.console", "handlers.admin", "handlers.api", "handlers.public", "handlers.mobile",
-                        "handlers.dingtalk", "handlers.wecom", "handlers.grid", "handlers.registry",
+                        "handlers.dingtalk", "handlers.wecom", "handlers.sms", "handlers.hotline", "handlers.grid", "handlers.registry",
                         "handlers.policies", "handlers.knowledge", "handlers.statistics", "handlers.studio"):
         try:
             module = __import__(module_name, fromlist=["bp"])

@@ -26,7 +26,7 @@ def settings():
 
 def delivery_channels() -> Channels:
     s = settings()
-    return Channels(sandbox=s.sandbox_enabled, wecom=s.wecom.enabled, dingtalk=s.dingtalk.enabled)
+    return Channels.from_settings(s)
 
 
 def now() -> datetime:

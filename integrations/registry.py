@@ -27,4 +27,16 @@ def adapters_for(settings: Settings, *, tokens: TokenStorage | None = None) -> d
         from integrations.dingtalk import DingTalkAdapter
 
         adapters["dingtalk"] = DingTalkAdapter(settings, tokens=tokens)
+    if settings.sms.backend == "tencent":
+        from integrations.sms import TencentSmsAdapter
+
+        adapters["sms"] = TencentSmsAdapter(settings.sms)
+    else:
+        from integrations.sms import SandboxSmsAdapter
+
+        adapters["sms"] = SandboxSmsAdapter(settings.sms)
+    if settings.hotline.callback_url:
+        from integrations.hotline import HotlineAdapter
+
+        adapters["hotline"] = HotlineAdapter(settings.hotline)
     return adapters

@@ -285,6 +285,13 @@ class WeComApi:
         return self._call(call)
 
     # Group robots: the webhook lives under the same base, without the access token.
+    def add_msg_template(self, sender: str, external_userids: Sequence[str], text: str) -> dict[str, Any]:
+        """客户联系 · 创建企业群发 (``externalcontact/add_msg_template``): the staff member ``sender``
+        gets a task in WeCom and confirms sending it to the external contacts."""
+        return self._post("externalcontact/add_msg_template", {
+            "chat_type": "single", "external_userid": list(external_userids), "sender": sender,
+            "text": {"content": text}})
+
     def send_webhook(self, robot_key: str, body: dict[str, Any]) -> dict[str, Any]:
         def call():
             response = self.client._http.post(
@@ -318,6 +325,8 @@ class WeComAdapter(ChatAdapter):
             return ()  # one answer per response_url, which WeCom handed out for it
         if message.kind == "card_update":
             return ()  # not a message to anyone: WeCom counts it against no member
+        if message.target_type == "external":  # an enterprise contact: at most one push a day from us
+            return (RateRule(f"wecom:external:{message.target_ref}", 1, 86400),)
         # One message to several people counts against each of them.
         return tuple(rule for person_id in person_ids(message.target_ref) for rule in (
             RateRule(f"wecom:member:{person_id}", *MEMBER_RULE),
@@ -342,6 +351,8 @@ class WeComAdapter(ChatAdapter):
                     return self._to_group(message, session)
                 if message.target_type == "session":
                     return self._to_session(message, session)
+                if message.target_type == "external":
+                    return self._to_external(message, session)
                 if message.target_type in ("person", "people"):
                     if message.kind == "card":
                         return self._send_card(message, session, now)
@@ -419,6 +430,22 @@ class WeComAdapter(ChatAdapter):
         body = cards.person_body(message.kind, message.payload, self.base_url)
         result = self.api.send_app_message(userids, body)
         return self._app_result(result)
+
+    def _to_external(self, message: OutboundView, session: Session) -> DeliveryResult:
+        """To an enterprise contact who is an external contact (客户联系) of their staff member."""
+        sender_id = message.payload.get("sender_person_id")
+        senders = self._userids(session, [sender_id]) if isinstance(sender_id, int) else []
+        if not senders:
+            raise PermanentError("服务人员未绑定企业微信，无法通过客户联系发送")
+        text = str(message.payload.get("text") or "").strip()
+        if not text:
+            raise PermanentError("消息内容为空")
+        result = self.api.add_msg_template(senders[0], [message.target_ref], text)
+        failed = result.get("fail_list") or []
+        if failed:
+            raise PermanentError(f"企业微信客户联系发送失败：外部联系人无效（{'、'.join(map(str, failed))}）")
+        return DeliveryResult(platform_message_id=str(result.get("msgid") or ""),
+                              detail="已创建客户联系群发任务，待服务人员在企业微信中确认发送")
 
     @staticmethod
     def _app_result(result: dict[str, Any]) -> DeliveryResult:

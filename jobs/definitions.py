@@ -51,7 +51,7 @@ def utc_now() -> datetime:
 
 def channels_for(app: Flask) -> Channels:
     settings = app.extensions["settings"]
-    return Channels(sandbox=settings.sandbox_enabled, wecom=settings.wecom.enabled, dingtalk=settings.dingtalk.enabled)
+    return Channels.from_settings(settings)
 
 
 def _adapters(app: Flask):
@@ -144,7 +144,8 @@ def run_imports(app: Flask) -> str:
 def policy_campaigns(app: Flask) -> str:
     from services.policies.push import run_campaigns
 
-    report = run_campaigns(app.extensions["db_sessionmaker"], now_fn=utc_now, channels=channels_for(app))
+    report = run_campaigns(app.extensions["db_sessionmaker"], now_fn=utc_now, channels=channels_for(app),
+                           base_url=app.extensions["settings"].base_url)
     return report.describe()
 
 

@@ -38,6 +38,7 @@ from models.outbox import (
     OutboxStatus,
     RateWindow,
     SandboxMessage,
+    SmsOptOut,
 )
 from models.policy import (
     CampaignKind,
@@ -85,7 +86,7 @@ __all__ = [
     "HolidayOverride", "InboundMessage", "InboundReceipt", "InboxStatus", "IndustryTag", "KvEntry", "JointMeeting",
     "MessageKind", "OutboundMessage", "OutboxStatus",
     "Person", "RateWindow", "RegistrationStatus", "RequestDomain", "ReturnVisit", "Role", "Satisfaction",
-    "SandboxMessage", "ScreeningRule", "ServiceStage", "SignInThrottle", "SlaPolicy", "SystemSetting", "WorkOrder",
+    "SandboxMessage", "SmsOptOut", "ScreeningRule", "ServiceStage", "SignInThrottle", "SlaPolicy", "SystemSetting", "WorkOrder",
     "WorkOrderAlert", "WorkOrderEvent", "Zone", "utcnow",
     "WeComCardCode",
     "EnterpriseEvent", "EnterpriseEventKind", "ImportJob", "ImportRowError", "ImportStatus", "StatusFlag",

@@ -19,6 +19,7 @@ class Role:
     BIZENV_OFFICE = "bizenv_office"
     DISTRICT_LEADER = "district_leader"
     SYSADMIN = "sysadmin"
+    DESK_OPERATOR = "desk_operator"  # 坐席 of the 86912345 一号响应企业服务 desk
 
     LABELS = {
         SERVICE_STAFF: "为企服务人员",
@@ -29,6 +30,7 @@ class Role:
         BIZENV_OFFICE: "区营商环境办",
         DISTRICT_LEADER: "区领导（只读）",
         SYSADMIN: "系统管理员",
+        DESK_OPERATOR: "86912345 坐席",
     }
     ALL = tuple(LABELS)
     ZONE_ROLES = (SERVICE_STAFF, ZONE_ADMIN)

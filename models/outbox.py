@@ -26,15 +26,18 @@ class MessageKind:
     SURVEY = "survey"  # 满意度回访 invitation
     POLICY_DIGEST = "policy_digest"  # a service staff member's digest of matched enterprises
     POLICY_UPTAKE = "policy_uptake"  # the weekly uptake report to a policy's department
+    ENTERPRISE = "enterprise"  # to the enterprise itself: SMS or WeCom customer contact (客户联系)
+    HOTLINE = "hotline"  # a signed status callback to the 12345 platform
     LABELS = {
         WHISTLE: "吹哨报到", CARD: "操作卡片", CARD_UPDATE: "卡片状态更新", STATUS: "群内进展", NOTICE: "个人通知",
         REPLY: "命令回复", SUPERVISE: "督办通知", REMINDER: "时限提醒", SURVEY: "满意度回访",
-        POLICY_DIGEST: "政策推送汇总", POLICY_UPTAKE: "政策成效周报",
+        POLICY_DIGEST: "政策推送汇总", POLICY_UPTAKE: "政策成效周报", ENTERPRISE: "企业短信 / 客户联系",
+        HOTLINE: "12345 回传",
     }
     ALL = frozenset(LABELS)
     CARDS = frozenset({CARD, CARD_UPDATE})
     # Kinds whose text already carries its own heading (adapters add no 【title】 line).
-    UNTITLED = frozenset({WHISTLE, STATUS, REPLY})
+    UNTITLED = frozenset({WHISTLE, STATUS, REPLY, ENTERPRISE, HOTLINE})
 
 
 class OutboxStatus:
@@ -167,3 +170,17 @@ class KvEntry(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column()
+
+
+class SmsOptOut(Base):
+    """A mobile number that asked for no more texts (回复TD退订, or an administrator on its behalf).
+
+    The SMS adapter refuses to send to a number listed here; the row records how and when."""
+
+    __tablename__ = "sms_opt_out"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    method: Mapped[str] = mapped_column(String(16))  # reply | admin
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

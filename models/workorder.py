@@ -16,7 +16,9 @@ from models.org import Department, Person, RequestDomain, ServiceStage, Zone
 class WorkOrder(TimestampMixin, Base):
     __tablename__ = "work_order"
     # A form's one-time key or an API client's Idempotency-Key: a submission sent twice is one order.
-    __table_args__ = (UniqueConstraint("submitter_id", "submission_key", name="uq_work_order_submission"),)
+    # An order from a hotline platform (12345 / 86912345) is known there by its ticket id: one order per ticket.
+    __table_args__ = (UniqueConstraint("submitter_id", "submission_key", name="uq_work_order_submission"),
+                      UniqueConstraint("source", "external_ticket_id", name="uq_work_order_external_ticket"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)  # BC-YYYYMMDD-NNNN
@@ -30,6 +32,12 @@ class WorkOrder(TimestampMixin, Base):
     content: Mapped[str] = mapped_column(Text)
     contact_name: Mapped[str] = mapped_column(String(64), default="")
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    # The enterprise contact's WeCom external userid (客户联系) when they are an external contact of
+    # their service staff member: pushes then also go there (staff confirm sending in WeCom).
+    contact_external_userid: Mapped[str] = mapped_column(String(64), default="")
+    # Hotline intake: the platform ("12345" | "86912345") and its own ticket id; None for other channels.
+    source: Mapped[str | None] = mapped_column(String(16))
+    external_ticket_id: Mapped[str | None] = mapped_column(String(64))
     submission_key: Mapped[str | None] = mapped_column(String(80))
     # Values of the domain form's custom fields (低代码表单), keyed by field key.
     custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)

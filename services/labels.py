@@ -40,13 +40,15 @@ EMPTY = "（空）"
 # --------------------------------------------------------------------------------------------------
 MESSAGE_KINDS: Mapping[str, str] = MessageKind.LABELS
 # Who an outbox row goes to (OutboundMessage.target_type).
-MESSAGE_TARGETS = {"group": "部门群", "person": "个人", "people": "多人", "session": "群内会话"}
+MESSAGE_TARGETS = {"group": "部门群", "person": "个人", "people": "多人", "session": "群内会话", "phone": "企业手机号",
+                   "external": "企业微信外部联系人", "platform": "12345 平台"}
 CHANNELS = {
     "console": "网页工作台", "sandbox": "沙箱", "wecom": "企业微信", "dingtalk": "钉钉", "api": "接口",
     "public": "企业自助", "system": "系统", "mobile": "移动端", "policy_page": "企业政策服务页", "event": "活动页面",
+    "desk": "86912345 坐席", "hotline": "12345 热线", "sms": "短信",
 }
 PLATFORMS = {"wecom": "企业微信", "wecom_aibot": "企业微信智能机器人", "wecom_ws": "企业微信智能机器人（长连接）",
-             "dingtalk": "钉钉", "sandbox": "沙箱"}
+             "dingtalk": "钉钉", "sandbox": "沙箱", "sms": "短信", "hotline": "12345 平台"}
 # Which reader parsed an imported spreadsheet (ImportJob.header_map["library"]).
 SPREADSHEET_READERS = {"calamine": "快速读取", "pyexcel-xlsx": "兼容模式读取", "csv": "文本表格读取"}
 
@@ -165,6 +167,10 @@ AUDIT_ACTIONS = {
     # Duplicate requests (services.orders.operations: merge, split).
     "order.merge": "合并重复诉求",
     "order.split": "拆分合并的诉求",
+    # Enterprise texts and the hotline interchange.
+    "sms.opt_out": "登记短信退订",
+    "sms.opt_in": "恢复接收短信",
+    "hotline.refused": "拒绝热线接口调用",
 }
 
 AUDIT_TARGETS = {
@@ -176,6 +182,7 @@ AUDIT_TARGETS = {
     "zone_address_rule": "地址规则", "staff_assignment_rule": "人员分配规则", "wecom_user": "企业微信账号",
     "wecom_callback": "企业微信回调", "dingtalk_robot": "钉钉机器人回调", "wecom": "企业微信账号",
     "dingtalk": "钉钉账号", "platform_user": "平台账号", "config_revision": "配置版本", "work_order": "工单",
+    "sms_opt_out": "短信退订号码", "hotline": "热线接口",
 }
 
 

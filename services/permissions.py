@@ -60,7 +60,9 @@ def can(person: Person | None, action: str, order: WorkOrder) -> bool:
         return action == Action.INSTRUCT
     if action == Action.INSTRUCT:
         return False
-    owner = is_owner_side(person, order)
+    # A 86912345 desk operator speaks for the caller on the orders they took (feedback, the
+    # return visit), and handles those they answered on the spot (level 1, assigned to them).
+    owner = is_owner_side(person, order) or (role == Role.DESK_OPERATOR and order.submitter_id == person.id)
     assignee = is_assignee_side(person, order)
     dispatcher = role == Role.DISPATCHER
     bizenv = role == Role.BIZENV_OFFICE and (order.level >= 3 or order.green_channel)
@@ -129,6 +131,8 @@ def authorize(person: Person | None, action: str, order: WorkOrder) -> None:
 def can_view(person: Person, order: WorkOrder) -> bool:
     if person.role in DISTRICT_WIDE:
         return True
+    if person.role == Role.DESK_OPERATOR:
+        return order.submitter_id == person.id
     if person.role in Role.ZONE_ROLES:
         return (order.zone_id is not None and order.zone_id == person.zone_id) or is_owner_side(person, order)
     if person.role in Role.DEPARTMENT_ROLES:
@@ -158,13 +162,16 @@ def visible_orders_clause(person: Person):
         return or_(*clauses)
     if role in Role.DEPARTMENT_ROLES and person.department_id is not None:
         return department_and_units(WorkOrder.assigned_department_id, person.department_id)
+    if role == Role.DESK_OPERATOR:
+        return WorkOrder.submitter_id == person.id
     return false()
 
 
 def can_create_order(person: Person | None) -> bool:
     if person is None:
         return True
-    return person.active and person.role in (Role.SERVICE_STAFF, Role.ZONE_ADMIN, Role.DISPATCHER, Role.SYSADMIN)
+    return person.active and person.role in (Role.SERVICE_STAFF, Role.ZONE_ADMIN, Role.DISPATCHER, Role.SYSADMIN,
+                                             Role.DESK_OPERATOR)
 
 
 def can_submit_for(person: Person | None, enterprise: Enterprise) -> bool:

@@ -11,6 +11,6 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # Route modules register themselves on ``bp``; imported last so they can import it.
-from handlers.admin import home, logs, org, people, rules  # noqa: E402
+from handlers.admin import home, logs, org, people, rules, sms  # noqa: E402
 
-__all__ = ["bp", "home", "logs", "org", "people", "rules"]
+__all__ = ["bp", "home", "logs", "org", "people", "rules", "sms"]

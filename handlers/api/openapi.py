@@ -113,6 +113,9 @@ def _schemas() -> dict[str, dict]:
         "content": S,
         "contact_name": S,
         "contact_phone": S,
+        "contact_external_userid": NS,
+        "source": {**NS, "description": "热线来源（12345 / 86912345），其他渠道为 null"},
+        "external_ticket_id": {**NS, "description": "热线平台的工单编号"},
         "fields": {"type": "object", "additionalProperties": True,
                    "description": "自定义字段的取值（键为字段键）；表单后来删去的字段仍保留原值"},
         "submitter": _nullable(_ref("PersonRef")),
@@ -369,6 +372,25 @@ def _query_parameter(f: Field) -> dict:
     return {"name": f.name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
+HOTLINE_TICKET = {
+    "type": "object",
+    "required": ["source", "ticket_id", "received_at", "caller_name", "caller_phone", "enterprise_name", "content"],
+    "properties": {
+        "source": {"type": "string", "enum": ["12345", "86912345"]},
+        "ticket_id": {"type": "string", "maxLength": 64, "description": "平台工单编号"},
+        "received_at": {"type": "string", "description": "ISO 8601 受理时间"},
+        "caller_name": {"type": "string", "maxLength": 64}, "caller_phone": {"type": "string", "maxLength": 32},
+        "enterprise_name": {"type": "string", "maxLength": 200},
+        "uscc": {"type": "string", "maxLength": 18, "description": "统一社会信用代码（可选）"},
+        "content": {"type": "string", "minLength": 5, "maxLength": 5000},
+        "deadline": {"type": "string", "description": "市级时限 YYYY-MM-DD（可选）"},
+    },
+}
+HOTLINE_NUMBER = {"type": "object", "required": ["number"], "properties": {"number": {"type": "string"}}}
+HOTLINE_STATUS = {"type": "object", "required": ["number", "state", "state_label", "result", "updated_at"],
+                  "properties": {k: {"type": "string"} for k in ("number", "state", "state_label", "result", "updated_at")}}
+
+
 def build_document(server_url: str = "/api/v1") -> dict:
     return {
         "openapi": "3.1.0",
@@ -449,6 +471,44 @@ def build_document(server_url: str = "/api/v1") -> dict:
                     "responses": {"200": _envelope(_ref("Reference"), "参考数据"), **_errors()},
                 },
             },
+            "/hotline/tickets": {
+                "post": {
+                    "operationId": "receiveHotlineTicket",
+                    "summary": "12345 / 86912345 平台推送工单（签名调用，见 docs/hotline.md）",
+                    "description": "请求头 X-Hotline-Timestamp（Unix 秒，±300 秒）与 X-Hotline-Signature = "
+                                   "hex(HMAC-SHA256(HOTLINE_SECRET, 时间戳 + \"\\n\" + 原始请求体))。同一 (source, ticket_id) "
+                                   "再次推送返回 200 与同一编号，不保存任何内容；签名无效 401、过大 413、非 JSON 400、缺字段 422，均不保存。",
+                    "security": [{"hotlineSignature": [], "hotlineTimestamp": []}],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": HOTLINE_TICKET}}},
+                    "responses": {
+                        "201": {"description": "已建单", "content": {"application/json": {"schema": HOTLINE_NUMBER}}},
+                        "200": {"description": "重复推送：第一次建的工单", "content": {"application/json": {
+                            "schema": HOTLINE_NUMBER}}},
+                        "400": {"$ref": "#/components/responses/BadRequest"},
+                        "401": {"$ref": "#/components/responses/Unauthorized"},
+                        "413": {"description": "请求体过大", "content": {"application/json": {"schema": _ref("ErrorResponse")}}},
+                        "422": {"$ref": "#/components/responses/Unprocessable"},
+                    },
+                },
+            },
+            "/hotline/tickets/{source}/{ticket_id}": {
+                "get": {
+                    "operationId": "getHotlineTicket",
+                    "summary": "平台查询热线工单状态（签名内容为 时间戳 + \"\\n\" + \"GET \" + 路径）",
+                    "security": [{"hotlineSignature": [], "hotlineTimestamp": []}],
+                    "parameters": [
+                        {"name": "source", "in": "path", "required": True, "schema": {"type": "string", "enum": ["12345", "86912345"]}},
+                        {"name": "ticket_id", "in": "path", "required": True,
+                         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_\\-.:]{1,64}$"}},
+                    ],
+                    "responses": {
+                        "200": {"description": "工单状态", "content": {"application/json": {"schema": HOTLINE_STATUS}}},
+                        "400": {"$ref": "#/components/responses/BadRequest"},
+                        "401": {"$ref": "#/components/responses/Unauthorized"},
+                        "404": {"$ref": "#/components/responses/NotFound"},
+                    },
+                },
+            },
             "/openapi.json": {
                 "get": {
                     "operationId": "getOpenApiDocument",
@@ -465,6 +525,10 @@ def build_document(server_url: str = "/api/v1") -> dict:
                     "type": "http", "scheme": "bearer", "bearerFormat": "yxb_…",
                     "description": "由系统管理员签发：flask --app wsgi api-token PERSON_ID NAME",
                 },
+                "hotlineSignature": {"type": "apiKey", "in": "header", "name": "X-Hotline-Signature",
+                                     "description": "HMAC-SHA256 签名（HOTLINE_SECRET），见 docs/hotline.md"},
+                "hotlineTimestamp": {"type": "apiKey", "in": "header", "name": "X-Hotline-Timestamp",
+                                     "description": "Unix 时间戳（秒），与服务器时钟相差不超过 300 秒"},
             },
             "schemas": _schemas(),
             "responses": {

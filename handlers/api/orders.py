@@ -48,7 +48,8 @@ CREATE_FIELDS: tuple[Field, ...] = (
           description="与 department_id 都不填时由派单目录决定（无规则命中则为 1 级）"),
     Field("department_id", INTEGER, "部门 ID", description="部门协调办理（2 级）时直接吹哨派单到该部门"),
     Field("contact_name", STRING, "联系人", max_length=64, default=""),
-    Field("contact_phone", STRING, "联系电话", max_length=32, default=""),
+    Field("contact_phone", STRING, "联系电话", max_length=32, default="", description="缺省取企业名录中的联系电话"),
+    Field("contact_external_userid", STRING, "企业微信外部联系人 ID", max_length=64, default=""),
     Field("link_to", STRING, "关联的原工单号", max_length=40, default="",
           description="本诉求与该较早工单为同一事项（须为同一企业）：创建后记录关联，由区网格中心合并"),
     Field("fields", OBJECT, "自定义字段", default=None,
@@ -223,6 +224,7 @@ def create_order():
         department_id=values["department_id"],
         contact_name=values["contact_name"],
         contact_phone=values["contact_phone"],
+        contact_external_userid=values["contact_external_userid"],
         fields=values["fields"] or {},
         link_to=values["link_to"],
     )

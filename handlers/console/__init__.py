@@ -7,6 +7,6 @@ from flask import Blueprint
 bp = Blueprint("console", __name__)
 
 # Route modules register themselves on ``bp``; imported last so they can import it.
-from handlers.console import actions, auth, board, common, home, orders, sandbox  # noqa: E402
+from handlers.console import actions, auth, board, common, desk, home, hotline, orders, sandbox  # noqa: E402
 
-__all__ = ["actions", "auth", "board", "bp", "common", "home", "orders", "sandbox"]
+__all__ = ["actions", "auth", "board", "bp", "common", "desk", "home", "hotline", "orders", "sandbox"]

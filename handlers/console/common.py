@@ -282,6 +282,7 @@ def new_order_from_form(person: Person) -> wo.NewOrder:
         # 重复诉求: first asked when earlier orders look alike; then linked to one, or submitted anyway.
         link_to=form_text("link_to")[:40],
         ask_on_duplicate=not form_text("link_to") and form.get("duplicate_choice") != "new",
+        contact_external_userid=form_text("contact_external_userid")[:64],
     )
 
 

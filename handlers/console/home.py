@@ -14,6 +14,8 @@ from services.permissions import can_create_order
 from services.statistics.kpis import can_view_statistics
 
 BOARD_ROLES = (Role.DISPATCHER, Role.BIZENV_OFFICE, Role.SYSADMIN)
+# The 86912345 desk's intake screen (handlers/console/desk.py).
+DESK_ROLES = (Role.DESK_OPERATOR, Role.DISPATCHER, Role.SYSADMIN)
 # Who may open ``admin.index`` and ``registry.enterprises`` (the pages check for themselves; this
 # only hides the links).
 ADMIN_ROLES = (Role.SYSADMIN, Role.DISPATCHER)
@@ -27,6 +29,8 @@ def nav_items(person) -> list[dict]:
     items = [{"endpoint": "console.orders", "label": "工单", "prefix": "/orders"}]
     if can_create_order(person):
         items.append({"endpoint": "console.new_order", "label": "新建诉求", "prefix": "/orders/new"})
+    if person.role in DESK_ROLES:
+        items.append({"endpoint": "console.desk_page", "label": "来电受理", "prefix": "/desk"})
     if person.role in BOARD_ROLES:
         items.append({"endpoint": "console.board", "label": "调度台", "prefix": "/board"})
     if person.role == Role.SYSADMIN and settings().sandbox_enabled:

@@ -28,6 +28,8 @@ BOT_NAME = "有需必应助手"
 MESSAGE_LIMIT = 200
 MAX_TEXT = 2000
 _CONVERSATION = re.compile(r"^(group|person):([0-9]{1,10})$")
+# The sandbox SMS backend's texts to an enterprise's mobile (integrations.sms.SandboxSmsAdapter).
+_SMS = re.compile(r"^sms:(1[3-9][0-9]{9})$")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ def _parse(key: str | None) -> tuple[str, int] | None:
 
 
 def _describe(key: str, count: int = 0, last_at=None) -> Conversation | None:
+    sms = _SMS.match(key or "")
+    if sms:
+        phone = sms.group(1)
+        return Conversation(key, "sms", 0, f"企业手机 {phone[:3]}****{phone[-4:]}", "沙箱短信（可回复 TD 退订）", count,
+                            last_at)
     parsed = _parse(key)
     if parsed is None:
         return None
@@ -128,6 +135,8 @@ def _default_person(conversation: Conversation | None) -> int | None:
         return None
     if conversation.kind == "person":
         return conversation.ref_id
+    if conversation.kind == "sms":
+        return None
     helper = db().scalar(
         select(Person.id).where(Person.department_id == conversation.ref_id, Person.active.is_(True))
         .order_by((Person.role != Role.CHIEF_HELPER), Person.id).limit(1)
@@ -197,6 +206,13 @@ def sandbox_send():
     text = (request.form.get("text") or "").strip()[:MAX_TEXT]
     if not text:
         flash("请输入消息内容", "error")
+        return _back(key)
+    if conversation.kind == "sms":  # the enterprise replies to a text, as the provider's reply callback would tell
+        from services.messaging import enterprise as enterprise_messages
+
+        db().add(SandboxMessage(conversation=key, direction="in", text=text, created_at=now()))
+        if enterprise_messages.record_reply(db(), key.removeprefix("sms:"), text, now()):
+            flash("企业已回复退订，此后不再向该号码发送短信", "success")
         return _back(key)
     try:
         actor = _actor_from_form(conversation)

@@ -7,6 +7,6 @@ from flask import Blueprint
 bp = Blueprint("public", __name__)
 
 # Route modules register themselves on ``bp``; imported last so they can import it.
-from handlers.public import contact, knowledge_pages, policy_page, survey  # noqa: E402
+from handlers.public import contact, knowledge_pages, policy_page, survey, track  # noqa: E402
 
-__all__ = ["bp", "contact", "knowledge_pages", "policy_page", "survey"]
+__all__ = ["bp", "contact", "knowledge_pages", "policy_page", "survey", "track"]

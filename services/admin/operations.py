@@ -1063,6 +1063,9 @@ def outbox_targets(session: Session, messages: Iterable[OutboundMessage]) -> dic
         elif m.target_type in ("person", "people"):
             ids = inputs.ids(str(m.target_ref).split(","))
             result[m.id] = "、".join(people.get(i, "（已删除人员）") for i in ids) or "—"
+        elif m.target_type == "phone":  # an enterprise's mobile, shown masked
+            ref = str(m.target_ref)
+            result[m.id] = f"企业手机 {ref[:3]}****{ref[-4:]}" if len(ref) == 11 else "企业手机"
         else:
             result[m.id] = labels.MESSAGE_TARGETS.get(m.target_type, "—")
     return result

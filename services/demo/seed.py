@@ -89,6 +89,7 @@ PERSONAS: tuple[tuple[str, str], ...] = (
     ("staff", "staff:tianmu"),
     ("helper", "helper:rsj"),
     ("leader", "district_leader"),
+    ("desk", "desk"),
 )
 
 
@@ -331,6 +332,7 @@ class _Cast:
     bizenv: Person | None = None
     district_leader: Person | None = None
     sysadmin: Person | None = None
+    desk: Person | None = None
 
     def persona(self, spec: str) -> Person | None:
         kind, _, code = spec.partition(":")
@@ -340,7 +342,8 @@ class _Cast:
             return self.helpers[code][0]
         if kind == "dispatcher":
             return self.dispatchers[0]
-        return {"bizenv": self.bizenv, "district_leader": self.district_leader, "sysadmin": self.sysadmin}[kind]
+        return {"bizenv": self.bizenv, "district_leader": self.district_leader, "sysadmin": self.sysadmin,
+                "desk": self.desk}[kind]
 
 
 def _create_people(session: Session, refs: _References, names: _NameMaker) -> _Cast:
@@ -377,6 +380,10 @@ def _create_people(session: Session, refs: _References, names: _NameMaker) -> _C
     cast.bizenv = person(Role.BIZENV_OFFICE, "综合协调科科长", department=refs.departments["bizenv_office"])
     cast.district_leader = person(Role.DISTRICT_LEADER, "副区长")
     cast.sysadmin = person(Role.SYSADMIN, "区大数据中心工程师")
+    # The 86912345 desk's operator: a fixed name, so the random draws of the rest of the demo stay as they were.
+    cast.desk = Person(name="郑晓岚", role=Role.DESK_OPERATOR, title="一号响应坐席", phone="022-86912345",
+                       department=refs.departments["one_number_desk"])
+    session.add(cast.desk)
     session.flush()
     return cast
 

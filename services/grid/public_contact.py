@@ -174,8 +174,9 @@ def submit_request(ctx: OpContext, data: PublicRequest) -> PublicSubmission:
 # The staff side: requests waiting for confirmation
 # --------------------------------------------------------------------------------------------------
 def _pending_clause(person: Person):
-    """Public requests still waiting (received, no screening flag) that ``person`` may confirm."""
-    clauses = [WorkOrder.channel == "public", WorkOrder.state == State.RECEIVED,
+    """Public and hotline requests still waiting (received, no screening flag) that ``person`` may
+    confirm (a hotline ticket not matched to the registry has no enterprise: the dispatchers see it)."""
+    clauses = [WorkOrder.channel.in_(("public", "hotline")), WorkOrder.state == State.RECEIVED,
                WorkOrder.screening_category.is_(None)]
     if person.role == Role.SERVICE_STAFF:
         clauses.append(WorkOrder.enterprise_id.in_(

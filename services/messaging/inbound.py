@@ -90,8 +90,7 @@ class InboundContext:
 
     @classmethod
     def from_settings(cls, settings) -> InboundContext:
-        return cls(Channels(sandbox=settings.sandbox_enabled, wecom=settings.wecom.enabled,
-                            dingtalk=settings.dingtalk.enabled), base_url=settings.base_url)
+        return cls(Channels.from_settings(settings), base_url=settings.base_url)
 
 
 def parsers_for(settings) -> dict[str, InboundParser]:

@@ -33,6 +33,10 @@ _order("order_self_submitted", "企业自助提交诉求（服务专员）",
        "企业自助提交诉求，请核实受理\n{{ enterprise }}通过公开渠道提交诉求「{{ title }}」。"
        "请与企业核实后，在“网格 → 企业自助诉求”中确认受理。",
        {"title": "诉求标题（不含句末标点）"})
+_order("order_hotline_unmatched", "热线工单未匹配到名录企业（派单员）",
+       "热线工单待核实企业\n{{ source }}转来「{{ enterprise_name }}」的诉求（平台工单编号 {{ ticket_id }}），"
+       "企业名录中未找到该企业。请与来电人核实后补录企业并受理。",
+       {"source": "热线来源（如 市 12345 热线）", "enterprise_name": "来电人报的企业名称", "ticket_id": "平台工单编号"})
 _order("order_rejected", "诉求不予受理（服务专员）", "诉求不予受理\n{{ message }}",
        {"message": "不予受理的说明（含类别、理由和建议渠道）"})
 _order("order_dispatched", "诉求已派单（服务专员）",
@@ -199,3 +203,28 @@ register(TemplateSpec(
     "knowledge_review_sent_back", "知识退回修改（作者）",
     "{{ what }}退回修改\n{{ actor }}退回了{{ what }}「{{ title }}」：{{ note }}修改后请再次提交审核。",
     {**REVIEW, "note": "退回理由（带句末标点）"}, "个人通知（第一行为标题）", "知识库审核"))
+
+# -- To the enterprise itself: SMS and WeCom customer contact (services/messaging/enterprise.py) --
+# With a provider (SMS_BACKEND=tencent) the text of each must match the template registered with it:
+# the provider receives the template id and the values marked {1}, {2} below, in that order.
+SMS = "企业短信与企业微信客户联系（服务商模板须与此文字一致，变量按 {1}{2} 顺序）"
+TRACK = {"track_link": "进度查询链接（绝对地址，含单号与查询码）— 短信变量 {2}"}
+register(TemplateSpec(
+    "sms_accepted", "诉求已受理（企业）",
+    "您的诉求已受理，工单号 {{ number }}，查询办理进度：{{ track_link }} 回复TD退订",
+    {**ORDER_PLACEHOLDERS, **TRACK, "number": "工单编号 — 短信变量 {1}"}, SMS, "企业短信"))
+register(TemplateSpec(
+    "sms_result", "办理结果已反馈（企业）",
+    "您的诉求（工单 {{ number }}）已办结，办理结果请查看：{{ track_link }} 回复TD退订",
+    {**ORDER_PLACEHOLDERS, **TRACK, "number": "工单编号 — 短信变量 {1}", "result": "办理结果（只在沙箱与企业微信中可用）"},
+    SMS, "企业短信"))
+register(TemplateSpec(
+    "sms_survey", "满意度评价邀请（企业）",
+    "请对工单 {{ number }} 的办理结果作出评价：{{ survey_link }} 回复TD退订",
+    {**ORDER_PLACEHOLDERS, "number": "工单编号 — 短信变量 {1}", "survey_link": "评价链接（绝对地址）— 短信变量 {2}"},
+    SMS, "企业短信"))
+register(TemplateSpec(
+    "sms_policy", "政策推送（企业）",
+    "{{ enterprise }}可能符合政策「{{ item }}」，详情与申报：{{ policy_link }} 回复TD退订",
+    {"enterprise": "企业名称（只在沙箱与企业微信中可用）", "item": "政策事项名称（前 20 字）— 短信变量 {1}",
+     "policy_link": "企业专属政策链接（绝对地址）— 短信变量 {2}"}, SMS, "企业短信"))

@@ -54,6 +54,15 @@ class Channels:
     sandbox: bool = True
     wecom: bool = False
     dingtalk: bool = False
+    # Texts to enterprises: always on (the sandbox SMS backend unless a provider is configured).
+    sms: bool = True
+    # Signed callbacks to the 12345 platform (HOTLINE_CALLBACK_URL set).
+    hotline: bool = False
+
+    @classmethod
+    def from_settings(cls, settings) -> Channels:
+        return cls(sandbox=settings.sandbox_enabled, wecom=settings.wecom.enabled, dingtalk=settings.dingtalk.enabled,
+                   sms=True, hotline=bool(settings.hotline.callback_url))
 
 
 local_time = beijing_time

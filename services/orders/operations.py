@@ -43,6 +43,7 @@ from services import audit, wording
 from services.admin import settings as system_settings
 from services.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.inputs import to_id
+from services.messaging import enterprise as enterprise_messages
 from services.messaging.notify import (
     Channels,
     Notifier,
@@ -51,7 +52,7 @@ from services.messaging.notify import (
     hub_people,
     local_time,
 )
-from services.orders import catalogue, ladder, screening, sla
+from services.orders import catalogue, hotline_callbacks, ladder, screening, sla
 from services.orders import duplicates as dup
 from services.orders.deadlines import load_calendar, rule_for, start_clock
 from services.orders.lifecycle import TRANSITIONS, Action, State, check_transition
@@ -63,7 +64,7 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PRIORITIES = {"normal": "一般", "urgent": "紧急（水电气热中断）", "emergency": "特急（危及生命财产安全）"}
 CHANNEL_LABELS = {
     "console": "网页工作台", "mobile": "移动端", "sandbox": "沙箱聊天", "wecom": "企业微信", "dingtalk": "钉钉",
-    "api": "接口", "public": "企业自助", "system": "系统",
+    "api": "接口", "public": "企业自助", "system": "系统", "desk": "86912345 坐席", "hotline": "12345 热线",
 }
 MIN_CONTENT = 5
 MAX_CONTENT = 5000
@@ -103,6 +104,8 @@ class NewOrder:
     department_id: int | None = None
     contact_name: str = ""
     contact_phone: str = ""
+    # The contact's WeCom external userid (客户联系), when they are an external contact of their staff member.
+    contact_external_userid: str = ""
     attachments: tuple[dict, ...] = ()
     # An enterprise's own request (public form): it waits, received, for its service staff member
     # to confirm (``confirm_request``) instead of being accepted at once.
@@ -367,6 +370,18 @@ def field_values(session: Session, order: WorkOrder) -> list[tuple[str, str, str
     return rows
 
 
+def order_contact(enterprise: Enterprise | None, data: NewOrder) -> dict[str, str]:
+    """The enterprise contact an order keeps: what the submitter gave (the enterprise itself on the
+    public form or a hotline call, the staff member's note otherwise), else the registry's contact."""
+    name = (data.contact_name or "").strip()
+    phone = (data.contact_phone or "").strip()
+    if enterprise is not None and not phone:
+        phone = (enterprise.contact_phone or "").strip()
+        name = name or (enterprise.contact_name or "").strip()
+    return {"contact_name": name[:64], "contact_phone": phone[:32],
+            "contact_external_userid": (data.contact_external_userid or "").strip()[:64]}
+
+
 def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
     """Create an order, or find the one this same submission created before (``replayed``)."""
     session = ctx.session
@@ -430,8 +445,7 @@ def submit_order(ctx: OpContext, data: NewOrder) -> Submission:
         stage_id=data.stage_id,
         title=title,
         content=content,
-        contact_name=data.contact_name.strip(),
-        contact_phone=data.contact_phone.strip(),
+        **order_contact(enterprise, data),
         level=data.level,
         is_complex=data.is_complex,
         priority=data.priority,
@@ -561,6 +575,9 @@ def _accept(ctx: OpContext, order: WorkOrder, *, department_id: int | None, note
         ctx, order, Action.ACCEPT, from_state, note or ladder.level_label(route.level),
         level=route.level, green_channel=order.green_channel or None, department_id=route.department_id,
     )
+    # The enterprise hears it was accepted, with its order number and the progress link.
+    enterprise_messages.tell(ctx.notifier(), order, "accepted", f"accepted:{order.id}", base_url=ctx.base_url,
+                             urgent=True)
     if route.department_id is not None:
         _dispatch_to(ctx, order, _department(ctx.session, route.department_id), f"e{event.id}")
     elif route.hub is not None:
@@ -848,6 +865,7 @@ def resolve(ctx: OpContext, order: WorkOrder, *, result: str) -> WorkOrder:
     key = f"e{event.id}"
     ctx.notifier().notify(_owner_people(order), order, "order_resolved", key, result=order.result)
     ctx.notifier().status(order, order.assigned_department, "group_resolved", key, result=order.result)
+    hotline_callbacks.resolved(ctx.session, ctx.channels, order, key, ctx.now)
     return order
 
 
@@ -861,7 +879,8 @@ def feedback(ctx: OpContext, order: WorkOrder, *, note: str = "") -> WorkOrder:
     order.feedback_note = note.strip()
     order.feedback_at = ctx.now
     order.survey_token = order.survey_token or secrets.token_urlsafe(24)
-    _record(ctx, order, Action.FEEDBACK, from_state, order.feedback_note or "已将办理结果反馈企业")
+    event = _record(ctx, order, Action.FEEDBACK, from_state, order.feedback_note or "已将办理结果反馈企业")
+    enterprise_messages.tell(ctx.notifier(), order, "result", f"e{event.id}", base_url=ctx.base_url)
     return order
 
 
@@ -995,6 +1014,8 @@ def escalate(
         ctx.notifier().notify(_owner_people(order), order, "order_escalated_city", f"e{event.id}",
                               route=ladder.CITY_ROUTES[city.route], city_department=city.city_department or "",
                               city_reference=city.city_reference or "")
+        hotline_callbacks.escalated(ctx.session, ctx.channels, order, order.city_escalations[-1], reason,
+                                    f"e{event.id}", ctx.now)
         return order
     if previous is not None:
         order.assigned_department_id = None

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Person, Satisfaction, WorkOrder, WorkOrderEvent
+from services.messaging import enterprise as enterprise_messages
 from services.messaging.notify import Channels, Notifier, local_time, public_link
 from services.orders.lifecycle import Action, State
 
@@ -85,6 +86,9 @@ def _send(session: Session, notifier: Notifier, order: WorkOrder, *, reminder: b
         "order_number": order.number,
     }
     step = "reminder" if reminder else "invite"
+    if not reminder:  # the enterprise itself, by text: once, with the absolute link
+        enterprise_messages.tell(notifier, order, "survey", f"survey:{order.id}:{order.reopen_count}:invite",
+                                 base_url=base_url, survey_link=public_link(base_url, survey_path(order)))
     notifier.to_people(
         _recipients(order), kind="survey", payload=payload, key=f"survey:{order.id}:{order.reopen_count}:{step}",
         order=order,

@@ -28,9 +28,12 @@ How a campaign runs
 3. All state is in the database: a killed job process resumes where it stopped; unique keys on
    pushes and outbox rows make a repeated step a no-op.
 
-(b) WeCom customer mass-sending (``externalcontact/add_msg_template``) needs enterprise contacts
-bound to WeCom external user ids, which the registry does not hold yet: ``external_contact_targets``
-is the hook and returns nothing, and the campaign notes say so.
+(b) Each enterprise of a digest also gets its item by text at the registry's contact mobile when the
+job knows the site's address (``base_url``): ``services.messaging.enterprise.tell_policy``, with
+opt-outs, quiet hours and per-number caps. WeCom customer mass-sending (``externalcontact/add_msg_template``)
+goes to an order's contact when it is an external contact (``WorkOrder.contact_external_userid``);
+the registry does not hold external user ids, so ``external_contact_targets`` still returns nothing
+for campaigns, and the campaign notes say so.
 
 Tracking (no login): ``open_link(push)`` → ``/p/<token>`` (a 128-bit random token stored on the
 push, unguessable like the survey links); ``find_by_token``, ``record_open(session, token, now)``;
@@ -560,7 +563,7 @@ def _group_filter(campaign: PushCampaign, lane: Lane, staff_id: int | None, zone
 
 
 def write_digest(session: Session, campaign: PushCampaign, staff_id: int | None, zone_id: int | None,
-                 now: datetime, channels: Channels) -> str:
+                 now: datetime, channels: Channels, base_url: str = "") -> str:
     """One digest for one recipient group, and its pushes tagged with the digest key (same transaction).
 
     Returns what happened: 'digest', 'page' (nobody to tell: shown on the enterprise page only),
@@ -595,8 +598,26 @@ def write_digest(session: Session, campaign: PushCampaign, staff_id: int | None,
     if not tagged:
         return "none"
     payload = _digest_payload(session, campaign, lane, key, now, for_zone=staff_id is None)
-    Notifier(session, channels, now).to_people(recipients, kind=DIGEST_KIND, payload=payload, key=key)
+    notifier = Notifier(session, channels, now)
+    notifier.to_people(recipients, kind=DIGEST_KIND, payload=payload, key=key)
+    if base_url and lane is PUSH_LANE:
+        _text_enterprises(notifier, select(PolicyPush.id).where(lane.digest == key), base_url)
     return "digest"
+
+
+def _text_enterprises(notifier: Notifier, ids_query, base_url: str) -> None:
+    """Each enterprise of the digest also gets its item by text, at the registry's contact mobile
+    (opt-outs, quiet hours and per-number caps as for every text: ``services.messaging.enterprise``)."""
+    from services.messaging import enterprise as enterprise_messages
+
+    pushes = notifier.session.scalars(select(PolicyPush).where(PolicyPush.id.in_(ids_query)).order_by(PolicyPush.id))
+    for push in pushes:
+        enterprise = notifier.session.get(Enterprise, push.enterprise_id)
+        item = notifier.session.get(PolicyItem, push.item_id)
+        if enterprise is None or item is None or not enterprise.contact_phone:
+            continue
+        enterprise_messages.tell_policy(notifier, enterprise, enterprise.contact_phone, item.title,
+                                        public_link(base_url, open_link(push)), f"policy-sms:{push.id}")
 
 
 def _digest_payload(session: Session, campaign: PushCampaign, lane: Lane, key: str, now: datetime, *,
@@ -821,7 +842,7 @@ def _department_line(session: Session, campaign: PushCampaign, now: datetime, ch
 
 
 def step_campaign(session_factory: sessionmaker[Session], campaign_id: int, *, now_fn: Callable[[], datetime],
-                  channels: Channels, deadline: float, report: RunReport) -> None:
+                  channels: Channels, deadline: float, report: RunReport, base_url: str = "") -> None:
     """One pass over one running campaign: targets, digests (until ``deadline``, monotonic), sync."""
     with session_scope(session_factory) as session:
         campaign = session.get(PushCampaign, campaign_id)
@@ -852,7 +873,7 @@ def step_campaign(session_factory: sessionmaker[Session], campaign_id: int, *, n
             if campaign is None or campaign.status != CampaignStatus.RUNNING or in_quiet_hours(
                     push_settings(session), now):
                 break
-            outcome = write_digest(session, campaign, staff_id, zone_id, now, channels)
+            outcome = write_digest(session, campaign, staff_id, zone_id, now, channels, base_url)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         if outcome == "digest":
             report.digests += 1
@@ -903,7 +924,7 @@ def finish_if_done(session: Session, campaign: PushCampaign, now: datetime, chan
 
 
 def run_campaigns(session_factory: sessionmaker[Session], *, now_fn: Callable[[], datetime], channels: Channels,
-                  budget_seconds: float = 15.0) -> RunReport:
+                  budget_seconds: float = 15.0, base_url: str = "") -> RunReport:
     """The ``policy_campaigns`` job: create scheduled campaigns, start due ones, step running ones."""
     report = RunReport()
     deadline = _time.monotonic() + budget_seconds
@@ -937,7 +958,7 @@ def run_campaigns(session_factory: sessionmaker[Session], *, now_fn: Callable[[]
                     sync_deliveries(session, campaign, now_fn())
                     refresh_counters(session, campaign, now_fn())
             continue
-        step_campaign(session_factory, campaign_id, now_fn=now_fn, channels=channels, deadline=deadline,
+        step_campaign(session_factory, campaign_id, now_fn=now_fn, channels=channels, deadline=deadline, base_url=base_url,
                       report=report)
     return report
 

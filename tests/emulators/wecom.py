@@ -108,6 +108,9 @@ class WeComEmulator:
         self.robots: dict[str, list[dict[str, Any]]] = {}  # robot key → messages it posted
         self.cards: dict[str, Card] = {}  # task id → card
         self.messages: list[dict[str, Any]] = []  # app messages actually shown (duplicates suppressed)
+        # 客户联系: external userid → the member (follow_user) who has them as a contact.
+        self.external_contacts: dict[str, str] = {}
+        self.msg_templates: list[dict[str, Any]] = []  # mass-sending tasks waiting for the member's confirmation
         self.response_codes: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, float] = {}  # token → expiry (epoch seconds)
         self.expired: set[str] = set()
@@ -362,6 +365,7 @@ class WeComEmulator:
             ("GET", "gettoken"): self._gettoken,
             ("POST", "message/send"): self._message_send,
             ("POST", "message/update_template_card"): self._update_card,
+            ("POST", "externalcontact/add_msg_template"): self._add_msg_template,
             ("POST", "webhook/send"): self._webhook,
             ("GET", "auth/getuserinfo"): self._getuserinfo,
             ("GET", "user/get"): self._user_get,
@@ -397,6 +401,29 @@ class WeComEmulator:
         code = f"rc-{next(self._ids)}-{secrets.token_hex(12)}"
         self.response_codes[code] = {"task_id": task_id, "used": False}
         return code
+
+    def add_external_contact(self, external_userid: str, follow_user: str) -> None:
+        with self._lock:
+            self.external_contacts[external_userid] = follow_user
+
+    def _add_msg_template(self, _query, body):
+        """客户联系 · 创建企业群发: a task for ``sender``; external contacts not theirs come back in fail_list."""
+        if body.get("chat_type", "single") != "single":
+            return self._error(40058, "only single chats emulated")
+        sender = str(body.get("sender") or "")
+        if sender not in self.users:
+            return self._error(60111)
+        text = body.get("text") or {}
+        if not str(text.get("content") or "").strip():
+            return self._error(44004)
+        wanted = [str(u) for u in body.get("external_userid") or []]
+        fail = [u for u in wanted if self.external_contacts.get(u) != sender]
+        if len(fail) == len(wanted):
+            return 200, {"errcode": 0, "errmsg": "ok", "fail_list": fail, "msgid": ""}
+        msgid = f"msgGAAAA{next(self._ids)}"
+        self.msg_templates.append({"msgid": msgid, "sender": sender, "external_userid": [u for u in wanted if u not in fail],
+                                   "text": text["content"]})
+        return 200, {"errcode": 0, "errmsg": "ok", "fail_list": fail, "msgid": msgid}
 
     def _message_send(self, _query, body):
         if str(body.get("agentid")) != str(self.agent_id):

@@ -68,6 +68,10 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                       'deptleader deptleader_other',
                             'login': 'anon',
                             'ok': 'admin dispatcher'},
+ 'GET admin.sms_opt_outs': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                                      'helper_other deptleader deptleader_other',
+                            'login': 'anon',
+                            'ok': 'admin'},
  'GET admin.zones': {'denied': 'dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                'helper_other deptleader deptleader_other',
                      'login': 'anon',
@@ -89,12 +93,24 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                  'deptleader_other',
                        'login': 'anon',
                        'ok': 'admin dispatcher bizenv'},
+ 'GET console.desk_caller': {'denied': 'bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                                       'helper_other deptleader deptleader_other',
+                             'login': 'anon',
+                             'ok': 'admin dispatcher'},
+ 'GET console.desk_page': {'denied': 'bizenv leader staff staff_other zoneadmin zoneadmin_other helper helper_other '
+                                     'deptleader deptleader_other',
+                           'login': 'anon',
+                           'ok': 'admin dispatcher'},
  'GET console.enterprise_search': {'login': 'anon',
                                    'ok': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                          'helper helper_other deptleader deptleader_other'},
  'GET console.home': {'login': 'anon',
                       'ok': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                             'helper_other deptleader deptleader_other'},
+ 'GET console.hotline_ledger': {'denied': 'leader staff staff_other zoneadmin zoneadmin_other helper helper_other '
+                                          'deptleader deptleader_other',
+                                'login': 'anon',
+                                'ok': 'admin dispatcher bizenv'},
  'GET console.login': {'ok': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                              'helper_other deptleader deptleader_other'},
  'GET console.new_order': {'denied': 'bizenv leader helper helper_other deptleader deptleader_other',
@@ -187,6 +203,8 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                     'ok': 'admin zoneadmin zoneadmin_other'},
  'GET health.healthz': {'ok': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                               'helper helper_other deptleader deptleader_other'},
+ 'GET hotline.ticket_status': {'untested': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin '
+                                           'zoneadmin_other helper helper_other deptleader deptleader_other'},
  'GET knowledge.case': {'login': 'anon',
                         'ok': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                               'helper_other deptleader deptleader_other'},
@@ -340,6 +358,8 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                  'helper helper_other deptleader deptleader_other'},
  'GET public.survey': {'hidden': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                  'helper helper_other deptleader deptleader_other'},
+ 'GET public.track': {'ok': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                            'helper_other deptleader deptleader_other'},
  'GET registry.census': {'denied': 'bizenv staff staff_other helper helper_other deptleader deptleader_other',
                          'login': 'anon',
                          'ok': 'admin dispatcher leader zoneadmin zoneadmin_other'},
@@ -484,6 +504,12 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
  'POST admin.sla_update': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                      'helper helper_other deptleader deptleader_other',
                            'ok': 'admin'},
+ 'POST admin.sms_opt_out_add': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                          'helper helper_other deptleader deptleader_other',
+                                'ok': 'admin'},
+ 'POST admin.sms_opt_out_remove': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin '
+                                             'zoneadmin_other helper helper_other deptleader deptleader_other',
+                                   'ok': 'admin'},
  'POST admin.unit_create': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                       'helper helper_other deptleader deptleader_other',
                             'ok': 'admin'},
@@ -494,6 +520,9 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                      'zoneadmin_other helper helper_other deptleader deptleader_other'},
  'POST api.transition': {'denied': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                    'helper helper_other deptleader deptleader_other'},
+ 'POST console.desk_submit': {'denied': 'anon bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                                        'helper_other deptleader deptleader_other',
+                              'ok': 'admin dispatcher'},
  'POST console.new_order': {'denied': 'anon bizenv leader helper helper_other deptleader deptleader_other',
                             'ok': 'admin dispatcher staff staff_other zoneadmin zoneadmin_other'},
  'POST console.order_action': {'denied': 'anon bizenv leader staff staff_other zoneadmin zoneadmin_other '
@@ -548,6 +577,8 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
  'POST grid.zone_fill': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin_other helper '
                                    'helper_other deptleader deptleader_other',
                          'ok': 'admin zoneadmin'},
+ 'POST hotline.receive_ticket': {'denied': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin '
+                                           'zoneadmin_other helper helper_other deptleader deptleader_other'},
  'POST knowledge.case_create': {'denied': 'anon',
                                 'hidden': 'admin dispatcher bizenv leader staff staff_other zoneadmin '
                                           'zoneadmin_other helper helper_other deptleader deptleader_other'},
@@ -672,6 +703,8 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
  'POST registry.import_upload': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin '
                                            'zoneadmin_other helper helper_other deptleader deptleader_other',
                                  'ok': 'admin'},
+ 'POST sms.reply': {'hidden': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                              'helper helper_other deptleader deptleader_other'},
  'POST studio.aliases': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                    'helper_other deptleader deptleader_other',
                          'ok': 'admin'},

@@ -120,8 +120,9 @@ def test_empty_message_is_a_permanent_error(session_factory, now):
 
 def test_registry_switches_the_sandbox(app):
     settings = app.extensions["settings"]
-    assert set(adapters_for(settings)) == {"sandbox"}
-    assert adapters_for(settings.with_overrides({"sandbox_enabled": False})) == {}
+    # Texts to enterprises always have a backend: the sandbox SMS unless a provider is configured.
+    assert set(adapters_for(settings)) == {"sandbox", "sms"}
+    assert set(adapters_for(settings.with_overrides({"sandbox_enabled": False}))) == {"sms"}
 
 
 # The calls that put a message in the outbox (services.messaging.notify.Notifier, outbox.Envelope).

@@ -342,3 +342,29 @@ def test_the_sandbox_shows_the_digest_to_the_staff_member(session, session_facto
         text = s.scalar(select(SandboxMessage.text).where(SandboxMessage.conversation == f"person:{desk.staff[2].id}"))
     assert "你负责的 1 家企业符合《北辰区高端装备十条》" in text and "天津北辰精工有限公司" in text
     assert OutboxStatus.SENT
+
+
+def test_enterprises_with_a_contact_mobile_also_get_the_item_by_text(session, session_factory, desk, factory, now):
+    """Policy pushes that match the enterprise reach it directly too: one text per enterprise with
+    its own absolute /p/ link; a number that replied TD gets nothing."""
+    from models import SmsOptOut
+
+    generate_profiles(session, desk, 30, seed=5, unassigned_share=0.0)
+    item = published_item(session, desk, now, {})
+    expected = sorted(matched_operating(session, item))
+    phones = {}
+    for index, enterprise_id in enumerate(expected[:3]):
+        enterprise = session.get(Enterprise, enterprise_id)
+        enterprise.contact_phone = f"1380000{index:04d}"
+        phones[enterprise_id] = enterprise.contact_phone
+    session.add(SmsOptOut(phone=phones[expected[2]], method="admin", created_at=now))
+    session.commit()
+    approved_campaign(session, desk, [item.id], now)
+    release()
+    run_campaigns(session_factory, now_fn=lambda: now, channels=SANDBOX, base_url="https://qy.tjbc.gov.cn")
+    with session_factory() as s:
+        texts = s.scalars(select(OutboundMessage).where(OutboundMessage.channel == "sms")).all()
+        assert sorted(m.target_ref for m in texts) == sorted([phones[expected[0]], phones[expected[1]]])
+        for message in texts:
+            assert message.payload["message"] == "policy"
+            assert message.payload["params"][1].startswith("https://qy.tjbc.gov.cn/p/")

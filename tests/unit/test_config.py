@@ -51,6 +51,18 @@ def test_production_refuses_to_start_without_a_strong_secret(tmp_path):
         ({"SESSION_IDLE_MINUTES": "4"}, "SESSION_IDLE_MINUTES 不能小于 5"),
         ({"SESSION_IDLE_MINUTES": "721"}, "SESSION_IDLE_MINUTES 不能大于 720"),
         ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT 不能小于 0"),
+        ({"SMS_BACKEND": "aliyun"}, "SMS_BACKEND"),
+        ({"SMS_BACKEND": "tencent", "SMS_SECRET_ID": "id"}, "SMS_SECRET_KEY、SMS_SDK_APP_ID、SMS_SIGN_NAME"),
+        ({"SMS_TEMPLATE_ACCEPTED": "SMS_0001"}, "SMS_TEMPLATE_ACCEPTED 必须是"),
+        ({"SMS_QUIET_HOURS": "21-8"}, "SMS_QUIET_HOURS"),
+        ({"SMS_QUIET_HOURS": "25:00-08:00"}, "SMS_QUIET_HOURS"),
+        ({"SMS_DAILY_CAP": "0"}, "SMS_DAILY_CAP 不能小于 1"),
+        ({"SMS_ENDPOINT": "ftp://x"}, "SMS_ENDPOINT"),
+        ({"SMS_CALLBACK_TOKEN": "short"}, "SMS_CALLBACK_TOKEN 至少 16"),
+        ({"HOTLINE_SECRET": "short"}, "HOTLINE_SECRET 至少 32"),
+        ({"HOTLINE_CALLBACK_URL": "https://12345.example/cb"}, "HOTLINE_SECRET"),
+        ({"HOTLINE_CALLBACK_URL": "ftp://x", "HOTLINE_SECRET": "s" * 32}, "HOTLINE_CALLBACK_URL"),
+        ({"HOTLINE_MAX_BODY_KB": "0"}, "HOTLINE_MAX_BODY_KB 不能小于 1"),
     ],
 )
 def test_invalid_values_name_the_variable(tmp_path, env, message):
@@ -112,3 +124,12 @@ def test_sessions_idle_out_after_two_hours_unless_configured(tmp_path):
     assert settings(tmp_path, SESSION_IDLE_MINUTES="30").session_idle_minutes == 30
     assert settings(tmp_path).trusted_proxy_count == 0
     assert settings(tmp_path, TRUSTED_PROXY_COUNT="1").trusted_proxy_count == 1
+
+
+def test_sms_and_hotline_defaults_and_a_complete_tencent_configuration(tmp_path):
+    default = settings(tmp_path)
+    assert (default.sms.backend, default.sms.quiet_hours, default.hotline.enabled) == ("sandbox", "21:00-08:00", False)
+    tencent = settings(tmp_path, SMS_BACKEND="tencent", SMS_SECRET_ID="id", SMS_SECRET_KEY="key", SMS_SDK_APP_ID="1400",
+                       SMS_SIGN_NAME="北辰有需必应", SMS_TEMPLATE_ACCEPTED="1", SMS_TEMPLATE_RESULT="2",
+                       SMS_TEMPLATE_SURVEY="3", SMS_TEMPLATE_POLICY="4", SMS_QUIET_HOURS="")
+    assert tencent.sms.template_id("survey") == "3" and tencent.sms.quiet_hours == ""
