@@ -94,6 +94,9 @@ def session(session_factory):
 
 @pytest.fixture
 def client(app, session_factory):
+    # The public pages' in-process limiters (per client address) live as long as the app: each test
+    # starts with a full allowance, as a fresh process would.
+    app.extensions.pop("public_limiters", None)
     return app.test_client()
 
 
