@@ -880,7 +880,16 @@ def feedback(ctx: OpContext, order: WorkOrder, *, note: str = "") -> WorkOrder:
     order.feedback_at = ctx.now
     order.survey_token = order.survey_token or secrets.token_urlsafe(24)
     event = _record(ctx, order, Action.FEEDBACK, from_state, order.feedback_note or "已将办理结果反馈企业")
-    enterprise_messages.tell(ctx.notifier(), order, "result", f"e{event.id}", base_url=ctx.base_url)
+    notifier = ctx.notifier()
+    enterprise_messages.tell(notifier, order, "result", f"e{event.id}", base_url=ctx.base_url)
+    # Duplicates merged into this order are answered with it, once per contact number.
+    told = {enterprise_messages.normalise_mobile(order.contact_phone)}
+    for merged in merged_orders(order):
+        mobile = enterprise_messages.normalise_mobile(merged.contact_phone)
+        if mobile and mobile not in told:
+            told.add(mobile)
+            enterprise_messages.tell(notifier, merged, "result", f"e{event.id}:merged{merged.id}",
+                                     base_url=ctx.base_url, result=wording.shorten(order.result or "", 200))
     return order
 
 

@@ -11,7 +11,7 @@ per client is the handler's (``services.ratelimit``), before this is called.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -74,6 +74,7 @@ class TrackView:
     result: str = ""
     reject_reason: str = ""
     survey_path: str = ""
+    merged_from: str = ""  # the number the enterprise asked about, when it was merged into this order
 
 
 def public_state(order: WorkOrder) -> str:
@@ -94,7 +95,14 @@ def find(session: Session, number: str, code: str) -> TrackView | None:
     order = session.scalar(select(WorkOrder).where(WorkOrder.number == number))
     if order is None or not code_matches(order, code):
         return None
-    return view(order)
+    # A duplicate merged into an earlier order shows that order's progress: one request, one answer.
+    carrier, seen = order, {order.id}
+    while carrier.merged_into is not None and carrier.merged_into.id not in seen:
+        carrier = carrier.merged_into
+        seen.add(carrier.id)
+    if carrier is order:
+        return view(order)
+    return replace(view(carrier), merged_from=order.number)
 
 
 def view(order: WorkOrder) -> TrackView:

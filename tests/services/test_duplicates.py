@@ -225,3 +225,29 @@ def test_chat_query_of_a_merged_number_shows_the_earlier_order(factory, session,
     assert shown.reply.startswith(f"工单 {second.number} 已并入 {first.number}")
     assert f"工单 {first.number}（" in shown.reply and f"并入本单的重复诉求：{second.number}" in shown.reply
     assert say(factory, cast["staff"], now + 3 * H, f"查 {second.number}").reply == shown.reply
+
+
+def test_a_merged_duplicates_caller_gets_the_result_once_and_tracks_it_by_their_own_number(factory, session, now,
+                                                                                              cast):
+    from services.orders import tracking
+
+    staff, helper = cast["staff"], cast["helper"]
+    first = submit(factory, cast, now, ROAD, level=2, department_id=cast["rsj"].id,
+                   contact_phone="13800001111").order
+    second = submit(factory, cast, now + H, ROAD_AGAIN, level=2, department_id=cast["rsj"].id,
+                    contact_phone="13900002222").order
+    third = submit(factory, cast, now + H, ROAD_AGAIN + "。", level=2, department_id=cast["rsj"].id,
+                   contact_phone="13800001111").order
+    for later in (second, third):
+        wo.merge(factory.ctx(cast["dispatcher"], now + 2 * H), later, into=first.number)
+    wo.sign(factory.ctx(helper, now + 3 * H), first)
+    wo.resolve(factory.ctx(helper, now + 4 * H), first, result="已协调养护单位修复路面")
+    wo.feedback(factory.ctx(staff, now + 5 * H), first)
+    results = [m for m in session.scalars(select(OutboundMessage).where(OutboundMessage.channel == "sms"))
+               if m.payload.get("message") == "result"]
+    # One text per contact number: the earlier order's caller and the other caller; not the same number twice.
+    assert sorted(m.target_ref for m in results) == ["13800001111", "13900002222"]
+    view = tracking.find(session, second.number, "2222")
+    assert view is not None and view.number == first.number and view.merged_from == second.number
+    assert view.result == "已协调养护单位修复路面"
+    assert tracking.find(session, second.number, "1111") is None  # the code is that of the number asked about
