@@ -59,16 +59,20 @@ def create_app(overrides: Mapping[str, object] | None = None, *, settings: Setti
 
     app.json = StrictJSONProvider(app)
     app.json.ensure_ascii = False
-    if settings.trusted_proxy_count:
+    if settings.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        count = settings.trusted_proxy_count
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     # Before any blueprint adds a rule: every <int:…> in the url_map is a bounded ASCII id.
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["position"] = PositionConverter
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout, pool_recycle=settings.db_pool_recycle,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     app.extensions["settings"] = settings
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = make_session_factory(engine)

@@ -19,6 +19,7 @@ from services.messaging.notify import Channels
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 # One delivery run keeps taking full batches for at most this long (the next run follows anyway).
 DELIVERY_BUDGET_SECONDS = 10.0
+HEARTBEAT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,15 @@ def _limiter(app: Flask):
 
 
 # --- The jobs -------------------------------------------------------------------------------------
+
+
+def heartbeat(app: Flask) -> str:
+    """Tell /readyz this jobs process is alive."""
+    from services.admin.health import beat
+
+    with session_scope(app.extensions["db_sessionmaker"]) as session:
+        beat(session, worker_id(), utc_now())
+    return "ok"
 
 
 def deliver_outbox(app: Flask) -> str:
@@ -174,6 +184,9 @@ def handbook_refresh(app: Flask) -> str:
 
 
 JOBS: tuple[JobDefinition, ...] = (
+    # /readyz is not ready once the newest beat is older than JOBS_HEARTBEAT_MAX_AGE_SECONDS (120 s).
+    JobDefinition("heartbeat", "任务进程心跳（供 /readyz 检查任务进程是否在运行）", heartbeat,
+                  interval_seconds=HEARTBEAT_SECONDS),
     JobDefinition("process_inbound", "处理企业微信、钉钉回调收到的消息（指令、卡片点击、通讯录变更）", process_inbound,
                   interval_seconds=1),
     JobDefinition("deliver_outbox", "投递待发消息（沙箱、企业微信、钉钉）", deliver_outbox, interval_seconds=2),
