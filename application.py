@@ -3,7 +3,6 @@ and does nothing else: no scheduler, no migration, no platform call."""
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -33,7 +32,13 @@ class App(Flask):
 
 def create_app(overrides: Mapping[str, object] | None = None, *, settings: Settings | None = None) -> Flask:
     settings = (settings or load_settings()).with_overrides(overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from services.observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.sentry_dsn:
+        import sentry_sdk
+
+        sentry_sdk.init(dsn=settings.sentry_dsn, environment=settings.app_env, send_default_pii=False)
 
     app = App(
         __name__,
@@ -77,6 +82,10 @@ def create_app(overrides: Mapping[str, object] | None = None, *, settings: Setti
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = make_session_factory(engine)
 
+    from handlers import observe
+
+    # The request id first, so even a refused request has one in the log.
+    observe.register(app)
     # Hostile input is refused before anything reads it, the CSRF check included.
     app.before_request(check_request)
     csrf.init_app(app)

@@ -102,6 +102,8 @@ class Settings:
     # ``json``: one JSON object per log line, with the request id; ``text``: the plain format.
     log_format: str = "text"
     sentry_dsn: str = ""
+    # prometheus_client's multiprocess folder (gunicorn): every worker writes its metrics there.
+    prometheus_multiproc_dir: Path | None = None
     # The jobs process beats every ``HEARTBEAT_SECONDS``; /readyz answers 503 once the newest beat
     # is older than this.
     jobs_heartbeat_max_age_seconds: int = 120
@@ -190,6 +192,16 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     if value not in allowed:
         raise ConfigError(f"{name} 只能是 {'/'.join(allowed)} 之一，当前为 {value!r}")
     return value
+
+
+def _existing_dir(env: Mapping[str, str], name: str) -> Path | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"{name} 必须是已存在的目录，当前为 {raw!r}")
+    return path
 
 
 def _trusted_proxies(env: Mapping[str, str]) -> int:
@@ -303,6 +315,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         log_format=_choice(env, "LOG_FORMAT", "text", ("text", "json")),
         sentry_dsn=_url(env, "SENTRY_DSN", "", ("http", "https")),
+        prometheus_multiproc_dir=_existing_dir(env, "PROMETHEUS_MULTIPROC_DIR"),
         jobs_heartbeat_max_age_seconds=_number(env, "JOBS_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=1),
         storage_backend=storage_backend,
         storage_dir=PROJECT_ROOT / Path(env.get("STORAGE_DIR") or instance_dir / "uploads").expanduser(),

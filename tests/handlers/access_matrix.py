@@ -187,6 +187,10 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                     'ok': 'admin zoneadmin zoneadmin_other'},
  'GET health.healthz': {'ok': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                               'helper helper_other deptleader deptleader_other'},
+ 'GET health.metrics': {'ok': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                              'helper helper_other deptleader deptleader_other'},
+ 'GET health.readyz': {'ok': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                             'helper_other deptleader deptleader_other'},
  'GET knowledge.case': {'login': 'anon',
                         'ok': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                               'helper_other deptleader deptleader_other'},
