@@ -145,10 +145,12 @@ def process_inbound(app: Flask) -> str:
 
 
 def run_imports(app: Flask) -> str:
+    from extensions import storage
     from services.registry.import_jobs import run_queued
 
     lease = timedelta(seconds=app.extensions["settings"].import_lease_seconds)
-    return run_queued(app.extensions["db_sessionmaker"], worker=worker_id(), clock=utc_now, lease=lease)
+    return run_queued(app.extensions["db_sessionmaker"], worker=worker_id(), clock=utc_now, lease=lease,
+                      storage=storage(app))
 
 
 def policy_campaigns(app: Flask) -> str:
@@ -167,12 +169,13 @@ def policy_uptake_weekly(app: Flask) -> str:
 
 
 def housekeeping(app: Flask) -> str:
-    from extensions import import_dir
+    from extensions import storage
     from services.admin.housekeeping import prune
 
-    retention = timedelta(days=app.extensions["settings"].inbound_retention_days)
-    return prune(app.extensions["db_sessionmaker"], now=utc_now(), inbound_retention=retention,
-                 import_dir=import_dir(app)).describe()
+    settings = app.extensions["settings"]
+    return prune(app.extensions["db_sessionmaker"], now=utc_now(),
+                 inbound_retention=timedelta(days=settings.inbound_retention_days),
+                 outbox_retention=timedelta(days=settings.outbox_retention_days), storage=storage(app)).describe()
 
 
 def handbook_refresh(app: Flask) -> str:
