@@ -441,6 +441,12 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
  'POST admin.holiday_delete': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                          'helper helper_other deptleader deptleader_other',
                                'hidden': 'admin'},
+ 'POST admin.holiday_notice_confirm': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin '
+                                                 'zoneadmin_other helper helper_other deptleader deptleader_other',
+                                       'ok': 'admin'},
+ 'POST admin.holiday_notice_preview': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin '
+                                                 'zoneadmin_other helper helper_other deptleader deptleader_other',
+                                       'ok': 'admin'},
  'POST admin.inbound_retry': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                         'helper helper_other deptleader deptleader_other',
                               'hidden': 'admin'},
