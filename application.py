@@ -38,7 +38,7 @@ def create_app(overrides: Mapping[str, object] | None = None, *, settings: Setti
     if settings.sentry_dsn:
         import sentry_sdk
 
-        sentry_sdk.init(dsn=settings.sentry_dsn, environment=settings.app_env, send_default_pii=False)
+        sentry_sdk.init(dsn=settings.sentry_dsn, environment=settings.app_env)
 
     app = App(
         __name__,

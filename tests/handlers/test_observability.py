@@ -82,3 +82,20 @@ def test_json_log_lines_carry_the_request_id():
         RequestIdFilter().filter(record)
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "出错了 x" and line["request_id"] == "req-1" and line["level"] == "WARNING"
+
+
+def test_sentry_is_initialised_only_when_a_dsn_is_set(app):
+    import sentry_sdk
+
+    from application import create_app
+
+    assert not sentry_sdk.get_client().is_active()
+    reporting = create_app(settings=app.extensions["settings"].with_overrides(
+        {"sentry_dsn": "http://public@127.0.0.1:9/1"}))
+    try:
+        assert sentry_sdk.get_client().is_active()
+        assert sentry_sdk.get_client().dsn == "http://public@127.0.0.1:9/1"
+    finally:
+        sentry_sdk.get_client().close(timeout=0)
+        sentry_sdk.init()  # back to a client that sends nothing
+        reporting.extensions["db_engine"].dispose()
