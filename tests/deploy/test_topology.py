@@ -288,3 +288,25 @@ def test_metrics_add_up_both_gunicorn_workers(topology):
     assert served and served[0] >= 6
     assert "yxby_job_runs_total" in body  # the jobs process shares the metrics folder on this host
     assert re.search(r'^yxby_database_up 1\.0$', body, re.M)
+
+
+@pytest.mark.parametrize("name", ["youxubiying.conf", "compose.conf"])
+def test_the_shipped_nginx_configs_pass_nginx_t(tmp_path, name):
+    """deploy/nginx/*.conf as shipped (certificate paths and ports moved into a scratch folder)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl 未安装，无法生成测试证书")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test",
+                    "-keyout", str(tmp_path / "privkey.pem"), "-out", str(tmp_path / "fullchain.pem")],
+                   check=True, capture_output=True)
+    site = (PROJECT_ROOT / "deploy" / "nginx" / name).read_text(encoding="utf-8")
+    site = (site.replace("/etc/ssl/youxubiying", str(tmp_path)).replace("listen 80;", f"listen 127.0.0.1:{_free_port()};")
+            .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{_free_port()} ssl http2;")
+            .replace("server web:8000;", "server 127.0.0.1:8000;"))
+    (tmp_path / "site.conf").write_text(site, encoding="utf-8")
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n  access_log off;\n  client_body_temp_path {tmp_path}/body;\n  proxy_temp_path {tmp_path}/proxy;\n"
+        f"  include {tmp_path}/site.conf;\n}}\n", encoding="utf-8")
+    result = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
