@@ -92,14 +92,22 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
 def configure_logging(level: str, fmt: str) -> None:
-    """Idempotent: one stream handler on the root logger, in the chosen format."""
+    """Like ``logging.basicConfig``: when nothing has configured the root logger yet (a plain
+    process: gunicorn, the jobs process, a command), one stream handler in the chosen format and
+    the level. Handlers someone else installed (a test runner's) are left alone. Calling again
+    (another app in the same process) only updates our own handler."""
     root = logging.getLogger()
+    ours = [h for h in root.handlers if getattr(h, "_yxby", False)]
+    if not ours:
+        if root.handlers:
+            return
+        handler = logging.StreamHandler()
+        handler._yxby = True  # type: ignore[attr-defined]
+        handler.addFilter(RequestIdFilter())
+        root.addHandler(handler)
+        ours = [handler]
     root.setLevel(level)
-    if not root.handlers:
-        root.addHandler(logging.StreamHandler())
-    for handler in root.handlers:
-        if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
-            handler.addFilter(RequestIdFilter())
+    for handler in ours:
         handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
 
 
