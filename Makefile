@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: help venv run test test-pg lint bench clean distclean
+.PHONY: help venv run test test-pg lint bench clean distclean lock wheelhouse
 
 help:
 	@echo "make venv     创建/更新虚拟环境 .venv（依赖文件变化时才重新安装）"
@@ -23,6 +23,8 @@ help:
 	@echo "make test-pg  运行全部测试（PostgreSQL：$(PG_TEST_URL)）"
 	@echo "make lint     ruff 代码检查"
 	@echo "make bench    运行基准测试 bench/run.py"
+	@echo "make lock     由 requirements.txt 重新生成带哈希的锁文件 deploy/requirements.lock"
+	@echo "make wheelhouse  下载锁文件中全部软件包的 wheel 到 wheelhouse/（供无外网的内网服务器离线安装）"
 	@echo "make clean    删除缓存与测试产物；make distclean 另删除 .venv"
 
 venv: $(STAMP)
@@ -52,6 +54,17 @@ lint: venv
 bench: venv
 	@test -f bench/run.py || { echo "bench/run.py 不存在：尚未编写基准测试" >&2; exit 1; }
 	$(BIN)/python bench/run.py
+
+# Every transitive runtime package, pinned with hashes (pip-tools, from requirements-dev.txt).
+lock: venv
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+		--output-file deploy/requirements.lock requirements.txt
+
+# Offline intranet install: copy wheelhouse/ and the repository to the server, then
+#   python3 -m venv .venv && .venv/bin/pip install --no-index --find-links wheelhouse --require-hashes -r deploy/requirements.lock
+wheelhouse: venv
+	$(BIN)/pip wheel --require-hashes --wheel-dir wheelhouse -r deploy/requirements.lock
+	@echo "wheelhouse/ 已就绪：$$(ls wheelhouse | wc -l) 个 wheel"
 
 clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +

@@ -3,7 +3,6 @@ and does nothing else: no scheduler, no migration, no platform call."""
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -33,7 +32,13 @@ class App(Flask):
 
 def create_app(overrides: Mapping[str, object] | None = None, *, settings: Settings | None = None) -> Flask:
     settings = (settings or load_settings()).with_overrides(overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from services.observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.sentry_dsn:
+        import sentry_sdk
+
+        sentry_sdk.init(dsn=settings.sentry_dsn, environment=settings.app_env)
 
     app = App(
         __name__,
@@ -59,20 +64,28 @@ def create_app(overrides: Mapping[str, object] | None = None, *, settings: Setti
 
     app.json = StrictJSONProvider(app)
     app.json.ensure_ascii = False
-    if settings.trusted_proxy_count:
+    if settings.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        count = settings.trusted_proxy_count
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     # Before any blueprint adds a rule: every <int:…> in the url_map is a bounded ASCII id.
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["position"] = PositionConverter
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout, pool_recycle=settings.db_pool_recycle,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     app.extensions["settings"] = settings
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = make_session_factory(engine)
 
+    from handlers import observe
+
+    # The request id first, so even a refused request has one in the log.
+    observe.register(app)
     # Hostile input is refused before anything reads it, the CSRF check included.
     app.before_request(check_request)
     csrf.init_app(app)

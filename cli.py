@@ -145,6 +145,35 @@ def register_commands(app: Flask) -> None:
                 raise click.ClickException(f"未找到人员 {person_id}")
             click.echo(issue_token(session, person, name, utcnow()))
 
+    @app.cli.command("backup", help="备份数据库（PostgreSQL 用 pg_dump -Fc，SQLite 用在线备份）与全部存储文件到一个新目录，附校验清单")
+    @click.argument("folder", type=click.Path(file_okay=False))
+    def backup_command(folder):
+        from datetime import UTC, datetime
+
+        from extensions import storage
+        from services.admin.backup import BackupError, take
+
+        flask_app = current_app._get_current_object()
+        try:
+            report = take(flask_app.extensions["db_engine"], storage(flask_app), folder, now=datetime.now(UTC))
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"已备份 {report.describe()}")
+
+    @app.cli.command("restore", help="从 backup 生成的目录恢复数据库与存储文件（先核对校验和；目标库已有工单时须加 --replace）")
+    @click.argument("folder", type=click.Path(exists=True, file_okay=False))
+    @click.option("--replace", is_flag=True, help="目标数据库已有数据时仍然覆盖")
+    def restore_command(folder, replace):
+        from extensions import storage
+        from services.admin.backup import BackupError, restore
+
+        flask_app = current_app._get_current_object()
+        try:
+            report = restore(flask_app.extensions["db_engine"], storage(flask_app), folder, replace=replace)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"已恢复 {report.describe()}")
+
     @app.cli.group("jobs", help="定时任务进程")
     def jobs_group():
         pass

@@ -155,10 +155,36 @@ class Settings:
     inbound_retention_days: int = 90
     # A signed-in browser (console or H5) that sends no request for this long must sign in again.
     session_idle_minutes: int = 120
-    # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are trusted (Nginx: 1).
-    # Sign-in throttling is per client address: behind a proxy it must see the real one.
-    trusted_proxy_count: int = 0
+    # Reverse proxies in front of the app whose X-Forwarded-For / -Proto / -Host are trusted (Nginx: 1).
+    # Every per-client limit (sign-in, public pages, survey) counts the client address: behind a
+    # proxy it must see the real one.
+    trusted_proxies: int = 0
     log_level: str = "INFO"
+    # ``json``: one JSON object per log line, with the request id; ``text``: the plain format.
+    log_format: str = "text"
+    sentry_dsn: str = ""
+    # prometheus_client's multiprocess folder (gunicorn): every worker writes its metrics there.
+    prometheus_multiproc_dir: Path | None = None
+    # The jobs process beats every ``HEARTBEAT_SECONDS``; /readyz answers 503 once the newest beat
+    # is older than this.
+    jobs_heartbeat_max_age_seconds: int = 120
+    # Files (attachments, import uploads, exports): ``local`` under ``storage_dir`` or ``s3``.
+    storage_backend: str = "local"
+    storage_dir: Path = INSTANCE_DIR / "uploads"
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_prefix: str = ""
+    # Sent outbox rows and sandbox messages are deleted after this many days (events and audit stay).
+    outbox_retention_days: int = 180
+    # SQLAlchemy connection pool (PostgreSQL): per process.
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout: int = 30
+    db_pool_recycle: int = 1800
+    db_statement_timeout_ms: int = 0
     testing: bool = False
     wecom: WeComSettings = field(default_factory=WeComSettings)
     dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
@@ -222,6 +248,30 @@ def _session_idle_minutes(env: Mapping[str, str]) -> int:
     if value > 12 * 60:  # the absolute lifetime of a session (services.admin.sessions)
         raise ConfigError(f"SESSION_IDLE_MINUTES 不能大于 720（登录最长有效 12 小时），当前为 {value}")
     return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} 只能是 {'/'.join(allowed)} 之一，当前为 {value!r}")
+    return value
+
+
+def _existing_dir(env: Mapping[str, str], name: str) -> Path | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"{name} 必须是已存在的目录，当前为 {raw!r}")
+    return path
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> int:
+    """``TRUSTED_PROXIES`` (hops); ``TRUSTED_PROXY_COUNT`` is its deprecated former name."""
+    if (env.get("TRUSTED_PROXIES") or "").strip():
+        return _number(env, "TRUSTED_PROXIES", 0)
+    return _number(env, "TRUSTED_PROXY_COUNT", 0)
 
 
 def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
@@ -357,6 +407,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
     if dingtalk_mode not in {"http", "stream"}:
         raise ConfigError(f"DINGTALK_MODE 只能是 http 或 stream，当前为 {dingtalk_mode!r}")
 
+    storage_backend = _choice(env, "STORAGE_BACKEND", "local", ("local", "s3"))
+    s3_bucket = (env.get("S3_BUCKET") or "").strip()
+    if storage_backend == "s3" and not s3_bucket:
+        raise ConfigError("STORAGE_BACKEND=s3 时必须设置 S3_BUCKET")
+
     is_dev = app_env == "development"
     run_jobs_in_web = _bool(env, "RUN_JOBS_IN_WEB", is_dev)
     if run_jobs_in_web and not is_dev:
@@ -381,8 +436,26 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
         outbox_claim_lease_seconds=_number(env, "OUTBOX_CLAIM_LEASE_SECONDS", 300, minimum=1),
         inbound_retention_days=_number(env, "INBOUND_RETENTION_DAYS", 90, minimum=INBOUND_RETENTION_MIN_DAYS),
         session_idle_minutes=_session_idle_minutes(env),
-        trusted_proxy_count=_number(env, "TRUSTED_PROXY_COUNT", 0),
+        trusted_proxies=_trusted_proxies(env),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+        log_format=_choice(env, "LOG_FORMAT", "text", ("text", "json")),
+        sentry_dsn=_url(env, "SENTRY_DSN", "", ("http", "https")),
+        prometheus_multiproc_dir=_existing_dir(env, "PROMETHEUS_MULTIPROC_DIR"),
+        jobs_heartbeat_max_age_seconds=_number(env, "JOBS_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=1),
+        storage_backend=storage_backend,
+        storage_dir=PROJECT_ROOT / Path(env.get("STORAGE_DIR") or instance_dir / "uploads").expanduser(),
+        s3_bucket=s3_bucket,
+        s3_endpoint_url=_url(env, "S3_ENDPOINT_URL", "", ("http", "https")),
+        s3_region=(env.get("S3_REGION") or "").strip(),
+        s3_access_key=(env.get("S3_ACCESS_KEY") or "").strip(),
+        s3_secret_key=(env.get("S3_SECRET_KEY") or "").strip(),
+        s3_prefix=(env.get("S3_PREFIX") or "").strip().strip("/"),
+        outbox_retention_days=_number(env, "OUTBOX_RETENTION_DAYS", 180, minimum=1),
+        db_pool_size=_number(env, "DB_POOL_SIZE", 10, minimum=1),
+        db_max_overflow=_number(env, "DB_MAX_OVERFLOW", 20),
+        db_pool_timeout=_number(env, "DB_POOL_TIMEOUT", 30, minimum=1),
+        db_pool_recycle=_number(env, "DB_POOL_RECYCLE", 1800, minimum=1),
+        db_statement_timeout_ms=_number(env, "DB_STATEMENT_TIMEOUT_MS", 0),
         wecom=WeComSettings(
             corp_id=env.get("WECOM_CORP_ID", ""),
             agent_id=env.get("WECOM_AGENT_ID", ""),

@@ -17,7 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20,
+                pool_timeout: int = 30, pool_recycle: int = 1800, statement_timeout_ms: int = 0) -> Engine:
+    """The pool settings apply to PostgreSQL (``DB_POOL_SIZE`` … in config): per process, so a
+    gunicorn with N workers holds up to N × (pool_size + max_overflow) connections."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -26,7 +29,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args = {"options": f"-c statement_timeout={statement_timeout_ms}"} if statement_timeout_ms else {}
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+                         pool_timeout=pool_timeout, pool_recycle=pool_recycle, connect_args=connect_args)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -2,13 +2,11 @@
 
 This is application glue (beside ``application.py`` and ``cli.py``): handlers, jobs and commands
 ask for the app's WeCom or DingTalk facade here; the facades themselves (``integrations``) are
-handed the token store and never reach for it. ``import_dir`` says where uploaded spreadsheets
-wait for the jobs process.
+handed the token store and never reach for it. ``storage`` says where attachments and uploaded
+spreadsheets live (a directory or S3).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from flask import Flask, g, has_app_context
 from sqlalchemy.orm import Session
@@ -18,6 +16,7 @@ from integrations.dingtalk import DingTalkApi
 from integrations.dingtalk_inbound import DingTalkInbound
 from integrations.dingtalk_stream import StreamWorker
 from integrations.registry import adapters_for
+from integrations.storage import LocalStorage, S3Storage, Storage
 from integrations.wecom import WeComApi
 from integrations.wecom_aibot import WS_CHANNEL, WeComAibotInbound
 from integrations.wecom_aibot_ws import AibotSocketAdapter, AibotSocketWorker
@@ -109,12 +108,19 @@ def wecom_aibot_ws_worker(app: Flask, **options) -> AibotSocketWorker:
                              on_message=lambda payload: handle(payload).status, after_message=deliver, **options)
 
 
-def import_dir(app: Flask) -> Path:
-    """Where uploaded spreadsheets wait for the jobs process (``IMPORT_ROOT``, else the uploads
-    folder's ``imports``): the web writes there, the jobs process reads, discards and sweeps it,
-    so both must see the same folder."""
-    configured = app.config.get("IMPORT_ROOT")
-    if configured:
-        return Path(configured)
+def storage(app: Flask) -> Storage:
+    """Where attachments, import uploads and exports live (``STORAGE_BACKEND``): web processes
+    write, the jobs process reads, discards and sweeps, so all must see the same storage. Tests
+    point ``UPLOAD_ROOT`` at a temporary folder."""
     uploads = app.config.get("UPLOAD_ROOT")
-    return (Path(uploads) if uploads else Path(app.instance_path) / "uploads") / "imports"
+    if uploads:
+        return LocalStorage(uploads)
+    settings = app.extensions["settings"]
+    if settings.storage_backend == "s3":
+        existing = app.extensions.get("storage")
+        if existing is None:
+            existing = app.extensions.setdefault("storage", S3Storage.from_settings(
+                bucket=settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+                access_key=settings.s3_access_key, secret_key=settings.s3_secret_key, prefix=settings.s3_prefix))
+        return existing
+    return LocalStorage(settings.storage_dir)

@@ -31,7 +31,7 @@ def http_message(status: int) -> str:
 
 
 def wants_json() -> bool:
-    if request.path.startswith(("/api/", "/wecom/", "/dingtalk/", "/healthz")):
+    if request.path.startswith(("/api/", "/wecom/", "/dingtalk/", "/healthz", "/readyz", "/metrics")):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]

@@ -5,12 +5,12 @@ committed. Parsing happens in the jobs process (``services.registry.import_jobs`
 from __future__ import annotations
 
 import logging
-import uuid
+import tempfile
 from pathlib import Path
 
 from flask import Response, current_app
 
-from extensions import import_dir
+from extensions import storage
 from handlers.context import current_person, db, now, settings
 from jobs.wakes import wake
 from models import ImportJob
@@ -30,17 +30,17 @@ def queue_import(upload, *, kind: str, full_export: bool = False, dry_run: bool 
     if file_type not in excel_io.SUPPORTED:
         raise ValidationFailed(f"不支持的文件类型“{file_type or '无扩展名'}”，请上传 {excel_io.SUPPORTED_LABEL} 文件",
                                fields={"file": "文件类型不支持"})
-    folder = import_dir(current_app)
-    folder.mkdir(parents=True, exist_ok=True)
-    stored = folder / f"{uuid.uuid4().hex}.{file_type}"  # the name import_jobs.discard_upload recognises
-    upload.save(stored)
-    try:
-        return import_jobs.accept_upload(db(), kind=kind, stored_path=stored, filename=filename,
-                                         actor=current_person(), now=now(), max_bytes=settings().import_max_bytes,
-                                         full_export=full_export, dry_run=dry_run)
-    except BaseException:
-        stored.unlink(missing_ok=True)
-        raise
+    # Checked in a scratch copy, then put in the storage the jobs process reads (maybe on another host).
+    key = import_jobs.upload_key(file_type)
+    files = storage(current_app)
+    with tempfile.TemporaryDirectory(prefix="yxby-import-") as scratch:
+        local = Path(scratch) / f"upload.{file_type}"
+        upload.save(local)
+        job = import_jobs.accept_upload(db(), kind=kind, stored_path=local, storage_key=key, filename=filename,
+                                        actor=current_person(), now=now(), max_bytes=settings().import_max_bytes,
+                                        full_export=full_export, dry_run=dry_run)
+        files.put_file(key, local)  # a request that then fails leaves an orphan housekeeping removes
+    return job
 
 
 def wake_imports_after(response: Response) -> Response:

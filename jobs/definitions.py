@@ -19,6 +19,7 @@ from services.messaging.notify import Channels
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 # One delivery run keeps taking full batches for at most this long (the next run follows anyway).
 DELIVERY_BUDGET_SECONDS = 10.0
+HEARTBEAT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,15 @@ def _limiter(app: Flask):
 
 
 # --- The jobs -------------------------------------------------------------------------------------
+
+
+def heartbeat(app: Flask) -> str:
+    """Tell /readyz this jobs process is alive."""
+    from services.admin.health import beat
+
+    with session_scope(app.extensions["db_sessionmaker"]) as session:
+        beat(session, worker_id(), utc_now())
+    return "ok"
 
 
 def deliver_outbox(app: Flask) -> str:
@@ -135,10 +145,12 @@ def process_inbound(app: Flask) -> str:
 
 
 def run_imports(app: Flask) -> str:
+    from extensions import storage
     from services.registry.import_jobs import run_queued
 
     lease = timedelta(seconds=app.extensions["settings"].import_lease_seconds)
-    return run_queued(app.extensions["db_sessionmaker"], worker=worker_id(), clock=utc_now, lease=lease)
+    return run_queued(app.extensions["db_sessionmaker"], worker=worker_id(), clock=utc_now, lease=lease,
+                      storage=storage(app))
 
 
 def policy_campaigns(app: Flask) -> str:
@@ -158,12 +170,13 @@ def policy_uptake_weekly(app: Flask) -> str:
 
 
 def housekeeping(app: Flask) -> str:
-    from extensions import import_dir
+    from extensions import storage
     from services.admin.housekeeping import prune
 
-    retention = timedelta(days=app.extensions["settings"].inbound_retention_days)
-    return prune(app.extensions["db_sessionmaker"], now=utc_now(), inbound_retention=retention,
-                 import_dir=import_dir(app)).describe()
+    settings = app.extensions["settings"]
+    return prune(app.extensions["db_sessionmaker"], now=utc_now(),
+                 inbound_retention=timedelta(days=settings.inbound_retention_days),
+                 outbox_retention=timedelta(days=settings.outbox_retention_days), storage=storage(app)).describe()
 
 
 def handbook_refresh(app: Flask) -> str:
@@ -175,6 +188,9 @@ def handbook_refresh(app: Flask) -> str:
 
 
 JOBS: tuple[JobDefinition, ...] = (
+    # /readyz is not ready once the newest beat is older than JOBS_HEARTBEAT_MAX_AGE_SECONDS (120 s).
+    JobDefinition("heartbeat", "任务进程心跳（供 /readyz 检查任务进程是否在运行）", heartbeat,
+                  interval_seconds=HEARTBEAT_SECONDS),
     JobDefinition("process_inbound", "处理企业微信、钉钉回调收到的消息（指令、卡片点击、通讯录变更）", process_inbound,
                   interval_seconds=1),
     JobDefinition("deliver_outbox", "投递待发消息（沙箱、企业微信、钉钉）", deliver_outbox, interval_seconds=2),

@@ -24,6 +24,7 @@ from flask import Flask
 from jobs import worker_id
 from jobs.definitions import JOBS, JOBS_BY_NAME, LOCAL_TZ, JobDefinition
 from jobs.wakes import job_wakes
+from services.observability import record_job
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,10 @@ def _run(app: Flask, job: JobDefinition) -> None:
                 with app.app_context():
                     result = job.func(app)
             except Exception:
+                record_job(job.name, False, time.monotonic() - started)
                 log.exception("job %s failed (worker %s)", job.name, worker_id())
                 return
+            record_job(job.name, True, time.monotonic() - started)
             log.debug("job %s done in %.2fs: %s", job.name, time.monotonic() - started, result)
             with wakes.lock:
                 if job.name not in wakes.woken:
@@ -123,6 +126,11 @@ def run_job_now(app: Flask, name: str) -> str:
     job = JOBS_BY_NAME.get(name)
     if job is None:
         raise UnknownJob(f"未知任务：{name}。可用任务：{', '.join(JOBS_BY_NAME)}")
-    with app.app_context():
-        result = job.func(app)
+    started, ok = time.monotonic(), False
+    try:
+        with app.app_context():
+            result = job.func(app)
+        ok = True
+    finally:
+        record_job(job.name, ok, time.monotonic() - started)
     return f"{job.name}（{job.description}）：{result}"

@@ -158,6 +158,8 @@ class InboundMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)  # due from; also the claim lease
     error: Mapped[str] = mapped_column(Text, default="")
     outcome: Mapped[str] = mapped_column(String(200), default="")  # what processing did, for the log
+    # The web request that stored it: the jobs process logs its processing under the same id.
+    request_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     processed_at: Mapped[datetime | None] = mapped_column()
 

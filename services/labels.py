@@ -115,6 +115,7 @@ AUDIT_ACTIONS = {
     "sla.delete": "删除时限策略",
     "holiday.add": "新增节假日调整",
     "holiday.delete": "删除节假日调整",
+    "holiday.import": "按国务院通知录入节假日",
     "screening.create": "新增甄别规则",
     "screening.update": "修改甄别规则",
     "setting.update": "修改系统参数",

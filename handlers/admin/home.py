@@ -12,4 +12,5 @@ from services.admin import operations as admin
 @bp.get("/")
 @roles_required(*VIEWERS)
 def index():
-    return render_template("admin/index.html", counts=admin.overview_counts(db(), now()), can_edit=can_edit())
+    return render_template("admin/index.html", counts=admin.overview_counts(db(), now()), can_edit=can_edit(),
+                           calendar_warning=admin.calendar_warning(db(), now().astimezone(admin.LOCAL_TZ).date()))

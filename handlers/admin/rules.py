@@ -11,6 +11,7 @@ from handlers.console.auth import roles_required
 from handlers.context import db, now, settings
 from models import RequestDomain, ScreeningRule, SlaPolicy
 from services.admin import operations as admin
+from services.admin.holiday_notice import parse_notice
 from services.admin.operations import LOCAL_TZ
 from services.errors import ValidationFailed
 from services.orders import screening
@@ -117,6 +118,7 @@ def _holiday_page() -> dict:
         "holidays": admin.list_holidays(db(), today, include_past=show_all), "show_all": show_all,
         "years": admin.calendar_status(db(), today), "builtin": admin.builtin_is_workday,
         "kinds": admin.HOLIDAY_KINDS, "can_edit": can_edit(),
+        "calendar_warning": admin.calendar_warning(db(), today),
     }
 
 
@@ -134,6 +136,31 @@ def holiday_add():
     except ValidationFailed as error:
         return render_invalid("admin/holidays.html", error, **_holiday_page())
     flash(f"已登记 {row.day.isoformat()} 为{'调休上班' if row.is_workday else '休息日'}", "success")
+    return redirect(url_for("admin.holidays"))
+
+
+@bp.post("/holidays/notice")
+@roles_required(*EDITORS)
+def holiday_notice_preview():
+    """The pasted notice, parsed and shown for confirmation; nothing is saved yet."""
+    text = request.form.get("text") or ""
+    try:
+        notice = parse_notice(text)
+    except ValidationFailed as error:
+        return render_invalid("admin/holidays.html", error, **_holiday_page())
+    return render_template("admin/holiday_notice.html", notice=notice, text=text,
+                           rows=admin.notice_rows(db(), notice), builtin=admin.builtin_is_workday)
+
+
+@bp.post("/holidays/notice/confirm")
+@roles_required(*EDITORS)
+def holiday_notice_confirm():
+    try:
+        counts = admin.import_holiday_notice(admin_ctx(), request.form.get("text") or "")
+    except ValidationFailed as error:
+        return render_invalid("admin/holidays.html", error, **_holiday_page())
+    flash(f"已按国务院通知录入 {counts['year']} 年节假日：新增 {counts['new']} 天，修改 {counts['changed']} 天，"
+          f"{counts['same']} 天原已一致", "success")
     return redirect(url_for("admin.holidays"))
 
 

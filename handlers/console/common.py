@@ -6,15 +6,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from datetime import date, timedelta
-from pathlib import Path
 
 from flask import abort, current_app, g, request, send_file
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from extensions import storage
 from handlers import custom_fields
 from handlers.console import bp
 from handlers.context import current_person, db, now, op_context, settings
+from integrations.storage import Storage
 from models import Attachment, Enterprise, Person, RequestDomain, Role, Satisfaction, ServiceStage, WorkOrder
 from services import inputs
 from services.admin import settings as system_settings
@@ -48,10 +49,17 @@ def clock(order: WorkOrder) -> deadlines.Clock:
     return deadlines.clock(order, calendar(), request_now())
 
 
-def upload_root() -> Path:
-    """Where attachments live; tests point ``UPLOAD_ROOT`` at a temporary folder."""
-    configured = current_app.config.get("UPLOAD_ROOT")
-    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
+def upload_root() -> Storage:
+    """Where attachments live (``extensions.storage``); tests point ``UPLOAD_ROOT`` at a temporary folder."""
+    return storage(current_app)
+
+
+def send_stored(storage_key: str, *, mimetype: str, filename: str, as_attachment: bool):
+    """A stored file as a download, streamed from the storage (a directory or S3)."""
+    stream = attachments.open_stored(upload_root(), storage_key)
+    response = send_file(stream, mimetype=mimetype, as_attachment=as_attachment, download_name=filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,12 +209,8 @@ def send_attachment(attachment_id: int, *, inline_types: tuple[str, ...] = ()):
     if record is None:
         abort(404)
     ensure_can_view(current_person(), record.work_order)
-    path = attachments.storage_path(upload_root(), record.storage_key)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=record.content_type, as_attachment=not record.content_type.startswith(inline_types),
-                         download_name=record.filename, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response = send_stored(record.storage_key, mimetype=record.content_type, filename=record.filename,
+                           as_attachment=not record.content_type.startswith(inline_types))
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -9,6 +9,7 @@ from handlers.console.auth import login_required
 from handlers.console.common import request_now
 from handlers.context import current_person, db, settings
 from models import Role
+from services.admin.operations import LOCAL_TZ, calendar_warning
 from services.orders import queries as order_queries
 from services.permissions import can_create_order
 from services.statistics.kpis import can_view_statistics
@@ -63,10 +64,16 @@ def _navigation():
     return {"nav_items": lambda: nav_items(current_person()), "product_name": "有需必应 · 北辰区政企同行服务平台"}
 
 
+CALENDAR_KEEPERS = (Role.SYSADMIN, Role.DISPATCHER, Role.BIZENV_OFFICE)
+
+
 @bp.route("/")
 @login_required
 def home():
     person = current_person()
     counts = order_queries.dashboard_counts(db(), person, request_now())
+    # District administrators hear about next year's missing holiday plan from 1 November on.
+    warning = (calendar_warning(db(), request_now().astimezone(LOCAL_TZ).date())
+               if person.role in CALENDAR_KEEPERS else None)
     return render_template("console/home.html", counts=counts, board=person.role in BOARD_ROLES,
-                           can_create=can_create_order(person))
+                           can_create=can_create_order(person), calendar_warning=warning)

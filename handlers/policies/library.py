@@ -4,14 +4,13 @@ publish → retire, attachments, the match preview, and the xlsx import with its
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
 from handlers.boundary import arg_id, arg_page
 from handlers.console.auth import login_required
-from handlers.console.common import upload_root
+from handlers.console.common import send_stored, upload_root
 from handlers.context import current_person, db, settings
 from handlers.policies import bp
 from handlers.policies.common import (
@@ -23,6 +22,7 @@ from handlers.policies.common import (
     policy_ctx,
 )
 from handlers.uploads import queue_import, wake_imports_after
+from integrations.storage import Storage
 from models import (
     Department,
     DepartmentKind,
@@ -194,7 +194,7 @@ def policy_transition(policy_id: int):
 # --------------------------------------------------------------------------------------------
 # Attachments
 # --------------------------------------------------------------------------------------------
-def _policy_files_root() -> Path:
+def _policy_files_root() -> Storage:
     return upload_root()
 
 
@@ -232,13 +232,8 @@ def _attachment(policy, sha256: str) -> dict:
 @login_required
 def policy_attachment(policy_id: int, sha256: str):
     record = _attachment(policies.get_policy(db(), policy_id), sha256)
-    path = attachments.storage_path(_policy_files_root(), record["storage_key"])
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=record.get("content_type") or "application/octet-stream", as_attachment=True,
-                         download_name=record.get("filename") or "附件", max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_stored(record["storage_key"], mimetype=record.get("content_type") or "application/octet-stream",
+                       filename=record.get("filename") or "附件", as_attachment=True)
 
 
 @bp.post("/<int:policy_id>/attachments/<sha256>/remove")

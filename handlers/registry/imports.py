@@ -8,9 +8,10 @@ import logging
 import tempfile
 from pathlib import Path
 
-from flask import flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
+from extensions import storage
 from handlers.console.auth import roles_required
 from handlers.console.common import checkbox
 from handlers.context import current_person, db, now, settings
@@ -117,7 +118,7 @@ def import_confirm(job_id: int):
 @roles_required(*IMPORT_ROLES)
 def import_cancel(job_id: int):
     job = _job(job_id)
-    import_jobs.cancel(db(), job, now=now())
+    import_jobs.cancel(db(), job, now=now(), storage=storage(current_app))
     flash("已取消该导入，企业库未做任何改动", "success")
     return redirect(url_for("registry.imports"))
 

@@ -16,6 +16,10 @@ What goes, and why it is safe:
   expired; ``channel_pause`` once the pause is over;
 * ``wecom_card_code`` after 72 hours, when WeCom no longer accepts the code;
 * ``sign_in_throttle`` once no counter would still remember it (a day without failures).
+* ``sandbox_message`` and *sent* ``outbound_message`` rows after ``OUTBOX_RETENTION_DAYS`` (180):
+  what was said to whom is also in the work order's events and the audit log, which stay for
+  good; pending, sending and dead messages are never pruned (a dead letter is what an
+  administrator investigates). Sandbox lines go first, then the sent rows no line points at.
 * spreadsheet imports (``services.registry.import_jobs``): a previewed import nobody confirmed or
   cancelled for ``ABANDONED_IMPORT_AFTER`` is cancelled and its upload deleted; the row errors of a
   failed or cancelled import go ``IMPORT_ERRORS_RETENTION`` after it ended (a done import keeps
@@ -31,13 +35,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from sqlalchemy import ColumnElement, and_, delete, func, inspect, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, inspect, or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import INBOUND_RETENTION_MIN_DAYS
 from database import is_postgres, session_scope
+from integrations.storage import Storage
 from integrations.wecom import RESPONSE_CODE_LIFETIME
 from models import (
     ChannelPause,
@@ -48,12 +53,15 @@ from models import (
     InboundReceipt,
     InboxStatus,
     KvEntry,
+    OutboundMessage,
+    OutboxStatus,
     RateWindow,
+    SandboxMessage,
     SignInThrottle,
     WeComCardCode,
 )
 from services.admin.sign_in import LONGEST_MEMORY
-from services.registry.import_jobs import MAX_LISTED_ERRORS, discard_upload, is_upload_name
+from services.registry.import_jobs import IMPORTS_PREFIX, MAX_LISTED_ERRORS, discard_upload, is_upload_name
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +92,10 @@ LABELS = {
     "import_errors": "失败或放弃的导入的错误行",
     "trimmed_import_errors": "超出上限的导入错误行",
     "import_files": "无用的导入文件",
+    "sandbox_messages": "过期的沙箱消息",
+    "sent_messages": "过期的已发送消息",
 }
+DEFAULT_OUTBOX_RETENTION = timedelta(days=180)
 
 
 @dataclass
@@ -103,6 +114,8 @@ class PruneReport:
     import_errors: int = 0
     trimmed_import_errors: int = 0
     import_files: int = 0
+    sandbox_messages: int = 0
+    sent_messages: int = 0
 
     def describe(self) -> str:
         parts = [f"{LABELS[f.name]} {getattr(self, f.name)} 条" for f in fields(self) if getattr(self, f.name)]
@@ -138,6 +151,8 @@ def prune(
     inbound_retention: timedelta,
     batch_size: int = BATCH_SIZE,
     import_dir: Path | None = None,
+    storage: Storage | None = None,
+    outbox_retention: timedelta = DEFAULT_OUTBOX_RETENTION,
 ) -> PruneReport:
     """Delete what has outlived its use; every batch commits on its own."""
     if inbound_retention < timedelta(days=INBOUND_RETENTION_MIN_DAYS):
@@ -147,7 +162,15 @@ def prune(
     report = PruneReport()
     for name, (model, condition) in _conditions(now, inbound_retention).items():
         setattr(report, name, _delete_in_batches(session_factory, model, condition, batch_size))
-    report.abandoned_imports = _cancel_abandoned_imports(session_factory, now)
+    if outbox_retention < timedelta(days=1):
+        raise ValueError("outbox_retention must be at least a day")
+    outbox_before = now - outbox_retention
+    report.sandbox_messages = _delete_in_batches(session_factory, SandboxMessage,
+                                                 SandboxMessage.created_at < outbox_before, batch_size)
+    report.sent_messages = _delete_in_batches(session_factory, OutboundMessage, and_(
+        OutboundMessage.status == OutboxStatus.SENT, OutboundMessage.sent_at < outbox_before,
+        ~exists().where(SandboxMessage.outbound_id == OutboundMessage.id)), batch_size)
+    report.abandoned_imports = _cancel_abandoned_imports(session_factory, now, storage)
     ended = select(ImportJob.id).where(ImportJob.status.in_((ImportStatus.FAILED, ImportStatus.CANCELLED)),
                                        ImportJob.updated_at < now - IMPORT_ERRORS_RETENTION)
     report.import_errors = _delete_in_batches(session_factory, ImportRowError, ImportRowError.job_id.in_(ended),
@@ -155,10 +178,13 @@ def prune(
     report.trimmed_import_errors = _trim_import_errors(session_factory, batch_size)
     if import_dir is not None:
         report.import_files = _sweep_import_files(session_factory, import_dir, now)
+    if storage is not None:
+        report.import_files += _sweep_stored_imports(session_factory, storage, now)
     return report
 
 
-def _cancel_abandoned_imports(session_factory: sessionmaker[Session], now: datetime) -> int:
+def _cancel_abandoned_imports(session_factory: sessionmaker[Session], now: datetime,
+                              storage: Storage | None = None) -> int:
     with session_scope(session_factory) as session:
         abandoned = session.execute(
             select(ImportJob.id, ImportJob.stored_path).where(
@@ -175,7 +201,7 @@ def _cancel_abandoned_imports(session_factory: sessionmaker[Session], now: datet
             ).rowcount:
                 cancelled.append(stored_path)
     for stored_path in cancelled:  # after the commit: a rolled-back cancel keeps its file
-        discard_upload(stored_path)
+        discard_upload(stored_path, storage)
     return len(cancelled)
 
 
@@ -205,6 +231,20 @@ def _trim_import_errors(session_factory: sessionmaker[Session], batch_size: int)
             job = session.get(ImportJob, job_id)
             job.unlisted_errors = max(0, job.errors - kept_rows)
     return trimmed
+
+
+def _sweep_stored_imports(session_factory: sessionmaker[Session], storage: Storage, now: datetime) -> int:
+    """The storage's ``imports/`` objects that no queued, running or previewed job needs."""
+    with session_scope(session_factory) as session:
+        needed = set(session.scalars(select(ImportJob.stored_path).where(ImportJob.status.in_(_FILE_NEEDED))))
+    removed = 0
+    for item in list(storage.objects(IMPORTS_PREFIX)):
+        if item.key in needed or not is_upload_name(PurePosixPath(item.key)) or item.modified >= now - ORPHAN_UPLOAD_GRACE:
+            continue
+        storage.delete(item.key)
+        removed += 1
+        log.info("housekeeping: removed orphaned import upload %s", item.key)
+    return removed
 
 
 def _sweep_import_files(session_factory: sessionmaker[Session], folder: Path, now: datetime) -> int:

@@ -49,6 +49,7 @@ from models import (
 from services import audit, inputs, labels
 from services.admin import sessions, sign_in
 from services.admin import settings as system_settings
+from services.admin.holiday_notice import ParsedNotice, parse_notice
 from services.errors import Conflict, ValidationFailed
 from services.lookup import get_or_not_found
 from services.messaging import inbox, outbox
@@ -818,6 +819,73 @@ def add_holiday(ac: AdminContext, data: Mapping[str, Any]) -> HolidayOverride:
     ac.session.flush()
     ac.audit("holiday.add", "holiday", row.id, {"day": day, "kind": HOLIDAY_KINDS[kind], "note": note})
     return row
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    day: date
+    is_workday: bool
+    note: str
+    change: str  # new | changed | same
+    current: HolidayOverride | None
+
+
+def notice_rows(session: Session, notice: ParsedNotice) -> list[NoticeRow]:
+    """What saving the parsed notice would do, date by date (for the confirmation page)."""
+    days = [d.day for d in notice.days]
+    existing = {row.day: row for row in session.scalars(select(HolidayOverride).where(HolidayOverride.day.in_(days)))}
+    rows = []
+    for item in notice.days:
+        current = existing.get(item.day)
+        if current is None:
+            change = "new"
+        elif current.is_workday == item.is_workday and current.note == item.note:
+            change = "same"
+        else:
+            change = "changed"
+        rows.append(NoticeRow(item.day, item.is_workday, item.note, change, current))
+    return rows
+
+
+def import_holiday_notice(ac: AdminContext, text: str) -> dict[str, int]:
+    """Save the notice's days as overrides (replacing what was entered for the same dates)."""
+    notice = parse_notice(text)
+    counts = {"new": 0, "changed": 0, "same": 0}
+    for row in notice_rows(ac.session, notice):
+        counts[row.change] += 1
+        if row.current is None:
+            ac.session.add(HolidayOverride(day=row.day, is_workday=row.is_workday, note=row.note))
+        elif row.change == "changed":
+            row.current.is_workday, row.current.note = row.is_workday, row.note
+    ac.session.flush()
+    ac.audit("holiday.import", "holiday", notice.year, {
+        "year": notice.year, "holidays": len(notice.holidays), "workdays": len(notice.workdays),
+        "festivals": "、".join(notice.festivals), "new": counts["new"], "changed": counts["changed"]})
+    return counts | {"year": notice.year}
+
+
+def year_configured(session: Session, year: int) -> bool:
+    """The package carries the year's notice, or someone entered its days (a notice import adds ~30)."""
+    if calendar_knows_year(year):
+        return True
+    return bool(session.scalar(select(func.count(HolidayOverride.id)).where(
+        HolidayOverride.day >= date(year, 1, 1), HolidayOverride.day <= date(year, 12, 31),
+        HolidayOverride.is_workday.is_(False))))
+
+
+WARN_FROM_MONTH = 11
+
+
+def calendar_warning(session: Session, today: date) -> str | None:
+    """From 1 November while next year's holidays are unknown (and any time this year's are):
+    the sentence a district administrator sees on the console."""
+    for year in (today.year, today.year + 1):
+        if year > today.year and today.month < WARN_FROM_MONTH:
+            continue
+        if not year_configured(session, year):
+            return (f"{year} 年的法定节假日与调休安排尚未录入：请在「管理 → 节假日」粘贴国务院办公厅关于{year}年"
+                    "部分节假日安排的通知。录入前，时限按法定节日（不含调休）与周一至周五计算。")
+    return None
 
 
 def delete_holiday(ac: AdminContext, holiday_id: Any) -> None:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from database import is_postgres, session_scope
 from models import InboundMessage, InboxStatus
+from services import observability
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +101,16 @@ _INSERTS: dict[str, Any] = {}
 
 def store(session: Session, platform: str, dedupe_key: str, payload: dict[str, Any], now: datetime) -> bool:
     """Keep a verified callback for processing; False when the platform delivered it before.
-    One statement, no savepoint: the caller commits and answers."""
+    One statement, no savepoint: the caller commits and answers. The current request id goes
+    with it, so the jobs process's log lines for it carry the same id."""
     inserted = session.execute(_insert_statement(session.get_bind().dialect.name), {
         "platform": platform, "dedupe_key": dedupe_key[:200], "payload": payload, "status": InboxStatus.PENDING,
         "attempts": 0, "next_attempt_at": now, "error": "", "outcome": "", "created_at": now,
+        "request_id": observability.current_request_id()[:64],
     }).scalar_one_or_none()
-    return inserted is not None
+    stored = inserted is not None
+    observability.record_callback(platform, "stored" if stored else "duplicate")
+    return stored
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,6 +159,15 @@ def process_due(
 
 
 def _process_one(session_factory, processors, message_id: int, now_fn, max_attempts: int) -> str:
+    """Process one row under the request id of the callback that stored it."""
+    token = observability.set_request_id("")
+    try:
+        return _process_claimed(session_factory, processors, message_id, now_fn, max_attempts)
+    finally:
+        observability.reset_request_id(token)
+
+
+def _process_claimed(session_factory, processors, message_id: int, now_fn, max_attempts: int) -> str:
     now = now_fn()
     session = session_factory()
     try:
@@ -161,6 +175,7 @@ def _process_one(session_factory, processors, message_id: int, now_fn, max_attem
         if message is None or message.status != InboxStatus.PENDING:
             session.rollback()
             return "skipped"
+        observability.set_request_id(message.request_id)
         if message.attempts > max_attempts:
             # Claimed more often than allowed: earlier attempts died with their process.
             session.rollback()
@@ -183,6 +198,7 @@ def _process_one(session_factory, processors, message_id: int, now_fn, max_attem
     finally:
         session.close()
     log.info("inbound %s %s: %s", reference(message_id), message.platform, message.outcome)
+    observability.record_callback(message.platform, "done")
     return "done"
 
 
@@ -201,6 +217,7 @@ def _record_failure(session_factory, processors, message_id: int, error: str, no
                 message.next_attempt_at = now + timedelta(seconds=delay)
                 log.warning("inbound %s attempt %s failed, retrying in %ss: %s", reference(message),
                             message.attempts, delay, error)
+                observability.record_callback(message.platform, "retry")
                 return "retrying"
             message.status = InboxStatus.FAILED
             message.processed_at = now
@@ -208,6 +225,7 @@ def _record_failure(session_factory, processors, message_id: int, error: str, no
             _apologise(session, processors.get(message.platform), message, now)
             log.error("inbound %s (%s %s) failed for good after %s attempts: %s", reference(message),
                       message.platform, message.dedupe_key, message.attempts, error)
+            observability.record_callback(message.platform, "failed")
             return "failed"
     except Exception:
         # The row stays pending and comes back when its lease runs out.

@@ -1,6 +1,8 @@
 """Work-order attachments: check each upload, store it by content hash, hand back the records.
 
-Files live under ``<root>/<sha256[:2]>/<sha256>``; the same file uploaded twice is stored once.
+Files are stored (``integrations.storage``: a directory or S3) under the key
+``<sha256[:2]>/<sha256>``; the same file uploaded twice is stored once. Each upload is checked in a
+local scratch file first; only a good one goes to the storage.
 Nothing here trusts the browser: the type comes from the file name's extension *and* the file's
 first bytes, the size is counted while streaming. A failed batch removes what it wrote.
 """
@@ -8,13 +10,14 @@ first bytes, the size is counted while streaming. A failed batch removes what it
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import BinaryIO
 
+from integrations.storage import LocalStorage, Storage, StorageKeyError
 from services.errors import NotFound, ValidationFailed
 
 CHUNK = 64 * 1024
@@ -84,12 +87,14 @@ class StoredBatch:
     """The records for ``NewOrder.attachments`` and the files this batch newly wrote."""
 
     records: list[dict] = field(default_factory=list)
-    written: list[Path] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # storage keys
+    storage: Storage | None = None
 
     def discard(self) -> None:
         """Remove the files this batch created (files that existed before are kept: shared by hash)."""
-        for path in self.written:
-            path.unlink(missing_ok=True)
+        for key in self.written:
+            if self.storage is not None:
+                self.storage.delete(key)
         self.written.clear()
         self.records.clear()
 
@@ -109,30 +114,35 @@ def _mb(size: int) -> str:
     return f"{value:.0f} MB" if value >= 1 else f"{size // 1024} KB"
 
 
-def storage_path(root: Path, storage_key: str) -> Path:
-    """Resolve a stored key safely inside ``root``."""
-    path = (Path(root) / storage_key).resolve()
-    if Path(root).resolve() not in path.parents:
-        raise NotFound("附件不存在")
-    return path
+def open_stored(storage: Storage | Path, storage_key: str) -> BinaryIO:
+    """A stored attachment for reading; ``NotFound`` for a key that is not one or a missing file."""
+    storage = LocalStorage(storage) if isinstance(storage, (str, Path)) else storage
+    try:
+        return storage.open(storage_key)
+    except (StorageKeyError, FileNotFoundError, IsADirectoryError):
+        raise NotFound("附件不存在") from None
 
 
-def store_uploads(uploads: Iterable[Upload], root: Path, *, max_bytes: int) -> StoredBatch:
-    """Validate and store every upload; on any invalid file remove this batch's files and raise."""
+def store_uploads(uploads: Iterable[Upload], storage: Storage | Path, *, max_bytes: int,
+                  scratch: Path | None = None) -> StoredBatch:
+    """Validate and store every upload; on any invalid file remove this batch's files and raise.
+    ``storage`` may be a directory (a ``LocalStorage`` there); ``scratch`` is where uploads are
+    checked before they are stored (the system's temporary folder by default)."""
+    storage = LocalStorage(storage) if isinstance(storage, (str, Path)) else storage
     items = [u for u in uploads if u is not None and (u.filename or "").strip()]
     if len(items) > MAX_FILES:
         raise ValidationFailed(f"一次最多上传 {MAX_FILES} 个附件", fields={"attachments": f"最多 {MAX_FILES} 个"})
-    batch = StoredBatch()
+    batch = StoredBatch(storage=storage)
     try:
         for upload in items:
-            _store_one(upload, Path(root), max_bytes, batch)
+            _store_one(upload, storage, Path(scratch or tempfile.gettempdir()), max_bytes, batch)
     except BaseException:
         batch.discard()
         raise
     return batch
 
 
-def _store_one(upload: Upload, root: Path, max_bytes: int, batch: StoredBatch) -> None:
+def _store_one(upload: Upload, storage: Storage, scratch: Path, max_bytes: int, batch: StoredBatch) -> None:
     filename = clean_filename(upload.filename)
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if not filename or ext not in ALLOWED:
@@ -141,9 +151,8 @@ def _store_one(upload: Upload, root: Path, max_bytes: int, batch: StoredBatch) -
             fields={"attachments": "类型不支持"},
         )
     content_type, signature_ok = ALLOWED[ext]
-    tmp_dir = root / ".incoming"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_dir / secrets.token_hex(16)
+    scratch.mkdir(parents=True, exist_ok=True)
+    tmp = scratch / f"yxby-upload-{secrets.token_hex(16)}"
     digest = hashlib.sha256()
     size = 0
     head = b""
@@ -171,13 +180,9 @@ def _store_one(upload: Upload, root: Path, max_bytes: int, batch: StoredBatch) -
             )
         sha = digest.hexdigest()
         storage_key = f"{sha[:2]}/{sha}"
-        final = root / storage_key
-        if final.exists():
-            tmp.unlink()
-        else:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
-            batch.written.append(final)
+        if not storage.exists(storage_key):
+            storage.put_file(storage_key, tmp)
+            batch.written.append(storage_key)
     finally:
         tmp.unlink(missing_ok=True)
     batch.records.append(

@@ -12,6 +12,7 @@ midnight), even when the next day is not a working day.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -42,11 +43,22 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+@functools.cache
+def statutory_holidays(year: int) -> frozenset[date]:
+    """China's statutory days off in ``year`` by rule (the ``holidays`` package)."""
+    import holidays
+
+    return frozenset(holidays.country_holidays("CN", years=year))
+
+
 class WorkCalendar:
     """China's working days (调休 aware) with administrator overrides on top.
 
     ``overrides`` maps a date to whether it is a working day and always wins. Dates the
-    ``chinese_calendar`` package has no data for fall back to Monday-Friday.
+    ``chinese_calendar`` package has no data for (a year whose notice it does not carry yet) fall
+    back to the statutory holidays the ``holidays`` package computes for China (New Year, Spring
+    Festival, Qingming, Labour Day, Dragon Boat, Mid-Autumn, National Day — without the 调休 swaps,
+    which only the notice says), then Monday-Friday.
     """
 
     def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
@@ -70,7 +82,7 @@ class WorkCalendar:
             try:
                 result = bool(chinese_calendar.is_workday(day))
             except NotImplementedError:
-                result = day.weekday() < 5
+                result = day.weekday() < 5 and day not in statutory_holidays(day.year)
         self._cache[day] = result
         return result
 

@@ -31,15 +31,18 @@ import re
 import secrets
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from integrations.storage import Storage
 from models import ImportJob, ImportStatus, Person
 from services import audit
 from services.errors import InvalidTransition, ValidationFailed
@@ -56,6 +59,8 @@ KIND_LABELS = {"enterprises": "企业名录", "people": "人员名册", "policie
 # Kinds whose finished real run is audited here (the policy import records its own entry).
 AUDITED_KINDS = ("enterprises", "people")
 LEASE = timedelta(seconds=30)
+# Console uploads are stored (``integrations.storage``) under this prefix until their job is over.
+IMPORTS_PREFIX = "imports/"
 MAX_ATTEMPTS = 3
 # Row errors kept per job (see importer.MAX_LISTED_ERRORS, which is this).
 MAX_LISTED_ERRORS = 10_000
@@ -114,14 +119,15 @@ def create_job(
 
 def accept_upload(session: Session, *, kind: str, stored_path: str | os.PathLike, filename: str,
                   actor: Person | None, now: datetime, max_bytes: int, full_export: bool = False,
-                  dry_run: bool = True) -> ImportJob:
+                  dry_run: bool = True, storage_key: str | None = None) -> ImportJob:
     """An uploaded file becomes a queued job, after the checks that read no cell (type, size,
     container, zip bomb: ``excel_io.check_upload``, a few milliseconds). Nothing is parsed here:
     the jobs process does that, outside any request and its transaction."""
     if kind not in RUNNERS:
         raise ValidationFailed(f"未知的导入类型：{kind}")
     excel_io.check_upload(stored_path, filename, max_bytes)
-    return create_job(session, kind=kind, filename=filename, stored_path=str(stored_path),
+    # A console upload is checked in its scratch copy and the job refers to its storage key.
+    return create_job(session, kind=kind, filename=filename, stored_path=storage_key or str(stored_path),
                       file_size=os.path.getsize(stored_path), actor=actor, now=now, full_export=full_export,
                       dry_run=dry_run)
 
@@ -141,13 +147,13 @@ def confirm(session: Session, job: ImportJob, *, full_export: bool | None, now: 
     return job
 
 
-def cancel(session: Session, job: ImportJob, *, now: datetime) -> ImportJob:
+def cancel(session: Session, job: ImportJob, *, now: datetime, storage: Storage | None = None) -> ImportJob:
     if job.status not in (ImportStatus.PREVIEWED, ImportStatus.QUEUED, ImportStatus.UPLOADED):
         raise InvalidTransition(f"该导入任务当前为“{job.status_label}”，不能取消")
     job.status = ImportStatus.CANCELLED
     job.updated_at = now
     session.flush()
-    discard_upload(job.stored_path)
+    discard_upload(job.stored_path, storage)
     return job
 
 
@@ -166,22 +172,52 @@ def with_unlisted_note(errors: Iterable[tuple], job: ImportJob) -> Iterator[tupl
 _UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.[a-z]{3,4}$")
 
 
-def is_upload_name(path: Path) -> bool:
+def is_upload_name(path: PurePath) -> bool:
     """A console upload's own copy (``…/imports/<uuid>.<ext>``), not a file someone pointed us at."""
     return path.parent.name == "imports" and bool(_UPLOAD_NAME.match(path.name))
 
 
-def discard_upload(stored_path: str) -> bool:
+def upload_key(extension: str) -> str:
+    """A new storage key for an uploaded spreadsheet (``imports/<uuid>.<ext>``)."""
+    return f"{IMPORTS_PREFIX}{uuid.uuid4().hex}.{extension}"
+
+
+def is_storage_key(stored_path: str) -> bool:
+    """A job's ``stored_path`` is a storage key for console uploads; an absolute path is a file the
+    command line was pointed at (and the rows from before the storage existed)."""
+    return not os.path.isabs(stored_path)
+
+
+def discard_upload(stored_path: str, storage: Storage | None = None) -> bool:
     """Delete an uploaded copy once its job is over (the row errors live in the database).
 
     Only the console's own copies (``is_upload_name``) are deleted — never a file the command line
     was pointed at.
     """
-    path = Path(stored_path)
+    path = PurePosixPath(stored_path) if is_storage_key(stored_path) else Path(stored_path)
     if not is_upload_name(path):
         return False
-    path.unlink(missing_ok=True)
+    if is_storage_key(stored_path):
+        if storage is not None:
+            storage.delete(stored_path)
+        return storage is not None
+    Path(stored_path).unlink(missing_ok=True)
     return True
+
+
+@contextmanager
+def job_file(stored_path: str, storage: Storage | None) -> Iterator[Path]:
+    """The job's file as a local path for the readers: fetched from the storage for a key."""
+    if not is_storage_key(stored_path):
+        yield Path(stored_path)
+        return
+    if storage is None:
+        raise ValidationFailed("导入文件存放位置未配置，无法读取")
+    try:
+        with storage.local_copy(stored_path) as path:
+            yield path
+    except FileNotFoundError:
+        raise ValidationFailed("导入文件已不存在（可能已被清理），请重新上传") from None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -211,7 +247,7 @@ def _gone_from_this_machine(claimed_by: str, worker: str) -> bool:
 
 
 def recover(session_factory: sessionmaker[Session], *, worker: str, now: datetime,
-            lease: timedelta = LEASE) -> list[int]:
+            lease: timedelta = LEASE, storage: Storage | None = None) -> list[int]:
     """Take back running jobs whose worker is gone: the lease passed, or the process that held it
     on this machine no longer exists. Queued again, or failed after ``MAX_ATTEMPTS`` claims."""
     taken: list[int] = []
@@ -245,15 +281,15 @@ def recover(session_factory: sessionmaker[Session], *, worker: str, now: datetim
                     failed.append(stored_path)
             session.commit()
     for path in failed:
-        discard_upload(path)
+        discard_upload(path, storage)
     return taken
 
 
 def claim_next(session_factory: sessionmaker[Session], *, worker: str, now: datetime,
-               lease: timedelta = LEASE) -> JobSnapshot | None:
+               lease: timedelta = LEASE, storage: Storage | None = None) -> JobSnapshot | None:
     """Take the oldest queued job; a real run waits while another real run of its kind is running.
     Running jobs whose worker is gone are taken back first (``recover``)."""
-    recover(session_factory, worker=worker, now=now, lease=lease)
+    recover(session_factory, worker=worker, now=now, lease=lease, storage=storage)
     with session_factory() as session:
         candidates = session.scalars(
             select(ImportJob).where(ImportJob.status == ImportStatus.QUEUED).order_by(ImportJob.id).limit(20)
@@ -330,7 +366,8 @@ class LeaseKeeper:
 
 
 def run_job(session_factory: sessionmaker[Session], job: JobSnapshot, *, clock: Callable[[], datetime],
-            progress_cb: Callable[[Any], None] | None = None, lease: timedelta = LEASE) -> tuple[str, str]:
+            progress_cb: Callable[[Any], None] | None = None, lease: timedelta = LEASE,
+            storage: Storage | None = None) -> tuple[str, str]:
     """Run a claimed job to its end; returns (final status, summary). Never raises for bad files.
     A run whose lease was lost returns ("lost", "") and leaves the job to its new holder."""
     started = time.monotonic()
@@ -343,24 +380,26 @@ def run_job(session_factory: sessionmaker[Session], job: JobSnapshot, *, clock: 
         try:
             keeper.check()
             runner = runner_for(job.kind)
-            result = runner(session_factory, job, now=clock(), clock=clock, progress_cb=progress)
+            with job_file(job.stored_path, storage) as local:
+                result = runner(session_factory, replace(job, stored_path=str(local)), now=clock(), clock=clock,
+                                progress_cb=progress)
             keeper.check()
         except LeaseLost:
             log.warning("import job %s abandoned after %.1fs: its lease was lost", job.id, time.monotonic() - started)
             return "lost", ""
         except ValidationFailed as error:
-            return _ended(_finish(session_factory, job, ImportStatus.FAILED, clock(), error=error.message),
+            return _ended(_finish(session_factory, job, ImportStatus.FAILED, clock(), storage=storage, error=error.message),
                           error.message)
         except Exception:
             reference = secrets.token_hex(4).upper()
             log.exception("import job %s failed ref=%s", job.id, reference)
             message = f"导入时系统出错，已导入的部分保留；请联系管理员并提供编号 {reference}"
-            return _ended(_finish(session_factory, job, ImportStatus.FAILED, clock(), error=message), message)
+            return _ended(_finish(session_factory, job, ImportStatus.FAILED, clock(), storage=storage, error=message), message)
     status = ImportStatus.PREVIEWED if job.dry_run else ImportStatus.DONE
     summary = result.describe(dry_run=job.dry_run)
     log.info("import job %s %s in %.1fs: %s", job.id, status, time.monotonic() - started, summary)
     detail = result.audit_detail() if hasattr(result, "audit_detail") else {}
-    return _ended(_finish(session_factory, job, status, clock(), fields=result.job_fields(), summary=summary,
+    return _ended(_finish(session_factory, job, status, clock(), storage=storage, fields=result.job_fields(), summary=summary,
                           detail=detail), summary)
 
 
@@ -368,7 +407,8 @@ def _ended(status: str, summary: str) -> tuple[str, str]:
     return (status, "") if status == "lost" else (status, summary)
 
 
-def _finish(session_factory, job: JobSnapshot, status: str, now: datetime, *, error: str = "",
+def _finish(session_factory, job: JobSnapshot, status: str, now: datetime, *, storage: Storage | None = None,
+            error: str = "",
             fields: dict[str, int] | None = None, summary: str = "", detail: dict[str, Any] | None = None) -> str:
     """Record the end of a run — only while the job is still this worker's (else "lost")."""
     with session_factory() as session:
@@ -390,19 +430,19 @@ def _finish(session_factory, job: JobSnapshot, status: str, now: datetime, *, er
                           **(detail or {})}, "", now)
         session.commit()
     if status in (ImportStatus.DONE, ImportStatus.FAILED):
-        discard_upload(job.stored_path)
+        discard_upload(job.stored_path, storage)
     return status
 
 
 def run_queued(session_factory: sessionmaker[Session], *, worker: str, clock: Callable[[], datetime],
-               budget_seconds: float = 120.0, lease: timedelta = LEASE) -> str:
+               budget_seconds: float = 120.0, lease: timedelta = LEASE, storage: Storage | None = None) -> str:
     """The ``run_imports`` job: run queued jobs one after another for up to ``budget_seconds``."""
     started = time.monotonic()
     done: list[str] = []
     while time.monotonic() - started < budget_seconds:
-        job = claim_next(session_factory, worker=worker, now=clock(), lease=lease)
+        job = claim_next(session_factory, worker=worker, now=clock(), lease=lease, storage=storage)
         if job is None:
             break
-        status, summary = run_job(session_factory, job, clock=clock, lease=lease)
+        status, summary = run_job(session_factory, job, clock=clock, lease=lease, storage=storage)
         done.append(f"#{job.id} {ImportStatus.LABELS.get(status, '已转交其他进程')}：{summary}")
     return "；".join(done) if done else "没有待处理的导入"

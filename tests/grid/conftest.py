@@ -33,7 +33,9 @@ def page_token(client, path: str = "/grid/") -> str:
 
 @pytest.fixture(autouse=True)
 def tmp_roots(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "IMPORT_ROOT", str(tmp_path / "imports"))
+    # Stored uploads go to the storage's imports/ (a LocalStorage on tmp_path).
+    monkeypatch.setitem(app.config, "UPLOAD_ROOT", str(tmp_path))
+    (tmp_path / "imports").mkdir(exist_ok=True)
     monkeypatch.setitem(app.config, "EXPORT_TMP_DIR", str(tmp_path))
     return tmp_path
 

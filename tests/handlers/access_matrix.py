@@ -203,6 +203,10 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                     'ok': 'admin zoneadmin zoneadmin_other'},
  'GET health.healthz': {'ok': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                               'helper helper_other deptleader deptleader_other'},
+ 'GET health.metrics': {'ok': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                              'helper helper_other deptleader deptleader_other'},
+ 'GET health.readyz': {'ok': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
+                             'helper_other deptleader deptleader_other'},
  'GET hotline.ticket_status': {'untested': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin '
                                            'zoneadmin_other helper helper_other deptleader deptleader_other'},
  'GET knowledge.case': {'login': 'anon',
@@ -465,6 +469,12 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
  'POST admin.holiday_delete': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                          'helper helper_other deptleader deptleader_other',
                                'hidden': 'admin'},
+ 'POST admin.holiday_notice_confirm': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin '
+                                                 'zoneadmin_other helper helper_other deptleader deptleader_other',
+                                       'ok': 'admin'},
+ 'POST admin.holiday_notice_preview': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin '
+                                                 'zoneadmin_other helper helper_other deptleader deptleader_other',
+                                       'ok': 'admin'},
  'POST admin.inbound_retry': {'denied': 'anon dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                         'helper helper_other deptleader deptleader_other',
                               'hidden': 'admin'},

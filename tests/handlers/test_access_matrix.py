@@ -83,6 +83,11 @@ def _world(session, now):
     from services.demo.seed import seed_demo
 
     seed_demo(session, channels=Channels(sandbox=True), now=now)
+    from datetime import UTC, datetime
+
+    from services.admin.health import beat
+
+    beat(session, "access-matrix", datetime.now(UTC))  # /readyz: a jobs process is alive
     order = session.scalar(select(WorkOrder).where(WorkOrder.assigned_department_id.is_not(None),
                                                    WorkOrder.zone_id.is_not(None),
                                                    WorkOrder.state == State.PROCESSING).order_by(WorkOrder.id))

@@ -282,14 +282,14 @@ def test_sla_policy_validation_and_save(admin_web, session):
 def test_holiday_add_and_delete_reach_the_calendar(admin_web, session):
     html = admin_web.get("/admin/holidays").get_data(as_text=True)
     assert "2027 年法定节假日尚未内置，请在此录入" in html
-    day = date(2027, 2, 8)  # a Monday
+    day = date(2027, 3, 8)  # a Monday, no statutory holiday
     response = admin_web.post("/admin/holidays", {"day": day.isoformat(), "kind": "off", "note": "春节"},
                     token_from="/admin/holidays")
     assert response.status_code == 302
     session.expire_all()
     assert load_calendar(session).is_workday(day) is False
     html = admin_web.get("/admin/holidays").get_data(as_text=True)
-    assert "2027-02-08" in html and "春节" in html and "已录入 1 天" in html
+    assert "2027-03-08" in html and "春节" in html and "已录入 1 天" in html
 
     response = admin_web.post("/admin/holidays", {"day": day.isoformat(), "kind": "work"},
                     token_from="/admin/holidays")
@@ -471,3 +471,48 @@ def test_only_the_sysadmin_may_retry_a_callback(web, factory, callbacks, session
     session.expire_all()
     assert session.get(InboundMessage, row_id).status == InboxStatus.FAILED
     assert web.post(f"/admin/inbound/{row_id}/retry", {}, csrf=False).status_code in (400, 403)
+
+
+# --------------------------------------------------------------------------------------------
+# Holidays from the State Council's notice
+# --------------------------------------------------------------------------------------------
+NOTICE_2027 = ("国务院办公厅关于2027年部分节假日安排的通知\n"
+               "一、元旦：1月1日（周五）至3日（周日）放假，共3天。\n"
+               "二、春节：2月6日（农历除夕、周六）至13日（农历正月初七、周六）放假调休，共8天。"
+               "2月14日（周日）、2月20日（周六）上班。\n")
+
+
+def test_a_pasted_notice_is_shown_for_confirmation_then_saved_as_overrides(admin_web, session):
+    response = admin_web.post("/admin/holidays/notice", {"text": NOTICE_2027}, token_from="/admin/holidays")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "核对 2027 年节假日安排" in html
+    assert "放假 11 天，调休上班 2 天" in html and "2027-02-14" in html and "春节调休上班" in html
+    assert session.scalar(select(HolidayOverride.id)) is None  # nothing saved before the confirmation
+
+    response = admin_web.post("/admin/holidays/notice/confirm", {"text": NOTICE_2027}, token_from="/admin/holidays")
+    assert response.status_code == 302
+    session.expire_all()
+    calendar = load_calendar(session)
+    assert calendar.is_workday(date(2027, 2, 8)) is False and calendar.is_workday(date(2027, 2, 14)) is True
+    assert len(session.scalars(select(HolidayOverride)).all()) == 13
+    assert audit_actions(session) == ["holiday.import"]
+    # Confirming the same notice again changes nothing.
+    admin_web.post("/admin/holidays/notice/confirm", {"text": NOTICE_2027}, token_from="/admin/holidays")
+    session.expire_all()
+    assert len(session.scalars(select(HolidayOverride)).all()) == 13
+
+
+def test_a_text_that_is_no_notice_is_refused_in_chinese(admin_web, session):
+    response = admin_web.post("/admin/holidays/notice", {"text": "放假安排另行通知"}, token_from="/admin/holidays")
+    assert response.status_code == 422 and "未能从通知中识别年份" in response.get_data(as_text=True)
+
+
+def test_from_november_the_console_warns_while_next_year_is_unconfigured(session):
+    from services.admin.operations import calendar_warning
+
+    assert calendar_warning(session, date(2026, 10, 31)) is None  # 2026 known, too early for 2027
+    assert "2027 年的法定节假日" in calendar_warning(session, date(2026, 11, 1))
+    assert "2027 年" in calendar_warning(session, date(2027, 3, 1))  # this year's plan missing: always
+    session.add(HolidayOverride(day=date(2027, 1, 1), is_workday=False, note="元旦"))
+    session.flush()
+    assert calendar_warning(session, date(2026, 11, 1)) is None

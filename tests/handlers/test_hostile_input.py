@@ -42,7 +42,7 @@ from tests.handlers.hostile import Crawl, recording_request_class
 pytestmark = pytest.mark.slow
 
 # Logging out ends the crawl's session; the health check answers 503 on purpose when the database is gone.
-SKIP = frozenset({"console.logout", "health.healthz"})
+SKIP = frozenset({"console.logout", "health.healthz", "health.readyz", "health.metrics"})
 # Password checks hash on purpose (slowly): only the values the guard refuses.
 LIGHT = frozenset({"console.login"})
 # The crawl takes about 40 s on SQLite and 60 s on PostgreSQL on a loaded two-core machine.

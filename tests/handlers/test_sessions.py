@@ -201,7 +201,7 @@ def test_guessing_from_one_address_does_not_lock_out_the_person_at_another(app, 
 def test_behind_the_proxy_the_forwarded_address_is_the_one_counted(app, people):
     from application import create_app
 
-    proxied = create_app(settings=app.extensions["settings"].with_overrides({"trusted_proxy_count": 1}))
+    proxied = create_app(settings=app.extensions["settings"].with_overrides({"trusted_proxies": 1}))
     try:
         attacker, person = proxied.test_client(), proxied.test_client()
         # Both arrive from Nginx on 127.0.0.1; only X-Forwarded-For tells them apart.

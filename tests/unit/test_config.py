@@ -122,8 +122,11 @@ def test_relative_instance_dir_is_read_from_the_project_root(tmp_path, monkeypat
 def test_sessions_idle_out_after_two_hours_unless_configured(tmp_path):
     assert settings(tmp_path).session_idle_minutes == 120
     assert settings(tmp_path, SESSION_IDLE_MINUTES="30").session_idle_minutes == 30
-    assert settings(tmp_path).trusted_proxy_count == 0
-    assert settings(tmp_path, TRUSTED_PROXY_COUNT="1").trusted_proxy_count == 1
+    assert settings(tmp_path).trusted_proxies == 0
+    assert settings(tmp_path, TRUSTED_PROXIES="1").trusted_proxies == 1
+    # The former name still works; the new one wins when both are set.
+    assert settings(tmp_path, TRUSTED_PROXY_COUNT="2").trusted_proxies == 2
+    assert settings(tmp_path, TRUSTED_PROXY_COUNT="2", TRUSTED_PROXIES="1").trusted_proxies == 1
 
 
 def test_sms_and_hotline_defaults_and_a_complete_tencent_configuration(tmp_path):

@@ -130,13 +130,14 @@ def test_from_rows_reads_holiday_override_objects():
     assert not WorkCalendar.from_rows(rows).is_workday(date(2026, 3, 10))
 
 
-def test_unknown_year_falls_back_to_monday_to_friday():
+def test_unknown_year_falls_back_to_the_statutory_holidays_then_monday_to_friday():
     cal = WorkCalendar({date(2027, 1, 4): False})
     assert cal.is_workday(date(2027, 1, 5))  # Tuesday
     assert not cal.is_workday(date(2027, 1, 9))  # Saturday
     assert not cal.is_workday(date(2027, 1, 4))  # Monday, overridden
-    # Fri 2027-01-01 10:00 + 1 WD: weekend and the overridden Monday are skipped.
-    assert cal.add_workdays(sh(2027, 1, 1, 10), 1) == sh(2027, 1, 5, 10)
+    assert not cal.is_workday(date(2027, 1, 1))  # New Year's Day (holidays package), a Friday
+    # Thu 2026-12-31 10:00 + 1 WD: New Year, the weekend and the overridden Monday are skipped.
+    assert cal.add_workdays(sh(2026, 12, 31, 10), 1) == sh(2027, 1, 5, 10)
 
 
 def test_is_workday_is_cached(monkeypatch):
