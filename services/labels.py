@@ -213,6 +213,8 @@ ENTERPRISE_FIELDS = {
 AUDIT_FIELDS = {
     "scope": "计数范围", "failures": "失败次数", "wait_seconds": "等待秒数", "session_version": "登录会话版本",
     "conversation_title": "群名称",
+    # Holidays from the State Council notice
+    "year": "年份", "holidays": "放假日期", "workdays": "调休上班日期", "festivals": "节日",
     **ENTERPRISE_FIELDS,
     # Who and what
     "name": "名称", "title": "标题", "label": "事项", "code": "编码", "parent": "上级部门", "department": "部门",
