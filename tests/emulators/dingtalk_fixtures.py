@@ -22,12 +22,13 @@ from tests.emulators.dingtalk import DingTalkEmulator, callback_headers
 APP_KEY = "dingemulatorappkey01"
 APP_SECRET = "emulator-app-secret-0123456789abcdefghij"
 AGENT_ID = "3000001"
+CORP_ID = "dingemulatorcorp01"  # what 免登 and dd.config name the organisation by
 ROBOT_CODE = "ding-robot-code"
 
 
 def dingtalk_settings_for(emulator: DingTalkEmulator, mode: str = "http") -> DingTalkSettings:
     return replace(DingTalkSettings(), app_key=emulator.app_key, app_secret=emulator.app_secret,
-                   agent_id=emulator.agent_id, robot_code=ROBOT_CODE, api_base=emulator.url,
+                   agent_id=emulator.agent_id, robot_code=ROBOT_CODE, corp_id=CORP_ID, api_base=emulator.url,
                    openapi_base=emulator.url, mode=mode)
 
 
