@@ -205,9 +205,10 @@ def test_photo_with_the_dingtalk_location(dingtalk_live_server, dingtalk_emulato
                                           session_factory, artifacts):
     import hashlib
 
-    from tests.emulators.dingtalk_fixtures import CORP_ID
+    from tests.emulators.dingtalk_fixtures import corp_id_for
 
     base = dingtalk_live_server
+    corp_id = corp_id_for(dingtalk_emulator)
     dingtalk_emulator.add_user("dt-sunbangban", "孙帮办", "13900000002")
     context, page = h5.phone_page(browser, user_agent=DINGTALK_UA)
     context.route("https://g.alicdn.com/**", lambda route: route.fulfill(
@@ -216,7 +217,7 @@ def test_photo_with_the_dingtalk_location(dingtalk_live_server, dingtalk_emulato
     url = f"{base}/m/orders/{dingtalk_order}"
     page.goto(url)  # the 免登 page: requestAuthCode, the code to the server, back to the order
     page.wait_for_url(url)
-    assert page.evaluate("window.__dd.authCorp") == CORP_ID
+    assert page.evaluate("window.__dd.authCorp") == corp_id
     page.click("#act-attach summary")
     expect(page.locator("[data-locate]")).to_be_visible()
     configs = page.evaluate("window.__dd.configs")
@@ -225,7 +226,7 @@ def test_photo_with_the_dingtalk_location(dingtalk_live_server, dingtalk_emulato
     text = f"jsapi_ticket={dingtalk_emulator.jsapi_ticket}&noncestr={config['nonceStr']}" \
            f"&timestamp={config['timeStamp']}&url={url}"
     assert config["signature"] == hashlib.sha1(text.encode()).hexdigest()  # the server's, for this page
-    assert config["corpId"] == CORP_ID and config["agentId"] == dingtalk_emulator.agent_id
+    assert config["corpId"] == corp_id and config["agentId"] == dingtalk_emulator.agent_id
     assert config["jsApiList"] == ["device.geolocation.get"]
     assert len(dingtalk_emulator.calls("get_jsapi_ticket")) == 1
     page.click("[data-locate]")
