@@ -19,6 +19,7 @@ logged by the adapter that parses them, never raised.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import re
@@ -232,6 +233,14 @@ def person_ids(target_ref: str) -> list[int]:
         if part.isdigit() and int(part) not in ids:
             ids.append(int(part))
     return ids
+
+
+def jsapi_signature(ticket: str, nonce: str, timestamp: int | str, url: str) -> str:
+    """The in-app JS bridge's page signature, the same on WeCom (``wx.config`` / ``wx.agentConfig``)
+    and DingTalk (``dd.config``): sha1 of ``jsapi_ticket=…&noncestr=…&timestamp=…&url=…`` (the keys in
+    ASCII order), ``url`` being the page's own address without its fragment."""
+    text = f"jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={url}"
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def retry_on_stale_token(call: Callable[[], T], *, stale: Callable[[Exception], bool], renew: Callable[[], None],

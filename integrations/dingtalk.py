@@ -63,6 +63,7 @@ from integrations.base import (
     TokenStorage,
     TransientError,
     beijing_time,
+    jsapi_signature,
     markdown_safe,
     payload_label,
     person_ids,
@@ -244,6 +245,10 @@ class _Client(AppKeyClient):
     def get_access_token(self):
         return self._request("GET", "gettoken", params={"appkey": self.app_key, "appsecret": self.app_secret})
 
+    def get_jsapi_ticket(self):
+        # The SDK's own asks for "/get_jsapi_ticket", which would drop a path in DINGTALK_API_BASE.
+        return self.get("get_jsapi_ticket")
+
 
 # --------------------------------------------------------------------------------------------
 # The API facade
@@ -353,6 +358,33 @@ class DingTalkApi:
                 break
             cursor = page.get("next_cursor")
         return users
+
+    # -- JSAPI in the H5 pages (dd.config) -------------------------------------------------------
+    def jsapi_config(self, url: str, *, timestamp: int, nonce: str,
+                     session: Session | None = None) -> dict[str, Any]:
+        """What the page hands to ``dd.config`` for ``url`` (the page's own address without its
+        fragment). The app's jsapi_ticket (``get_jsapi_ticket``) is kept by the SDK in the token store
+        beside the access token: fetched once per lifetime and shared by every process."""
+        client = self.client(session)
+
+        def ticket() -> str:
+            try:
+                return str(client.jsapi_ticket or "")
+            except DingTalkClientException as exc:
+                raise _error_from_sdk(exc) from exc
+            except (KeyError, TypeError) as exc:
+                raise DingTalkError(None, "钉钉未返回 jsapi_ticket") from exc
+            except requests.RequestException as exc:
+                raise DingTalkNetworkError(f"{exc.__class__.__name__}: {exc}") from exc
+
+        value = retry_on_stale_token(
+            ticket, stale=lambda error: isinstance(error, DingTalkError) and error.is_token_error,
+            renew=client.cache.access_token.delete, platform="dingtalk get_jsapi_ticket",
+        )
+        if not value:
+            raise DingTalkError(None, "钉钉未返回 jsapi_ticket")
+        return {"agentId": str(self.settings.agent_id), "corpId": self.settings.corp_id, "timeStamp": timestamp,
+                "nonceStr": nonce, "signature": jsapi_signature(value, nonce, timestamp, url)}
 
     # -- sending -------------------------------------------------------------------------------
     def send_work_notice(self, userids: Iterable[str], msg: dict[str, Any], *,

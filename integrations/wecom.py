@@ -20,7 +20,6 @@ whenever one is bound (``WeComApi.bound(session)``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ from integrations.base import (
     RateRule,
     TokenStorage,
     TransientError,
+    jsapi_signature,
     person_ids,
     plain_safe,
     retry_on_stale_token,
@@ -147,12 +147,6 @@ class WeComClient(WeChatClient):
                                  and error.errcode in TOKEN_ERRCODES),
             renew=renew, platform="wecom",
         )
-
-
-def jsapi_signature(ticket: str, nonce: str, timestamp: int, url: str) -> str:
-    """WeCom's JS-SDK signature: sha1 of ``jsapi_ticket=…&noncestr=…&timestamp=…&url=…``."""
-    text = f"jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={url}"
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 # --- The facade ---------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from handlers.console.common import (
 from handlers.context import current_person, db, settings
 from handlers.mobile import bp
 from handlers.mobile.auth import mobile_login_required, signed_in_channel
+from handlers.mobile.native import native_platform
 from models import Role, Satisfaction
 from services.errors import DomainError, InvalidTransition, PermissionDenied
 from services.orders import operations as wo
@@ -169,12 +170,14 @@ def render_detail(order, *, error: DomainError | None = None, form_action: str |
     supervised = next((e for e in reversed(order.events) if e.action == Action.SUPERVISE), None)
     if supervised is not None and any(e.action == Action.REPLY and e.id > supervised.id for e in order.events):
         supervised = None  # answered already
-    # Inside the WeCom client the JS-SDK adds the phone's location to the photos.
-    wecom = settings().wecom
-    wecom_jssdk = wecom.jssdk_url if (ATTACH in actions and wecom.enabled and signed_in_channel() == "wecom") else ""
+    # Inside the WeCom or DingTalk client its JS bridge adds the phone's location to the photos.
+    s = settings()
+    platform = native_platform(s) if ATTACH in actions else ""
+    native = {"platform": platform, "sdk": s.wecom.jssdk_url if platform == "wecom" else s.dingtalk.jsapi_url,
+              "jsapi": url_for(f"mobile.{platform}_jsapi")} if platform else None
     return _page(
         "order_detail.html", status=status, more_in_console=more_in_console, supervised=supervised,
-        wecom_jssdk=wecom_jssdk,
+        native=native,
         title=order.number,
         **action_forms_context(order, actions, suggest=Action.DISPATCH in actions or Action.TRANSFER in actions,
                                error=error, form_action=form_action, form=form),

@@ -35,10 +35,9 @@ def seeded(factory, session):
     return {"rsj_id": rsj.id, "staff_id": staff.id, "helper_id": helper.id}
 
 
-@pytest.fixture
-def wecom_live_server(app, session_factory, wecom_emulator, tmp_path):
-    """The app with WeCom switched on (against the emulator) on a free port whose URL is its BASE_URL,
-    so the OAuth redirect_uri points back at this very server."""
+def platform_live_server(app, tmp_path, overrides: dict, name: str):
+    """The app with a platform switched on (``overrides``, e.g. ``{"wecom": …}``) on a free port
+    whose URL is its BASE_URL, so the links and signatures it makes point back at this very server."""
     from werkzeug.serving import make_server
 
     from application import create_app
@@ -46,12 +45,11 @@ def wecom_live_server(app, session_factory, wecom_emulator, tmp_path):
     holder = {}
     server = make_server("127.0.0.1", 0, lambda environ, start: holder["app"](environ, start), threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
-    settings = app.extensions["settings"].with_overrides(
-        {"wecom": wecom_settings_for(wecom_emulator), "base_url": base})
+    settings = app.extensions["settings"].with_overrides({**overrides, "base_url": base})
     flask_app = create_app(settings=settings)
     flask_app.config["UPLOAD_ROOT"] = str(tmp_path / "uploads")
     holder["app"] = flask_app
-    thread = threading.Thread(target=server.serve_forever, name="wecom-live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
         yield base
@@ -59,6 +57,13 @@ def wecom_live_server(app, session_factory, wecom_emulator, tmp_path):
         server.shutdown()
         thread.join(timeout=10)
         flask_app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def wecom_live_server(app, session_factory, wecom_emulator, tmp_path):
+    """WeCom against the emulator; the OAuth redirect_uri points back at this server."""
+    yield from platform_live_server(app, tmp_path, {"wecom": wecom_settings_for(wecom_emulator)},
+                                    "wecom-live-server")
 
 
 class WeComOAuthServer:

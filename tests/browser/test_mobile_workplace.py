@@ -152,3 +152,94 @@ def test_photo_with_the_wecom_location(wecom_live_server, wecom_emulator, wecom_
         event = s.scalar(select(WorkOrderEvent).where(WorkOrderEvent.action == Action.COMMENT))
         assert "车间现场.png" in event.note and "39.223457,117.134568" in event.note
         assert event.channel == "wecom"
+
+
+# --------------------------------------------------------------------------------------------
+# Inside the DingTalk client: dd.config, then dd.device.geolocation.get fills the same field
+# --------------------------------------------------------------------------------------------
+DINGTALK_UA = ("Mozilla/5.0 (Linux; U; Android 13; zh-CN; V2203A) AppleWebKit/537.36 (KHTML, like Gecko) "
+               "Version/4.0 Chrome/100.0.4896.58 Mobile Safari/537.36 AliApp(DingTalk/7.5.10) "
+               "com.alibaba.android.rimet/36789875 Channel/700159 language/zh-CN abi/64 UT4Aplus/0.2.25")
+
+# The DingTalk client's JS bridge as the page sees it. A native bridge exists only inside the
+# client's own WebView, so in Chromium the only way to test the page against it is a stub ``dd``
+# object injected before any page script runs (page.add_init_script); open.js itself is answered
+# empty so it cannot replace the stub. It answers as the client would and records what the page
+# asked for.
+FAKE_DD = """
+window.__dd = { configs: [], authCorp: null };
+window.dd = {
+  ready: function (f) { setTimeout(f, 0); },
+  error: function () {},
+  config: function (c) { window.__dd.configs.push(c); },
+  requestAuthCode: function (o) { window.__dd.authCorp = o.corpId; o.success({ code: "%(code)s" }); },
+  device: { geolocation: { get: function (o) {
+    window.__dd.geolocation = o;
+    o.onSuccess({ latitude: 39.1876543, longitude: 117.2012346, accuracy: 25 });
+  } } }
+};
+"""
+
+
+@pytest.fixture
+def dingtalk_live_server(app, session_factory, dingtalk_emulator, tmp_path):
+    from tests.emulators.dingtalk_fixtures import dingtalk_settings_for
+
+    yield from h5.platform_live_server(app, tmp_path, {"dingtalk": dingtalk_settings_for(dingtalk_emulator)},
+                                       "dingtalk-live-server")
+
+
+@pytest.fixture
+def dingtalk_order(factory, session, now):
+    staff = factory.person(Role.SERVICE_STAFF, name="王服务", login="staff", dingtalk_userid="dt-wangfuwu")
+    rsj = factory.department("rsj")
+    factory.person(Role.CHIEF_HELPER, department=rsj, name="孙帮办", login="helper", dingtalk_userid="dt-sunbangban")
+    order = factory.order(staff, now, level=2, department_id=rsj.id,
+                          content="企业急需招聘 30 名数控技术工人，请协助对接招聘会")
+    number = order.number
+    session.commit()
+    return number
+
+
+def test_photo_with_the_dingtalk_location(dingtalk_live_server, dingtalk_emulator, browser, dingtalk_order,
+                                          session_factory, artifacts):
+    import hashlib
+
+    from tests.emulators.dingtalk_fixtures import corp_id_for
+
+    base = dingtalk_live_server
+    corp_id = corp_id_for(dingtalk_emulator)
+    dingtalk_emulator.add_user("dt-sunbangban", "孙帮办", "13900000002")
+    context, page = h5.phone_page(browser, user_agent=DINGTALK_UA)
+    context.route("https://g.alicdn.com/**", lambda route: route.fulfill(
+        status=200, content_type="application/javascript", body=""))
+    page.add_init_script(FAKE_DD % {"code": dingtalk_emulator.issue_code("dt-sunbangban")})
+    url = f"{base}/m/orders/{dingtalk_order}"
+    page.goto(url)  # the 免登 page: requestAuthCode, the code to the server, back to the order
+    page.wait_for_url(url)
+    assert page.evaluate("window.__dd.authCorp") == corp_id
+    page.click("#act-attach summary")
+    expect(page.locator("[data-locate]")).to_be_visible()
+    configs = page.evaluate("window.__dd.configs")
+    assert len(configs) == 1
+    config = configs[0]
+    text = f"jsapi_ticket={dingtalk_emulator.jsapi_ticket}&noncestr={config['nonceStr']}" \
+           f"&timestamp={config['timeStamp']}&url={url}"
+    assert config["signature"] == hashlib.sha1(text.encode()).hexdigest()  # the server's, for this page
+    assert config["corpId"] == corp_id and config["agentId"] == dingtalk_emulator.agent_id
+    assert config["jsApiList"] == ["device.geolocation.get"]
+    assert len(dingtalk_emulator.calls("get_jsapi_ticket")) == 1
+    page.click("[data-locate]")
+    expect(page.locator("[data-location-label]")).to_have_text("已附上位置：39.187654,117.201235")
+    assert page.locator("[data-location-field]").input_value() == "39.187654,117.201235"
+    # The camera is the plain file input with capture, as everywhere else.
+    page.set_input_files("#act-attach input[capture]", files=[
+        {"name": "车间现场.png", "mimeType": "image/png", "buffer": h5.PNG}])
+    page.screenshot(path=str(artifacts / "mobile-dingtalk-photo-location.png"), full_page=True)
+    page.click("#act-attach button[data-action=attach]")
+    expect(page.locator(".m-alert-success")).to_contain_text("已补充 1 个附件")
+    context.close()
+    with session_factory() as s:
+        event = s.scalar(select(WorkOrderEvent).where(WorkOrderEvent.action == Action.COMMENT))
+        assert "车间现场.png" in event.note and "39.187654,117.201235" in event.note
+        assert event.channel == "dingtalk"

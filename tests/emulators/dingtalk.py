@@ -87,6 +87,7 @@ class DingTalkEmulator:
         self._thread = None
         self.gateway: FakeStreamGateway | None = None
         self.tokens: dict[str, float] = {}
+        self.jsapi_ticket = ""  # the app's ticket for dd.config, one per lifetime (like the token)
         self.new_api_tokens: dict[str, float] = {}
         self.reset()
 
@@ -213,6 +214,7 @@ class DingTalkEmulator:
             "robot/send": self._robot_send,
             "robot/sendBySession": self._send_by_session,
             "v1.0/oauth2/accessToken": self._new_token,
+            "get_jsapi_ticket": self._jsapi_ticket,
             "v1.0/gateway/connections/open": self._open_connection,
         }
         handler = routes.get(path)
@@ -238,6 +240,13 @@ class DingTalkEmulator:
             return {"errcode": 88, "errmsg": "ding talk error[subcode=40014,submsg=不合法的access_token]",
                     "sub_code": "40014", "sub_msg": "不合法的access_token", "request_id": uuid.uuid4().hex}
         return None
+
+    def _jsapi_ticket(self, query, _body):
+        if (error := self._token_error(query)) is not None:
+            return error, 200
+        if not self.jsapi_ticket:
+            self.jsapi_ticket = "dd-ticket-" + secrets.token_hex(8)
+        return {"errcode": 0, "errmsg": "ok", "ticket": self.jsapi_ticket, "expires_in": TOKEN_TTL}, 200
 
     def _getuserinfo(self, query, body):
         if (error := self._token_error(query)) is not None:

@@ -22,12 +22,19 @@ from tests.emulators.dingtalk import DingTalkEmulator, callback_headers
 APP_KEY = "dingemulatorappkey01"
 APP_SECRET = "emulator-app-secret-0123456789abcdefghij"
 AGENT_ID = "3000001"
+CORP_ID = "dingemulatorcorp"  # what 免登 and dd.config name the organisation by (+ the emulator's suffix)
 ROBOT_CODE = "ding-robot-code"
+
+
+def corp_id_for(emulator: DingTalkEmulator) -> str:
+    # Per emulator like the app key: the SDK keys its cached tokens and ticket by the corp id, and
+    # with REDIS_URL an earlier test's would otherwise be presented to this emulator.
+    return CORP_ID + emulator.app_key[len(APP_KEY):]
 
 
 def dingtalk_settings_for(emulator: DingTalkEmulator, mode: str = "http") -> DingTalkSettings:
     return replace(DingTalkSettings(), app_key=emulator.app_key, app_secret=emulator.app_secret,
-                   agent_id=emulator.agent_id, robot_code=ROBOT_CODE, api_base=emulator.url,
+                   agent_id=emulator.agent_id, robot_code=ROBOT_CODE, corp_id=corp_id_for(emulator), api_base=emulator.url,
                    openapi_base=emulator.url, mode=mode)
 
 

@@ -254,6 +254,9 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
  'GET mobile.attachment': {'hidden': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
                                      'helper helper_other deptleader deptleader_other',
                            'ok': 'anon'},
+ 'GET mobile.dingtalk_jsapi': {'hidden': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                         'helper helper_other deptleader deptleader_other',
+                               'ok': 'anon'},
  'GET mobile.home': {'ok': 'anon admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                            'helper_other deptleader deptleader_other'},
  'GET mobile.new_order': {'denied': 'bizenv leader helper helper_other deptleader deptleader_other',

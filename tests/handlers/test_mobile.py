@@ -542,6 +542,91 @@ def test_unknown_dingtalk_user_gets_no_account_but_an_audit_row(dingtalk_client,
                  AuditLog.target_type == "dingtalk", AuditLog.target_id == "dt-stranger") == 1
 
 
+def dingtalk_sign_in(client, emulator, userid: str) -> None:
+    """What the DingTalk client does on the 免登 page: requestAuthCode, then the code to the server."""
+    _, token = dingtalk_login_page(client)
+    assert post_code(client, token, emulator.issue_code(userid)).get_json()["signed_in"] is True
+
+
+def test_dingtalk_jsapi_configuration_for_the_photos(dingtalk_client, dingtalk_emulator, dingtalk_app, people,
+                                                     dispatched_order, session_factory):
+    import hashlib
+
+    from extensions import token_store
+    from integrations.dingtalk import DingTalkApi
+
+    number = dispatched_order.number
+    settings = dingtalk_app.extensions["settings"]
+    dingtalk_emulator.add_user("dt-sunbangban", "孙帮办", "13900000002")
+    dingtalk_sign_in(dingtalk_client, dingtalk_emulator, "dt-sunbangban")
+    html = dingtalk_client.get(f"/m/orders/{number}", headers={"User-Agent": DINGTALK_UA}).get_data(as_text=True)
+    assert f'src="{DingTalkSettings.jsapi_url}"' in html and "mobile-native.js" in html
+    assert 'data-platform="dingtalk" data-jsapi="/m/jsapi/dingtalk"' in html and "jweixin" not in html
+
+    url = f"{settings.base_url.rstrip('/')}/m/orders/{number}"
+    answer = dingtalk_client.get("/m/jsapi/dingtalk", query_string={"url": url + "#frag"},
+                                 headers={"Accept": "application/json"})
+    assert answer.status_code == 200
+    config = answer.get_json()
+    assert config["agentId"] == dingtalk_emulator.agent_id and config["corpId"] == settings.dingtalk.corp_id
+    # DingTalk's documented JSAPI signature: sha1 of the four fields in ASCII order, the page address
+    # without its fragment.
+    text = (f"jsapi_ticket={dingtalk_emulator.jsapi_ticket}&noncestr={config['nonceStr']}"
+            f"&timestamp={config['timeStamp']}&url={url}")
+    assert config["signature"] == hashlib.sha1(text.encode()).hexdigest()
+    assert len(config["nonceStr"]) >= 16 and isinstance(config["timeStamp"], int)
+
+    # The ticket is fetched once, kept in the shared token store beside the access token: a second
+    # page, and another process (a fresh facade over the same store), sign with it without asking.
+    again = dingtalk_client.get("/m/jsapi/dingtalk", query_string={"url": url},
+                                headers={"Accept": "application/json"}).get_json()
+    other = DingTalkApi(settings.dingtalk, tokens=token_store(dingtalk_app))
+    with dingtalk_app.app_context():
+        elsewhere = other.jsapi_config(url, timestamp=1, nonce="n")
+    assert elsewhere["signature"] == hashlib.sha1(
+        f"jsapi_ticket={dingtalk_emulator.jsapi_ticket}&noncestr=n&timestamp=1&url={url}".encode()).hexdigest()
+    assert again["ok"] is True
+    assert len(dingtalk_emulator.calls("get_jsapi_ticket")) == 1 and dingtalk_emulator.token_fetches == 1
+
+    # Only this site's own pages are signed; a WeCom session or a console session gets nothing.
+    foreign = dingtalk_client.get("/m/jsapi/dingtalk", query_string={"url": "https://evil.example/m/x"},
+                                  headers={"Accept": "application/json"})
+    assert foreign.status_code == 400 and foreign.get_json()["ok"] is False
+    assert dingtalk_client.get("/m/jsapi/wecom", query_string={"url": url},
+                               headers={"Accept": "application/json"}).status_code == 404
+
+    # The position dd.device.geolocation.get gave goes with the photos.
+    token = token_from(html)
+    good = dingtalk_client.post(f"/m/orders/{number}/attach", content_type="multipart/form-data", data={
+        "csrf_token": token, "location": "39.223456,117.134567", "attachments": [(io.BytesIO(PNG), "a.png")]})
+    assert good.status_code == 302
+    with session_factory() as s:
+        event = s.scalar(select(WorkOrderEvent).where(WorkOrderEvent.action == "comment"))
+        assert "39.223456,117.134567" in event.note and event.channel == "dingtalk"
+
+
+def test_dingtalk_jsapi_when_dingtalk_cannot_give_a_ticket(dingtalk_client, dingtalk_emulator, dingtalk_app, people,
+                                                           dispatched_order):
+    dingtalk_emulator.add_user("dt-sunbangban", "孙帮办", "13900000002")
+    dingtalk_sign_in(dingtalk_client, dingtalk_emulator, "dt-sunbangban")
+    url = f"{dingtalk_app.extensions['settings'].base_url.rstrip('/')}/m/orders/{dispatched_order.number}"
+    dingtalk_emulator.fail_next("get_jsapi_ticket", 90002, "系统繁忙")
+    answer = dingtalk_client.get("/m/jsapi/dingtalk", query_string={"url": url}, headers={"Accept": "application/json"})
+    assert answer.status_code == 503 and "钉钉" in answer.get_json()["error"]["message"]
+    # A stale access token is dropped and the ticket asked for again once.
+    dingtalk_emulator.expire_tokens()
+    answer = dingtalk_client.get("/m/jsapi/dingtalk", query_string={"url": url}, headers={"Accept": "application/json"})
+    assert answer.status_code == 200 and dingtalk_emulator.token_fetches == 2
+
+
+def test_dingtalk_jsapi_needs_a_dingtalk_session(client, people, dispatched_order):
+    console_login(client, "helper")
+    html = client.get(f"/m/orders/{dispatched_order.number}").get_data(as_text=True)
+    assert "dingtalk.open.js" not in html and "mobile-native.js" not in html
+    assert client.get("/m/jsapi/dingtalk", query_string={"url": "http://x/m/"},
+                      headers={"Accept": "application/json"}).status_code == 404
+
+
 # --------------------------------------------------------------------------------------------
 # The phone as a whole workplace: the console's every action, with the console's handlers
 # --------------------------------------------------------------------------------------------
