@@ -173,6 +173,13 @@ def handbook_refresh(app: Flask) -> str:
         return refresh(session, utc_now()).describe()
 
 
+def statistics_rollup(app: Flask) -> str:
+    """Recompute the daily statistics rollup of the days touched since the last run (``services.statistics.rollup``)."""
+    from services.statistics.rollup import refresh
+
+    return refresh(app.extensions["db_sessionmaker"], utc_now(), max_days=400).describe()
+
+
 JOBS: tuple[JobDefinition, ...] = (
     JobDefinition("process_inbound", "处理企业微信、钉钉回调收到的消息（指令、卡片点击、通讯录变更）", process_inbound,
                   interval_seconds=1),
@@ -191,6 +198,9 @@ JOBS: tuple[JobDefinition, ...] = (
                   housekeeping,
                   cron={"hour": 3, "minute": 40}),
     # Daily, after housekeeping: yesterday's orders are all in; the counts are per day anyway.
+    # Reports read the rollup only for days it is up to date on, so a late run costs speed, not exactness.
+    JobDefinition("statistics_rollup", "更新统计日汇总：重算有变化的日期（报表按日汇总加当天实时计算）", statistics_rollup,
+                  interval_seconds=60),
     JobDefinition("handbook_refresh", "更新高频事项应答手册：统计近90天工单、提议新的高频事项", handbook_refresh,
                   cron={"hour": 4, "minute": 10}),
 )
