@@ -68,7 +68,7 @@ def create_app(overrides: Mapping[str, object] | None = None, *, settings: Setti
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["position"] = PositionConverter
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, prepare_threshold=settings.db_prepare_threshold)
     app.extensions["settings"] = settings
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = make_session_factory(engine)

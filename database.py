@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, prepare_threshold: int | None = None) -> Engine:
+    """SQLite with WAL and BEGIN IMMEDIATE, or a pooled PostgreSQL engine. ``prepare_threshold`` is
+    psycopg's (None: never a server-side prepared statement, so no generic plans on long-lived connections)."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -26,7 +28,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args = {"prepare_threshold": prepare_threshold} if url.startswith("postgresql+psycopg") else {}
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -68,3 +71,9 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 def is_postgres(session_or_engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's ``include_object``: the PostgreSQL-only trigram indexes (``*_trgm``, migration 0016)
+    live in the database alone, not in the models."""
+    return not (type_ == "index" and name is not None and name.endswith("_trgm"))

@@ -29,7 +29,27 @@ def _dimensions():
     return [sa.Column(name, type_, nullable=True) for name, type_ in _DIMENSIONS]
 
 
+# PostgreSQL only: trigram indexes serve the order list's and the pickers' substring search
+# (ILIKE '%…%'); SQLite keeps scanning, as before. Named *_trgm (migrations/env.py leaves them out
+# of the model comparison).
+TRIGRAM_INDEXES = (
+    ('ix_work_order_number_trgm', 'work_order', 'number'),
+    ('ix_work_order_title_trgm', 'work_order', 'title'),
+    ('ix_enterprise_name_trgm', 'enterprise', 'name'),
+    ('ix_enterprise_uscc_trgm', 'enterprise', 'uscc'),
+    ('ix_enterprise_reg_no_trgm', 'enterprise', 'reg_no'),
+)
+
+
 def upgrade() -> None:
+    op.create_index('ix_work_order_created_at_id', 'work_order', ['created_at', 'id'], unique=False)
+    op.create_index('ix_work_order_resolved_at', 'work_order', ['resolved_at'], unique=False)
+    op.create_index('ix_work_order_updated_at', 'work_order', ['updated_at'], unique=False)
+    op.create_index(op.f('ix_return_visit_created_at'), 'return_visit', ['created_at'], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+        for name, table, column in TRIGRAM_INDEXES:
+            op.execute(f'CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({column} gin_trgm_ops)')
     op.create_table(
         'stat_daily',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -71,6 +91,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        for name, _table, _column in TRIGRAM_INDEXES:
+            op.execute(f'DROP INDEX IF EXISTS {name}')
+    op.drop_index(op.f('ix_return_visit_created_at'), table_name='return_visit')
+    op.drop_index('ix_work_order_updated_at', table_name='work_order')
+    op.drop_index('ix_work_order_resolved_at', table_name='work_order')
+    op.drop_index('ix_work_order_created_at_id', table_name='work_order')
     op.drop_table('stat_rollup_state')
     op.drop_table('stat_dirty_day')
     op.drop_index('ix_stat_daily_handling_day', table_name='stat_daily_handling')
