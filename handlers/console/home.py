@@ -14,6 +14,7 @@ from services.permissions import can_create_order
 from services.statistics.kpis import can_view_statistics
 
 BOARD_ROLES = (Role.DISPATCHER, Role.BIZENV_OFFICE, Role.SYSADMIN)
+COCKPIT_LANDING_ROLES = (Role.DISTRICT_LEADER, Role.BIZENV_OFFICE)
 # Who may open ``admin.index`` and ``registry.enterprises`` (the pages check for themselves; this
 # only hides the links).
 ADMIN_ROLES = (Role.SYSADMIN, Role.DISPATCHER)
@@ -44,6 +45,7 @@ def nav_items(person) -> list[dict]:
     items.append({"endpoint": "policies.index", "label": "政策", "prefix": "/policies"})
     items.append({"endpoint": "knowledge.index", "label": "知识库", "prefix": "/knowledge"})
     if can_view_statistics(person):
+        items.append({"endpoint": "statistics.cockpit_view", "label": "驾驶舱", "prefix": "/statistics/cockpit"})
         items.append({"endpoint": "statistics.index", "label": "统计", "prefix": "/statistics"})
     for item in items:
         item["url"] = url_for(item["endpoint"])
@@ -63,6 +65,11 @@ def _navigation():
 @login_required
 def home():
     person = current_person()
+    # District leaders and the 营商环境办 land on the 驾驶舱; "工作台" (?view=work) is the work overview.
+    if person.role in COCKPIT_LANDING_ROLES and can_view_statistics(person) and request.args.get("view") != "work":
+        from handlers.statistics.pages import cockpit_page
+
+        return cockpit_page()
     counts = order_queries.dashboard_counts(db(), person, request_now())
     return render_template("console/home.html", counts=counts, board=person.role in BOARD_ROLES,
                            can_create=can_create_order(person))

@@ -9,6 +9,7 @@ from handlers.context import current_person, db, now
 from handlers.grid.common import xlsx_download
 from handlers.statistics import bp
 from services.errors import PermissionDenied
+from services.statistics import cockpit
 from services.statistics import kpis as statistics
 from services.statistics.kpis import InvalidQuery
 
@@ -70,3 +71,26 @@ def bulletin():
     report = _report(group)
     return render_template("statistics/bulletin.html", report=report, ranked=statistics.ranking(report),
                            kpis=statistics.KPI_BY_KEY, presets=statistics.PRESETS, generated=now())
+
+
+def cockpit_page():
+    """驾驶舱: headline KPIs against the previous period, the charts and the lists to act on, in the
+    person's statistics scope (the district, their zone, or their department with its units)."""
+    person = current_person()
+    scope = statistics.scope_for(person)
+    moment = now()
+    preset = (request.args.get("period") or statistics.DEFAULT_PRESET).strip()
+    if preset not in cockpit.COCKPIT_PRESETS:
+        options = "、".join(f"{key}（{statistics.PRESETS[key]}）" for key in cockpit.COCKPIT_PRESETS)
+        raise InvalidQuery(f"统计时段 period 可选：{options}", fields={"period": "无效"})
+    period = statistics.preset_period(preset, moment)
+    data = cockpit.build_cockpit(db(), scope, period, moment)
+    return render_template("statistics/cockpit.html", cockpit=data,
+                           presets={k: statistics.PRESETS[k] for k in cockpit.COCKPIT_PRESETS},
+                           kpis=statistics.KPI_BY_KEY)
+
+
+@bp.get("/cockpit")
+@login_required
+def cockpit_view():
+    return cockpit_page()

@@ -839,10 +839,12 @@ def live_flows(session: Session, group: str, scope: Scope, period: Period, now: 
 
 
 def build_report(session: Session, scope: Scope, group: str, period: Period, now: datetime, *,
-                 use_rollups: bool = True) -> Report:
+                 use_rollups: bool = True, order_stocks: bool = True) -> Report:
     """The report; closed days come from the daily rollup where it is up to date (``rollup.plan``),
     the rest (today, days changed since the last rollup run) is computed live. ``use_rollups=False``
-    computes everything live (the reference the rollup is tested against)."""
+    computes everything live (the reference the rollup is tested against). ``order_stocks=False``
+    leaves 积压 and 超期未办结 at 0 (a trend of flows and rates does not rebuild past states).
+    """
     if group not in GROUPS and field_group_key(group) is None:
         raise InvalidQuery(f"未知的分组：{group}", fields={"group": "无效"})
     counts: dict[tuple, Counts] = {}
@@ -858,7 +860,7 @@ def build_report(session: Session, scope: Scope, group: str, period: Period, now
         plan = rollup_plan(session, period, now)
     if plan is None:
         for inner, names in (
-            _order_rows(group, scope, period, now),
+            _order_rows(group, scope, period, now, ALL if order_stocks else FLOWS),
             _event_rows(group, scope, period, now),
             _visit_rows(group, scope, period),
         ):
@@ -872,10 +874,10 @@ def build_report(session: Session, scope: Scope, group: str, period: Period, now
             for value in values:
                 merge(value)
             buckets += live_buckets
-        for inner, names in (
-            _order_rows(group, scope, period, now, STOCKS),
-            _event_rows(group, scope, period, now, STOCKS),
-        ):
+        stocks = [_event_rows(group, scope, period, now, STOCKS)]
+        if order_stocks:
+            stocks.append(_order_rows(group, scope, period, now, STOCKS))
+        for inner, names in stocks:
             merge(_grouped(session, group, inner, names))
     handling = _fold_handling(buckets, load_calendar(session))
     for key, (seconds, count) in handling.items():

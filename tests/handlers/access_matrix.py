@@ -377,6 +377,9 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                        'deptleader_other',
                              'login': 'anon',
                              'ok': 'admin dispatcher bizenv leader'},
+ 'GET statistics.cockpit_view': {'login': 'anon',
+                                 'ok': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                       'helper helper_other deptleader deptleader_other'},
  'GET statistics.export': {'login': 'anon',
                            'ok': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                  'helper_other deptleader deptleader_other'},
