@@ -96,6 +96,8 @@ class Settings:
     # connection; None never prepares (each execution is planned for its own values — pooled workers
     # otherwise drift to generic plans that are 1.6–2× slower for the statistics and the order list).
     db_prepare_threshold: int | None = None
+    # Scheduled 统计通报 to the district leaders and the 营商环境办: monthly and/or weekly, or none.
+    statistics_bulletin: tuple[str, ...] = ("monthly",)
     # A signed-in browser (console or H5) that sends no request for this long must sign in again.
     session_idle_minutes: int = 120
     # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are trusted (Nginx: 1).
@@ -156,6 +158,17 @@ def _number(env: Mapping[str, str], name: str, default, kind=int, minimum=0):
     if value < minimum:
         raise ConfigError(f"{name} 不能小于 {minimum}，当前为 {raw!r}")
     return value
+
+
+def _bulletin_cadences(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = (env.get("STATISTICS_BULLETIN") or "monthly").strip().lower()
+    if raw in ("off", "none"):
+        return ()
+    values = tuple(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip()))
+    unknown = [v for v in values if v not in ("monthly", "weekly")]
+    if unknown or not values:
+        raise ConfigError(f"STATISTICS_BULLETIN 可为 monthly、weekly、monthly,weekly 或 off，当前为 {raw!r}")
+    return values
 
 
 def _prepare_threshold(env: Mapping[str, str]) -> int | None:
@@ -267,6 +280,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
         outbox_claim_lease_seconds=_number(env, "OUTBOX_CLAIM_LEASE_SECONDS", 300, minimum=1),
         inbound_retention_days=_number(env, "INBOUND_RETENTION_DAYS", 90, minimum=INBOUND_RETENTION_MIN_DAYS),
         db_prepare_threshold=_prepare_threshold(env),
+        statistics_bulletin=_bulletin_cadences(env),
         session_idle_minutes=_session_idle_minutes(env),
         trusted_proxy_count=_number(env, "TRUSTED_PROXY_COUNT", 0),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),

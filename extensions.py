@@ -89,3 +89,10 @@ def import_dir(app: Flask) -> Path:
         return Path(configured)
     uploads = app.config.get("UPLOAD_ROOT")
     return (Path(uploads) if uploads else Path(app.instance_path) / "uploads") / "imports"
+
+
+def bulletin_dir(app: Flask) -> Path:
+    """Where the jobs process keeps the 统计通报 it built (xlsx and chart), served to the district roles
+    (``BULLETIN_ROOT`` in the app config, else the instance folder's ``bulletins``)."""
+    configured = app.config.get("BULLETIN_ROOT")
+    return Path(configured) if configured else Path(app.instance_path) / "bulletins"

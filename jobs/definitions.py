@@ -180,6 +180,21 @@ def statistics_rollup(app: Flask) -> str:
     return refresh(app.extensions["db_sessionmaker"], utc_now(), max_days=400).describe()
 
 
+def statistics_bulletin(app: Flask) -> str:
+    """The monthly (and weekly, if configured) 统计通报: xlsx + chart image, sent through the outbox."""
+    from extensions import bulletin_dir
+    from services.statistics.bulletin import send_due
+
+    cadences = app.extensions["settings"].statistics_bulletin
+    if not cadences:
+        return "统计通报未开启（STATISTICS_BULLETIN=off）"
+    with session_scope(app.extensions["db_sessionmaker"]) as session:
+        sent = send_due(session, utc_now(), channels_for(app), cadences, bulletin_dir(app))
+    if sent:
+        wake_delivery(app)
+    return f"发送统计通报 {len(sent)} 期" + (f"（{'、'.join(sent)}）" if sent else "")
+
+
 JOBS: tuple[JobDefinition, ...] = (
     JobDefinition("process_inbound", "处理企业微信、钉钉回调收到的消息（指令、卡片点击、通讯录变更）", process_inbound,
                   interval_seconds=1),
@@ -201,6 +216,9 @@ JOBS: tuple[JobDefinition, ...] = (
     # Reports read the rollup only for days it is up to date on, so a late run costs speed, not exactness.
     JobDefinition("statistics_rollup", "更新统计日汇总：重算有变化的日期（报表按日汇总加当天实时计算）", statistics_rollup,
                   interval_seconds=60),
+    # Hourly: sent once per month (from the 1st, 09:00) / week (from Monday 09:00); later runs are no-ops.
+    JobDefinition("statistics_bulletin", "发送统计通报（月报，可配置周报）：Excel 与图表", statistics_bulletin,
+                  interval_seconds=3600),
     JobDefinition("handbook_refresh", "更新高频事项应答手册：统计近90天工单、提议新的高频事项", handbook_refresh,
                   cron={"hour": 4, "minute": 10}),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import render_template, request
 
 from handlers.console.auth import login_required
@@ -9,6 +11,7 @@ from handlers.context import current_person, db, now
 from handlers.grid.common import xlsx_download
 from handlers.statistics import bp
 from services.errors import PermissionDenied
+from services.statistics import bulletin as scheduled_bulletin
 from services.statistics import cockpit
 from services.statistics import kpis as statistics
 from services.statistics.kpis import InvalidQuery
@@ -94,3 +97,30 @@ def cockpit_page():
 @login_required
 def cockpit_view():
     return cockpit_page()
+
+
+def _bulletin_file(key: str, suffix: str, mimetype: str):
+    from flask import abort, current_app, send_file
+
+    from extensions import bulletin_dir
+
+    if not statistics.can_view_bulletin(current_person()):
+        raise PermissionDenied("统计通报仅供区领导、区营商环境办、区网格中心和系统管理员查看")
+    if not re.fullmatch(scheduled_bulletin.KEY_PATTERN, key):
+        abort(404)
+    path = bulletin_dir(current_app) / f"{key}{suffix}"
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype=mimetype, as_attachment=suffix == ".xlsx", download_name=f"统计通报-{key}{suffix}")
+
+
+@bp.get("/bulletins/<bulletin_key>.xlsx")
+@login_required
+def bulletin_xlsx(bulletin_key: str):
+    return _bulletin_file(bulletin_key, ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.get("/bulletins/<bulletin_key>.svg")
+@login_required
+def bulletin_chart(bulletin_key: str):
+    return _bulletin_file(bulletin_key, ".svg", "image/svg+xml")
