@@ -76,7 +76,7 @@ def create_app(overrides: Mapping[str, object] | None = None, *, settings: Setti
     engine = make_engine(
         settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout, pool_recycle=settings.db_pool_recycle,
-        statement_timeout_ms=settings.db_statement_timeout_ms,
+        statement_timeout_ms=settings.db_statement_timeout_ms, prepare_threshold=settings.db_prepare_threshold,
     )
     app.extensions["settings"] = settings
     app.extensions["db_engine"] = engine

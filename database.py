@@ -18,9 +18,12 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20,
-                pool_timeout: int = 30, pool_recycle: int = 1800, statement_timeout_ms: int = 0) -> Engine:
-    """The pool settings apply to PostgreSQL (``DB_POOL_SIZE`` … in config): per process, so a
-    gunicorn with N workers holds up to N × (pool_size + max_overflow) connections."""
+                pool_timeout: int = 30, pool_recycle: int = 1800, statement_timeout_ms: int = 0,
+                prepare_threshold: int | None = None) -> Engine:
+    """SQLite with WAL and BEGIN IMMEDIATE, or a pooled PostgreSQL engine. The pool settings apply to
+    PostgreSQL (``DB_POOL_SIZE`` … in config): per process, so a gunicorn with N workers holds up to
+    N × (pool_size + max_overflow) connections. ``prepare_threshold`` is psycopg's (None: never a
+    server-side prepared statement, so no generic plans on long-lived connections)."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -29,7 +32,9 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10, max_overfl
         )
         _configure_sqlite(engine)
         return engine
-    connect_args = {"options": f"-c statement_timeout={statement_timeout_ms}"} if statement_timeout_ms else {}
+    connect_args: dict = {"prepare_threshold": prepare_threshold} if url.startswith("postgresql+psycopg") else {}
+    if statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
                          pool_timeout=pool_timeout, pool_recycle=pool_recycle, connect_args=connect_args)
 
@@ -73,3 +78,9 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 def is_postgres(session_or_engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's ``include_object``: the PostgreSQL-only trigram indexes (``*_trgm``, migration 0016)
+    live in the database alone, not in the models."""
+    return not (type_ == "index" and name is not None and name.endswith("_trgm"))

@@ -124,3 +124,4 @@ def storage(app: Flask) -> Storage:
                 access_key=settings.s3_access_key, secret_key=settings.s3_secret_key, prefix=settings.s3_prefix))
         return existing
     return LocalStorage(settings.storage_dir)
+

@@ -187,6 +187,28 @@ def handbook_refresh(app: Flask) -> str:
         return refresh(session, utc_now()).describe()
 
 
+def statistics_rollup(app: Flask) -> str:
+    """Recompute the daily statistics rollup of the days touched since the last run (``services.statistics.rollup``)."""
+    from services.statistics.rollup import refresh
+
+    return refresh(app.extensions["db_sessionmaker"], utc_now(), max_days=400).describe()
+
+
+def statistics_bulletin(app: Flask) -> str:
+    """The monthly (and weekly, if configured) 统计通报: xlsx + chart image, sent through the outbox."""
+    from extensions import storage
+    from services.statistics.bulletin import send_due
+
+    cadences = app.extensions["settings"].statistics_bulletin
+    if not cadences:
+        return "统计通报未开启（STATISTICS_BULLETIN=off）"
+    with session_scope(app.extensions["db_sessionmaker"]) as session:
+        sent = send_due(session, utc_now(), channels_for(app), cadences, storage(app))
+    if sent:
+        wake_delivery(app)
+    return f"发送统计通报 {len(sent)} 期" + (f"（{'、'.join(sent)}）" if sent else "")
+
+
 JOBS: tuple[JobDefinition, ...] = (
     # /readyz is not ready once the newest beat is older than JOBS_HEARTBEAT_MAX_AGE_SECONDS (120 s).
     JobDefinition("heartbeat", "任务进程心跳（供 /readyz 检查任务进程是否在运行）", heartbeat,
@@ -208,6 +230,12 @@ JOBS: tuple[JobDefinition, ...] = (
                   housekeeping,
                   cron={"hour": 3, "minute": 40}),
     # Daily, after housekeeping: yesterday's orders are all in; the counts are per day anyway.
+    # Reports read the rollup only for days it is up to date on, so a late run costs speed, not exactness.
+    JobDefinition("statistics_rollup", "更新统计日汇总：重算有变化的日期（报表按日汇总加当天实时计算）", statistics_rollup,
+                  interval_seconds=60),
+    # Hourly: sent once per month (from the 1st, 09:00) / week (from Monday 09:00); later runs are no-ops.
+    JobDefinition("statistics_bulletin", "发送统计通报（月报，可配置周报）：Excel 与图表", statistics_bulletin,
+                  interval_seconds=3600),
     JobDefinition("handbook_refresh", "更新高频事项应答手册：统计近90天工单、提议新的高频事项", handbook_refresh,
                   cron={"hour": 4, "minute": 10}),
 )

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import models  # noqa: F401  (registers every table on the metadata)
+from database import include_in_schema_comparison
 from models import Base
 
 config = context.config
@@ -35,6 +36,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_in_schema_comparison,
         )
         with context.begin_transaction():
             context.run_migrations()

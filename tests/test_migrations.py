@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from cli import alembic_config
 from config import load_settings
+from database import include_in_schema_comparison
 from models import Base
 
 
@@ -49,7 +50,8 @@ def test_upgrade_matches_models_and_downgrade_works(migrated_app):
     command.upgrade(cfg, "head")
     engine = migrated_app.extensions["db_engine"]
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_in_schema_comparison})
         diff = compare_metadata(context, Base.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
     command.downgrade(cfg, "base")

@@ -17,6 +17,7 @@ from services.statistics.kpis import can_view_statistics
 BOARD_ROLES = (Role.DISPATCHER, Role.BIZENV_OFFICE, Role.SYSADMIN)
 # The 86912345 desk's intake screen (handlers/console/desk.py).
 DESK_ROLES = (Role.DESK_OPERATOR, Role.DISPATCHER, Role.SYSADMIN)
+COCKPIT_LANDING_ROLES = (Role.DISTRICT_LEADER, Role.BIZENV_OFFICE)
 # Who may open ``admin.index`` and ``registry.enterprises`` (the pages check for themselves; this
 # only hides the links).
 ADMIN_ROLES = (Role.SYSADMIN, Role.DISPATCHER)
@@ -49,6 +50,7 @@ def nav_items(person) -> list[dict]:
     items.append({"endpoint": "policies.index", "label": "政策", "prefix": "/policies"})
     items.append({"endpoint": "knowledge.index", "label": "知识库", "prefix": "/knowledge"})
     if can_view_statistics(person):
+        items.append({"endpoint": "statistics.cockpit_view", "label": "驾驶舱", "prefix": "/statistics/cockpit"})
         items.append({"endpoint": "statistics.index", "label": "统计", "prefix": "/statistics"})
     for item in items:
         item["url"] = url_for(item["endpoint"])
@@ -71,6 +73,11 @@ CALENDAR_KEEPERS = (Role.SYSADMIN, Role.DISPATCHER, Role.BIZENV_OFFICE)
 @login_required
 def home():
     person = current_person()
+    # District leaders and the 营商环境办 land on the 驾驶舱; "工作台" (?view=work) is the work overview.
+    if person.role in COCKPIT_LANDING_ROLES and can_view_statistics(person) and request.args.get("view") != "work":
+        from handlers.statistics.pages import cockpit_page
+
+        return cockpit_page()
     counts = order_queries.dashboard_counts(db(), person, request_now())
     # District administrators hear about next year's missing holiday plan from 1 November on.
     warning = (calendar_warning(db(), request_now().astimezone(LOCAL_TZ).date())

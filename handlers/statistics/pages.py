@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import render_template, request
 
 from handlers.console.auth import login_required
@@ -9,6 +11,8 @@ from handlers.context import current_person, db, now
 from handlers.grid.common import xlsx_download
 from handlers.statistics import bp
 from services.errors import PermissionDenied
+from services.statistics import bulletin as scheduled_bulletin
+from services.statistics import cockpit
 from services.statistics import kpis as statistics
 from services.statistics.kpis import InvalidQuery
 
@@ -70,3 +74,55 @@ def bulletin():
     report = _report(group)
     return render_template("statistics/bulletin.html", report=report, ranked=statistics.ranking(report),
                            kpis=statistics.KPI_BY_KEY, presets=statistics.PRESETS, generated=now())
+
+
+def cockpit_page():
+    """驾驶舱: headline KPIs against the previous period, the charts and the lists to act on, in the
+    person's statistics scope (the district, their zone, or their department with its units)."""
+    person = current_person()
+    scope = statistics.scope_for(person)
+    moment = now()
+    preset = (request.args.get("period") or statistics.DEFAULT_PRESET).strip()
+    if preset not in cockpit.COCKPIT_PRESETS:
+        options = "、".join(f"{key}（{statistics.PRESETS[key]}）" for key in cockpit.COCKPIT_PRESETS)
+        raise InvalidQuery(f"统计时段 period 可选：{options}", fields={"period": "无效"})
+    period = statistics.preset_period(preset, moment)
+    data = cockpit.build_cockpit(db(), scope, period, moment)
+    return render_template("statistics/cockpit.html", cockpit=data,
+                           presets={k: statistics.PRESETS[k] for k in cockpit.COCKPIT_PRESETS},
+                           kpis=statistics.KPI_BY_KEY)
+
+
+@bp.get("/cockpit")
+@login_required
+def cockpit_view():
+    return cockpit_page()
+
+
+def _bulletin_file(key: str, suffix: str, mimetype: str):
+    from flask import abort, current_app, send_file
+
+    from extensions import storage
+
+    if not statistics.can_view_bulletin(current_person()):
+        raise PermissionDenied("统计通报仅供区领导、区营商环境办、区网格中心和系统管理员查看")
+    if not re.fullmatch(scheduled_bulletin.KEY_PATTERN, key):
+        abort(404)
+    files = storage(current_app)
+    stored = scheduled_bulletin.storage_key(key, suffix)
+    if not files.exists(stored):
+        abort(404)
+    return send_file(files.open(stored), mimetype=mimetype, as_attachment=suffix == ".xlsx",
+                     download_name=f"统计通报-{key}{suffix}")
+
+
+@bp.get("/bulletins/<bulletin_key>.xlsx")
+@login_required
+def bulletin_xlsx(bulletin_key: str):
+    return _bulletin_file(bulletin_key, ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.get("/bulletins/<bulletin_key>.svg")
+@login_required
+def bulletin_chart(bulletin_key: str):
+    return _bulletin_file(bulletin_key, ".svg", "image/svg+xml")

@@ -187,6 +187,15 @@ register(TemplateSpec(
     {"year": "年份", "week": "周次", "lines": "各项政策的推送→查看→申报→兑现，每项一行", "stamp": "统计时间"},
     "个人通知（第一行为标题）", "政策推送"))
 register(TemplateSpec(
+    "statistics_bulletin", "统计通报（区领导、区营商环境办；月报，可另开周报）",
+    "{{ title }}\n{{ period }}：受理 {{ received }} 件，办结 {{ resolved }} 件；按时办结率 {{ on_time_rate }}，"
+    "响应率 {{ response_rate }}，满意率 {{ satisfaction_rate }}；期末积压 {{ backlog }} 件，超期 {{ overdue }} 件。\n"
+    "按时办结率靠后：{{ lowest }}\n统计表（Excel）与图表见链接。统计时间 {{ stamp }}",
+    {"title": "标题（如 3 月统计通报）", "period": "统计时段", "received": "受理数", "resolved": "办结数",
+     "on_time_rate": "按时办结率", "response_rate": "响应率", "satisfaction_rate": "满意率", "backlog": "积压数",
+     "overdue": "超期数", "lowest": "按时办结率最低的片区与部门（各至多 3 个）", "stamp": "统计时间"},
+    "个人通知（第一行为标题）", "统计"))
+register(TemplateSpec(
     "training_invite", "培训 / 活动邀请（服务专员）",
     "{{ kind }}邀请：{{ title }}\n你负责的 {{ count }} 家企业受邀参加{{ kind }}《{{ title }}》：{{ when }}，{{ place }}"
     "请打开名单逐一转告，并可代企业报名。",

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, case, false, func, or_, select, true
+from sqlalchemy import Float, Integer, and_, case, false, func, or_, select, true, union
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -65,6 +65,7 @@ from models import (
     WorkOrderEvent,
     Zone,
 )
+from models.statistics import FLOW_COLUMNS, StatDaily, StatDailyHandling, StatDirtyDay, StatRollupState
 from services import inputs
 from services.errors import DomainError, PermissionDenied
 from services.orders import queries as order_queries
@@ -544,8 +545,16 @@ def _summed(subquery, names: Iterable[str]) -> list:
 # --------------------------------------------------------------------------------------------------
 # Group keys
 # --------------------------------------------------------------------------------------------------
+# The key of the daily rollup (``models.statistics.DIMENSIONS``): every dimension a report groups by.
+ROLLUP = "rollup"
+ROLLUP_KEYS = ("zone_id", "department_id", "level", "green_channel", "domain_id", "channel")
+
+
 def _keys(group: str, order, department_column) -> list:
     """The grouping columns (labelled k0, k1) for orders aliased ``order``."""
+    if group == ROLLUP:
+        return [order.zone_id.label("k0"), department_column.label("k1"), order.level.label("k2"),
+                order.green_channel.label("k3"), order.domain_id.label("k4"), order.channel.label("k5")]
     if group == "zone":
         return [order.zone_id.label("k0")]
     if group == "department":
@@ -559,6 +568,8 @@ def _keys(group: str, order, department_column) -> list:
 
 
 def _key_names(group: str) -> list[str]:
+    if group == ROLLUP:
+        return [f"k{i}" for i in range(len(ROLLUP_KEYS))]
     return ["k0", "k1"] if group == "level" else ["k0"]
 
 
@@ -589,12 +600,18 @@ def _event_department(event):
     return event.data["department_id"].as_integer()
 
 
-def _order_rows(group: str, scope: Scope, period: Period, now: datetime):
+# The parts of a report: "flows" add up over days (the daily rollup keeps them), "stocks" are states
+# at an instant (always live), "all" is both in one query.
+FLOWS, STOCKS, ALL = "flows", "stocks", "all"
+_ORDER_STOCKS = ("overdue_handling", "overdue_sign", "backlog")
+
+
+def _order_rows(group: str, scope: Scope, period: Period, now: datetime, part: str = ALL):
     """One row per order that matters to the period, with 0/1 flags for each order-level count."""
     o = WorkOrder
     start, end = period.start, period.end
     as_of = period.as_of(now)
-    if as_of >= now:
+    if part == FLOWS or as_of >= now:
         state = o.state
         query = select().select_from(o)
     else:
@@ -638,18 +655,30 @@ def _order_rows(group: str, scope: Scope, period: Period, now: datetime):
         "backlog": state.in_(State.OPEN),
         "visited": and_(resolved_in, o.visited_at.is_not(None), o.visited_at >= o.resolved_at),
     }
+    if part == FLOWS:
+        flags = {k: v for k, v in flags.items() if k not in _ORDER_STOCKS}
+        matters = or_(created_in, resolved_in)
+    elif part == STOCKS:
+        flags = {k: v for k, v in flags.items() if k in _ORDER_STOCKS}
+        matters = state.in_(State.OPEN)
+        if not (as_of >= now):
+            # Exact prefilter the indexes serve: an order neither open now nor changed since the
+            # period's end was in its current (closed) state then.
+            matters = and_(or_(o.state.in_(State.OPEN), o.id.in_(changed_since)), matters)
+    else:
+        matters = or_(created_in, resolved_in, state.in_(State.OPEN))
     inner = query.add_columns(
         *_keys(group, o, o.assigned_department_id),
         *(_count_when(condition).label(name) for name, condition in flags.items()),
     ).where(
         o.created_at < end,
-        or_(created_in, resolved_in, state.in_(State.OPEN)),
+        matters,
         scope.clause(o.zone_id, o.assigned_department_id),
     )
     return inner, list(flags)
 
 
-def _event_rows(group: str, scope: Scope, period: Period, now: datetime):
+def _event_rows(group: str, scope: Scope, period: Period, now: datetime, part: str = ALL):
     """One row per dispatch, sign-in, return and 督办 that counts for the period, attributed as the
     module docstring says.
 
@@ -662,6 +691,10 @@ def _event_rows(group: str, scope: Scope, period: Period, now: datetime):
     e = WorkOrderEvent
     start, end = period.start, period.end
     touched = select(e.work_order_id).where(e.created_at >= start, e.created_at < end, e.action.in_(_EVENT_ACTIONS))
+    if part == STOCKS:  # only orders still waiting for a sign-in past its deadline can be unsigned_overdue
+        waiting = select(WorkOrder.id).where(WorkOrder.state == State.DISPATCHED, WorkOrder.sign_due_at.is_not(None),
+                                             WorkOrder.sign_due_at < now)
+        touched = touched.where(e.work_order_id.in_(waiting))
     department_id = _event_department(e)
     routed = and_(e.action.in_(_ROUTING_ACTIONS), department_id.is_not(None))
     is_dispatch = or_(e.action.in_(_DISPATCH_ACTIONS), routed)
@@ -708,12 +741,18 @@ def _event_rows(group: str, scope: Scope, period: Period, now: datetime):
         "supervised": and_(in_period, or_(events.c.action == Action.SUPERVISE,
                                           events.c.alert_kind.in_(_SUPERVISION_ALERTS))),
     }
+    matters = or_(in_period, signed)
+    if part == FLOWS:
+        del flags["unsigned_overdue"]
+    elif part == STOCKS:
+        flags = {"unsigned_overdue": flags["unsigned_overdue"]}
+        matters = dispatch
     inner = (
         select(*_keys(group, o, department), *(_count_when(c).label(name) for name, c in flags.items()))
         .select_from(events)
         .join(o, o.id == events.c.work_order_id)
         .outerjoin(marker, marker.id == events.c.marker_id)
-        .where(or_(in_period, signed), scope.clause(o.zone_id, department))
+        .where(matters, scope.clause(o.zone_id, department))
     )
     return inner, list(flags)
 
@@ -791,7 +830,26 @@ def _fold_handling(buckets, work_calendar: sla.WorkCalendar) -> dict[tuple, tupl
 # --------------------------------------------------------------------------------------------------
 # The report
 # --------------------------------------------------------------------------------------------------
-def build_report(session: Session, scope: Scope, group: str, period: Period, now: datetime) -> Report:
+def live_flows(session: Session, group: str, scope: Scope, period: Period, now: datetime):
+    """({key: {flow: n}} list, handling buckets) of the flows of ``period``, computed from the orders and events."""
+    values = [
+        _grouped(session, group, inner, names)
+        for inner, names in (
+            _order_rows(group, scope, period, now, FLOWS),
+            _event_rows(group, scope, period, now, FLOWS),
+            _visit_rows(group, scope, period),
+        )
+    ]
+    return values, _handling_buckets(session, group, scope, period)
+
+
+def build_report(session: Session, scope: Scope, group: str, period: Period, now: datetime, *,
+                 use_rollups: bool = True, order_stocks: bool = True) -> Report:
+    """The report; closed days come from the daily rollup where it is up to date (``rollup.plan``),
+    the rest (today, days changed since the last rollup run) is computed live. ``use_rollups=False``
+    computes everything live (the reference the rollup is tested against). ``order_stocks=False``
+    leaves 积压 and 超期未办结 at 0 (a trend of flows and rates does not rebuild past states).
+    """
     if group not in GROUPS and field_group_key(group) is None:
         raise InvalidQuery(f"未知的分组：{group}", fields={"group": "无效"})
     counts: dict[tuple, Counts] = {}
@@ -802,13 +860,31 @@ def build_report(session: Session, scope: Scope, group: str, period: Period, now
             for name, number in numbers.items():
                 setattr(target, name, getattr(target, name) + int(number or 0))
 
-    for inner, names in (
-        _order_rows(group, scope, period, now),
-        _event_rows(group, scope, period, now),
-        _visit_rows(group, scope, period),
-    ):
-        merge(_grouped(session, group, inner, names))
-    handling = _fold_handling(_handling_buckets(session, group, scope, period), load_calendar(session))
+    plan = None
+    if use_rollups and field_group_key(group) is None:
+        plan = rollup_plan(session, period, now)
+    if plan is None:
+        for inner, names in (
+            _order_rows(group, scope, period, now, ALL if order_stocks else FLOWS),
+            _event_rows(group, scope, period, now),
+            _visit_rows(group, scope, period),
+        ):
+            merge(_grouped(session, group, inner, names))
+        buckets = _handling_buckets(session, group, scope, period)
+    else:
+        flows, buckets = read_rollup(session, group, scope, plan.clean)
+        merge(flows)
+        for first, last in plan.live:
+            values, live_buckets = live_flows(session, group, scope, Period(first, last), now)
+            for value in values:
+                merge(value)
+            buckets += live_buckets
+        stocks = [_event_rows(group, scope, period, now, STOCKS)]
+        if order_stocks:
+            stocks.append(_order_rows(group, scope, period, now, STOCKS))
+        for inner, names in stocks:
+            merge(_grouped(session, group, inner, names))
+    handling = _fold_handling(buckets, load_calendar(session))
     for key, (seconds, count) in handling.items():
         target = counts.setdefault(key, Counts())
         target.handling_seconds += seconds
@@ -875,6 +951,125 @@ def _rows(session: Session, group: str, scope: Scope, counts: dict[tuple, Counts
             rows.append(row)
         row.counts.add(numbers)
     return rows, []
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading the daily rollup (kept up to date by services.statistics.rollup)
+# --------------------------------------------------------------------------------------------------
+# More separate live stretches than this in one period: compute the whole period live instead.
+MAX_LIVE_STRETCHES = 8
+_EPOCH = date(1970, 1, 1)
+_GROUP_COLUMNS = {
+    "zone": ("zone_id",),
+    "department": ("department_id",),
+    "level": ("level", "green_channel"),
+    "domain": ("domain_id",),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    clean: list[tuple[date, date]]  # read from the rollup
+    live: list[tuple[date, date]]  # computed from the orders and events
+
+
+def _state(session: Session, *, lock: bool = False) -> StatRollupState | None:
+    query = select(StatRollupState).where(StatRollupState.id == 1)
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def _days(numbers: Iterable[int]) -> set[date]:
+    return {_EPOCH + timedelta(days=int(n)) for n in numbers if n is not None}
+
+
+def _days_of_orders(session: Session, orders) -> set[date]:
+    """Every day the orders in the subquery ``orders`` count on (see the module docstring)."""
+    o, e, v = WorkOrder, WorkOrderEvent, ReturnVisit
+    parts = [
+        select(_local_day_number(o.created_at).label("d")).where(o.id.in_(orders)),
+        select(_local_day_number(o.resolved_at).label("d")).where(o.id.in_(orders), o.resolved_at.is_not(None)),
+        select(_local_day_number(e.created_at).label("d")).where(e.work_order_id.in_(orders)),
+        select(_local_day_number(v.created_at).label("d")).where(v.work_order_id.in_(orders)),
+    ]
+    return _days(session.scalars(union(*parts)))
+
+
+def _changed_orders(state: StatRollupState, *, overlap: timedelta = timedelta(0)):
+    """The orders changed since the watermarks of ``state`` (a subquery of ids)."""
+    o, e, v = WorkOrder, WorkOrderEvent, ReturnVisit
+    parts = [
+        select(e.work_order_id.label("id")).where(e.id > state.last_event_id),
+        select(v.work_order_id.label("id")).where(v.id > state.last_visit_id),
+    ]
+    if state.last_order_update is not None:
+        parts.append(select(o.id.label("id")).where(o.updated_at > state.last_order_update - overlap))
+    else:
+        parts.append(select(o.id.label("id")))
+    return union(*parts).subquery("changed")
+
+
+def rollup_plan(session: Session, period: Period, now: datetime) -> Plan | None:
+    """Which days of ``period`` the rollup can answer; None when it can answer none (or too few to help)."""
+    state = _state(session)
+    if state is None or state.rolled_through is None:
+        return None
+    today = local_today(now)
+    last_closed = min(period.last_day, state.rolled_through, today - timedelta(days=1))
+    if last_closed < period.first_day:
+        return None
+    dirty = set(session.scalars(select(StatDirtyDay.day).where(StatDirtyDay.day >= period.first_day,
+                                                              StatDirtyDay.day <= last_closed)))
+    changed = _changed_orders(state)
+    dirty |= _days_of_orders(session, select(changed.c.id))
+    clean: list[tuple[date, date]] = []
+    live: list[tuple[date, date]] = []
+    previous = None
+    day = period.first_day
+    while day <= period.last_day:
+        stretches = clean if day <= last_closed and day not in dirty else live
+        if stretches is previous:
+            stretches[-1] = (stretches[-1][0], day)
+        else:
+            stretches.append((day, day))
+        previous = stretches
+        day += timedelta(days=1)
+    if not clean or len(live) > MAX_LIVE_STRETCHES:
+        return None
+    return Plan(clean, live)
+
+
+def _in_stretches(column, stretches: list[tuple[date, date]]):
+    return or_(*(and_(column >= first, column <= last) for first, last in stretches))
+
+
+def read_rollup(session: Session, group: str, scope: Scope, stretches: list[tuple[date, date]]):
+    """({key: {flow: n}}, handling buckets) of the rolled-up days, grouped and scoped like a report."""
+    names = _GROUP_COLUMNS[group]
+    d = StatDaily
+    keys = [getattr(d, n) for n in names]
+    query = (
+        select(*keys, *(func.coalesce(func.sum(getattr(d, c)), 0) for c in FLOW_COLUMNS))
+        .where(_in_stretches(d.day, stretches), scope.clause(d.zone_id, d.department_id))
+        .group_by(*keys)
+    )
+    flows = {}
+    for row in session.execute(query):
+        key = tuple(row[: len(names)])
+        flows[key] = dict(zip(FLOW_COLUMNS, row[len(names):], strict=True))
+    h = StatDailyHandling
+    hkeys = [getattr(h, n) for n in names]
+    query = (
+        select(*hkeys, h.side, h.bucket_day, func.sum(h.orders), func.sum(h.epoch_sum))
+        .where(_in_stretches(h.day, stretches), scope.clause(h.zone_id, h.department_id))
+        .group_by(*hkeys, h.side, h.bucket_day)
+    )
+    buckets = []
+    for row in session.execute(query):
+        *key, side, bucket_day, count, epoch = row
+        buckets.append((tuple(key), side, int(bucket_day), int(count), float(epoch)))
+    return flows, buckets
 
 
 # --------------------------------------------------------------------------------------------------

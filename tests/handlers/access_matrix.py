@@ -407,6 +407,17 @@ EXPECTED = {'GET admin.audit': {'denied': 'dispatcher bizenv leader staff staff_
                                        'deptleader_other',
                              'login': 'anon',
                              'ok': 'admin dispatcher bizenv leader'},
+ 'GET statistics.bulletin_chart': {'denied': 'staff staff_other zoneadmin zoneadmin_other helper helper_other '
+                                             'deptleader deptleader_other',
+                                   'hidden': 'admin dispatcher bizenv leader',
+                                   'login': 'anon'},
+ 'GET statistics.bulletin_xlsx': {'denied': 'staff staff_other zoneadmin zoneadmin_other helper helper_other '
+                                            'deptleader deptleader_other',
+                                  'hidden': 'admin dispatcher bizenv leader',
+                                  'login': 'anon'},
+ 'GET statistics.cockpit_view': {'login': 'anon',
+                                 'ok': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other '
+                                       'helper helper_other deptleader deptleader_other'},
  'GET statistics.export': {'login': 'anon',
                            'ok': 'admin dispatcher bizenv leader staff staff_other zoneadmin zoneadmin_other helper '
                                  'helper_other deptleader deptleader_other'},

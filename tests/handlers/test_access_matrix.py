@@ -139,7 +139,7 @@ def _world(session, now):
         "message_id": first(OutboundMessage), "attachment_id": first(Attachment), "holiday_id": first(HolidayOverride),
         "platform": "dingtalk", "target": f"zone-{zone.id}", "sha256": "0" * 64, "action": "reply", "step": "applied",
         "token": push.open_token if push is not None else (survey or "unknown-token"),
-        "revision_id": _revision(session, now), "template": "whistle",
+        "revision_id": _revision(session, now), "template": "whistle", "bulletin_key": "monthly-2026-03",
     }
     session.commit()
     return values

@@ -388,7 +388,8 @@ def test_a_report_is_a_fixed_handful_of_queries(story, factory, session):
         session.flush()
         statements.clear()
         report = st.build_report(session, scope, "department", MARCH, APRIL_10)
-        assert len(statements) == before <= 8
+        # (one of them asks whether the daily rollup can answer: without it, everything is live)
+        assert len(statements) == before <= 9
         assert report.total.counts.dispatched == 8
     finally:
         event.remove(engine, "before_cursor_execute", count)

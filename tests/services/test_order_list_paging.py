@@ -1,0 +1,63 @@
+"""The order list pages through the index in the list's order, and the home page counts in one query."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import event, func, select, update
+
+from models import Role, WorkOrder
+from services.orders import queries
+from services.orders.lifecycle import State
+
+
+def test_pages_follow_green_first_then_newest_across_page_boundaries(factory, session, now):
+    staff = factory.person(Role.SERVICE_STAFF, login="staff")
+    leader = factory.person(Role.DISTRICT_LEADER, login="leader")
+    orders = [factory.order(staff, now + timedelta(minutes=i), level=2) for i in range(13)]
+    session.flush()
+    green = [orders[2].id, orders[5].id, orders[11].id]
+    session.execute(update(WorkOrder).where(WorkOrder.id.in_(green)).values(green_channel=True))
+    session.execute(update(WorkOrder).where(WorkOrder.id == orders[5].id).values(state=State.PROCESSING))
+    session.flush()
+    expected = list(session.scalars(
+        select(WorkOrder.id).where(WorkOrder.number.is_not(None))
+        .order_by(queries.green_first(), WorkOrder.created_at.desc(), WorkOrder.id.desc())))
+    seen = []
+    for page in range(1, 6):
+        result = queries.search_orders(session, leader, queries.OrderFilters(page=page, per_page=3), now)
+        assert result.total == 13 and result.extra == {"estimated": False}
+        seen += [o.id for o in result.items]
+    assert seen == expected
+    assert seen[:2] == [orders[11].id, orders[2].id]  # green and waiting for dispatch, newest first
+    # A page past the end shows the last one.
+    last = queries.search_orders(session, leader, queries.OrderFilters(page=99, per_page=3), now)
+    assert last.page == 5 and [o.id for o in last.items] == expected[12:]
+
+
+def test_home_page_counts_are_one_statement_and_match_separate_counts(factory, session, now):
+    staff = factory.person(Role.SERVICE_STAFF, login="staff")
+    for i in range(4):
+        factory.order(staff, now - timedelta(days=10 * i), level=1 + i % 2)
+    session.flush()
+    statements = []
+    engine = session.get_bind()
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        counts = queries.dashboard_counts(session, staff, now)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    visible = queries.visible_orders_clause(staff)
+
+    def separately(*clauses):
+        return session.scalar(select(func.count(WorkOrder.id)).where(visible, *clauses))
+
+    assert counts.my_open == separately(queries.mine_clause(staff), WorkOrder.state.in_(State.OPEN)) == 4
+    assert counts.overdue == separately(queries.overdue_clause(now))
+    assert counts.pending_dispatch == separately(WorkOrder.state == State.PENDING_DISPATCH)
+    assert counts.extensions == 0

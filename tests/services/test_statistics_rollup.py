@@ -1,0 +1,221 @@
+"""The daily rollup gives exactly the numbers of the live computation, survives a crash mid-update,
+and is rebuilt idempotently (``services.statistics.rollup``)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from database import session_scope
+from models import Department, Person, RequestDomain, Role, StatDaily, StatDirtyDay, WorkOrder, Zone
+from services.errors import DomainError
+from services.messaging.notify import Channels
+from services.orders import operations as wo
+from services.orders.alerts import run_sla_watchdog
+from services.statistics import kpis as st
+from services.statistics import rollup
+from services.statistics.kpis import LOCAL_TZ, Period
+from tests.services.test_statistics import APRIL_10, MARCH, Story
+
+GROUPS = ("zone", "department", "level", "domain")
+
+
+@pytest.fixture
+def story(factory, session):
+    return Story(factory, session)
+
+
+def snapshot(report: st.Report) -> list:
+    """Every number of every row, handling time rounded (floats summed in another order)."""
+    result = []
+    for row in report.all_rows():
+        numbers = asdict(row.counts)
+        numbers["handling_seconds"] = round(numbers["handling_seconds"], 3)
+        result.append((row.key, row.label, row.kind, numbers))
+    return result
+
+
+def assert_same(session, people, periods, now, *, expect_rollup=True):
+    used = False
+    for person in people:
+        scope = st.scope_for(person)
+        for period in periods:
+            used |= rollup.plan(session, period, now) is not None
+            for group in GROUPS:
+                live = st.build_report(session, scope, group, period, now, use_rollups=False)
+                rolled = st.build_report(session, scope, group, period, now)
+                assert snapshot(rolled) == snapshot(live), (person.login, period, group)
+    assert used or not expect_rollup
+
+
+def refresh(session, session_factory, now):
+    session.commit()  # SQLite: no read transaction held while the job writes
+    result = rollup.refresh(session_factory, now)
+    session.commit()
+    return result
+
+
+def test_story_rollup_matches_live(story, session, session_factory):
+    session.commit()
+    result = refresh(session, session_factory, APRIL_10)
+    assert result.computed > 30 and result.remaining == 0
+    session.commit()
+    people = [story.dispatcher, story.zone_admin, story.rsj_leader, story.gxj_helper]
+    periods = [MARCH, Period(date(2026, 2, 1), date(2026, 4, 30)), Period(date(2026, 3, 3), date(2026, 3, 3)),
+               st.preset_period("this_year", APRIL_10)]
+    assert_same(session, people, periods, APRIL_10)
+    # The exact numbers of test_statistics hold through the rollup.
+    report = st.build_report(session, st.scope_for(story.dispatcher), "zone", MARCH, APRIL_10)
+    tianmu = next(r for r in report.rows if r.label == "天穆镇").counts
+    assert (tianmu.received, tianmu.refused, tianmu.resolved, tianmu.backlog) == (5, 1, 4, 4)
+    assert rollup.plan(session, MARCH, APRIL_10).live == []
+
+
+def test_changes_after_the_last_run_are_read_live_until_the_next(story, session, session_factory):
+    session.commit()
+    refresh(session, session_factory, APRIL_10)
+    # O6 (created 03-16) is resolved and visited on 04-10: its March days change under the rollup.
+    f_ctx = story.session
+    o6 = f_ctx.get(WorkOrder, story.o6.id)
+    from tests.factories import Factory
+
+    ctx = Factory(session).ctx
+    wo.resolve(ctx(story.staff, APRIL_10), o6, result="道路已修复完毕")
+    session.commit()
+    plan = rollup.plan(session, MARCH, APRIL_10)
+    assert plan is not None and (date(2026, 3, 16), date(2026, 3, 16)) in plan.live
+    assert_same(session, [story.dispatcher, story.zone_admin], [MARCH, Period(date(2026, 3, 1), date(2026, 4, 10))],
+                APRIL_10)
+    refresh(session, session_factory, APRIL_10 + timedelta(minutes=1))
+    session.commit()
+    assert rollup.plan(session, MARCH, APRIL_10).live == []
+    assert_same(session, [story.dispatcher], [MARCH], APRIL_10)
+
+
+def test_a_crash_mid_update_leaves_dirty_days_read_live_and_the_rerun_completes(
+        story, session, session_factory, monkeypatch):
+    session.commit()
+    real = rollup.compute_day
+    calls = []
+
+    def crashing(s, day, now):
+        calls.append(day)
+        if len(calls) == 10:
+            real(s, day, now)  # the work is done, then the process dies before the commit
+            raise SystemExit("killed")
+        return real(s, day, now)
+
+    monkeypatch.setattr(rollup, "compute_day", crashing)
+    with pytest.raises(SystemExit):
+        refresh(session, session_factory, APRIL_10)
+    monkeypatch.setattr(rollup, "compute_day", real)
+    with session_scope(session_factory) as s:
+        dirty = set(s.scalars(select(StatDirtyDay.day)))
+        assert calls[9] in dirty and calls[8] not in dirty
+    # Meanwhile every report is still exact: the dirty days are computed live.
+    assert_same(session, [story.dispatcher, story.rsj_leader], [MARCH], APRIL_10)
+    result = refresh(session, session_factory, APRIL_10)
+    assert result.remaining == 0
+    with session_scope(session_factory) as s:
+        assert s.scalar(select(func.count()).select_from(StatDirtyDay)) == 0
+        before = s.scalar(select(func.count()).select_from(StatDaily))
+    # A rebuild of any range is idempotent: same rows, same numbers.
+    session.commit()
+    assert rollup.rebuild(session_factory, date(2026, 2, 1), date(2026, 4, 9), APRIL_10) == 68
+    with session_scope(session_factory) as s:
+        assert s.scalar(select(func.count()).select_from(StatDaily)) == before
+    session.commit()
+    assert_same(session, [story.dispatcher, story.rsj_leader], [MARCH], APRIL_10)
+
+
+# --------------------------------------------------------------------------------------------------
+# A random history
+# --------------------------------------------------------------------------------------------------
+def random_history(factory, session, seed: int, start: datetime, days: int):
+    rng = random.Random(seed)
+    zones = session.scalars(select(Zone).order_by(Zone.id).limit(3)).all()
+    departments = [factory.department(c) for c in ("rsj", "czj", "zjw", "gxj")]
+    helpers = {d.id: factory.person(Role.CHIEF_HELPER, department=d, name=f"帮办{d.id}") for d in departments}
+    staff = {z.id: factory.person(Role.SERVICE_STAFF, zone=z, name=f"服务员{z.id}") for z in zones}
+    dispatcher = factory.person(Role.DISPATCHER, department=factory.department("grid_center"), name="调度")
+    enterprises = {z.id: factory.enterprise(zone=z, staff=staff[z.id], name=f"天津随机{z.id}有限公司") for z in zones}
+    domains = list(session.scalars(select(RequestDomain).order_by(RequestDomain.id).limit(4)))
+    orders: list[WorkOrder] = []
+    contents = ["企业扩产急需招聘数控技术工人，请协助对接", "企业门前道路破损影响通行，请协调修复",
+                "企业咨询社保补缴政策，需要部门答复", "企业申请电力增容，请协调供电部门"]
+    moments = sorted(start + timedelta(minutes=rng.randrange(days * 24 * 60)) for _ in range(days * 5))
+    for when in moments:
+        roll = rng.random()
+        try:
+            if roll < 0.3 or not orders:
+                zone = rng.choice(zones)
+                kw = {"level": rng.choice((1, 2, 2))}
+                if kw["level"] == 2 and rng.random() < 0.7:
+                    kw["department_id"] = rng.choice(departments).id
+                if domains:
+                    kw["domain_id"] = rng.choice(domains).id
+                orders.append(factory.order(staff[zone.id], when, enterprise=enterprises[zone.id],
+                                            content=rng.choice(contents), **kw))
+                continue
+            order = rng.choice(orders)
+            session.refresh(order)
+            state = order.state
+            department = order.assigned_department_id
+            helper = helpers.get(department) if department else None
+            owner = staff.get(order.zone_id)
+            ctx = factory.ctx
+            if state == st.State.PENDING_DISPATCH:
+                wo.dispatch(ctx(dispatcher, when), order, department_id=rng.choice(departments).id)
+            elif state == st.State.DISPATCHED and helper is not None:
+                if rng.random() < 0.25:
+                    wo.return_order(ctx(helper, when), order, reason="不属于本部门职责")
+                else:
+                    wo.sign(ctx(helper, when), order)
+            elif state == st.State.PROCESSING:
+                if rng.random() < 0.15:
+                    wo.supervise(ctx(dispatcher, when), order, note="请抓紧办理")
+                else:
+                    wo.resolve(ctx(helper or owner, when), order, result="已协调解决企业诉求")
+            elif state == st.State.RESOLVED:
+                wo.feedback(ctx(owner, when), order, note="电话告知")
+            elif state == st.State.FED_BACK:
+                wo.visit(ctx(owner, when), order, satisfaction=rng.choice(st.Satisfaction.ALL))
+            elif rng.random() < 0.1:
+                run_sla_watchdog(session, when, Channels(sandbox=True))
+        except DomainError:
+            pass
+    session.flush()
+    return orders
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_history_rollup_matches_live(factory, session, session_factory, seed):
+    start = datetime(2026, 2, 1, 8, 0, tzinfo=LOCAL_TZ)
+    now = datetime(2026, 3, 10, 15, 0, tzinfo=LOCAL_TZ)
+    random_history(factory, session, seed, start, 32)
+    session.commit()
+    # The jobs process ran every few days during the history's last weeks: roll up, then add more.
+    refresh(session, session_factory, now)
+    session.commit()
+    people = [session.scalar(select(Person).where(Person.role == Role.DISPATCHER))]
+    people += list(session.scalars(select(Person).where(Person.role == Role.CHIEF_HELPER).limit(1)))
+    people += list(session.scalars(select(Person).where(Person.role == Role.SERVICE_STAFF).limit(1)))
+    periods = [Period(date(2026, 1, 1), date(2026, 3, 31)), st.preset_period("last_30_days", now),
+               Period(date(2026, 2, 14), date(2026, 2, 20))]
+    assert_same(session, people, periods, now)
+    # More history on top (touching closed days) without a run, then with one.
+    random_history(factory, session, seed + 100, datetime(2026, 3, 9, 8, 0, tzinfo=LOCAL_TZ), 1)
+    session.commit()
+    later = now + timedelta(hours=2)
+    assert_same(session, people, periods, later)
+    refresh(session, session_factory, later)
+    session.commit()
+    assert_same(session, people, periods, later)
+    session.commit()
+    with session_scope(session_factory) as s:
+        assert s.scalar(select(func.count()).select_from(StatDaily)) > 0
+        assert s.scalar(select(func.count()).select_from(Department)) > 0
