@@ -28,7 +28,7 @@ class Role:
         DEPT_LEADER: "部门领导",
         DISPATCHER: "区网格中心调度员",
         BIZENV_OFFICE: "区营商环境办",
-        DISTRICT_LEADER: "区领导（只读）",
+        DISTRICT_LEADER: "区领导（总览、批示）",
         SYSADMIN: "系统管理员",
         DESK_OPERATOR: "86912345 坐席",
     }

@@ -93,7 +93,7 @@ def _role_lookup() -> dict[str, str]:
     for key, label in Role.LABELS.items():
         lookup[key] = key
         lookup[label] = key
-        lookup[re.sub(r"（.*）$", "", label)] = key  # 区领导（只读） → 区领导
+        lookup[re.sub(r"（.*）$", "", label)] = key  # 区领导（总览、批示） → 区领导
     return lookup
 
 
