@@ -265,10 +265,12 @@ class WeComApi:
         return url
 
     def send_response_url(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
-        target = self.response_url_target(url)
+        return self._post_outside_token(self.response_url_target(url), body)
 
+    def _post_outside_token(self, url: str, body: dict[str, Any], params: dict[str, str] | None = None) -> dict[str, Any]:
+        """POST to an address that carries its own credential (a robot key, a response_url), not the access token."""
         def call():
-            response = self.client._http.post(target, json=body, timeout=self.timeout)
+            response = self.client._http.post(url, params=params, json=body, timeout=self.timeout)
             response.raise_for_status()
             result = response.json()
             errcode = int(result.get("errcode") or 0)
@@ -287,18 +289,7 @@ class WeComApi:
             "text": {"content": text}})
 
     def send_webhook(self, robot_key: str, body: dict[str, Any]) -> dict[str, Any]:
-        def call():
-            response = self.client._http.post(
-                self.base + "webhook/send", params={"key": robot_key}, json=body, timeout=self.timeout
-            )
-            response.raise_for_status()
-            result = response.json()
-            errcode = int(result.get("errcode") or 0)
-            if errcode != 0:
-                raise WeComApiError(errcode, str(result.get("errmsg") or ""))
-            return result
-
-        return self._call(call)
+        return self._post_outside_token(self.base + "webhook/send", body, params={"key": robot_key})
 
 
 # --- Delivery -----------------------------------------------------------------------------------

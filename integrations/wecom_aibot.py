@@ -30,7 +30,7 @@ from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 
 from integrations.base import ChatEvent, InboundParser, InvalidInbound
-from integrations.wecom_inbound import MAX_ARG_LENGTH, MAX_ECHOSTR_LENGTH, CallbackRejected
+from integrations.wecom_inbound import MAX_ECHOSTR_LENGTH, CallbackChecks, CallbackRejected
 
 # Stored in the inbox under its own platform name (its own parser), acting as WeCom: the sender
 # is the person bound to the WeCom userid, answers leave through the WeCom adapter.
@@ -48,7 +48,7 @@ def signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
     return hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypt])).encode()).hexdigest()
 
 
-class AibotVerifier:
+class AibotVerifier(CallbackChecks):
     """URL check and message opening for ``/wecom/aibot`` (raises ``CallbackRejected``)."""
 
     def __init__(self, token: str, aes_key: str, *, replay_window: int = REPLAY_WINDOW_SECONDS,
@@ -65,26 +65,6 @@ class AibotVerifier:
         self.key = key
         self.replay_window = replay_window
         self.max_body = max_body
-
-    @staticmethod
-    def _args(args, *names: str, limit: int = MAX_ARG_LENGTH) -> list[str]:
-        values = []
-        for name in names:
-            value = args.get(name) or ""
-            if not value or len(value) > limit:
-                raise CallbackRejected(400, "missing_args", f"缺少或无效的参数 {name}")
-            values.append(value)
-        return values
-
-    def check_timestamp(self, timestamp: str, now_ts: float) -> None:
-        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
-            raise CallbackRejected(400, "bad_timestamp", "timestamp 无效")
-        if abs(now_ts - int(timestamp)) > self.replay_window:
-            raise CallbackRejected(403, "stale_timestamp", "请求已过期（时间戳超出允许范围）")
-
-    def check_size(self, content_length: int | None) -> None:
-        if content_length is not None and content_length > self.max_body:
-            raise CallbackRejected(413, "too_large", "请求体过大")
 
     def _open(self, sig: str, timestamp: str, nonce: str, encrypt: str) -> str:
         if not hmac.compare_digest(signature(self.token, timestamp, nonce, encrypt), sig.lower()):

@@ -77,20 +77,13 @@ def parse_xml(data: bytes | str) -> dict[str, Any]:
     return root
 
 
-class CallbackVerifier:
-    def __init__(self, token: str, aes_key: str, corp_id: str, *, replay_window: int = REPLAY_WINDOW_SECONDS,
-                 max_body: int = MAX_BODY_BYTES):
-        if not (token and aes_key and corp_id):
-            raise ValueError("WECOM_TOKEN, WECOM_AES_KEY and WECOM_CORP_ID are all needed for the callback")
-        try:
-            self.crypto = WeChatCrypto(token, aes_key, corp_id)
-        except Exception as error:  # wechatpy asserts a 32-byte key
-            raise ValueError("WECOM_AES_KEY 必须是企业微信后台生成的 43 位 EncodingAESKey") from error
-        self.corp_id = corp_id
-        self.replay_window = replay_window
-        self.max_body = max_body
+class CallbackChecks:
+    """What every WeCom callback (the app's XML, the intelligent robot's JSON) checks before decrypting:
+    the query arguments, the replay window and the size."""
 
-    # -- checks ------------------------------------------------------------------------------
+    replay_window: int
+    max_body: int
+
     @staticmethod
     def _args(args, *names: str, limit: int = MAX_ARG_LENGTH) -> list[str]:
         values = []
@@ -103,7 +96,7 @@ class CallbackVerifier:
 
     def check_timestamp(self, timestamp: str, now_ts: float) -> None:
         # ASCII digits: "²".isdigit() is true, yet int("²") raises.
-        if not (timestamp.isascii() and timestamp.isdigit()):
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             raise CallbackRejected(400, "bad_timestamp", "timestamp 无效")
         if abs(now_ts - int(timestamp)) > self.replay_window:
             raise CallbackRejected(403, "stale_timestamp", "请求已过期（时间戳超出允许范围）")
@@ -111,6 +104,20 @@ class CallbackVerifier:
     def check_size(self, content_length: int | None) -> None:
         if content_length is not None and content_length > self.max_body:
             raise CallbackRejected(413, "too_large", "请求体过大")
+
+
+class CallbackVerifier(CallbackChecks):
+    def __init__(self, token: str, aes_key: str, corp_id: str, *, replay_window: int = REPLAY_WINDOW_SECONDS,
+                 max_body: int = MAX_BODY_BYTES):
+        if not (token and aes_key and corp_id):
+            raise ValueError("WECOM_TOKEN, WECOM_AES_KEY and WECOM_CORP_ID are all needed for the callback")
+        try:
+            self.crypto = WeChatCrypto(token, aes_key, corp_id)
+        except Exception as error:  # wechatpy asserts a 32-byte key
+            raise ValueError("WECOM_AES_KEY 必须是企业微信后台生成的 43 位 EncodingAESKey") from error
+        self.corp_id = corp_id
+        self.replay_window = replay_window
+        self.max_body = max_body
 
     def _decrypt(self, call) -> str:
         try:
