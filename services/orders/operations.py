@@ -1112,38 +1112,33 @@ def joint_meeting(
 
 def supervise(ctx: OpContext, order: WorkOrder, *, note: str) -> WorkOrder:
     """督办 by a person (the SLA job sends its own automatic notices)."""
-    order = _lock(ctx, order)
-    _transition(ctx, order, Action.SUPERVISE)
-    note = _require_text(note, "note", "督办意见")
-    event = _record(ctx, order, Action.SUPERVISE, order.state, note)
-    key = f"e{event.id}"
-    targets = [order.assigned_person] if order.assigned_person else []
-    if order.assigned_department is not None:
-        targets += chief_helpers(ctx.session, order.assigned_department.id, order.stage_id)
-        ctx.notifier().status(order, order.assigned_department, "group_supervised", key, note=note)
-    elif order.state == State.PENDING_DISPATCH:
-        targets += _hub_staff(ctx, order.level)
-    ctx.notifier().notify(targets, order, "order_supervised", key, kind="supervise", actor=ctx.actor_label, note=note)
-    return order
+    return _tell_whoever_handles(ctx, order, Action.SUPERVISE, note, "督办意见", "group_supervised",
+                                 "order_supervised", kind="supervise")
 
 
 def instruct(ctx: OpContext, order: WorkOrder, *, note: str) -> WorkOrder:
-    """领导批示: a district leader's instruction, kept on the order and pushed to whoever handles it
-    (the department's group, its chief helpers and the person handling it), else to the hub whose
-    queue it waits in."""
+    """领导批示: a district leader's instruction, kept on the order and pushed to whoever handles it."""
+    return _tell_whoever_handles(ctx, order, Action.INSTRUCT, note, "批示内容", "group_instructed",
+                                 "order_instructed")
+
+
+def _tell_whoever_handles(ctx: OpContext, order: WorkOrder, action: str, note: str, label: str, group_template: str,
+                          notice_template: str, *, kind: str = "notice") -> WorkOrder:
+    """Record ``note`` as ``action`` and push it to whoever handles the order: the department's group,
+    its chief helpers and the person handling it, else the hub whose queue it waits in."""
     order = _lock(ctx, order)
-    _transition(ctx, order, Action.INSTRUCT)
-    note = _require_text(note, "note", "批示内容")
-    event = _record(ctx, order, Action.INSTRUCT, order.state, note)
+    _transition(ctx, order, action)
+    note = _require_text(note, "note", label)
+    event = _record(ctx, order, action, order.state, note)
     key = f"e{event.id}"
     targets = [order.assigned_person] if order.assigned_person else []
     if order.assigned_department is not None:
         targets += chief_helpers(ctx.session, order.assigned_department.id, order.stage_id)
-        ctx.notifier().status(order, order.assigned_department, "group_instructed", key, actor=ctx.actor_label,
+        ctx.notifier().status(order, order.assigned_department, group_template, key, actor=ctx.actor_label,
                               note=note)
     elif order.state == State.PENDING_DISPATCH:
         targets += _hub_staff(ctx, order.level)
-    ctx.notifier().notify(targets, order, "order_instructed", key, actor=ctx.actor_label, note=note)
+    ctx.notifier().notify(targets, order, notice_template, key, kind=kind, actor=ctx.actor_label, note=note)
     return order
 
 
