@@ -30,7 +30,7 @@ from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 
 from integrations.base import ChatEvent, InboundParser, InvalidInbound
-from integrations.wecom_inbound import MAX_ECHOSTR_LENGTH, CallbackChecks, CallbackRejected
+from integrations.wecom_inbound import CallbackChecks, CallbackRejected
 
 # Stored in the inbox under its own platform name (its own parser), acting as WeCom: the sender
 # is the person bound to the WeCom userid, answers leave through the WeCom adapter.
@@ -75,13 +75,6 @@ class AibotVerifier(CallbackChecks):
             raise CallbackRejected(403, "wrong_receiver", "消息不是发给本企业内部机器人的") from None
         except Exception:  # base64, padding, length fields: garbage ciphertext
             raise CallbackRejected(400, "bad_ciphertext", "密文无法解密") from None
-
-    def verify_url(self, args, now_ts: float) -> str:
-        """GET: the decrypted ``echostr`` to answer with, bare."""
-        sig, timestamp, nonce = self._args(args, "msg_signature", "timestamp", "nonce")
-        (echostr,) = self._args(args, "echostr", limit=MAX_ECHOSTR_LENGTH)
-        self.check_timestamp(timestamp, now_ts)
-        return self._open(sig, timestamp, nonce, echostr)
 
     def open_message(self, args, body: bytes, now_ts: float, loads) -> dict[str, Any]:
         """POST: the decrypted message. ``loads`` is the strict JSON reader (raises ``ValueError``)."""

@@ -105,6 +105,17 @@ class CallbackChecks:
         if content_length is not None and content_length > self.max_body:
             raise CallbackRejected(413, "too_large", "请求体过大")
 
+    def _open(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> str:
+        """The plaintext of ``encrypted`` once its signature holds (each scheme its own)."""
+        raise NotImplementedError
+
+    def verify_url(self, args, now_ts: float) -> str:
+        """GET: the decrypted ``echostr`` to answer with, bare."""
+        signature, timestamp, nonce = self._args(args, "msg_signature", "timestamp", "nonce")
+        (echostr,) = self._args(args, "echostr", limit=MAX_ECHOSTR_LENGTH)
+        self.check_timestamp(timestamp, now_ts)
+        return self._open(signature, timestamp, nonce, echostr)
+
 
 class CallbackVerifier(CallbackChecks):
     def __init__(self, token: str, aes_key: str, corp_id: str, *, replay_window: int = REPLAY_WINDOW_SECONDS,
@@ -130,12 +141,8 @@ class CallbackVerifier(CallbackChecks):
             raise CallbackRejected(400, "bad_ciphertext", "密文无法解密") from None
 
     # -- the two requests ---------------------------------------------------------------------
-    def verify_url(self, args, now_ts: float) -> str:
-        """GET: the decrypted ``echostr`` to answer with, bare."""
-        signature, timestamp, nonce = self._args(args, "msg_signature", "timestamp", "nonce")
-        (echostr,) = self._args(args, "echostr", limit=MAX_ECHOSTR_LENGTH)
-        self.check_timestamp(timestamp, now_ts)
-        return self._decrypt(lambda: self.crypto.check_signature(signature, timestamp, nonce, echostr))
+    def _open(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> str:
+        return self._decrypt(lambda: self.crypto.check_signature(signature, timestamp, nonce, encrypted))
 
     def open_message(self, args, body: bytes, now_ts: float) -> dict[str, Any]:
         """POST: the decrypted message's fields."""
