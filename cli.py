@@ -83,11 +83,11 @@ def register_commands(app: Flask) -> None:
                 summary = seed_demo(session, channels=_channels(current_app))
             click.echo(summary.describe())
 
-    @app.cli.group("statistics", help="统计日汇总（按日预先汇总的统计数字）")
+    @app.cli.group("statistics", help="统计汇总（按日、按月预先汇总的统计数字与月末在办名单）")
     def statistics_group():
         pass
 
-    @statistics_group.command("rebuild", help="重算指定日期范围（北京时间，含首尾）的日汇总；可重复执行")
+    @statistics_group.command("rebuild", help="重算指定日期范围（北京时间，含首尾）的日汇总、月汇总与月末在办名单；可重复执行")
     @click.option("--from", "first", required=True, help="开始日期 YYYY-MM-DD")
     @click.option("--to", "last", required=True, help="结束日期 YYYY-MM-DD（晚于昨天的部分不汇总，当天总是实时计算）")
     def statistics_rebuild(first, last):
@@ -102,7 +102,7 @@ def register_commands(app: Flask) -> None:
         if first_day > last_day:
             raise click.ClickException("开始日期不能晚于结束日期")
         days = rebuild(current_app.extensions["db_sessionmaker"], first_day, last_day, utcnow())
-        click.echo(f"已重算 {days} 天的统计日汇总")
+        click.echo(f"已重算 {days} 天的统计汇总（含所在月份与月末在办名单）")
 
     @app.cli.group("config", help="运行配置（表单字段、派单目录、消息模板、命令别名等）导出与导入")
     def config_group():

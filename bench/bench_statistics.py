@@ -15,7 +15,8 @@ and through the app (Flask test client, a dispatcher signed in): the order list,
 5000 and the home page's counts; and the order list's query with psycopg's default prepare threshold
 (5: generic plans after a few runs) against ``DB_PREPARE_THRESHOLD`` none. The last line is
 ``statistics: orders=N year_by_zone_ms=… year_by_department_ms=… month_by_zone_ms=… baseline_group_by_ms=…``.
-SQLite (``bench/run.py``'s default) gets 50,000 orders by plain INSERTs.
+SQLite (``bench/run.py``'s default) gets 50,000 orders by plain INSERTs. ``BENCH_STATISTICS_KEEP=1`` keeps
+the generated orders; a later run with ``BENCH_STATISTICS_REUSE=1`` measures them again without generating.
 """
 
 from __future__ import annotations
@@ -356,9 +357,15 @@ def run(session_factory, ids) -> None:
         dialect = session.get_bind().dialect.name
     default = DEFAULT_ORDERS_POSTGRES if dialect == "postgresql" else DEFAULT_ORDERS_SQLITE
     count = int(os.environ.get("BENCH_STATISTICS_ORDERS") or default)
-    _cleanup(session_factory)
-    _trigram_indexes(session_factory)
-    generated, events = _generate(session_factory, ids, count)
+    with session_factory() as session:
+        present = session.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.number.like(f"{PREFIX}%")))
+        events = session.scalar(select(func.count()).select_from(WorkOrderEvent)) if present == count else 0
+    if os.environ.get("BENCH_STATISTICS_REUSE") and present == count:
+        generated = 0.0  # the orders of an earlier run kept with BENCH_STATISTICS_KEEP=1
+    else:
+        _cleanup(session_factory)
+        _trigram_indexes(session_factory)
+        generated, events = _generate(session_factory, ids, count)
     t0 = time.perf_counter()
     built = rollup.refresh(session_factory, NOW)
     rollup_s = time.perf_counter() - t0
@@ -401,7 +408,8 @@ def run(session_factory, ids) -> None:
 
 def _cleanup(session_factory) -> None:
     with session_scope(session_factory) as session:
-        for table in ("stat_daily", "stat_daily_handling", "stat_dirty_day", "stat_rollup_state"):
+        for table in ("stat_daily", "stat_monthly", "stat_dirty_day", "stat_dirty_month", "stat_stock_member",
+                      "stat_stock_day", "stat_rollup_state"):
             session.execute(text(f"DELETE FROM {table}"))
         generated = select(WorkOrder.id).where(WorkOrder.number.like(f"{PREFIX}%"))
         session.execute(delete(WorkOrderEvent).where(WorkOrderEvent.work_order_id.in_(generated)))

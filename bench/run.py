@@ -7,6 +7,7 @@ in the same run on the same database, so machines and databases can be compared 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -24,8 +25,18 @@ from services.messaging.notify import Channels  # noqa: E402
 from services.orders.operations import NewOrder, OpContext, create_order  # noqa: E402
 
 
-def prepare(url: str):
+def prepare(url: str, *, reuse: bool = False):
+    """A fresh benchmark database (PostgreSQL: the schema is dropped first); ``reuse`` keeps one
+    prepared earlier (new tables are created, existing rows stay)."""
     engine = make_engine(url)
+    if reuse:
+        Base.metadata.create_all(engine)
+        factory = make_session_factory(engine)
+        with factory() as session:
+            staff = session.query(Person).filter_by(name="基准测试员").first()
+            enterprise = session.query(Enterprise).filter_by(reg_no="BENCH-1").first()
+        if staff is not None and enterprise is not None:
+            return engine, factory, (staff.id, enterprise.id, staff.zone_id)
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -109,7 +120,7 @@ def run_alone(benchmark) -> None:
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    engine, factory, ids = prepare(url)
+    engine, factory, ids = prepare(url, reuse=bool(os.environ.get("BENCH_STATISTICS_REUSE")))
     benchmark(factory, ids)
     engine.dispose()
 

@@ -56,7 +56,15 @@ from models.policy import (
 )
 from models.registry import EnterpriseEvent, EnterpriseEventKind, ImportJob, ImportRowError, ImportStatus
 from models.settings import AuditLog, HolidayOverride, ScreeningRule, SlaPolicy, SystemSetting
-from models.statistics import StatDaily, StatDailyHandling, StatDirtyDay, StatRollupState
+from models.statistics import (
+    StatDaily,
+    StatDirtyDay,
+    StatDirtyMonth,
+    StatMonthly,
+    StatRollupState,
+    StatStockDay,
+    StatStockMember,
+)
 from models.studio import ConfigRevision, DispatchRuleHit
 from models.training import (
     PolicyQuestion,
@@ -87,7 +95,7 @@ __all__ = [
     "HolidayOverride", "InboundMessage", "InboundReceipt", "InboxStatus", "IndustryTag", "KvEntry", "JointMeeting",
     "MessageKind", "OutboundMessage", "OutboxStatus",
     "Person", "RateWindow", "RegistrationStatus", "RequestDomain", "ReturnVisit", "Role", "Satisfaction",
-    "SandboxMessage", "SmsOptOut", "ScreeningRule", "StatDaily", "StatDailyHandling", "StatDirtyDay", "StatRollupState", "ServiceStage", "SignInThrottle", "SlaPolicy", "SystemSetting", "WorkOrder",
+    "SandboxMessage", "SmsOptOut", "ScreeningRule", "StatDaily", "StatDirtyDay", "StatDirtyMonth", "StatMonthly", "StatRollupState", "StatStockDay", "StatStockMember", "ServiceStage", "SignInThrottle", "SlaPolicy", "SystemSetting", "WorkOrder",
     "WorkOrderAlert", "WorkOrderEvent", "Zone", "utcnow",
     "WeComCardCode",
     "EnterpriseEvent", "EnterpriseEventKind", "ImportJob", "ImportRowError", "ImportStatus", "StatusFlag",

@@ -1,22 +1,24 @@
-"""Daily statistics rollups (统计日汇总), maintained from the event log by the jobs process.
+"""Statistics rollups (统计汇总), maintained from the event log by the jobs process.
 
 Each ``stat_daily`` row holds the *flow* counts of one Beijing day for one combination of the
 dimensions a report groups by (zone, attributed department, level, green channel, domain,
-channel). Stocks (积压, 超期未办结, 超时未签收) are states at an instant and are always computed live.
-Rows are derived data: any day can be recomputed from the orders and the event log
-(``services.statistics.rollup``), so a crash or a re-run never leaves them wrong for long.
+channel), with the working time of the orders resolved that day; ``stat_monthly`` adds the days of
+a month up. Stocks (积压, 超期未办结, 超时未签收) are states at an instant: for every month's end the
+orders open at that instant are kept (``stat_stock_member``), other instants are computed live.
+Rows are derived data: any day, month or month's end can be recomputed from the orders and the
+event log (``services.statistics.rollup``), so a crash or a re-run never leaves them wrong for long.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Float, Index, Integer, String
+from sqlalchemy import Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 
-# The flow counts of services.statistics.kpis.Counts kept per day.
+# The flow counts of services.statistics.kpis.Counts kept per day and per month.
 FLOW_COLUMNS = (
     "received", "refused", "resolved", "resolved_judged", "resolved_on_time", "resolved_late", "visited",
     "dispatched", "signed_on_time", "signed_late", "returned", "supervised", "visits", "visits_resolved",
@@ -25,13 +27,10 @@ FLOW_COLUMNS = (
 DIMENSIONS = ("zone_id", "department_id", "level", "green_channel", "domain_id", "channel")
 
 
-class StatDaily(Base):
-    __tablename__ = "stat_daily"
-    __table_args__ = (Index("ix_stat_daily_day_zone", "day", "zone_id"),
-                      Index("ix_stat_daily_day_department", "day", "department_id"))
+class _RollupRow:
+    """The dimensions, flows and handling time shared by the daily and the monthly rollup."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column()
     zone_id: Mapped[int | None] = mapped_column(Integer)
     department_id: Mapped[int | None] = mapped_column(Integer)  # attributed as docs/statistics.md says
     level: Mapped[int | None] = mapped_column(Integer)
@@ -53,28 +52,69 @@ class StatDaily(Base):
     visits: Mapped[int] = mapped_column(default=0)
     visits_resolved: Mapped[int] = mapped_column(default=0)
     visits_satisfied: Mapped[int] = mapped_column(default=0)
+    # Working seconds from acceptance to resolution of the orders resolved in the day or month, with
+    # the work calendar in force when the row was computed (a calendar change re-marks the days).
+    handling_seconds: Mapped[float] = mapped_column(Float(precision=53), default=0.0)
+    handling_count: Mapped[int] = mapped_column(default=0)
 
 
-class StatDailyHandling(Base):
-    """Handling-time buckets of the orders resolved on ``day``: per side (start = acceptance, end =
-    resolution) and Beijing day number of that instant, how many and the sum of their epoch seconds
-    (working time is folded with the calendar in force when a report is read)."""
+class StatDaily(_RollupRow, Base):
+    __tablename__ = "stat_daily"
+    __table_args__ = (Index("ix_stat_daily_day_zone", "day", "zone_id"),
+                      Index("ix_stat_daily_day_department", "day", "department_id"))
 
-    __tablename__ = "stat_daily_handling"
-    __table_args__ = (Index("ix_stat_daily_handling_day", "day"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column()
-    zone_id: Mapped[int | None] = mapped_column(Integer)
-    department_id: Mapped[int | None] = mapped_column(Integer)
-    level: Mapped[int | None] = mapped_column(Integer)
-    green_channel: Mapped[bool | None] = mapped_column()
-    domain_id: Mapped[int | None] = mapped_column(Integer)
-    channel: Mapped[str | None] = mapped_column(String(16))
-    side: Mapped[str] = mapped_column(String(8))  # start | end
-    bucket_day: Mapped[int] = mapped_column()
+
+
+# The monthly sums are kept per grouping of reports, each with only the columns it needs (the
+# others null): zone and department (every report by zone or department, in any scope), plus level
+# and green channel, plus domain. A year is then a few thousand rows whatever the number of orders.
+MONTHLY_GROUPINGS = {
+    "unit": ("zone_id", "department_id"),
+    "level": ("zone_id", "department_id", "level", "green_channel"),
+    "domain": ("zone_id", "department_id", "domain_id"),
+}
+
+
+class StatMonthly(_RollupRow, Base):
+    """The sums of a month's ``stat_daily`` rows per grouping (``month`` is its first day)."""
+
+    __tablename__ = "stat_monthly"
+    __table_args__ = (Index("ix_stat_monthly_month_grouping", "month", "grouping"),)
+
+    month: Mapped[date] = mapped_column()
+    grouping: Mapped[str] = mapped_column(String(8))  # a key of MONTHLY_GROUPINGS
+
+
+class StatDirtyMonth(Base):
+    """A month whose ``stat_monthly`` rows are behind its days; set in the transaction that changes a
+    day, removed in the one that re-adds the month."""
+
+    __tablename__ = "stat_dirty_month"
+
+    month: Mapped[date] = mapped_column(primary_key=True)
+    marked_at: Mapped[datetime] = mapped_column()
+
+
+class StatStockDay(Base):
+    """A month's last day whose open orders at midnight (the end of that day) are kept."""
+
+    __tablename__ = "stat_stock_day"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
     orders: Mapped[int] = mapped_column()
-    epoch_sum: Mapped[float] = mapped_column(Float(precision=53))
+    computed_at: Mapped[datetime] = mapped_column()
+
+
+class StatStockMember(Base):
+    """An order open at the end of ``day`` and the state it was in then. History does not change, so
+    a member never goes stale; a report joins the order for its current zone, department, deadlines."""
+
+    __tablename__ = "stat_stock_member"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(24))
 
 
 class StatDirtyDay(Base):
@@ -97,3 +137,5 @@ class StatRollupState(Base):
     last_visit_id: Mapped[int] = mapped_column(default=0)
     last_order_update: Mapped[datetime | None] = mapped_column()
     last_run_at: Mapped[datetime | None] = mapped_column()
+    # The holiday overrides the handling time was computed with (JSON {day: is_workday}).
+    calendar: Mapped[str | None] = mapped_column(Text)

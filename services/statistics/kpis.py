@@ -45,18 +45,20 @@ log), independent of the number of orders and groups, identical on SQLite and Po
 from __future__ import annotations
 
 import calendar as month_calendar
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, case, false, func, or_, select, true, union
+from sqlalchemy import Float, Integer, and_, case, false, func, or_, select, true, union, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from models import (
     Department,
+    HolidayOverride,
     Person,
     ReturnVisit,
     Role,
@@ -65,7 +67,16 @@ from models import (
     WorkOrderEvent,
     Zone,
 )
-from models.statistics import FLOW_COLUMNS, StatDaily, StatDailyHandling, StatDirtyDay, StatRollupState
+from models.statistics import (
+    FLOW_COLUMNS,
+    StatDaily,
+    StatDirtyDay,
+    StatDirtyMonth,
+    StatMonthly,
+    StatRollupState,
+    StatStockDay,
+    StatStockMember,
+)
 from services import inputs
 from services.errors import DomainError, PermissionDenied
 from services.orders import queries as order_queries
@@ -606,32 +617,53 @@ FLOWS, STOCKS, ALL = "flows", "stocks", "all"
 _ORDER_STOCKS = ("overdue_handling", "overdue_sign", "backlog")
 
 
-def _order_rows(group: str, scope: Scope, period: Period, now: datetime, part: str = ALL):
-    """One row per order that matters to the period, with 0/1 flags for each order-level count."""
+def _past_state(as_of: datetime):
+    """(query, state, changed_since): the state each order was in at ``as_of`` — its current state,
+    unless something happened to it since; then the last event before says (events record to_state)."""
+    o, e = WorkOrder, WorkOrderEvent
+    changed_since = select(e.work_order_id).where(e.created_at >= as_of)
+    last = (
+        select(e.work_order_id, func.max(e.id).label("last_id"))
+        .where(e.created_at < as_of, e.work_order_id.in_(changed_since))
+        .group_by(e.work_order_id)
+        .subquery("last_event")
+    )
+    then = aliased(WorkOrderEvent, name="state_event")
+    state = case((last.c.last_id.is_not(None), then.to_state), else_=o.state)
+    query = (
+        select().select_from(o)
+        .outerjoin(last, last.c.work_order_id == o.id)
+        .outerjoin(then, then.id == last.c.last_id)
+    )
+    return query, state, changed_since
+
+
+def stock_members(as_of: datetime):
+    """(order id, state then) of every order open at ``as_of`` (kept for months' ends by the rollup)."""
+    o = WorkOrder
+    query, state, changed_since = _past_state(as_of)
+    return query.add_columns(o.id, state).where(
+        o.created_at < as_of, or_(o.state.in_(State.OPEN), o.id.in_(changed_since)), state.in_(State.OPEN),
+    )
+
+
+def _order_rows(group: str, scope: Scope, period: Period, now: datetime, part: str = ALL, *,
+                snapshot: date | None = None):
+    """One row per order that matters to the period, with 0/1 flags for each order-level count.
+    ``snapshot``: the stocks come from the orders kept open at the end of that day (``stat_stock_member``)."""
     o = WorkOrder
     start, end = period.start, period.end
     as_of = period.as_of(now)
-    if part == FLOWS or as_of >= now:
+    changed_since = None
+    if snapshot is not None:
+        member = StatStockMember
+        state = member.state
+        query = select().select_from(member).join(o, o.id == member.work_order_id).where(member.day == snapshot)
+    elif part == FLOWS or as_of >= now:
         state = o.state
         query = select().select_from(o)
     else:
-        # The state each order was in at the period's end: its current state, unless something
-        # happened to it since — then the last event before the end says (events record to_state).
-        e = WorkOrderEvent
-        changed_since = select(e.work_order_id).where(e.created_at >= as_of)
-        last = (
-            select(e.work_order_id, func.max(e.id).label("last_id"))
-            .where(e.created_at < as_of, e.work_order_id.in_(changed_since))
-            .group_by(e.work_order_id)
-            .subquery("last_event")
-        )
-        then = aliased(WorkOrderEvent, name="state_event")
-        state = case((last.c.last_id.is_not(None), then.to_state), else_=o.state)
-        query = (
-            select().select_from(o)
-            .outerjoin(last, last.c.work_order_id == o.id)
-            .outerjoin(then, then.id == last.c.last_id)
-        )
+        query, state, changed_since = _past_state(as_of)
 
     created_in = and_(o.created_at >= start, o.created_at < end)
     resolved_in = and_(o.resolved_at.is_not(None), o.resolved_at >= start, o.resolved_at < end)
@@ -661,7 +693,7 @@ def _order_rows(group: str, scope: Scope, period: Period, now: datetime, part: s
     elif part == STOCKS:
         flags = {k: v for k, v in flags.items() if k in _ORDER_STOCKS}
         matters = state.in_(State.OPEN)
-        if not (as_of >= now):
+        if changed_since is not None:
             # Exact prefilter the indexes serve: an order neither open now nor changed since the
             # period's end was in its current (closed) state then.
             matters = and_(or_(o.state.in_(State.OPEN), o.id.in_(changed_since)), matters)
@@ -871,9 +903,11 @@ def build_report(session: Session, scope: Scope, group: str, period: Period, now
         ):
             merge(_grouped(session, group, inner, names))
         buckets = _handling_buckets(session, group, scope, period)
+        handling = {}
     else:
-        flows, buckets = read_rollup(session, group, scope, plan.clean)
+        flows, handling = read_rollup(session, group, scope, plan.clean)
         merge(flows)
+        buckets = []
         for first, last in plan.live:
             values, live_buckets = live_flows(session, group, scope, Period(first, last), now)
             for value in values:
@@ -881,14 +915,15 @@ def build_report(session: Session, scope: Scope, group: str, period: Period, now
             buckets += live_buckets
         stocks = [_event_rows(group, scope, period, now, STOCKS)]
         if order_stocks:
-            stocks.append(_order_rows(group, scope, period, now, STOCKS))
+            snapshot = stock_snapshot(session, period, now)
+            stocks.append(_order_rows(group, scope, period, now, STOCKS, snapshot=snapshot))
         for inner, names in stocks:
             merge(_grouped(session, group, inner, names))
-    handling = _fold_handling(buckets, load_calendar(session))
-    for key, (seconds, count) in handling.items():
-        target = counts.setdefault(key, Counts())
-        target.handling_seconds += seconds
-        target.handling_count += count
+    for part in (handling, _fold_handling(buckets, load_calendar(session))):
+        for key, (seconds, count) in part.items():
+            target = counts.setdefault(key, Counts())
+            target.handling_seconds += seconds
+            target.handling_count += count
 
     rows, subsets = _rows(session, group, scope, counts)
     total = Row(None, TOTAL, kind="total", filters={})
@@ -967,6 +1002,10 @@ _GROUP_COLUMNS = {
 }
 
 
+# The monthly sums (``models.statistics.MONTHLY_GROUPINGS``) that hold each grouping's columns.
+_MONTHLY_GROUPING = {"zone": "unit", "department": "unit", "level": "level", "domain": "domain"}
+
+
 @dataclass(frozen=True)
 class Plan:
     clean: list[tuple[date, date]]  # read from the rollup
@@ -1010,6 +1049,21 @@ def _changed_orders(state: StatRollupState, *, overlap: timedelta = timedelta(0)
     return union(*parts).subquery("changed")
 
 
+def calendar_overrides(session: Session) -> dict[str, bool]:
+    """The holiday overrides as stored with the rollup state ({ISO day: is workday})."""
+    return {h.day.isoformat(): h.is_workday for h in session.scalars(select(HolidayOverride))}
+
+
+def calendar_changed_since(state: StatRollupState, current: dict[str, bool]) -> date | None:
+    """The first day whose working status differs from the calendar the rollup was computed with;
+    the handling time of every order resolved on or after it may have changed."""
+    if state.calendar is None:
+        return None
+    previous = json.loads(state.calendar)
+    changed = {day for day in previous.keys() | current.keys() if previous.get(day) != current.get(day)}
+    return date.fromisoformat(min(changed)) if changed else None
+
+
 def rollup_plan(session: Session, period: Period, now: datetime) -> Plan | None:
     """Which days of ``period`` the rollup can answer; None when it can answer none (or too few to help)."""
     state = _state(session)
@@ -1017,6 +1071,9 @@ def rollup_plan(session: Session, period: Period, now: datetime) -> Plan | None:
         return None
     today = local_today(now)
     last_closed = min(period.last_day, state.rolled_through, today - timedelta(days=1))
+    recalculated_from = calendar_changed_since(state, calendar_overrides(session))
+    if recalculated_from is not None:  # edited since the last run: those days are not up to date yet
+        last_closed = min(last_closed, recalculated_from - timedelta(days=1))
     if last_closed < period.first_day:
         return None
     dirty = set(session.scalars(select(StatDirtyDay.day).where(StatDirtyDay.day >= period.first_day,
@@ -1044,32 +1101,67 @@ def _in_stretches(column, stretches: list[tuple[date, date]]):
     return or_(*(and_(column >= first, column <= last) for first, last in stretches))
 
 
+def whole_months(stretches: list[tuple[date, date]]) -> tuple[list[date], list[tuple[date, date]]]:
+    """Split day stretches into the months they cover whole (first days) and the remaining stretches."""
+    months: list[date] = []
+    rest: list[tuple[date, date]] = []
+    for first, last in stretches:
+        day = first
+        while day <= last:
+            end = _month_end(day)
+            if day.day == 1 and end <= last:
+                months.append(day)
+            elif rest and rest[-1][1] == day - timedelta(days=1):
+                rest[-1] = (rest[-1][0], min(end, last))
+            else:
+                rest.append((day, min(end, last)))
+            day = min(end, last) + timedelta(days=1)
+    return months, rest
+
+
+_ROLLED_COLUMNS = (*FLOW_COLUMNS, "handling_seconds", "handling_count")
+
+
 def read_rollup(session: Session, group: str, scope: Scope, stretches: list[tuple[date, date]]):
-    """({key: {flow: n}}, handling buckets) of the rolled-up days, grouped and scoped like a report."""
+    """({key: {flow: n}}, {key: (working seconds, orders)}) of the rolled-up days, grouped and scoped
+    like a report: whole months from ``stat_monthly`` (unless marked behind their days), the other
+    days from ``stat_daily``, in one query."""
+    months, days = whole_months(stretches)
+    if months:
+        behind = set(session.scalars(select(StatDirtyMonth.month).where(StatDirtyMonth.month.in_(months))))
+        for month in behind:
+            days.append((month, _month_end(month)))
+        months = [m for m in months if m not in behind]
     names = _GROUP_COLUMNS[group]
-    d = StatDaily
-    keys = [getattr(d, n) for n in names]
-    query = (
-        select(*keys, *(func.coalesce(func.sum(getattr(d, c)), 0) for c in FLOW_COLUMNS))
-        .where(_in_stretches(d.day, stretches), scope.clause(d.zone_id, d.department_id))
-        .group_by(*keys)
-    )
-    flows = {}
+    grouping = _MONTHLY_GROUPING[group]
+    parts = []
+    for table, where in ((StatMonthly, and_(StatMonthly.month.in_(months), StatMonthly.grouping == grouping)
+                          if months else None),
+                         (StatDaily, _in_stretches(StatDaily.day, days) if days else None)):
+        if where is not None:
+            parts.append(
+                select(*(getattr(table, n).label(n) for n in names), *(getattr(table, c).label(c) for c in _ROLLED_COLUMNS))
+                .where(where, scope.clause(table.zone_id, table.department_id))
+            )
+    if not parts:
+        return {}, {}
+    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("rolled")
+    keys = [rows.c[n] for n in names]
+    query = select(*keys, *(func.coalesce(func.sum(rows.c[c]), 0) for c in _ROLLED_COLUMNS)).group_by(*keys)
+    flows, handling = {}, {}
     for row in session.execute(query):
         key = tuple(row[: len(names)])
-        flows[key] = dict(zip(FLOW_COLUMNS, row[len(names):], strict=True))
-    h = StatDailyHandling
-    hkeys = [getattr(h, n) for n in names]
-    query = (
-        select(*hkeys, h.side, h.bucket_day, func.sum(h.orders), func.sum(h.epoch_sum))
-        .where(_in_stretches(h.day, stretches), scope.clause(h.zone_id, h.department_id))
-        .group_by(*hkeys, h.side, h.bucket_day)
-    )
-    buckets = []
-    for row in session.execute(query):
-        *key, side, bucket_day, count, epoch = row
-        buckets.append((tuple(key), side, int(bucket_day), int(count), float(epoch)))
-    return flows, buckets
+        numbers = dict(zip(_ROLLED_COLUMNS, row[len(names):], strict=True))
+        handling[key] = (float(numbers.pop("handling_seconds")), int(numbers.pop("handling_count")))
+        flows[key] = numbers
+    return flows, handling
+
+
+def stock_snapshot(session: Session, period: Period, now: datetime) -> date | None:
+    """The day whose kept open orders give the stocks at the end of a past ``period``, if kept."""
+    if period.as_of(now) >= now:
+        return None
+    return session.scalar(select(StatStockDay.day).where(StatStockDay.day == period.last_day))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,17 +1,21 @@
-"""Daily rollups of the KPI flows (统计日汇总): maintained incrementally, read by every report.
+"""Rollups of the KPI flows (统计汇总) and stocks at months' ends: maintained incrementally, read by every report.
 
 What is rolled up: the *flow* counts of ``kpis.Counts`` (受理, 办结, 派单, 签收, 退单, 督办, 回访 …) and the
-handling-time buckets, per Beijing day and per combination of zone, attributed department, level,
-green channel, domain and channel (``models.statistics``). Every number is computed by the very
-queries a live report runs (``kpis.live_flows`` for a one-day period, grouped by all dimensions),
-so the definitions cannot drift apart. Stocks (积压, 超期未办结, 超时未签收) are states at an instant and
-are always computed live.
+working time of the orders resolved, per Beijing day and per combination of zone, attributed
+department, level, green channel, domain and channel (``stat_daily``); the days of each month added
+up per grouping of reports (``stat_monthly``). Every number is computed by the very queries a live report runs
+(``kpis.live_flows`` for a one-day period, grouped by all dimensions), so the definitions cannot
+drift apart. Stocks (积压, 超期未办结, 超时未签收) are states at an instant: for every month's last day the
+orders open at its end and their state then are kept (``stat_stock_member``) — history does not
+change, and a report joins the orders for their current zone, department and deadlines, so those
+rows never go stale. Stocks at any other instant are computed live.
 
 Which days an order counts on: its submission day, its (latest) resolution day, the day of each of
 its events (a sign-in counts on the day of the dispatch it answers) and the day of each return
 visit. Whenever an order changes — a new event, a new visit, any update of its row — every one of
 those days is recomputed, since the groups are the order's *current* zone, department, level and
-domain.
+domain. The working time depends on the holiday overrides: when they change, every day from the
+first changed one is recomputed.
 
 Maintenance (``refresh``, run by the jobs process every minute):
 
@@ -20,21 +24,25 @@ Maintenance (``refresh``, run by the jobs process every minute):
    closed days dirty (``stat_dirty_day``) together with every newly closed day, and advance the
    watermarks;
 2. recompute each dirty day in its own transaction (delete its rows, insert the new ones, clear its
-   mark).
+   mark, mark its month behind: ``stat_dirty_month``);
+3. add up each month marked behind in its own transaction (and clear the mark);
+4. keep the open orders of each month's end not kept yet (five minutes after it, for late commits).
 
-A crash between or inside the steps leaves dirty marks behind, never wrong rows that a report would
+A crash between or inside the steps leaves marks behind, never wrong rows that a report would
 trust: a report reads the rollup only for closed days that are neither marked dirty nor touched
-since the watermarks, and computes every other day of its period live (``plan``). Recomputing a day
-is idempotent; ``rebuild`` recomputes any range of days (``flask --app wsgi statistics rebuild``).
+since the watermarks, a month's sum only when the month is not marked behind, and computes every
+other day of its period live (``plan``). Every step is idempotent; ``rebuild`` recomputes any range
+of days and months' ends (``flask --app wsgi statistics rebuild``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from database import session_scope
@@ -42,11 +50,16 @@ from models import ReturnVisit, WorkOrder, WorkOrderEvent
 from models.statistics import (
     DIMENSIONS,
     FLOW_COLUMNS,
+    MONTHLY_GROUPINGS,
     StatDaily,
-    StatDailyHandling,
     StatDirtyDay,
+    StatDirtyMonth,
+    StatMonthly,
     StatRollupState,
+    StatStockDay,
+    StatStockMember,
 )
+from services.orders.deadlines import load_calendar
 from services.statistics import kpis
 from services.statistics.kpis import _EPOCH, _changed_orders, _days_of_orders, _state
 
@@ -62,29 +75,76 @@ _DISTRICT = kpis.Scope("district", "全区")
 # --------------------------------------------------------------------------------------------------
 # Maintenance
 # --------------------------------------------------------------------------------------------------
-def compute_day(session: Session, day: date, now: datetime) -> tuple[int, int]:
-    """Replace the rollup rows of ``day`` with freshly computed ones; (flow rows, handling rows)."""
+def compute_day(session: Session, day: date, now: datetime) -> int:
+    """Replace the rollup rows of ``day`` with freshly computed ones and mark its month behind; the rows."""
     session.execute(delete(StatDaily).where(StatDaily.day == day))
-    session.execute(delete(StatDailyHandling).where(StatDailyHandling.day == day))
     values, buckets = kpis.live_flows(session, kpis.ROLLUP, _DISTRICT, kpis.Period(day, day), now)
-    merged: dict[tuple, dict[str, int]] = {}
+    merged: dict[tuple, dict[str, float]] = {}
+
+    def target(key: tuple) -> dict[str, float]:
+        return merged.setdefault(key, dict.fromkeys((*FLOW_COLUMNS, "handling_seconds", "handling_count"), 0))
+
     for value in values:
         for key, numbers in value.items():
-            target = merged.setdefault(key, dict.fromkeys(FLOW_COLUMNS, 0))
+            row = target(key)
             for name, number in numbers.items():
-                target[name] += int(number or 0)
+                row[name] += int(number or 0)
+    for key, (seconds, count) in kpis._fold_handling(buckets, load_calendar(session)).items():
+        row = target(key)
+        row["handling_seconds"] += seconds
+        row["handling_count"] += count
     rows = [{"day": day, **dict(zip(DIMENSIONS, key, strict=True)), **numbers} for key, numbers in merged.items()]
     if rows:
         session.execute(insert(StatDaily), rows)
-    handling = [
-        {"day": day, **dict(zip(DIMENSIONS, key, strict=True)), "side": side, "bucket_day": bucket_day,
-         "orders": count, "epoch_sum": epoch}
-        for key, side, bucket_day, count, epoch in buckets
-    ]
-    if handling:
-        session.execute(insert(StatDailyHandling), handling)
     session.execute(delete(StatDirtyDay).where(StatDirtyDay.day == day))
-    return len(rows), len(handling)
+    month = day.replace(day=1)
+    if session.get(StatDirtyMonth, month) is None:
+        session.add(StatDirtyMonth(month=month, marked_at=now))
+    return len(rows)
+
+
+def compute_month(session: Session, month: date) -> int:
+    """Replace the ``stat_monthly`` rows of ``month`` with the sums of its days per grouping; the rows."""
+    session.execute(delete(StatMonthly).where(StatMonthly.month == month))
+    d = StatDaily
+    columns = (*FLOW_COLUMNS, "handling_seconds", "handling_count")
+    written = 0
+    for grouping, dimensions in MONTHLY_GROUPINGS.items():
+        dims = [getattr(d, n) for n in dimensions]
+        summed = (
+            select(literal(month, d.day.type), literal(grouping), *dims, *(func.sum(getattr(d, c)) for c in columns))
+            .where(d.day >= month, d.day <= kpis._month_end(month))
+            .group_by(*dims)
+        )
+        result = session.execute(insert(StatMonthly).from_select(["month", "grouping", *dimensions, *columns], summed))
+        written += result.rowcount or 0
+    session.execute(delete(StatDirtyMonth).where(StatDirtyMonth.month == month))
+    return written
+
+
+def compute_stocks(session: Session, day: date, now: datetime) -> int:
+    """Keep the orders open at the end of ``day`` and their state then; the number kept."""
+    session.execute(delete(StatStockMember).where(StatStockMember.day == day))
+    members = kpis.stock_members(kpis._local_midnight(day + timedelta(days=1))).subquery("open_then")
+    kept = select(literal(day, StatStockMember.day.type), *members.c)
+    session.execute(insert(StatStockMember).from_select(["day", "work_order_id", "state"], kept))
+    count = session.scalar(select(func.count()).select_from(StatStockMember).where(StatStockMember.day == day)) or 0
+    row = session.get(StatStockDay, day)
+    if row is None:
+        session.add(StatStockDay(day=day, orders=count, computed_at=now))
+    else:
+        row.orders, row.computed_at = count, now
+    return count
+
+
+def _months_ends(first: date, last: date) -> list[date]:
+    """The last days of the months from ``first``'s to ``last`` inclusive."""
+    ends = []
+    end = kpis._month_end(first)
+    while end <= last:
+        ends.append(end)
+        end = kpis._month_end(end + timedelta(days=1))
+    return ends
 
 
 def _mark(session: Session, days: Iterable[date], now: datetime) -> int:
@@ -102,15 +162,27 @@ def _mark(session: Session, days: Iterable[date], now: datetime) -> int:
 class RefreshResult:
     marked: int = 0
     computed: int = 0
+    months: int = 0
+    stocks: int = 0
     remaining: int = 0
 
     def describe(self) -> str:
-        text = f"统计日汇总：标记 {self.marked} 天，重算 {self.computed} 天"
+        text = f"统计汇总：标记 {self.marked} 天，重算 {self.computed} 天、{self.months} 个月，月末在办留存 {self.stocks} 个"
         return text + (f"，尚余 {self.remaining} 天待下次" if self.remaining else "")
 
 
+def _first_day(session: Session) -> date | None:
+    first = session.scalar(select(func.min(kpis._local_day_number(WorkOrder.created_at))))
+    return _EPOCH + timedelta(days=int(first)) if first is not None else None
+
+
+def _days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
 def mark_changes(session: Session, now: datetime) -> int:
-    """Step 1: mark the days touched since the watermarks and the newly closed days; advance the watermarks."""
+    """Step 1: mark the days touched since the watermarks, the newly closed days and, after a change
+    of the holiday overrides, every day from the first changed one; advance the watermarks."""
     state = _state(session, lock=True)
     if state is None:
         state = StatRollupState(id=1, last_event_id=0, last_visit_id=0)
@@ -121,30 +193,43 @@ def mark_changes(session: Session, now: datetime) -> int:
     max_event = session.scalar(select(func.max(WorkOrderEvent.id))) or 0
     max_visit = session.scalar(select(func.max(ReturnVisit.id))) or 0
     max_update = session.scalar(select(func.max(WorkOrder.updated_at)))
+    calendar = kpis.calendar_overrides(session)
     days: set[date] = set()
     if state.rolled_through is None:
-        first = session.scalar(select(func.min(kpis._local_day_number(WorkOrder.created_at))))
-        start = _EPOCH + timedelta(days=int(first)) if first is not None else yesterday + timedelta(days=1)
+        start = _first_day(session) or yesterday + timedelta(days=1)
     else:
         changed = _changed_orders(state, overlap=UPDATE_OVERLAP)
         days |= _days_of_orders(session, select(changed.c.id))
+        recalculate_from = kpis.calendar_changed_since(state, calendar)
+        first = _first_day(session)
+        if recalculate_from is not None and first is not None:
+            days.update(_days_between(max(recalculate_from, first), state.rolled_through))
         start = state.rolled_through + timedelta(days=1)
-    day = start
-    while day <= yesterday:
-        days.add(day)
-        day += timedelta(days=1)
+    days.update(_days_between(start, yesterday))
     marked = _mark(session, (d for d in days if d <= yesterday), now)
     state.rolled_through = max(yesterday, state.rolled_through or yesterday)
     state.last_event_id = max(state.last_event_id, max_event)
     state.last_visit_id = max(state.last_visit_id, max_visit)
     if max_update is not None:
         state.last_order_update = max(max_update, state.last_order_update or max_update)
+    state.calendar = json.dumps(calendar, sort_keys=True)
     state.last_run_at = now
     return marked
 
 
+def _stock_days_due(session: Session, now: datetime) -> list[date]:
+    """Months' ends not kept yet, from the first order's month to the last one over (plus the overlap)."""
+    first = _first_day(session)
+    if first is None:
+        return []
+    last = kpis.local_today(now - UPDATE_OVERLAP) - timedelta(days=1)
+    kept = set(session.scalars(select(StatStockDay.day)))
+    return [end for end in _months_ends(first, last) if end not in kept]
+
+
 def refresh(factory: sessionmaker[Session], now: datetime, *, max_days: int | None = None) -> RefreshResult:
-    """The job: mark, then recompute the dirty days, one transaction each (oldest first)."""
+    """The job: mark, recompute the dirty days (oldest first), add up their months, keep new months'
+    ends; one transaction each."""
     result = RefreshResult()
     with session_scope(factory) as session:
         result.marked = mark_changes(session, now)
@@ -155,20 +240,40 @@ def refresh(factory: sessionmaker[Session], now: datetime, *, max_days: int | No
             compute_day(session, day, now)
         result.computed += 1
     result.remaining = len(dirty) - len(todo)
+    result.months = _add_up_months(factory)
+    with session_scope(factory) as session:
+        ends = _stock_days_due(session, now)
+    for end in ends:
+        with session_scope(factory) as session:
+            compute_stocks(session, end, now)
+        result.stocks += 1
     return result
 
 
+def _add_up_months(factory: sessionmaker[Session]) -> int:
+    with session_scope(factory) as session:
+        behind = list(session.scalars(select(StatDirtyMonth.month).order_by(StatDirtyMonth.month)))
+    for month in behind:
+        with session_scope(factory) as session:
+            compute_month(session, month)
+    return len(behind)
+
+
 def rebuild(factory: sessionmaker[Session], first: date, last: date, now: datetime) -> int:
-    """Recompute every closed day from ``first`` to ``last`` (idempotent); the number of days."""
+    """Recompute every closed day from ``first`` to ``last``, their months and the months' ends kept
+    among them (idempotent); the number of days."""
     with session_scope(factory) as session:
         mark_changes(session, now)
         state = _state(session)
         last = min(last, state.rolled_through)
+        kept = set(session.scalars(select(StatStockDay.day).where(StatStockDay.day >= first, StatStockDay.day <= last)))
     count = 0
-    day = first
-    while day <= last:
+    for day in _days_between(first, last) if first <= last else []:
         with session_scope(factory) as session:
             compute_day(session, day, now)
         count += 1
-        day += timedelta(days=1)
+    _add_up_months(factory)
+    for end in sorted(kept):
+        with session_scope(factory) as session:
+            compute_stocks(session, end, now)
     return count

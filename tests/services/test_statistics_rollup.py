@@ -1,5 +1,6 @@
-"""The daily rollup gives exactly the numbers of the live computation, survives a crash mid-update,
-and is rebuilt idempotently (``services.statistics.rollup``)."""
+"""The rollups (days, months, open orders at months' ends) give exactly the numbers of the live
+computation, survive a crash mid-update, follow a change of the holidays, and are rebuilt
+idempotently (``services.statistics.rollup``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,21 @@ import pytest
 from sqlalchemy import func, select
 
 from database import session_scope
-from models import Department, Person, RequestDomain, Role, StatDaily, StatDirtyDay, WorkOrder, Zone
+from models import (
+    Department,
+    HolidayOverride,
+    Person,
+    RequestDomain,
+    Role,
+    StatDaily,
+    StatDirtyDay,
+    StatDirtyMonth,
+    StatMonthly,
+    StatStockDay,
+    StatStockMember,
+    WorkOrder,
+    Zone,
+)
 from services.errors import DomainError
 from services.messaging.notify import Channels
 from services.orders import operations as wo
@@ -73,6 +88,13 @@ def test_story_rollup_matches_live(story, session, session_factory):
     tianmu = next(r for r in report.rows if r.label == "天穆镇").counts
     assert (tianmu.received, tianmu.refused, tianmu.resolved, tianmu.backlog) == (5, 1, 4, 4)
     assert rollup.plan(session, MARCH, APRIL_10).live == []
+    # February and March were added up, and the open orders at their ends kept; a past month's
+    # stocks come from them.
+    assert session.scalar(select(func.count()).select_from(StatDirtyMonth)) == 0
+    assert {date(2026, 2, 1), date(2026, 3, 1)} <= set(session.scalars(select(StatMonthly.month)))
+    assert st.stock_snapshot(session, MARCH, APRIL_10) == date(2026, 3, 31)
+    assert session.get(StatStockDay, date(2026, 3, 31)).orders == tianmu.backlog + sum(
+        r.counts.backlog for r in report.rows if r.label != "天穆镇")
 
 
 def test_changes_after_the_last_run_are_read_live_until_the_next(story, session, session_factory):
@@ -205,7 +227,7 @@ def test_random_history_rollup_matches_live(factory, session, session_factory, s
     people += list(session.scalars(select(Person).where(Person.role == Role.CHIEF_HELPER).limit(1)))
     people += list(session.scalars(select(Person).where(Person.role == Role.SERVICE_STAFF).limit(1)))
     periods = [Period(date(2026, 1, 1), date(2026, 3, 31)), st.preset_period("last_30_days", now),
-               Period(date(2026, 2, 14), date(2026, 2, 20))]
+               Period(date(2026, 2, 14), date(2026, 2, 20)), Period(date(2026, 2, 1), date(2026, 2, 28))]
     assert_same(session, people, periods, now)
     # More history on top (touching closed days) without a run, then with one.
     random_history(factory, session, seed + 100, datetime(2026, 3, 9, 8, 0, tzinfo=LOCAL_TZ), 1)
@@ -219,3 +241,75 @@ def test_random_history_rollup_matches_live(factory, session, session_factory, s
     with session_scope(session_factory) as s:
         assert s.scalar(select(func.count()).select_from(StatDaily)) > 0
         assert s.scalar(select(func.count()).select_from(Department)) > 0
+
+
+def test_whole_months_of_day_stretches():
+    assert rollup_months([(date(2026, 1, 1), date(2026, 12, 31))]) == (
+        [date(2026, m, 1) for m in range(1, 13)], [])
+    assert rollup_months([(date(2026, 1, 15), date(2026, 3, 10)), (date(2026, 3, 12), date(2026, 4, 30))]) == (
+        [date(2026, 2, 1), date(2026, 4, 1)],
+        [(date(2026, 1, 15), date(2026, 1, 31)), (date(2026, 3, 1), date(2026, 3, 10)),
+         (date(2026, 3, 12), date(2026, 3, 31))])
+
+
+rollup_months = st.whole_months
+
+
+def test_a_crash_while_adding_up_a_month_or_keeping_a_months_end(story, session, session_factory, monkeypatch):
+    session.commit()
+    real_month, real_stocks = rollup.compute_month, rollup.compute_stocks
+
+    def dies(real):
+        def run(s, *args):
+            real(s, *args)
+            raise SystemExit("killed")
+        return run
+
+    monkeypatch.setattr(rollup, "compute_month", dies(real_month))
+    with pytest.raises(SystemExit):
+        refresh(session, session_factory, APRIL_10)
+    monkeypatch.setattr(rollup, "compute_month", real_month)
+    # Every day is rolled up, no month is added up: the reports read the days, and are exact.
+    assert session.scalar(select(func.count()).select_from(StatDirtyMonth)) >= 2
+    assert session.scalar(select(func.count()).select_from(StatMonthly)) == 0
+    assert_same(session, [story.dispatcher, story.zone_admin], [MARCH, st.preset_period("this_year", APRIL_10)],
+                APRIL_10)
+    session.commit()
+    monkeypatch.setattr(rollup, "compute_stocks", dies(real_stocks))
+    with pytest.raises(SystemExit):
+        refresh(session, session_factory, APRIL_10)
+    monkeypatch.setattr(rollup, "compute_stocks", real_stocks)
+    assert session.scalar(select(func.count()).select_from(StatDirtyMonth)) == 0
+    assert session.scalar(select(func.count()).select_from(StatStockDay)) == 0
+    assert session.scalar(select(func.count()).select_from(StatStockMember)) == 0
+    assert st.stock_snapshot(session, MARCH, APRIL_10) is None
+    assert_same(session, [story.dispatcher], [MARCH], APRIL_10)
+    session.commit()
+    result = refresh(session, session_factory, APRIL_10)
+    assert result.stocks >= 2
+    assert st.stock_snapshot(session, MARCH, APRIL_10) == date(2026, 3, 31)
+    assert_same(session, [story.dispatcher, story.zone_admin], [MARCH], APRIL_10)
+    # Keeping a month's end again changes nothing.
+    session.commit()
+    before = sorted(session.execute(select(StatStockMember.day, StatStockMember.work_order_id, StatStockMember.state)))
+    session.commit()
+    rollup.rebuild(session_factory, date(2026, 3, 1), date(2026, 3, 31), APRIL_10)
+    assert sorted(session.execute(select(StatStockMember.day, StatStockMember.work_order_id,
+                                         StatStockMember.state))) == before
+
+
+def test_a_change_of_the_holidays_recomputes_the_handling_time_from_that_day(story, session, session_factory):
+    session.commit()
+    refresh(session, session_factory, APRIL_10)
+    session.commit()
+    # 2026-03-09 (a Monday) becomes a day off: every order resolved since handled one working day less.
+    session.add(HolidayOverride(day=date(2026, 3, 9), is_workday=False, note="调休"))
+    session.commit()
+    plan = rollup.plan(session, MARCH, APRIL_10)
+    assert plan is not None and plan.live == [(date(2026, 3, 9), date(2026, 3, 31))]
+    assert_same(session, [story.dispatcher, story.zone_admin], [MARCH], APRIL_10)
+    result = refresh(session, session_factory, APRIL_10 + timedelta(minutes=1))
+    assert result.marked >= 23 and result.remaining == 0
+    session.commit()
+    assert rollup.plan(session, MARCH, APRIL_10).live == []
+    assert_same(session, [story.dispatcher, story.zone_admin, story.rsj_leader], [MARCH], APRIL_10)
