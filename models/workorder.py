@@ -22,7 +22,12 @@ class WorkOrder(TimestampMixin, Base):
         UniqueConstraint("source", "external_ticket_id", name="uq_work_order_external_ticket"),
         # The order list (newest first), the statistics' period filters, the rollup's change scan.
         # PostgreSQL also has trigram (pg_trgm) indexes for the text search (migration 0016 only).
-        Index("ix_work_order_created_at_id", "created_at", "id"),
+        # The columns the district-wide list filters on are carried in the index (PostgreSQL), so a
+        # deep page skips its rows without reading the table.
+        Index("ix_work_order_created_at_id", "created_at", "id",
+              postgresql_include=["state", "green_channel", "zone_id", "assigned_department_id"]),
+        # The home page's counts: per state, and the running clocks past their deadline.
+        Index("ix_work_order_state_due_at", "state", "due_at"),
         Index("ix_work_order_resolved_at", "resolved_at"),
         Index("ix_work_order_updated_at", "updated_at"),
     )

@@ -1,0 +1,30 @@
+"""order list: the newest-first index carries the list's filter columns (PostgreSQL); state + deadline index
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-07 18:30:00.000000
+"""
+from alembic import op
+
+
+revision = '0018'
+down_revision = '0017'
+branch_labels = None
+depends_on = None
+
+_INCLUDED = ['state', 'green_channel', 'zone_id', 'assigned_department_id']
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.drop_index('ix_work_order_created_at_id', table_name='work_order')
+        op.create_index('ix_work_order_created_at_id', 'work_order', ['created_at', 'id'], unique=False,
+                        postgresql_include=_INCLUDED)
+    op.create_index('ix_work_order_state_due_at', 'work_order', ['state', 'due_at'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_work_order_state_due_at', table_name='work_order')
+    if op.get_bind().dialect.name == 'postgresql':
+        op.drop_index('ix_work_order_created_at_id', table_name='work_order')
+        op.create_index('ix_work_order_created_at_id', 'work_order', ['created_at', 'id'], unique=False)
