@@ -62,6 +62,7 @@ from models.statistics import (
     StatDirtyMonth,
     StatMonthly,
     StatRollupState,
+    StatStockCount,
     StatStockDay,
     StatStockMember,
 )
@@ -95,7 +96,7 @@ __all__ = [
     "HolidayOverride", "InboundMessage", "InboundReceipt", "InboxStatus", "IndustryTag", "KvEntry", "JointMeeting",
     "MessageKind", "OutboundMessage", "OutboxStatus",
     "Person", "RateWindow", "RegistrationStatus", "RequestDomain", "ReturnVisit", "Role", "Satisfaction",
-    "SandboxMessage", "SmsOptOut", "ScreeningRule", "StatDaily", "StatDirtyDay", "StatDirtyMonth", "StatMonthly", "StatRollupState", "StatStockDay", "StatStockMember", "ServiceStage", "SignInThrottle", "SlaPolicy", "SystemSetting", "WorkOrder",
+    "SandboxMessage", "SmsOptOut", "ScreeningRule", "StatDaily", "StatDirtyDay", "StatDirtyMonth", "StatMonthly", "StatRollupState", "StatStockCount", "StatStockDay", "StatStockMember", "ServiceStage", "SignInThrottle", "SlaPolicy", "SystemSetting", "WorkOrder",
     "WorkOrderAlert", "WorkOrderEvent", "Zone", "utcnow",
     "WeComCardCode",
     "EnterpriseEvent", "EnterpriseEventKind", "ImportJob", "ImportRowError", "ImportStatus", "StatusFlag",

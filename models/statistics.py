@@ -104,6 +104,31 @@ class StatStockDay(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     orders: Mapped[int] = mapped_column()
     computed_at: Mapped[datetime] = mapped_column()
+    counts_behind: Mapped[bool] = mapped_column(default=False)  # a member changed: recount
+
+
+class StatStockCount(Base):
+    """The stocks at the end of a kept ``day`` by the members' *current* zone, department, level,
+    green channel and domain, per grouping of reports like ``stat_monthly`` (MONTHLY_GROUPINGS):
+    recounted whenever one of the members changes. ``resolved_day_number``: the Beijing day (days since 1970-01-01) of the member's latest
+    resolution when it came before that instant (resolved, then reopened) — a period containing that
+    day does not count it overdue."""
+
+    __tablename__ = "stat_stock_count"
+    __table_args__ = (Index("ix_stat_stock_count_day_grouping", "day", "grouping"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column()
+    grouping: Mapped[str] = mapped_column(String(8))  # a key of MONTHLY_GROUPINGS
+    zone_id: Mapped[int | None] = mapped_column(Integer)
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    level: Mapped[int | None] = mapped_column(Integer)
+    green_channel: Mapped[bool | None] = mapped_column()
+    domain_id: Mapped[int | None] = mapped_column(Integer)
+    resolved_day_number: Mapped[int | None] = mapped_column(Integer)
+    backlog: Mapped[int] = mapped_column(default=0)
+    overdue_handling: Mapped[int] = mapped_column(default=0)
+    overdue_sign: Mapped[int] = mapped_column(default=0)
 
 
 class StatStockMember(Base):

@@ -64,8 +64,22 @@ def upgrade() -> None:
         sa.Column('day', sa.Date(), nullable=False),
         sa.Column('orders', sa.Integer(), nullable=False),
         sa.Column('computed_at', models.base.UTCDateTime(), nullable=False),
+        sa.Column('counts_behind', sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint('day', name=op.f('pk_stat_stock_day')),
     )
+    op.create_table(
+        'stat_stock_count',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('grouping', sa.String(length=8), nullable=False),
+        *(sa.Column(name, type_, nullable=True) for name, type_ in _DIMENSIONS if name != 'channel'),
+        sa.Column('resolved_day_number', sa.Integer(), nullable=True),
+        sa.Column('backlog', sa.Integer(), nullable=False),
+        sa.Column('overdue_handling', sa.Integer(), nullable=False),
+        sa.Column('overdue_sign', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_stat_stock_count')),
+    )
+    op.create_index('ix_stat_stock_count_day_grouping', 'stat_stock_count', ['day', 'grouping'], unique=False)
     op.create_table(
         'stat_stock_member',
         sa.Column('day', sa.Date(), nullable=False),
@@ -76,6 +90,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_stat_stock_count_day_grouping', table_name='stat_stock_count')
+    op.drop_table('stat_stock_count')
     op.drop_table('stat_stock_member')
     op.drop_table('stat_stock_day')
     op.drop_table('stat_dirty_month')

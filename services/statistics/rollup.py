@@ -26,7 +26,9 @@ Maintenance (``refresh``, run by the jobs process every minute):
 2. recompute each dirty day in its own transaction (delete its rows, insert the new ones, clear its
    mark, mark its month behind: ``stat_dirty_month``);
 3. add up each month marked behind in its own transaction (and clear the mark);
-4. keep the open orders of each month's end not kept yet (five minutes after it, for late commits).
+4. keep the open orders of each month's end not kept yet (five minutes after it, for late commits)
+   and count its stocks by the members' current groups (``stat_stock_count``); recount the months'
+   ends whose members changed (step 1 marks them).
 
 A crash between or inside the steps leaves marks behind, never wrong rows that a report would
 trust: a report reads the rollup only for closed days that are neither marked dirty nor touched
@@ -42,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import case, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from database import session_scope
@@ -56,6 +58,7 @@ from models.statistics import (
     StatDirtyMonth,
     StatMonthly,
     StatRollupState,
+    StatStockCount,
     StatStockDay,
     StatStockMember,
 )
@@ -123,18 +126,51 @@ def compute_month(session: Session, month: date) -> int:
 
 
 def compute_stocks(session: Session, day: date, now: datetime) -> int:
-    """Keep the orders open at the end of ``day`` and their state then; the number kept."""
+    """Keep the orders open at the end of ``day`` and their state then; the number kept. From the
+    previous month's end when it is kept (or when no order is older), else from the whole log."""
     session.execute(delete(StatStockMember).where(StatStockMember.day == day))
-    members = kpis.stock_members(kpis._local_midnight(day + timedelta(days=1))).subquery("open_then")
+    as_of = kpis._local_midnight(day + timedelta(days=1))
+    previous = day.replace(day=1) - timedelta(days=1)
+    previous_as_of = kpis._local_midnight(previous + timedelta(days=1))
+    first = _first_day(session)
+    if session.get(StatStockDay, previous) is not None:
+        members = kpis.stock_members_since(previous, previous_as_of, as_of).subquery("open_then")
+    elif first is None or first > previous:
+        members = kpis.stock_members_since(None, None, as_of).subquery("open_then")
+    else:
+        members = kpis.stock_members(as_of).subquery("open_then")
     kept = select(literal(day, StatStockMember.day.type), *members.c)
     session.execute(insert(StatStockMember).from_select(["day", "work_order_id", "state"], kept))
     count = session.scalar(select(func.count()).select_from(StatStockMember).where(StatStockMember.day == day)) or 0
     row = session.get(StatStockDay, day)
     if row is None:
-        session.add(StatStockDay(day=day, orders=count, computed_at=now))
+        row = StatStockDay(day=day, orders=count, computed_at=now)
+        session.add(row)
     else:
         row.orders, row.computed_at = count, now
+    count_stocks(session, row, now)
     return count
+
+
+def count_stocks(session: Session, kept: StatStockDay, now: datetime) -> None:
+    """Count the stocks of a kept month's end by the members' current groups and deadlines."""
+    session.execute(delete(StatStockCount).where(StatStockCount.day == kept.day))
+    instant = kpis.Period(kept.day + timedelta(days=1), kept.day)  # empty: nothing is "resolved within" it
+    inner, names = kpis._order_rows(kpis.ROLLUP, _DISTRICT, instant, now, kpis.STOCKS, snapshot=kept.day)
+    o = WorkOrder
+    resolved_before = case((o.resolved_at < instant.end, kpis._local_day_number(o.resolved_at)), else_=None)
+    rows = inner.add_columns(resolved_before.label("resolved_day_number")).subquery("members")
+    by_name = dict(zip(DIMENSIONS, (rows.c[k] for k in kpis._key_names(kpis.ROLLUP)), strict=True))
+    for grouping, dimensions in MONTHLY_GROUPINGS.items():
+        keys = [by_name[n] for n in dimensions]
+        counted = (
+            select(literal(kept.day, StatStockCount.day.type), literal(grouping), *keys, rows.c.resolved_day_number,
+                   *(func.sum(rows.c[n]) for n in names))
+            .group_by(*keys, rows.c.resolved_day_number)
+        )
+        session.execute(insert(StatStockCount).from_select(
+            ["day", "grouping", *dimensions, "resolved_day_number", *names], counted))
+    kept.counts_behind = False
 
 
 def _months_ends(first: date, last: date) -> list[date]:
@@ -164,10 +200,12 @@ class RefreshResult:
     computed: int = 0
     months: int = 0
     stocks: int = 0
+    recounted: int = 0
     remaining: int = 0
 
     def describe(self) -> str:
-        text = f"统计汇总：标记 {self.marked} 天，重算 {self.computed} 天、{self.months} 个月，月末在办留存 {self.stocks} 个"
+        text = (f"统计汇总：标记 {self.marked} 天，重算 {self.computed} 天、{self.months} 个月，"
+                f"月末在办留存 {self.stocks} 个、重新计数 {self.recounted} 个")
         return text + (f"，尚余 {self.remaining} 天待下次" if self.remaining else "")
 
 
@@ -200,6 +238,9 @@ def mark_changes(session: Session, now: datetime) -> int:
     else:
         changed = _changed_orders(state, overlap=UPDATE_OVERLAP)
         days |= _days_of_orders(session, select(changed.c.id))
+        # A changed order kept open at a month's end may count in another group or deadline there now.
+        touched = select(StatStockMember.day).where(StatStockMember.work_order_id.in_(select(changed.c.id)))
+        session.execute(update(StatStockDay).where(StatStockDay.day.in_(touched)).values(counts_behind=True))
         recalculate_from = kpis.calendar_changed_since(state, calendar)
         first = _first_day(session)
         if recalculate_from is not None and first is not None:
@@ -247,6 +288,12 @@ def refresh(factory: sessionmaker[Session], now: datetime, *, max_days: int | No
         with session_scope(factory) as session:
             compute_stocks(session, end, now)
         result.stocks += 1
+    with session_scope(factory) as session:
+        behind = list(session.scalars(select(StatStockDay.day).where(StatStockDay.counts_behind.is_(True))))
+    for day in behind:
+        with session_scope(factory) as session:
+            count_stocks(session, session.get(StatStockDay, day), now)
+        result.recounted += 1
     return result
 
 
