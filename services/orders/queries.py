@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, not_, or_, select, true
+from sqlalchemy import and_, case, exists, func, not_, or_, select, true, union
 from sqlalchemy.orm import Session, selectinload
 
 from models import (
@@ -100,16 +100,28 @@ def _department_clause(department_id: int):
     return department_and_units(WorkOrder.assigned_department_id, department_id)
 
 
-def _search_clause(q: str):
-    text = q.strip()
-    pattern = f"%{text}%"
-    enterprise_ids = select(Enterprise.id).where(
+# A search naming at most this many enterprises lists their ids in the query: an IN-subquery inside
+# the OR would make PostgreSQL filter every row of the table instead of combining the index scans.
+LISTED_ENTERPRISES = 1_000
+
+
+def _enterprise_matches(pattern: str):
+    return select(Enterprise.id).where(
         or_(Enterprise.name.ilike(pattern), Enterprise.uscc.ilike(pattern), Enterprise.reg_no.ilike(pattern))
     )
+
+
+def _search_clause(q: str, session: Session | None = None):
+    pattern = f"%{q.strip()}%"
+    enterprises = _enterprise_matches(pattern)
+    if session is not None:
+        found = list(session.scalars(enterprises.limit(LISTED_ENTERPRISES + 1)))
+        if len(found) <= LISTED_ENTERPRISES:
+            enterprises = found
     return or_(
         WorkOrder.number.ilike(pattern),
         WorkOrder.title.ilike(pattern),
-        WorkOrder.enterprise_id.in_(enterprise_ids),
+        WorkOrder.enterprise_id.in_(enterprises),
     )
 
 
@@ -130,7 +142,7 @@ def _with_relations(query):
 # --------------------------------------------------------------------------------------------
 # Lists
 # --------------------------------------------------------------------------------------------
-def filtered_clauses(person: Person, filters: OrderFilters, now: datetime) -> list:
+def filtered_clauses(person: Person, filters: OrderFilters, now: datetime, session: Session | None = None) -> list:
     clauses = [visible_orders_clause(person)]
     if filters.state:
         clauses.append(WorkOrder.state == filters.state)
@@ -149,7 +161,7 @@ def filtered_clauses(person: Person, filters: OrderFilters, now: datetime) -> li
     if filters.mine:
         clauses.append(mine_clause(person))
     if filters.q.strip():
-        clauses.append(_search_clause(filters.q))
+        clauses.append(_search_clause(filters.q, session))
     for key, value in filters.fields:
         clauses.append(WorkOrder.custom_fields[key].as_string() == value)
     return clauses
@@ -157,6 +169,8 @@ def filtered_clauses(person: Person, filters: OrderFilters, now: datetime) -> li
 
 # Above this many rows (PostgreSQL's estimate) the list shows "约 N 件" instead of counting them all.
 ESTIMATE_COUNT_ABOVE = 20_000
+# At most this many matches: find them, then sort them (see search_orders).
+FEW_MATCHES = 5_000
 
 
 def _count(session: Session, clauses: list) -> tuple[int, bool]:
@@ -175,7 +189,7 @@ def search_orders(session: Session, person: Person, filters: OrderFilters, now: 
     """One page in the list's order: green-channel orders waiting in a hub queue first, then newest
     first. Two queries instead of one ``ORDER BY CASE …``: the few green ones, then the rest walking
     the (created_at, id) index — no sort of the whole table, even on a deep page."""
-    clauses = filtered_clauses(person, filters, now)
+    clauses = filtered_clauses(person, filters, now, session)
     per_page = min(max(1, filters.per_page), MAX_PER_PAGE)
     total, estimated = _count(session, clauses)
     page = min(max(1, filters.page), max(1, math.ceil(total / per_page)))
@@ -189,11 +203,16 @@ def search_orders(session: Session, person: Person, filters: OrderFilters, now: 
         items += session.scalars(query.offset(offset).limit(per_page))
     if len(items) < per_page:
         # The page's ids first (the index alone serves them), then their rows: a deep page reads 20 rows
-        # of the table, not the 100,000 it skips.
-        ids = (
-            select(WorkOrder.id).where(*clauses, not_(first_in_line)).order_by(*newest)
-            .offset(max(0, offset - green)).limit(per_page - len(items))
-        )
+        # of the table, not the 100,000 it skips. When few orders match (a number, an enterprise), they
+        # are found first and then sorted: walking the newest-first index would pass over the whole
+        # table looking for them (PostgreSQL: a MATERIALIZED CTE keeps the planner from doing that).
+        if not estimated and total <= FEW_MATCHES:
+            hits = (select(WorkOrder.id, WorkOrder.created_at).where(*clauses, not_(first_in_line))
+                    .cte("hits").prefix_with("MATERIALIZED", dialect="postgresql"))
+            ids = select(hits.c.id).order_by(hits.c.created_at.desc(), hits.c.id.desc())
+        else:
+            ids = select(WorkOrder.id).where(*clauses, not_(first_in_line)).order_by(*newest)
+        ids = ids.offset(max(0, offset - green)).limit(per_page - len(items))
         rest = _with_relations(select(WorkOrder)).where(WorkOrder.id.in_(ids.scalar_subquery())).order_by(*newest)
         items += session.scalars(rest)
     return Page(items, total, page, per_page, extra={"estimated": estimated})
@@ -270,14 +289,23 @@ def dashboard_counts(session: Session, person: Person, now: datetime) -> Counts:
     def count(*clauses):
         return select(func.count()).select_from(WorkOrder).where(visible, *clauses).scalar_subquery()
 
-    # A chief helper's "my open orders" are the department's; a zone's "waiting for sign" its dispatched orders.
+    # A chief helper's "my open orders" are the department's; a zone's "waiting for sign" its dispatched
+    # orders. Otherwise "mine" is the union of three index lookups (an OR would filter every open order).
     mine = (WorkOrder.state.in_(State.OPEN),) if department_side else (
-        WorkOrder.state.in_(State.OPEN), mine_clause(person))
+        WorkOrder.state.in_(State.OPEN), WorkOrder.id.in_(union(
+            select(WorkOrder.id).where(WorkOrder.submitter_id == person.id),
+            select(WorkOrder.id).where(WorkOrder.assigned_person_id == person.id),
+            select(WorkOrder.id).join(Enterprise, Enterprise.id == WorkOrder.enterprise_id)
+            .where(Enterprise.service_staff_id == person.id),
+        )))
+    # overdue_clause is "late on the handling clock, or late on the sign-in": counted as two disjoint
+    # index ranges, (state, due_at) and then the unsigned ones not already late on the handling clock.
+    late = and_(WorkOrder.state.in_(State.CLOCK_RUNNING), WorkOrder.due_at.is_not(None), WorkOrder.due_at < now)
     row = session.execute(
         select(
             count(*mine),
             count(WorkOrder.state == State.DISPATCHED),
-            count(overdue_clause(now)),
+            count(late) + count(sign_overdue_clause(now), or_(WorkOrder.due_at.is_(None), WorkOrder.due_at >= now)),
             count(WorkOrder.state == State.RESOLVED),
             count(WorkOrder.state == State.FED_BACK),
             count(WorkOrder.state == State.PENDING_DISPATCH),

@@ -37,8 +37,15 @@ def test_pages_follow_green_first_then_newest_across_page_boundaries(factory, se
 
 def test_home_page_counts_are_one_statement_and_match_separate_counts(factory, session, now):
     staff = factory.person(Role.SERVICE_STAFF, login="staff")
-    for i in range(4):
-        factory.order(staff, now - timedelta(days=10 * i), level=1 + i % 2)
+    orders = [factory.order(staff, now - timedelta(days=10 * i), level=1 + i % 2) for i in range(4)]
+    session.flush()
+    # Late on both clocks (counted once), late on the sign-in only, late on the handling clock only.
+    late = now - timedelta(hours=1)
+    for order, values in zip(orders, (
+            {"state": State.DISPATCHED, "due_at": late, "sign_due_at": late},
+            {"state": State.DISPATCHED, "due_at": now + timedelta(days=3), "sign_due_at": late},
+            {"state": State.PROCESSING, "due_at": late, "sign_due_at": None}), strict=False):
+        session.execute(update(WorkOrder).where(WorkOrder.id == order.id).values(**values))
     session.flush()
     statements = []
     engine = session.get_bind()
@@ -58,6 +65,27 @@ def test_home_page_counts_are_one_statement_and_match_separate_counts(factory, s
         return session.scalar(select(func.count(WorkOrder.id)).where(visible, *clauses))
 
     assert counts.my_open == separately(queries.mine_clause(staff), WorkOrder.state.in_(State.OPEN)) == 4
-    assert counts.overdue == separately(queries.overdue_clause(now))
+    assert counts.overdue == separately(queries.overdue_clause(now)) == 3
     assert counts.pending_dispatch == separately(WorkOrder.state == State.PENDING_DISPATCH)
     assert counts.extensions == 0
+
+
+def test_a_search_lists_the_enterprises_it_names_or_asks_for_them_when_there_are_many(
+        factory, session, now, monkeypatch):
+    staff = factory.person(Role.SERVICE_STAFF, login="staff")
+    leader = factory.person(Role.DISTRICT_LEADER, login="leader")
+    zone = staff.zone
+    for i in range(3):
+        enterprise = factory.enterprise(zone=zone, staff=staff, name=f"天津数控{i}有限公司")
+        factory.order(staff, now - timedelta(hours=i), enterprise=enterprise, level=1)
+    factory.order(staff, now, level=1, content="企业门前道路破损，请协调修复")
+    session.flush()
+
+    def found():
+        page = queries.search_orders(session, leader, queries.OrderFilters(q="天津数控"), now)
+        return [o.id for o in page.items]
+
+    listed = found()
+    assert len(listed) == 3
+    monkeypatch.setattr(queries, "LISTED_ENTERPRISES", 1)  # more enterprises match than are listed
+    assert found() == listed
