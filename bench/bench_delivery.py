@@ -37,6 +37,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import sys
 import tempfile
 import time
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import delete, insert, select, update  # noqa: E402
+from sqlalchemy import delete, insert, or_, select, update  # noqa: E402
 
 from database import session_scope  # noqa: E402
 from models import (  # noqa: E402
@@ -132,13 +133,20 @@ def _stage(session_factory, sizes: Sizes) -> Stage:
 
     clock = FastClock(sizes.speed)
     wecom = WeComEmulator(quotas=DOCUMENTED_QUOTAS, clock=clock).start()
-    dingtalk = DingTalkEmulator(app_key="benchdeliveryappkey", app_secret="bench-delivery-secret-0123456789abcdef",
+    dingtalk = DingTalkEmulator(app_key=f"benchdelivery{secrets.token_hex(4)}",  # tokens cached by an earlier run stay unknown
+                                app_secret="bench-delivery-secret-0123456789abcdef",
                                 agent_id="3000009", clock=clock).start()
     helpers: dict[int, tuple[str, str]] = {}
     wecom_robots: dict[str, str] = {}
     ding_robots: dict[str, str] = {}
     with session_scope(session_factory) as session:
-        departments = list(session.scalars(select(Department).order_by(Department.id).limit(sizes.departments)))
+        # Departments whose chief helpers are the benchmark's own (another benchmark may have added one),
+        # so every whistle and card goes to targets the accounting below knows.
+        others = select(Person.department_id).where(Person.role == Role.CHIEF_HELPER, Person.department_id.is_not(None),
+                                                    or_(Person.wecom_userid.is_(None),
+                                                        ~Person.wecom_userid.startswith("bd-wx-")))
+        departments = list(session.scalars(select(Department).where(Department.id.not_in(others))
+                                           .order_by(Department.id).limit(sizes.departments)))
         for dept in departments:
             wecom_userid, ding_userid = f"bd-wx-{dept.code}", f"bd-dd-{dept.code}"
             helper = session.scalar(select(Person).where(Person.wecom_userid == wecom_userid))
@@ -183,8 +191,8 @@ def _desk_app(session_factory, wecom, dingtalk):
     return create_app(settings=settings)
 
 
-def _fill(session_factory, ids, stage: Stage, per_department: int) -> tuple[int, int, float]:
-    """(real orders, orders in all, seconds). ``REAL_ORDERS`` real orders per department, each
+def _fill(session_factory, ids, stage: Stage, per_department: int) -> tuple[list[int], int, float]:
+    """(ids of the real orders, orders in all, seconds). ``REAL_ORDERS`` real orders per department, each
     whistled on both platforms (``create_order``); then their outbox rows copied under new order
     numbers up to ``per_department`` — ``create_order`` at the size needed would take longer than
     the measurement, and a copy is the same message to the same target."""
@@ -195,16 +203,17 @@ def _fill(session_factory, ids, stage: Stage, per_department: int) -> tuple[int,
     channels = Channels(sandbox=False, wecom=True, dingtalk=True)
     t0 = time.perf_counter()
     real = min(REAL_ORDERS, per_department)
+    order_ids = []
     for n in range(real):
         for dept_id in stage.departments:
             with session_scope(session_factory) as session:
                 ctx = OpContext(session, session.get(Person, staff_id), datetime.now(UTC), "bench", channels)
-                create_order(ctx, NewOrder(
+                order_ids.append(create_order(ctx, NewOrder(
                     enterprise_id=enterprise_id, level=2, department_id=dept_id,
-                    content=f"基准测试第 {n + 1} 件：企业扩产急需招聘数控技术工人 {dept_id}-{n}，请协助对接"))
+                    content=f"基准测试第 {n + 1} 件：企业扩产急需招聘数控技术工人 {dept_id}-{n}，请协助对接")).id)
     with session_scope(session_factory) as session:
         originals = list(session.scalars(select(OutboundMessage).where(
-            OutboundMessage.channel.in_(("wecom", "dingtalk")), OutboundMessage.status == OutboxStatus.PENDING)
+            OutboundMessage.channel.in_(("wecom", "dingtalk")), OutboundMessage.work_order_id.in_(order_ids))
             .order_by(OutboundMessage.id)))
         now = datetime.now(UTC)
         numbers = list(dict.fromkeys(m.payload["order_number"] for m in originals))  # departments interleaved
@@ -222,7 +231,7 @@ def _fill(session_factory, ids, stage: Stage, per_department: int) -> tuple[int,
                 })
         if batch:
             session.execute(insert(OutboundMessage), batch)
-    return real * len(stage.departments), per_department * len(stage.departments), time.perf_counter() - t0
+    return order_ids, per_department * len(stage.departments), time.perf_counter() - t0
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,12 +281,14 @@ class Account:
         return self.dead + self.lost + self.platform_dropped
 
 
-def _numbers(value) -> list[str]:
-    return NUMBER.findall(json.dumps(value, ensure_ascii=False))
+def _number(value) -> str:
+    """The order number a received message is about ("" for none)."""
+    found = NUMBER.search(json.dumps(value, ensure_ascii=False))
+    return found.group(0) if found else ""
 
 
-def _account(session_factory, stage: Stage, window_minutes: float) -> Account:
-    """Match every outbox row against what the emulators received."""
+def _account(session_factory, stage: Stage, order_ids: list[int], window_minutes: float) -> Account:
+    """Match every outbox row of this run (its orders' and their copies') against what the emulators received."""
     account = Account()
     wecom, dingtalk = stage.wecom, stage.dingtalk
     by_wx_user = {wx: pid for pid, (wx, _dd) in stage.helpers.items()}
@@ -286,24 +297,32 @@ def _account(session_factory, stage: Stage, window_minutes: float) -> Account:
     with wecom._lock:
         for key, bodies in wecom.robots.items():
             for body in bodies:
-                got[("wecom", "group", stage.wecom_robots[key], _numbers(body)[0])] += 1
+                got[("wecom", "group", stage.wecom_robots[key], _number(body))] += 1
         for shown in wecom.messages:
             for userid in shown["touser"]:
-                got[("wecom", "people", str(by_wx_user[userid]), _numbers(shown)[0])] += 1
+                got[("wecom", "people", str(by_wx_user[userid]), _number(shown))] += 1
         account.platform_dropped += len(wecom.dropped)
     with dingtalk._lock:
         for token, robot in dingtalk.robots.items():
             for body in robot.sent:
-                got[("dingtalk", "group", stage.ding_robots[token], _numbers(body)[0])] += 1
+                got[("dingtalk", "group", stage.ding_robots[token], _number(body))] += 1
         for notice in dingtalk.work_notices:
             if not notice["delivered"]:
                 account.platform_dropped += 1
                 continue
             for userid in notice["userids"]:
-                got[("dingtalk", "people", str(by_dd_user[userid]), _numbers(notice["msg"])[0])] += 1
+                got[("dingtalk", "people", str(by_dd_user[userid]), _number(notice["msg"]))] += 1
+    with session_factory() as session:
+        rows = session.execute(select(OutboundMessage.channel, OutboundMessage.target_type, OutboundMessage.target_ref,
+                                      OutboundMessage.kind, OutboundMessage.status, OutboundMessage.payload)
+                               .where(OutboundMessage.channel.in_(("wecom", "dingtalk")),
+                                      OutboundMessage.work_order_id.in_(order_ids))).all()
+    # Only this run's orders: on a reused database, rows left pending by an earlier run go out too.
+    numbers = {(payload or {}).get("order_number") for *_rest, payload in rows}
+    got = Counter({key: count for key, count in got.items() if key[3] in numbers})
     account.received = sum(got.values())
     per_class: Counter = Counter()
-    for (channel, target_type, _ref, _number), count in got.items():
+    for (channel, target_type, _ref, _order), count in got.items():
         if target_type == "group" or channel == "wecom":
             per_class[f"{channel}:{'robot' if target_type == 'group' else 'member'}"] += count
     account.quota_bound = sum(per_class.values())
@@ -311,23 +330,19 @@ def _account(session_factory, stage: Stage, window_minutes: float) -> Account:
     for name, quota in (("wecom:robot", ROBOT_QUOTA), ("dingtalk:robot", ROBOT_QUOTA), ("wecom:member", MEMBER_QUOTA)):
         account.shares[name] = (per_class[name], quota * targets * window_minutes)
 
-    with session_factory() as session:
-        rows = session.execute(select(OutboundMessage.channel, OutboundMessage.target_type, OutboundMessage.target_ref,
-                                      OutboundMessage.kind, OutboundMessage.status, OutboundMessage.payload)
-                               .where(OutboundMessage.channel.in_(("wecom", "dingtalk"))))
-        for channel, target_type, ref, kind, status, payload in rows:
-            account.rows[status] += 1
-            key = (channel, "group" if target_type == "group" else "people", ref, (payload or {}).get("order_number"))
-            received = got.pop(key, 0)
-            # A DingTalk whistle is two robot messages: the @-text and the order's link card.
-            expected = 2 if (channel, target_type, kind) == ("dingtalk", "group", "whistle") else 1
-            if status == OutboxStatus.DEAD:
-                account.dead += 1
-            elif status == OutboxStatus.SENT and received == 0:
-                account.lost += 1
-            elif status != OutboxStatus.SENT and received:
-                account.unrecorded += 1
-            account.duplicates += max(0, received - expected)
+    for channel, target_type, ref, kind, status, payload in rows:
+        account.rows[status] += 1
+        key = (channel, "group" if target_type == "group" else "people", ref, (payload or {}).get("order_number"))
+        received = got.pop(key, 0)
+        # A DingTalk whistle is two robot messages: the @-text and the order's link card.
+        expected = 2 if (channel, target_type, kind) == ("dingtalk", "group", "whistle") else 1
+        if status == OutboxStatus.DEAD:
+            account.dead += 1
+        elif status == OutboxStatus.SENT and received == 0:
+            account.lost += 1
+        elif status != OutboxStatus.SENT and received:
+            account.unrecorded += 1
+        account.duplicates += max(0, received - expected)
     account.unrecorded += len(got)  # received for no row at all
     return account
 
@@ -423,15 +438,15 @@ def run(session_factory, ids, sizes: Sizes | None = None) -> dict:
     stage = _stage(session_factory, sizes)
     try:
         engine_name = session_factory.kw["bind"].dialect.name
-        real_orders, orders, fill_seconds = _fill(session_factory, ids, stage, sizes.orders_per_department)
+        order_ids, orders, fill_seconds = _fill(session_factory, ids, stage, sizes.orders_per_department)
         with session_factory() as session:
             queued = len(session.scalars(select(OutboundMessage.id).where(
-                OutboundMessage.status == OutboxStatus.PENDING, OutboundMessage.channel.in_(("wecom", "dingtalk")))).all())
+                OutboundMessage.status == OutboxStatus.PENDING, OutboundMessage.work_order_id.in_(order_ids))).all())
         stage.clock.restart()  # platform time starts with delivery
         window_seconds = sizes.minutes * sizes.minute_seconds
         elapsed, runs, totals = _deliver(stage, window_seconds)
         window_minutes = elapsed / 60
-        account = _account(session_factory, stage, window_minutes)
+        account = _account(session_factory, stage, order_ids, window_minutes)
 
         posted = _post_callbacks(stage, session_factory, sizes.inbox)
         processed, drain_seconds, failed = _drain(stage)
@@ -449,7 +464,7 @@ def run(session_factory, ids, sizes: Sizes | None = None) -> dict:
     ceilings = _own_ceilings()
     detail = "，".join(f"{name} {sent}/{limit:.0f}（{sent / limit:.0%}，本系统限流规则上限 {ceilings[name]:.0%}）"
                       for name, (sent, limit) in account.shares.items())
-    print(f"发件箱投递（{engine_name}）：{orders} 件工单吹哨（{real_orders} 件经 create_order，其余复制其消息），"
+    print(f"发件箱投递（{engine_name}）：{orders} 件工单吹哨（{len(order_ids)} 件经 create_order，其余复制其消息），"
           f"{queued} 条待发（{fill_seconds:.1f} s 写入）；"
           f"平台 1 分钟 = {sizes.minute_seconds:g} s，窗口 {window_minutes:.1f} 平台分钟（{runs} 次 deliver_outbox："
           f"认领 {totals[0]}，已送达 {totals[1]}，待重试 {totals[2]}，失败 {totals[3]}，限流顺延 {totals[4]}，"
