@@ -317,6 +317,23 @@ def test_a_batch_is_claimed_in_two_statements_and_a_receipt_in_one(session_facto
         assert run(session_factory, now, batch_size=1).done == 1
     [receipt] = [i for i, s in enumerate(seen) if s.startswith("INSERT INTO INBOUND_RECEIPT")]
     assert "ON CONFLICT" in seen[receipt] and not seen[receipt - 1].startswith("SAVEPOINT")
+    outbox_rows = [i for i, s in enumerate(seen) if s.startswith("INSERT INTO OUTBOUND_MESSAGE")]
+    assert outbox_rows  # the reply (and the order's messages): each one statement, no look-up, no savepoint
+    for i in outbox_rows:
+        assert "ON CONFLICT" in seen[i] and not seen[i - 1].startswith(("SAVEPOINT", "SELECT OUTBOUND_MESSAGE"))
+
+
+def test_enqueue_with_a_dedupe_key_seen_before_is_a_no_op(session_factory, now):
+    from services.messaging.outbox import Envelope, enqueue
+
+    envelope = Envelope("wecom", "notice", "person", "7", {"text": "你好"}, "notice:k1")
+    with session_scope(session_factory) as session:
+        first = enqueue(session, envelope, now=now)
+        assert first is not None and first.id and first.status == "pending" and first.payload == {"text": "你好"}
+        assert enqueue(session, envelope, now=now) is None  # same transaction
+    with session_scope(session_factory) as session:
+        assert enqueue(session, envelope, now=now) is None  # a later one
+    assert count(session_factory, OutboundMessage) == 1
 
 
 def test_the_job_processes_what_the_callbacks_stored(app, wecom_app, session_factory, staff):
