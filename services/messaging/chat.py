@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from models import InboundReceipt, SandboxMessage
 from services.messaging import commands
@@ -54,15 +56,22 @@ def handle_button(
     return result
 
 
+def first_delivery(session: Session, platform: str, key: str, now: datetime) -> bool:
+    """Record the receipt; False when the platform already delivered this one. One statement
+    (``INSERT … ON CONFLICT DO NOTHING``), no savepoint: on PostgreSQL each is a round trip."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    inserted = session.execute(
+        insert(InboundReceipt)
+        .values(platform=platform, dedupe_key=str(key)[:200], created_at=now)
+        .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
+        .returning(InboundReceipt.id)
+    ).scalar_one_or_none()
+    return inserted is not None
+
+
 def _first_delivery(ctx: OpContext, dedupe: tuple[str, str]) -> bool:
     platform, key = dedupe
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.add(InboundReceipt(platform=platform, dedupe_key=str(key)[:200], created_at=ctx.now))
-            ctx.session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return first_delivery(ctx.session, platform, key, ctx.now)
 
 
 def _record_sandbox(ctx: OpContext, text: str, conversation: str | None) -> SandboxMessage | None:

@@ -31,7 +31,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,10 +41,11 @@ from integrations.wecom import store_response_code
 from integrations.wecom_aibot import INBOX_PLATFORM as WECOM_AIBOT
 from integrations.wecom_aibot import WeComAibotInbound
 from integrations.wecom_inbound import WeComInbound
-from models import ChatGroup, InboundMessage, InboundReceipt, Person, utcnow
+from models import ChatGroup, InboundMessage, Person, utcnow
 from services import audit
 from services.grid import dingtalk_roster, wecom_roster
 from services.messaging import chat
+from services.messaging.chat import first_delivery
 from services.messaging.inbox import InboxProcessor
 from services.messaging.notify import Channels, Notifier, ReplyTarget
 from services.messaging.outbox import Envelope, enqueue
@@ -210,18 +210,6 @@ def handle_event(session: Session, parser: InboundParser, event: ChatEvent | Con
     log.info("%s: %s from %s → %s", event.platform, result.command or event.card_key or "unknown",
              event.sender_platform_id, "ok" if result.ok else "refused")
     return Outcome("handled", line, result.reply, result.order_number)
-
-
-def first_delivery(session: Session, platform: str, key: str, now: datetime) -> bool:
-    """Record the receipt; False when the platform already delivered this one (one statement)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    inserted = session.execute(
-        insert(InboundReceipt)
-        .values(platform=platform, dedupe_key=str(key)[:200], created_at=now)
-        .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
-        .returning(InboundReceipt.id)
-    ).scalar_one_or_none()
-    return inserted is not None
 
 
 def _sender(session: Session, parser: InboundParser, event: ChatEvent) -> Person | None:

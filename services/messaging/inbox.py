@@ -125,17 +125,19 @@ def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta =
     query = select(InboundMessage.id).where(_due(now)).order_by(InboundMessage.id).limit(limit)
     if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
-    claimed = []
-    for message_id in list(session.scalars(query)):
-        result = session.execute(
-            update(InboundMessage)
-            .where(InboundMessage.id == message_id, _due(now))
-            .values(attempts=InboundMessage.attempts + 1, next_attempt_at=now + lease)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            claimed.append(message_id)
-    return claimed
+    ids = list(session.scalars(query))
+    if not ids:
+        return []
+    # One compare-and-set UPDATE for the batch (rows another claimer took meanwhile are no longer
+    # due and drop out), not one per row: on PostgreSQL every statement is a round trip.
+    claimed = session.scalars(
+        update(InboundMessage)
+        .where(InboundMessage.id.in_(ids), _due(now))
+        .values(attempts=InboundMessage.attempts + 1, next_attempt_at=now + lease)
+        .returning(InboundMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(claimed)
 
 
 def process_due(

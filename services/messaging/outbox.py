@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from database import is_postgres
@@ -50,28 +49,19 @@ def enqueue(session: Session, envelope: Envelope, *, now: datetime) -> OutboundM
     """
     if envelope.kind not in MessageKind.ALL:
         raise ValueError(f"unknown message kind {envelope.kind!r}: add it to models.MessageKind")
-    existing = session.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == envelope.dedupe_key))
-    if existing is not None:
-        return None
-    message = OutboundMessage(
-        dedupe_key=envelope.dedupe_key[:200],
-        channel=envelope.channel,
-        kind=envelope.kind,
-        target_type=envelope.target_type,
-        target_ref=envelope.target_ref,
-        work_order_id=envelope.work_order_id,
-        payload=envelope.payload,
-        status=OutboxStatus.PENDING,
-        next_attempt_at=now,
-        created_at=now,
+    # One statement (no look-up, no savepoint): on PostgreSQL each is a round trip, and a reply to
+    # every chat command and several messages per order come through here.
+    insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    statement = (
+        insert(OutboundMessage)
+        .values(dedupe_key=envelope.dedupe_key[:200], channel=envelope.channel, kind=envelope.kind,
+                target_type=envelope.target_type, target_ref=envelope.target_ref,
+                work_order_id=envelope.work_order_id, payload=envelope.payload, status=OutboxStatus.PENDING,
+                next_attempt_at=now, created_at=now)
+        .on_conflict_do_nothing(index_elements=[OutboundMessage.dedupe_key])
+        .returning(OutboundMessage)
     )
-    try:
-        with session.begin_nested():
-            session.add(message)
-            session.flush()
-    except IntegrityError:
-        return None  # a concurrent producer wrote the same key first
-    return message
+    return session.scalars(statement).one_or_none()
 
 
 def claim_due(

@@ -7,7 +7,11 @@ query, JSON body) for assertions. Failures happen on demand:
 * ``expire_tokens()``                   — every token issued so far answers 42001 from now on;
 * ``fail_next(path, errcode, times=1)`` — the next calls of ``path`` answer ``errcode``
   (130101 robot limit, 45009 API frequency, 60111 invalid user, …);
-* unknown members in ``touser`` come back in ``invaliduser``; all unknown → 81013.
+* unknown members in ``touser`` come back in ``invaliduser``; all unknown → 81013;
+* ``quotas=Quotas(...)`` (off by default; ``DOCUMENTED_QUOTAS`` holds the platform's figures)
+  counts sliding minutes/hours on ``clock``: a group robot beyond its quota answers 130101, the
+  app beyond its calls per minute 45009, and an app message to a member beyond theirs is accepted
+  but silently dropped, as WeCom does (kept in ``dropped``, not shown in ``messages``).
 
 The intelligent robot (智能机器人) has its own keys (``AIBOT_TOKEN``/``AIBOT_AES_KEY``):
 ``aibot_text(...)`` writes a group message as WeCom does, handing out a single-use
@@ -30,6 +34,8 @@ import re
 import secrets
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -69,6 +75,29 @@ ERRMSG = {
 }
 
 
+@dataclass(frozen=True)
+class Quotas:
+    """Send limits per sliding window (None: unlimited)."""
+
+    robot_per_minute: int | None = None  # each group robot; beyond: 130101
+    member_per_minute: int | None = None  # app messages to one member; beyond: silently dropped
+    member_per_hour: int | None = None  # likewise per hour
+    app_per_minute: int | None = None  # ``message/send`` calls of the app; beyond: 45009
+
+
+# What the documentation states: robot 20/min; a member 30/min and 1000/h; one API 10,000/min per corp.
+DOCUMENTED_QUOTAS = Quotas(robot_per_minute=20, member_per_minute=30, member_per_hour=1000, app_per_minute=10_000)
+
+
+def _within(times: deque, limit: int | None, window: float, now: float) -> bool:
+    """True when one more event fits ``limit`` in the sliding ``window`` ending at ``now``."""
+    if limit is None:
+        return True
+    while times and times[0] <= now - window:
+        times.popleft()
+    return len(times) < limit
+
+
 @dataclass
 class Recorded:
     method: str
@@ -96,8 +125,11 @@ class Card:
 
 class WeComEmulator:
     def __init__(self, corp_id: str = CORP_ID, secret: str = SECRET, agent_id: int = AGENT_ID,
-                 token: str = TOKEN, aes_key: str = AES_KEY):
+                 token: str = TOKEN, aes_key: str = AES_KEY, quotas: Quotas | None = None,
+                 clock: Callable[[], float] = time.time):
         self.corp_id = corp_id
+        self.quotas = quotas or Quotas()
+        self.clock = clock  # what the quotas and the duplicate check count time by
         self.secret = secret
         self.agent_id = agent_id
         self.token = token
@@ -108,6 +140,7 @@ class WeComEmulator:
         self.robots: dict[str, list[dict[str, Any]]] = {}  # robot key → messages it posted
         self.cards: dict[str, Card] = {}  # task id → card
         self.messages: list[dict[str, Any]] = []  # app messages actually shown (duplicates suppressed)
+        self.dropped: list[dict[str, Any]] = []  # accepted over a member's quota, never shown
         # 客户联系: external userid → the member (follow_user) who has them as a contact.
         self.external_contacts: dict[str, str] = {}
         self.msg_templates: list[dict[str, Any]] = []  # mass-sending tasks waiting for the member's confirmation
@@ -122,6 +155,9 @@ class WeComEmulator:
         self.jsapi_tickets: dict[str, str] = {}  # "corp" / "agent" → the ticket handed out
         self._failures: dict[str, list[tuple[int, str]]] = {}
         self._recent: dict[str, float] = {}  # duplicate check: message fingerprint → time
+        self._robot_sends: dict[str, deque] = {}  # quota counting: robot key → times of its messages
+        self._member_sends: dict[str, tuple[deque, deque]] = {}  # userid → (last minute, last hour)
+        self._app_calls: deque = deque()
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -426,6 +462,11 @@ class WeComEmulator:
         return 200, {"errcode": 0, "errmsg": "ok", "fail_list": fail, "msgid": msgid}
 
     def _message_send(self, _query, body):
+        now = self.clock()
+        if self.quotas.app_per_minute is not None:
+            if not _within(self._app_calls, self.quotas.app_per_minute, 60, now):
+                return self._error(45009)
+            self._app_calls.append(now)
         if str(body.get("agentid")) != str(self.agent_id):
             return self._error(40056)
         msgtype = body.get("msgtype")
@@ -453,11 +494,27 @@ class WeComEmulator:
         fingerprint = json.dumps([valid, msgtype, content], sort_keys=True, ensure_ascii=False)
         interval = int(body.get("duplicate_check_interval") or 1800)
         seen = self._recent.get(fingerprint)
-        if body.get("enable_duplicate_check") and seen is not None and time.time() - seen < interval:
+        if body.get("enable_duplicate_check") and seen is not None and now - seen < interval:
             return 200, answer  # WeCom accepts, and shows nothing new
-        self._recent[fingerprint] = time.time()
-        self.messages.append({"touser": valid, "msgtype": msgtype, msgtype: content})
+        self._recent[fingerprint] = now
+        shown = [u for u in valid if self._member_may_receive(u, now)]
+        for userid in valid:
+            if userid not in shown:  # WeCom accepts, and the member never sees it
+                self.dropped.append({"touser": [userid], "msgtype": msgtype, msgtype: content})
+        if shown:
+            self.messages.append({"touser": shown, "msgtype": msgtype, msgtype: content})
         return 200, answer
+
+    def _member_may_receive(self, userid: str, now: float) -> bool:
+        if self.quotas.member_per_minute is None and self.quotas.member_per_hour is None:
+            return True
+        minute, hour = self._member_sends.setdefault(userid, (deque(), deque()))
+        if not (_within(minute, self.quotas.member_per_minute, 60, now)
+                and _within(hour, self.quotas.member_per_hour, 3600, now)):
+            return False
+        minute.append(now)
+        hour.append(now)
+        return True
 
     def _check_card(self, card: dict[str, Any]) -> str:
         if card.get("card_type") != "button_interaction":
@@ -498,6 +555,11 @@ class WeComEmulator:
         content = body[body["msgtype"]]
         if not str(content.get("content") or "").strip():
             return self._error(44004)
+        if self.quotas.robot_per_minute is not None:
+            now, sends = self.clock(), self._robot_sends.setdefault(key, deque())
+            if not _within(sends, self.quotas.robot_per_minute, 60, now):
+                return self._error(130101)
+            sends.append(now)
         self.robots[key].append(body)
         return 200, {"errcode": 0, "errmsg": "ok"}
 

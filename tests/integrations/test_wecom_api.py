@@ -182,3 +182,32 @@ def test_whistle_card_rendering_respects_the_template_limits():
     assert card["card_action"] == {"type": 1, "url": "https://desk.example.cn/m/orders/BC-20260302-0001"}
     with pytest.raises(ValueError):
         cards.button_card_message({"title": "无任务"}, "https://desk.example.cn")
+
+
+def test_emulator_quotas_refuse_robots_and_silently_drop_member_messages():
+    """The emulator's documented quotas (``Quotas``), counted on its clock over a sliding minute."""
+    from tests.emulators.wecom import Quotas, WeComEmulator
+
+    now = [1000.0]
+    with WeComEmulator(quotas=Quotas(robot_per_minute=2, member_per_minute=2, app_per_minute=4),
+                       clock=lambda: now[0]) as emulator:
+        emulator.add_user("zhangsan", "张三")
+        emulator.add_robot("robot-1")
+        api = WeComApi(wecom_settings_for(emulator), TokenStore())
+        for i in range(2):
+            api.send_webhook("robot-1", cards.robot_text(f"群消息{i}", []))
+        with pytest.raises(WeComApiError) as caught:
+            api.send_webhook("robot-1", cards.robot_text("群消息2", []))
+        assert caught.value.errcode == 130101
+        for i in range(3):  # the third is accepted but never shown
+            api.send_app_message(["zhangsan"], cards.text_message(f"通知{i}"))
+        assert [m["text"]["content"] for m in emulator.messages] == ["通知0", "通知1"]
+        assert [m["text"]["content"] for m in emulator.dropped] == ["通知2"]
+        api.send_app_message(["zhangsan"], cards.text_message("通知3"))
+        with pytest.raises(WeComApiError) as caught:  # the app's fifth call in the minute
+            api.send_app_message(["zhangsan"], cards.text_message("通知4"))
+        assert caught.value.errcode == 45009
+        now[0] += 60  # a minute later every count has room again
+        api.send_webhook("robot-1", cards.robot_text("群消息3", []))
+        api.send_app_message(["zhangsan"], cards.text_message("通知5"))
+        assert emulator.messages[-1]["text"]["content"] == "通知5"

@@ -285,6 +285,57 @@ def test_rival_processors_never_process_the_same_row(session_factory, now):
         assert set(s.execute(select(InboundMessage.status, InboundMessage.attempts)).all()) == {(InboxStatus.DONE, 1)}
 
 
+@contextmanager
+def statements(engine):
+    """The SQL statements ``engine`` runs inside the block (savepoints included; SQLite's
+    explicit ``BEGIN`` left out)."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if not statement.upper().startswith("BEGIN"):
+            seen.append(" ".join(statement.split()).upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_batch_is_claimed_in_two_statements_and_a_receipt_in_one(session_factory, staff, now):
+    """On PostgreSQL each statement is a round trip: the claim does not grow with the batch, and
+    the duplicate check of a command is one ``INSERT … ON CONFLICT``, without a savepoint."""
+    engine = session_factory.kw["bind"]
+    with session_scope(session_factory) as session:
+        for i in range(5):
+            inbox.store(session, "test", f"m{i}", {"n": i}, now)
+    with statements(engine) as seen, session_scope(session_factory) as session:
+        assert len(inbox.claim_due(session, now=now, limit=5)) == 5
+    assert [s.split()[0] for s in seen] == ["SELECT", "UPDATE"]
+    submit(session_factory, now)
+    with statements(engine) as seen:
+        assert run(session_factory, now, batch_size=1).done == 1
+    [receipt] = [i for i, s in enumerate(seen) if s.startswith("INSERT INTO INBOUND_RECEIPT")]
+    assert "ON CONFLICT" in seen[receipt] and not seen[receipt - 1].startswith("SAVEPOINT")
+    outbox_rows = [i for i, s in enumerate(seen) if s.startswith("INSERT INTO OUTBOUND_MESSAGE")]
+    assert outbox_rows  # the reply (and the order's messages): each one statement, no look-up, no savepoint
+    for i in outbox_rows:
+        assert "ON CONFLICT" in seen[i] and not seen[i - 1].startswith(("SAVEPOINT", "SELECT OUTBOUND_MESSAGE"))
+
+
+def test_enqueue_with_a_dedupe_key_seen_before_is_a_no_op(session_factory, now):
+    from services.messaging.outbox import Envelope, enqueue
+
+    envelope = Envelope("wecom", "notice", "person", "7", {"text": "你好"}, "notice:k1")
+    with session_scope(session_factory) as session:
+        first = enqueue(session, envelope, now=now)
+        assert first is not None and first.id and first.status == "pending" and first.payload == {"text": "你好"}
+        assert enqueue(session, envelope, now=now) is None  # same transaction
+    with session_scope(session_factory) as session:
+        assert enqueue(session, envelope, now=now) is None  # a later one
+    assert count(session_factory, OutboundMessage) == 1
+
+
 def test_the_job_processes_what_the_callbacks_stored(app, wecom_app, session_factory, staff):
     from jobs.scheduler import run_job_now
     from models import utcnow
