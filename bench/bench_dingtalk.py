@@ -91,7 +91,8 @@ def _drain_inbox(app: Flask) -> tuple[int, float]:
     from sqlalchemy import func, select
 
     from jobs.definitions import utc_now
-    from services.messaging.inbox import process_due, processors_for
+    from services.messaging.inbound import processors_for
+    from services.messaging.inbox import process_due
 
     factory = app.extensions["db_sessionmaker"]
     processors = processors_for(app.extensions["settings"])

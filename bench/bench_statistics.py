@@ -110,6 +110,7 @@ def _order_story(n: int, rng: random.Random, zones, departments, domains, staff_
                            {"department_id": department}))
         else:
             events.append((Action.ACCEPT, t, State.RECEIVED, State.DISPATCHED, {"department_id": department}))
+        order["dispatched_at"] = t
         if t + 2 * D > NOW or rng.random() < 0.05:
             order["state"] = State.DISPATCHED
             return order, events, visit

@@ -158,15 +158,16 @@ def _drive_paced(url: str, requests_: list[tuple[dict, bytes]], total_rate: floa
     return latencies
 
 
-def _drain_inbox(factory) -> tuple[int, float]:
+def _drain_inbox(factory, database_url: str, emulator) -> tuple[int, float]:
     """(messages, seconds) for the jobs process to act on everything the callbacks stored."""
     from sqlalchemy import func, select
 
+    from integrations import wecom_inbound
     from jobs.definitions import utc_now
-    from services.messaging import inbox, wecom_inbound
-    from services.messaging.notify import Channels
+    from services.messaging import inbox
+    from services.messaging.inbound import processors_for
 
-    processors = {wecom_inbound.PLATFORM: wecom_inbound.inbox_processor(Channels(sandbox=False, wecom=True))}
+    processors = processors_for(_desk_app(database_url, emulator).extensions["settings"])
     t0 = time.perf_counter()
     while inbox.process_due(factory, processors, now_fn=utc_now).claimed:
         pass
@@ -210,7 +211,7 @@ def run(factory, ids) -> None:
             desk_seconds, latencies, desk_failed = _drive(url, desk_requests[WARMUP:])
             paced_rate = MESSAGES / desk_seconds / 2
             paced = _drive_paced(url, paced_requests, paced_rate)
-        processed, drain_seconds = _drain_inbox(factory)
+        processed, drain_seconds = _drain_inbox(factory, database_url, emulator)
     finally:
         with session_scope(factory) as session:
             session.get(Person, staff_id).wecom_userid = None

@@ -757,28 +757,15 @@ def _routing(event):
 
 def _unsigned_overdue_rows(group: str, scope: Scope, period: Period, now: datetime):
     """超时未签收 at ``now`` of the dispatches made in ``period`` — the rows ``_event_rows`` counts as
-    ``unsigned_overdue``, read from the waiting orders' events only, without a window: an order
-    waiting for a sign-in past its deadline counts once, for its last marker (dispatch, return or
-    hub escalation), which is the dispatch that left it waiting, if that was made in the period."""
-    o, e = WorkOrder, WorkOrderEvent
-    waiting = select(o.id).where(o.state == State.DISPATCHED, o.sign_due_at.is_not(None), o.sign_due_at < now)
-    _department, is_dispatch, to_hub = _routing(e)
-    last = (
-        select(e.work_order_id, func.max(e.id).label("marker_id"))
-        .where(e.work_order_id.in_(waiting), e.action.in_(_EVENT_ACTIONS), or_(is_dispatch, e.action == Action.RETURN,
-                                                                                 to_hub))
-        .group_by(e.work_order_id)
-        .subquery("last_marker")
-    )
-    marker = aliased(WorkOrderEvent, name="marker")
-    department, marker_is_dispatch, _to_hub = _routing(marker)
-    inner = (
-        select(*_keys(group, o, department), literal(1).label("unsigned_overdue"))
-        .select_from(last)
-        .join(marker, marker.id == last.c.marker_id)
-        .join(o, o.id == last.c.work_order_id)
-        .where(marker_is_dispatch, marker.created_at >= period.start, marker.created_at < period.end,
-               o.state == State.DISPATCHED, o.sign_due_at < now, scope.clause(o.zone_id, department))
+    ``unsigned_overdue``, from the orders alone: an order waiting for a sign-in past its deadline
+    counts for its last marker, which is the dispatch that left it waiting, and that dispatch is
+    on the order (``operations._dispatch_to`` sets ``dispatched_at`` to the event's time and the
+    department it names). The rollup's tests compare both on random histories."""
+    o = WorkOrder
+    inner = select(*_keys(group, o, o.assigned_department_id), literal(1).label("unsigned_overdue")).where(
+        o.state == State.DISPATCHED, o.sign_due_at.is_not(None), o.sign_due_at < now,
+        o.dispatched_at >= period.start, o.dispatched_at < period.end,
+        scope.clause(o.zone_id, o.assigned_department_id),
     )
     return inner, ["unsigned_overdue"]
 
