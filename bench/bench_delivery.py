@@ -417,17 +417,19 @@ def _baseline(session_factory, count: int) -> float:
 
 
 def _own_ceilings() -> dict[str, float]:
-    """The share of each quota the adapters' own fixed-window rules allow at most: they keep a
-    margin so that no sliding minute can exceed the platform's count."""
+    """The share of each quota the adapters' own rules allow a steady sender at most: ``limit`` per
+    sliding window of ``window`` seconds counted in ``slices`` leaves room for ``limit`` sends per
+    ``window + window / slices`` (services.ratelimit)."""
     from integrations import dingtalk, wecom
 
-    robot_limit, robot_window = wecom.ROBOT_RULE
-    member_limit, member_window = wecom.MEMBER_RULE
+    def steady(limit: int, window: int, slices: int) -> float:
+        return limit * 60 / (window + window / slices)
+
     return {
-        "wecom:robot": robot_limit * 60 / robot_window / ROBOT_QUOTA,
-        # A DingTalk whistle row is two robot messages (the @-text and the link card).
-        "dingtalk:robot": 2 * dingtalk.ROBOT_RATE_LIMIT * 60 / dingtalk.ROBOT_RATE_WINDOW / ROBOT_QUOTA,
-        "wecom:member": member_limit * 60 / member_window / MEMBER_QUOTA,
+        "wecom:robot": steady(*wecom.ROBOT_RULE) / ROBOT_QUOTA,
+        "dingtalk:robot": steady(dingtalk.ROBOT_RATE_LIMIT, dingtalk.ROBOT_RATE_WINDOW,
+                                 dingtalk.ROBOT_RATE_SLICES) / ROBOT_QUOTA,
+        "wecom:member": steady(*wecom.MEMBER_RULE) / MEMBER_QUOTA,
     }
 
 

@@ -74,11 +74,15 @@ class OutboundView:
 
 @dataclass(frozen=True)
 class RateRule:
-    """``limit`` sends per ``window_seconds`` on the bucket ``key`` (e.g. ``wecom:robot:12``)."""
+    """``limit`` sends per ``window_seconds`` on the bucket ``key`` (e.g. ``wecom:robot:12``);
+    ``slices`` > 1: per any sliding window of that length (see ``services.ratelimit``); ``cost``:
+    how many of the platform's messages this one send is (a DingTalk whistle is two)."""
 
     key: str
     limit: int
     window_seconds: int = 60
+    slices: int = 1
+    cost: int = 1
 
 
 @dataclass(frozen=True)

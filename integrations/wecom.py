@@ -64,11 +64,12 @@ ROBOT_LIMITED = 130101
 API_FREQ_LIMITED = 45009
 ROBOT_PAUSE_SECONDS = 60
 APP_PAUSE_SECONDS = 60
-# Fixed 20-second windows: at most 4 of them overlap any sliding minute, so 5 per window keeps a
-# robot at ≤ 20/min and 7 keeps a member at ≤ 28 < 30/min however the minute is counted (WeCom
-# drops member messages over the limit silently, so the margin matters).
-ROBOT_RULE = (5, 20)
-MEMBER_RULE = (7, 20)
+# WeCom counts 20 per robot and 30 per member on a sliding minute (member messages over it are
+# dropped silently). Counted per sliding 62 s in 2 s slices (services.ratelimit): never more than
+# the quota in any minute, with two seconds to spare for the time a request takes to arrive, and a
+# steady sender gets 31/32 × 60/62 ≈ 94 % of it.
+ROBOT_RULE = (20, 62, 31)
+MEMBER_RULE = (30, 62, 31)
 # 1000/h per member: a sliding hour overlaps at most seven 10-minute windows, 7 × 142 = 994.
 MEMBER_HOUR_RULE = (142, 600)
 RESPONSE_CODE_LIFETIME = timedelta(hours=72)

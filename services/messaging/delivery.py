@@ -140,7 +140,7 @@ def _deliver_one(
     # them without being sent, which only ever errs on the side of sending less.
     for rule in rules:
         now = now_fn()
-        wait = limiter.acquire(rule.key, rule.limit, rule.window_seconds, now)
+        wait = limiter.acquire(rule.key, rule.limit, rule.window_seconds, now, slices=rule.slices, cost=rule.cost)
         if wait > 0:
             with session_scope(session_factory) as session:
                 message = _mine(session, message_id, worker_id)

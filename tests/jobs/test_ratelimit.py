@@ -67,3 +67,53 @@ def test_make_limiter_picks_the_backend(app, session_factory):
     redis_limiter()  # skips when Redis is absent
     limiter = make_limiter(settings.with_overrides({"redis_url": "redis://127.0.0.1:6379/0"}), factory)
     assert limiter.__class__.__name__ == "RedisRateLimiter"
+
+
+def test_sliding_window_never_exceeds_the_limit_in_any_window(limiter, now):
+    """Sends attempted at random moments: in no window of ``window`` seconds, wherever it starts,
+    are more than ``limit`` allowed; a steady sender gets close to the limit."""
+    import random
+
+    rng = random.Random(7)
+    limit, window, slices = 6, 12, 6
+    moments = sorted(rng.uniform(0, 120) for _ in range(400))
+    allowed = [t for t in moments
+               if limiter.acquire("sliding", limit, window, now + timedelta(seconds=t), slices=slices) == 0]
+    for first in allowed:
+        assert sum(1 for t in allowed if first <= t < first + window) <= limit
+    # 120 s at 6 per 12 s would be 60; the slices give up one in seven.
+    assert len(allowed) >= 60 * slices / (slices + 1) - limit
+
+
+def test_sliding_window_waits_until_the_oldest_slice_leaves(limiter, now):
+    for _ in range(4):
+        assert limiter.acquire("slide", 4, 8, now, slices=4) == 0
+    assert limiter.acquire("slide", 4, 8, now + timedelta(seconds=1), slices=4) == pytest.approx(1)
+    assert limiter.acquire("slide", 4, 8, now + timedelta(seconds=9), slices=4) > 0  # 0 s still counts
+    assert limiter.acquire("slide", 4, 8, now + timedelta(seconds=10), slices=4) == 0
+
+
+def test_a_send_can_cost_several_of_the_platforms_messages(limiter, now):
+    assert limiter.acquire("cost", 5, 60, now, slices=30, cost=2) == 0
+    assert limiter.acquire("cost", 5, 60, now, slices=30, cost=2) == 0
+    assert limiter.acquire("cost", 5, 60, now, slices=30, cost=2) > 0  # 6 > 5: nothing counted
+    assert limiter.acquire("cost", 5, 60, now, slices=30) == 0
+    assert limiter.acquire("too-big", 1, 60, now, slices=30, cost=2) > 0
+
+
+def test_concurrent_sliding_acquires_never_exceed_the_limit(limiter, now):
+    allowed = []
+    barrier = threading.Barrier(6)
+
+    def worker():
+        barrier.wait()
+        for _ in range(10):
+            if limiter.acquire("busy-sliding", 25, 60, now, slices=20) == 0:
+                allowed.append(1)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(allowed) == 25
