@@ -30,14 +30,15 @@ def test_zero_limit_never_allows(limiter, now):
     assert limiter.acquire("closed", 0, 60, now) == pytest.approx(60)
 
 
-def test_concurrent_acquires_never_exceed_the_limit(limiter, now):
+@pytest.mark.parametrize("slices", [1, 20])  # a fixed window; a sliding one
+def test_concurrent_acquires_never_exceed_the_limit(limiter, now, slices):
     allowed = []
     barrier = threading.Barrier(6)
 
     def worker():
         barrier.wait()
         for _ in range(10):
-            if limiter.acquire("busy", 25, 60, now) == 0:
+            if limiter.acquire(f"busy-{slices}", 25, 60, now, slices=slices) == 0:
                 allowed.append(1)
 
     threads = [threading.Thread(target=worker) for _ in range(6)]
@@ -100,20 +101,3 @@ def test_a_send_can_cost_several_of_the_platforms_messages(limiter, now):
     assert limiter.acquire("cost", 5, 60, now, slices=30) == 0
     assert limiter.acquire("too-big", 1, 60, now, slices=30, cost=2) > 0
 
-
-def test_concurrent_sliding_acquires_never_exceed_the_limit(limiter, now):
-    allowed = []
-    barrier = threading.Barrier(6)
-
-    def worker():
-        barrier.wait()
-        for _ in range(10):
-            if limiter.acquire("busy-sliding", 25, 60, now, slices=20) == 0:
-                allowed.append(1)
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(allowed) == 25
