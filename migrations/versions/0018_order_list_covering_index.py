@@ -1,4 +1,5 @@
-"""order list: the newest-first index carries the list's filter columns (PostgreSQL); state + deadline index
+"""order list and statistics: the newest-first and the per-state indexes carry the columns the list
+filters on and the current stocks count (PostgreSQL); a state + deadline index for the home counts
 
 Revision ID: 0018
 Revises: 0017
@@ -13,6 +14,8 @@ branch_labels = None
 depends_on = None
 
 _INCLUDED = ['state', 'green_channel', 'zone_id', 'assigned_department_id']
+_STATE_INCLUDED = ['zone_id', 'assigned_department_id', 'level', 'green_channel', 'domain_id', 'created_at',
+                   'due_at', 'sign_due_at', 'resolved_at', 'dispatched_at']
 
 
 def upgrade() -> None:
@@ -20,6 +23,9 @@ def upgrade() -> None:
         op.drop_index('ix_work_order_created_at_id', table_name='work_order')
         op.create_index('ix_work_order_created_at_id', 'work_order', ['created_at', 'id'], unique=False,
                         postgresql_include=_INCLUDED)
+        op.drop_index('ix_work_order_state', table_name='work_order')
+        op.create_index('ix_work_order_state', 'work_order', ['state'], unique=False,
+                        postgresql_include=_STATE_INCLUDED)
     op.create_index('ix_work_order_state_due_at', 'work_order', ['state', 'due_at'], unique=False)
 
 
@@ -28,3 +34,5 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         op.drop_index('ix_work_order_created_at_id', table_name='work_order')
         op.create_index('ix_work_order_created_at_id', 'work_order', ['created_at', 'id'], unique=False)
+        op.drop_index('ix_work_order_state', table_name='work_order')
+        op.create_index('ix_work_order_state', 'work_order', ['state'], unique=False)
