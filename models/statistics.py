@@ -27,8 +27,8 @@ FLOW_COLUMNS = (
 DIMENSIONS = ("zone_id", "department_id", "level", "green_channel", "domain_id", "channel")
 
 
-class _RollupRow:
-    """The dimensions, flows and handling time shared by the daily and the monthly rollup."""
+class _Groups:
+    """The groups of a report a rollup row counts in."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     zone_id: Mapped[int | None] = mapped_column(Integer)
@@ -36,6 +36,11 @@ class _RollupRow:
     level: Mapped[int | None] = mapped_column(Integer)
     green_channel: Mapped[bool | None] = mapped_column()
     domain_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class _RollupRow(_Groups):
+    """The dimensions, flows and handling time shared by the daily and the monthly rollup."""
+
     channel: Mapped[str | None] = mapped_column(String(16))
     received: Mapped[int] = mapped_column(default=0)
     refused: Mapped[int] = mapped_column(default=0)
@@ -107,7 +112,7 @@ class StatStockDay(Base):
     counts_behind: Mapped[bool] = mapped_column(default=False)  # a member changed: recount
 
 
-class StatStockCount(Base):
+class StatStockCount(_Groups, Base):
     """The stocks at the end of a kept ``day`` by the members' *current* zone, department, level,
     green channel and domain, per grouping of reports like ``stat_monthly`` (MONTHLY_GROUPINGS):
     recounted whenever one of the members changes. ``resolved_day_number``: the Beijing day (days since 1970-01-01) of the member's latest
@@ -117,14 +122,8 @@ class StatStockCount(Base):
     __tablename__ = "stat_stock_count"
     __table_args__ = (Index("ix_stat_stock_count_day_grouping", "day", "grouping"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column()
     grouping: Mapped[str] = mapped_column(String(8))  # a key of MONTHLY_GROUPINGS
-    zone_id: Mapped[int | None] = mapped_column(Integer)
-    department_id: Mapped[int | None] = mapped_column(Integer)
-    level: Mapped[int | None] = mapped_column(Integer)
-    green_channel: Mapped[bool | None] = mapped_column()
-    domain_id: Mapped[int | None] = mapped_column(Integer)
     resolved_day_number: Mapped[int | None] = mapped_column(Integer)
     backlog: Mapped[int] = mapped_column(default=0)
     overdue_handling: Mapped[int] = mapped_column(default=0)

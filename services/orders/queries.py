@@ -73,12 +73,14 @@ def sign_overdue_clause(now: datetime):
 
 
 def mine_clause(person: Person):
-    """Orders this person submitted, handles, or whose enterprise they serve."""
-    return or_(
-        WorkOrder.submitter_id == person.id,
-        WorkOrder.assigned_person_id == person.id,
-        WorkOrder.enterprise_id.in_(select(Enterprise.id).where(Enterprise.service_staff_id == person.id)),
-    )
+    """Orders this person submitted, handles, or whose enterprise they serve: a union of three index
+    lookups (as an OR, PostgreSQL would filter every row the other conditions leave)."""
+    return WorkOrder.id.in_(union(
+        select(WorkOrder.id).where(WorkOrder.submitter_id == person.id),
+        select(WorkOrder.id).where(WorkOrder.assigned_person_id == person.id),
+        select(WorkOrder.id).join(Enterprise, Enterprise.id == WorkOrder.enterprise_id)
+        .where(Enterprise.service_staff_id == person.id),
+    ))
 
 
 def pending_extension_clause():
@@ -289,15 +291,9 @@ def dashboard_counts(session: Session, person: Person, now: datetime) -> Counts:
     def count(*clauses):
         return select(func.count()).select_from(WorkOrder).where(visible, *clauses).scalar_subquery()
 
-    # A chief helper's "my open orders" are the department's; a zone's "waiting for sign" its dispatched
-    # orders. Otherwise "mine" is the union of three index lookups (an OR would filter every open order).
+    # A chief helper's "my open orders" are the department's; a zone's "waiting for sign" its dispatched orders.
     mine = (WorkOrder.state.in_(State.OPEN),) if department_side else (
-        WorkOrder.state.in_(State.OPEN), WorkOrder.id.in_(union(
-            select(WorkOrder.id).where(WorkOrder.submitter_id == person.id),
-            select(WorkOrder.id).where(WorkOrder.assigned_person_id == person.id),
-            select(WorkOrder.id).join(Enterprise, Enterprise.id == WorkOrder.enterprise_id)
-            .where(Enterprise.service_staff_id == person.id),
-        )))
+        WorkOrder.state.in_(State.OPEN), mine_clause(person))
     # overdue_clause is "late on the handling clock, or late on the sign-in": counted as two disjoint
     # index ranges, (state, due_at) and then the unsigned ones not already late on the handling clock.
     late = and_(WorkOrder.state.in_(State.CLOCK_RUNNING), WorkOrder.due_at.is_not(None), WorkOrder.due_at < now)

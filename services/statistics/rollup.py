@@ -127,18 +127,15 @@ def compute_month(session: Session, month: date) -> int:
 
 def compute_stocks(session: Session, day: date, now: datetime) -> int:
     """Keep the orders open at the end of ``day`` and their state then; the number kept. From the
-    previous month's end when it is kept (or when no order is older), else from the whole log."""
+    previous month's end when it is kept, else from the whole log (the first month's end)."""
     session.execute(delete(StatStockMember).where(StatStockMember.day == day))
     as_of = kpis._local_midnight(day + timedelta(days=1))
     previous = day.replace(day=1) - timedelta(days=1)
-    previous_as_of = kpis._local_midnight(previous + timedelta(days=1))
-    first = _first_day(session)
     if session.get(StatStockDay, previous) is not None:
-        members = kpis.stock_members_since(previous, previous_as_of, as_of).subquery("open_then")
-    elif first is None or first > previous:
-        members = kpis.stock_members_since(None, None, as_of).subquery("open_then")
+        members = kpis.stock_members_since(previous, kpis._local_midnight(day.replace(day=1)), as_of)
     else:
-        members = kpis.stock_members(as_of).subquery("open_then")
+        members = kpis.stock_members_since(None, None, as_of)
+    members = members.subquery("open_then")
     kept = select(literal(day, StatStockMember.day.type), *members.c)
     session.execute(insert(StatStockMember).from_select(["day", "work_order_id", "state"], kept))
     count = session.scalar(select(func.count()).select_from(StatStockMember).where(StatStockMember.day == day)) or 0
@@ -242,8 +239,8 @@ def mark_changes(session: Session, now: datetime) -> int:
         touched = select(StatStockMember.day).where(StatStockMember.work_order_id.in_(select(changed.c.id)))
         session.execute(update(StatStockDay).where(StatStockDay.day.in_(touched)).values(counts_behind=True))
         recalculate_from = kpis.calendar_changed_since(state, calendar)
-        first = _first_day(session)
-        if recalculate_from is not None and first is not None:
+        if recalculate_from is not None:
+            first = _first_day(session) or recalculate_from
             days.update(_days_between(max(recalculate_from, first), state.rolled_through))
         start = state.rolled_through + timedelta(days=1)
     days.update(_days_between(start, yesterday))
