@@ -640,7 +640,8 @@ def _past_state(as_of: datetime):
 
 
 def stock_members(as_of: datetime):
-    """(order id, state then) of every order open at ``as_of`` (kept for months' ends by the rollup)."""
+    """(order id, state then) of every order open at ``as_of``, by the definition reports use
+    (``_past_state``); the rollup keeps them with ``stock_members_since``, its tests compare both."""
     o = WorkOrder
     query, state, changed_since = _past_state(as_of)
     return query.add_columns(o.id, state).where(
@@ -648,13 +649,14 @@ def stock_members(as_of: datetime):
     )
 
 
-def stock_members_since(previous_day: date | None, previous_as_of: datetime | None, as_of: datetime):
-    """``stock_members(as_of)`` from the members kept at ``previous_as_of`` (None: before any order)
-    and what happened in between, without a pass over the whole event log: an order's state at
+def stock_members_since(previous_day: date | None, as_of: datetime):
+    """``stock_members(as_of)`` from the members kept at the end of ``previous_day`` (None: before
+    any order) and what happened since, without a pass over the whole event log: an order's state at
     ``as_of`` is the ``to_state`` of its last event before it (every event records the state the
     order was left in), or, for an order with no event at all, its current state — as in
     ``_past_state``. The same rows as ``stock_members``; the rollup's tests compare them."""
     o, e = WorkOrder, WorkOrderEvent
+    previous_as_of = _local_midnight(previous_day + timedelta(days=1)) if previous_day is not None else None
     window = [e.created_at < as_of] + ([e.created_at >= previous_as_of] if previous_as_of is not None else [])
     last = select(e.work_order_id, func.max(e.id).label("last_id")).where(*window).group_by(e.work_order_id)
     last = last.subquery("last_in_window")

@@ -131,11 +131,8 @@ def compute_stocks(session: Session, day: date, now: datetime) -> int:
     session.execute(delete(StatStockMember).where(StatStockMember.day == day))
     as_of = kpis._local_midnight(day + timedelta(days=1))
     previous = day.replace(day=1) - timedelta(days=1)
-    if session.get(StatStockDay, previous) is not None:
-        members = kpis.stock_members_since(previous, kpis._local_midnight(day.replace(day=1)), as_of)
-    else:
-        members = kpis.stock_members_since(None, None, as_of)
-    members = members.subquery("open_then")
+    kept_before = session.get(StatStockDay, previous) is not None
+    members = kpis.stock_members_since(previous if kept_before else None, as_of).subquery("open_then")
     kept = select(literal(day, StatStockMember.day.type), *members.c)
     session.execute(insert(StatStockMember).from_select(["day", "work_order_id", "state"], kept))
     count = session.scalar(select(func.count()).select_from(StatStockMember).where(StatStockMember.day == day)) or 0
